@@ -1,0 +1,137 @@
+//! `AppState` and the router: the only place where `main` and the tests build the app.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+
+use crate::auth::{password, secret};
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::http;
+use crate::http::render::Templates;
+use crate::oidc::keys::SigningKeys;
+use crate::store::Store;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub store: Store,
+    pub keys: Arc<SigningKeys>,
+    pub templates: Arc<Templates>,
+    pub clock: Clock,
+    /// Verified against when a username is unknown (see `auth::password::dummy_hash`).
+    pub dummy_hash: Arc<str>,
+    pub client_secrets: Arc<ClientSecretCache>,
+    pub discovery: Arc<str>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Keys(#[from] crate::oidc::keys::KeyError),
+    #[error(transparent)]
+    Password(#[from] password::PasswordError),
+    #[error("templates: {0}")]
+    Templates(#[from] minijinja::Error),
+}
+
+impl AppState {
+    pub fn new(config: Config, store: Store, clock: Clock) -> Result<AppState, StartError> {
+        let now = clock.now();
+        let keys = SigningKeys::open(&config.keys_dir, now, config.key_retirement_secs())?;
+        let dummy_hash = password::dummy_hash(config.hash_cost())?;
+        let discovery = http::oidc::discovery::document(config.issuer()).into();
+        Ok(AppState {
+            config: Arc::new(config),
+            store,
+            keys: Arc::new(keys),
+            templates: Arc::new(Templates::load()?),
+            clock,
+            dummy_hash: dummy_hash.into(),
+            client_secrets: Arc::new(ClientSecretCache::default()),
+            discovery,
+        })
+    }
+}
+
+/// The whole HTTP surface.
+pub fn router(state: AppState) -> Router {
+    http::router(state)
+}
+
+/// Client secrets already checked with argon2 in this process, so that each
+/// token request does not pay for a password hash. An entry holds the stored
+/// hash it was checked against (a rotated secret invalidates it) and the
+/// SHA-256 of the secret, compared in constant time.
+#[derive(Default)]
+pub struct ClientSecretCache {
+    verified: Mutex<HashMap<String, (String, [u8; 32])>>,
+}
+
+impl ClientSecretCache {
+    pub fn is_known_good(&self, client_id: &str, stored_hash: &str, presented: &str) -> bool {
+        let digest = sha256(presented);
+        let verified = self.verified.lock().unwrap_or_else(|e| e.into_inner());
+        match verified.get(client_id) {
+            Some((hash, good)) if hash == stored_hash => secret::constant_time_eq(good, &digest),
+            _ => false,
+        }
+    }
+
+    pub fn remember(&self, client_id: &str, stored_hash: &str, presented: &str) {
+        let mut verified = self.verified.lock().unwrap_or_else(|e| e.into_inner());
+        verified.insert(
+            client_id.to_string(),
+            (stored_hash.to_string(), sha256(presented)),
+        );
+    }
+}
+
+fn sha256(text: &str) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(text.as_bytes()).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_secret_cache_only_vouches_for_the_same_secret_and_hash() {
+        let cache = ClientSecretCache::default();
+        assert!(!cache.is_known_good("c", "h1", "s"));
+        cache.remember("c", "h1", "s");
+        assert!(cache.is_known_good("c", "h1", "s"));
+        assert!(!cache.is_known_good("c", "h1", "t"));
+        assert!(!cache.is_known_good("c", "h2", "s"));
+        assert!(!cache.is_known_good("d", "h1", "s"));
+    }
+}
+
+/// Serves the app on `listener` until `shutdown` completes, re-reading the
+/// keys directory every 30 seconds so that rotations reach a running server.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let keys = state.keys.clone();
+    let clock = state.clock.clone();
+    let reload = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(30));
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            if let Err(err) = keys.reload(clock.now()) {
+                tracing::error!(%err, "reloading signing keys failed; keeping the loaded ones");
+            }
+        }
+    });
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await;
+    reload.abort();
+    served
+}

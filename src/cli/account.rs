@@ -1,0 +1,127 @@
+//! `gatehouse account create|set`.
+
+use clap::{Subcommand, ValueEnum};
+
+use super::{now, open_store, CliError};
+use crate::auth::secret;
+use crate::config::Config;
+use crate::store::{self, NewAccount};
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Factor {
+    Totp,
+    Webauthn,
+    Passkey,
+    Email,
+    Sms,
+}
+
+impl Factor {
+    fn name(self) -> &'static str {
+        match self {
+            Factor::Totp => "totp",
+            Factor::Webauthn => "webauthn",
+            Factor::Passkey => "passkey",
+            Factor::Email => "email",
+            Factor::Sms => "sms",
+        }
+    }
+}
+
+fn factor_names(factors: &[Factor]) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for factor in factors {
+        if !names.iter().any(|n| n == factor.name()) {
+            names.push(factor.name().to_string());
+        }
+    }
+    names
+}
+
+#[derive(Subcommand)]
+pub enum AccountCommand {
+    /// Create an account (tenant).
+    Create {
+        name: String,
+        /// Every member must enrol a second factor at next sign-in.
+        #[arg(long)]
+        require_mfa: bool,
+        /// Factor kinds members may use (default totp,webauthn).
+        #[arg(long, value_delimiter = ',', value_name = "LIST")]
+        factors: Option<Vec<Factor>>,
+    },
+    /// Change an account's policies.
+    Set {
+        name: String,
+        #[arg(long, value_name = "true|false")]
+        require_mfa: Option<bool>,
+        #[arg(long, value_delimiter = ',', value_name = "LIST")]
+        factors: Option<Vec<Factor>>,
+    },
+}
+
+fn check_name(name: &str) -> Result<(), CliError> {
+    if name.trim().is_empty() || name.len() > 100 || name.chars().any(char::is_control) {
+        return Err(CliError::Usage(
+            "an account name has 1 to 100 printable characters".into(),
+        ));
+    }
+    Ok(())
+}
+
+pub async fn run(cmd: AccountCommand, config: &Config) -> Result<(), CliError> {
+    match cmd {
+        AccountCommand::Create {
+            name,
+            require_mfa,
+            factors,
+        } => {
+            check_name(&name)?;
+            let factors =
+                factor_names(&factors.unwrap_or_else(|| vec![Factor::Totp, Factor::Webauthn]));
+            let store = open_store(config).await?;
+            let id = secret::random_id();
+            store
+                .create_account(NewAccount {
+                    id: &id,
+                    name: &name,
+                    require_mfa,
+                    factors: &factors,
+                    now: now(),
+                })
+                .await
+                .map_err(|e| match e {
+                    store::Error::Duplicate(_) => {
+                        CliError::Failed(format!("an account named {name:?} already exists"))
+                    }
+                    other => other.into(),
+                })?;
+            println!("created account {name}");
+            Ok(())
+        }
+        AccountCommand::Set {
+            name,
+            require_mfa,
+            factors,
+        } => {
+            if require_mfa.is_none() && factors.is_none() {
+                return Err(CliError::Usage(
+                    "nothing to change: give --require-mfa and/or --factors".into(),
+                ));
+            }
+            let store = open_store(config).await?;
+            let factors = factors.map(|f| factor_names(&f));
+            store
+                .update_account_policy(&name, require_mfa, factors.as_deref())
+                .await
+                .map_err(|e| match e {
+                    store::Error::NotFound(_) => {
+                        CliError::Failed(format!("no account named {name:?}"))
+                    }
+                    other => other.into(),
+                })?;
+            println!("updated account {name}");
+            Ok(())
+        }
+    }
+}

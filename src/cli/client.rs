@@ -1,0 +1,143 @@
+//! `gatehouse client create`.
+
+use clap::{ArgGroup, Subcommand, ValueEnum};
+
+use super::{now, open_store, read_secret_line, CliError};
+use crate::auth::password;
+use crate::config::Config;
+use crate::store::{self, NewClient};
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum IdTokenAlg {
+    #[value(name = "RS256")]
+    Rs256,
+    #[value(name = "ES256")]
+    Es256,
+    #[value(name = "EdDSA")]
+    EdDsa,
+}
+
+impl IdTokenAlg {
+    fn name(self) -> &'static str {
+        match self {
+            IdTokenAlg::Rs256 => "RS256",
+            IdTokenAlg::Es256 => "ES256",
+            IdTokenAlg::EdDsa => "EdDSA",
+        }
+    }
+}
+
+#[derive(Subcommand)]
+pub enum ClientCommand {
+    /// Register a relying party.
+    #[command(group(ArgGroup::new("kind").required(true).args(["secret_stdin", "public"])))]
+    Create {
+        #[arg(long)]
+        client_id: String,
+        #[arg(long = "redirect-uri", value_name = "URI", required = true)]
+        redirect_uris: Vec<String>,
+        #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
+        post_logout_redirect_uris: Vec<String>,
+        #[arg(long, value_name = "URI")]
+        backchannel_logout_uri: Option<String>,
+        #[arg(long, value_enum, default_value = "RS256")]
+        id_token_alg: IdTokenAlg,
+        /// A confidential client: read its secret from standard input.
+        #[arg(long)]
+        secret_stdin: bool,
+        /// A public client (no secret; PKCE required).
+        #[arg(long)]
+        public: bool,
+    },
+}
+
+/// RFC 6749 §3.1.2: an absolute URI without a fragment.
+fn check_uri(uri: &str) -> Result<(), CliError> {
+    let parsed = url::Url::parse(uri)
+        .map_err(|e| CliError::Usage(format!("{uri:?} is not an absolute URI: {e}")))?;
+    if parsed.fragment().is_some() {
+        return Err(CliError::Usage(format!("{uri:?} must not have a fragment")));
+    }
+    if parsed.cannot_be_a_base() && !parsed.scheme().contains('.') {
+        return Err(CliError::Usage(format!(
+            "{uri:?} is not a usable redirect URI"
+        )));
+    }
+    Ok(())
+}
+
+pub async fn run(cmd: ClientCommand, config: &Config) -> Result<(), CliError> {
+    match cmd {
+        ClientCommand::Create {
+            client_id,
+            redirect_uris,
+            post_logout_redirect_uris,
+            backchannel_logout_uri,
+            id_token_alg,
+            secret_stdin,
+            public: _,
+        } => {
+            if client_id.is_empty()
+                || client_id.len() > 255
+                || !client_id.chars().all(|c| c.is_ascii_graphic())
+            {
+                return Err(CliError::Usage(
+                    "a client_id has 1 to 255 visible ASCII characters".into(),
+                ));
+            }
+            for uri in redirect_uris
+                .iter()
+                .chain(&post_logout_redirect_uris)
+                .chain(&backchannel_logout_uri)
+            {
+                check_uri(uri)?;
+            }
+            let secret_hash = if secret_stdin {
+                let secret = read_secret_line("client secret")?;
+                Some(password::hash(&secret, config.hash_cost())?)
+            } else {
+                None
+            };
+            let store = open_store(config).await?;
+            store
+                .create_client(NewClient {
+                    client_id: &client_id,
+                    secret_hash: secret_hash.as_deref(),
+                    redirect_uris: &redirect_uris,
+                    post_logout_redirect_uris: &post_logout_redirect_uris,
+                    backchannel_logout_uri: backchannel_logout_uri.as_deref(),
+                    id_token_alg: id_token_alg.name(),
+                    now: now(),
+                })
+                .await
+                .map_err(|e| match e {
+                    store::Error::Duplicate(_) => CliError::Failed(format!(
+                        "a client with client_id {client_id:?} already exists"
+                    )),
+                    other => other.into(),
+                })?;
+            let kind = if secret_hash.is_some() {
+                "confidential"
+            } else {
+                "public"
+            };
+            println!("registered {kind} client {client_id}");
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirect_uris_must_be_absolute_without_fragment() {
+        assert!(check_uri("https://app.example/cb").is_ok());
+        assert!(check_uri("http://127.0.0.1:9/cb").is_ok());
+        assert!(check_uri("com.example.app:/callback").is_ok());
+        assert!(check_uri("/relative").is_err());
+        assert!(check_uri("https://app.example/cb#frag").is_err());
+        assert!(check_uri("not a uri").is_err());
+    }
+}

@@ -1,0 +1,170 @@
+//! The `gatehouse` command line (clap): serve, migrate, and the operator's
+//! commands for accounts, users, clients and keys.
+
+mod account;
+mod client;
+mod keys;
+mod serve;
+mod user;
+
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{Config, Overrides};
+use crate::store::Store;
+
+#[derive(Parser)]
+#[command(
+    name = "gatehouse",
+    version,
+    about = "An OpenID Connect provider with a second-factor step"
+)]
+pub struct Cli {
+    /// TOML settings file.
+    #[arg(long, global = true, value_name = "FILE", env = "GATEHOUSE_CONFIG")]
+    config: Option<PathBuf>,
+    /// sqlite://PATH or postgres://USER@HOST/DB (default sqlite://data/gatehouse.db).
+    #[arg(long, global = true, value_name = "URL")]
+    database_url: Option<String>,
+    /// Folder of signing keys (default keys/).
+    #[arg(long, global = true, value_name = "DIR")]
+    keys_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the provider (the default).
+    Serve(serve::ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage accounts (tenants).
+    #[command(subcommand)]
+    Account(account::AccountCommand),
+    /// Manage users.
+    #[command(subcommand)]
+    User(user::UserCommand),
+    /// Register relying parties.
+    #[command(subcommand)]
+    Client(client::ClientCommand),
+    /// Manage signing keys.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
+}
+
+/// A failed command: usage errors exit 2, everything else 1.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("{0}")]
+    Usage(String),
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl CliError {
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            CliError::Usage(_) => ExitCode::from(2),
+            CliError::Failed(_) => ExitCode::from(1),
+        }
+    }
+}
+
+macro_rules! failed_from {
+    ($($t:ty),*) => {$(
+        impl From<$t> for CliError {
+            fn from(err: $t) -> Self {
+                CliError::Failed(err.to_string())
+            }
+        }
+    )*};
+}
+failed_from!(
+    crate::store::Error,
+    crate::config::ConfigError,
+    crate::oidc::keys::KeyError,
+    crate::auth::password::PasswordError,
+    crate::app::StartError,
+    std::io::Error
+);
+
+impl Cli {
+    pub async fn run(self) -> Result<(), CliError> {
+        let (listen, issuer) = match &self.command {
+            Some(Command::Serve(args)) => (args.listen.clone(), args.issuer.clone()),
+            _ => (None, None),
+        };
+        let overrides = Overrides {
+            listen,
+            issuer,
+            database_url: self.database_url,
+            keys_dir: self.keys_dir,
+        };
+        let config = Config::load(self.config.as_deref(), overrides)?;
+        init_logging(
+            &config,
+            matches!(self.command, None | Some(Command::Serve(_))),
+        );
+        match self.command {
+            None | Some(Command::Serve(_)) => serve::run(config).await,
+            Some(Command::Migrate) => {
+                let store = open_store(&config).await?;
+                println!(
+                    "migrations applied ({})",
+                    crate::store::redact_url(&config.database_url)
+                );
+                store.close().await;
+                Ok(())
+            }
+            Some(Command::Account(cmd)) => account::run(cmd, &config).await,
+            Some(Command::User(cmd)) => user::run(cmd, &config).await,
+            Some(Command::Client(cmd)) => client::run(cmd, &config).await,
+            Some(Command::Keys(cmd)) => keys::run(cmd, &config),
+        }
+    }
+}
+
+fn init_logging(config: &Config, serving: bool) {
+    let default = if serving { config.log.as_str() } else { "warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("GATEHOUSE_LOG_FILTER")
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(default))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Connects and applies pending migrations.
+async fn open_store(config: &Config) -> Result<Store, CliError> {
+    let store = Store::connect(&config.database_url).await?;
+    store.migrate().await?;
+    Ok(store)
+}
+
+/// Reads a secret from standard input: up to the first newline, which is not part of it.
+fn read_secret_line(what: &str) -> Result<String, CliError> {
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).map_err(|e| {
+        CliError::Failed(format!("cannot read the {what} from standard input: {e}"))
+    })?;
+    let secret = line.strip_suffix('\n').unwrap_or(&line);
+    let secret = secret.strip_suffix('\r').unwrap_or(secret);
+    if secret.is_empty() {
+        return Err(CliError::Usage(format!("no {what} on standard input")));
+    }
+    if secret.chars().count() < 8 {
+        return Err(CliError::Usage(format!(
+            "the {what} must have at least 8 characters"
+        )));
+    }
+    Ok(secret.to_string())
+}
+
+fn now() -> i64 {
+    crate::clock::Clock::system().now()
+}

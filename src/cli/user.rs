@@ -1,0 +1,81 @@
+//! `gatehouse user create`.
+
+use clap::Subcommand;
+
+use super::{now, open_store, read_secret_line, CliError};
+use crate::auth::{password, secret};
+use crate::config::Config;
+use crate::store::{self, NewUser};
+
+#[derive(Subcommand)]
+pub enum UserCommand {
+    /// Create a user; the password is read from standard input.
+    Create {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        email: String,
+        /// The account the user belongs to.
+        #[arg(long)]
+        account: String,
+        /// Make the user an administrator of the account.
+        #[arg(long)]
+        admin: bool,
+        /// Read the password from standard input (required: never from argv).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+}
+
+pub async fn run(cmd: UserCommand, config: &Config) -> Result<(), CliError> {
+    match cmd {
+        UserCommand::Create {
+            username,
+            email,
+            account,
+            admin,
+            password_stdin: _,
+        } => {
+            let username = username.trim().to_string();
+            if username.is_empty() || username.len() > 100 || username.chars().any(char::is_control)
+            {
+                return Err(CliError::Usage(
+                    "a username has 1 to 100 printable characters".into(),
+                ));
+            }
+            if !email.contains('@') || email.len() > 254 {
+                return Err(CliError::Usage(format!(
+                    "{email:?} is not an email address"
+                )));
+            }
+            let password = read_secret_line("password")?;
+            let store = open_store(config).await?;
+            let account = store
+                .account_by_name(&account)
+                .await?
+                .ok_or_else(|| CliError::Failed(format!("no account named {account:?}")))?;
+            let password_hash = password::hash(&password, config.hash_cost())?;
+            let id = secret::random_id();
+            store
+                .create_user(NewUser {
+                    id: &id,
+                    account_id: &account.id,
+                    username: &username,
+                    email: &email,
+                    password_hash: &password_hash,
+                    is_admin: admin,
+                    is_operator: false,
+                    now: now(),
+                })
+                .await
+                .map_err(|e| match e {
+                    store::Error::Duplicate(_) => {
+                        CliError::Failed(format!("a user named {username:?} already exists"))
+                    }
+                    other => other.into(),
+                })?;
+            println!("created user {username} ({id})");
+            Ok(())
+        }
+    }
+}

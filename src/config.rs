@@ -1,0 +1,297 @@
+//! Settings: defaults, then a TOML file, then `GATEHOUSE_<NAME>` environment
+//! variables, then command-line flags (each overriding the one before).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::auth::password::{self, HashCost};
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub listen: String,
+    pub issuer: String,
+    pub database_url: String,
+    pub keys_dir: PathBuf,
+    pub password_hash_memory_kib: u32,
+    pub password_hash_iterations: u32,
+    pub password_hash_parallelism: u32,
+    pub code_lifetime_secs: i64,
+    pub id_token_lifetime_secs: i64,
+    pub access_token_lifetime_secs: i64,
+    pub refresh_token_lifetime_secs: i64,
+    pub session_idle_secs: i64,
+    pub session_lifetime_secs: i64,
+    pub login_request_lifetime_secs: i64,
+    pub log: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let cost = HashCost::default();
+        Config {
+            listen: "127.0.0.1:8080".into(),
+            issuer: "http://localhost:8080".into(),
+            database_url: "sqlite://data/gatehouse.db".into(),
+            keys_dir: PathBuf::from("keys"),
+            password_hash_memory_kib: cost.memory_kib,
+            password_hash_iterations: cost.iterations,
+            password_hash_parallelism: cost.parallelism,
+            code_lifetime_secs: 60,
+            id_token_lifetime_secs: 3600,
+            access_token_lifetime_secs: 3600,
+            refresh_token_lifetime_secs: 30 * 24 * 3600,
+            // NIST SP 800-63B AAL2: re-authenticate after 1 hour idle, 24 hours in all.
+            session_idle_secs: 3600,
+            session_lifetime_secs: 24 * 3600,
+            login_request_lifetime_secs: 1800,
+            log: "info".into(),
+        }
+    }
+}
+
+/// Settings whose environment values are numbers; every other setting is text.
+const NUMERIC: &[&str] = &[
+    "password_hash_memory_kib",
+    "password_hash_iterations",
+    "password_hash_parallelism",
+    "code_lifetime_secs",
+    "id_token_lifetime_secs",
+    "access_token_lifetime_secs",
+    "refresh_token_lifetime_secs",
+    "session_idle_secs",
+    "session_lifetime_secs",
+    "login_request_lifetime_secs",
+];
+const TEXT: &[&str] = &["listen", "issuer", "database_url", "keys_dir", "log"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("config: {0}")]
+    Invalid(String),
+}
+
+/// Values given on the command line; `None` leaves the layer below in force.
+#[derive(Default)]
+pub struct Overrides {
+    pub listen: Option<String>,
+    pub issuer: Option<String>,
+    pub database_url: Option<String>,
+    pub keys_dir: Option<PathBuf>,
+}
+
+impl Config {
+    /// Reads the file (if any), the environment and the flags, and checks the result.
+    pub fn load(file: Option<&Path>, overrides: Overrides) -> Result<Config, ConfigError> {
+        let env: Vec<(String, String)> = std::env::vars().collect();
+        Config::from_layers(file, &env, overrides)
+    }
+
+    fn from_layers(
+        file: Option<&Path>,
+        env: &[(String, String)],
+        overrides: Overrides,
+    ) -> Result<Config, ConfigError> {
+        let mut table = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.display().to_string(),
+                    source,
+                })?;
+                text.parse::<toml::Table>()
+                    .map_err(|e| ConfigError::Invalid(format!("{}: {e}", path.display())))?
+            }
+            None => toml::Table::new(),
+        };
+        for (name, value) in env {
+            let Some(key) = name.strip_prefix("GATEHOUSE_").map(str::to_ascii_lowercase) else {
+                continue;
+            };
+            if NUMERIC.contains(&key.as_str()) {
+                let number = value.trim().parse::<i64>().map_err(|_| {
+                    ConfigError::Invalid(format!("{name} must be a whole number, not {value:?}"))
+                })?;
+                table.insert(key, toml::Value::Integer(number));
+            } else if TEXT.contains(&key.as_str()) {
+                table.insert(key, toml::Value::String(value.clone()));
+            }
+        }
+        let flags = [
+            ("listen", overrides.listen),
+            ("issuer", overrides.issuer),
+            ("database_url", overrides.database_url),
+            (
+                "keys_dir",
+                overrides.keys_dir.map(|p| p.display().to_string()),
+            ),
+        ];
+        for (key, value) in flags {
+            if let Some(value) = value {
+                table.insert(key.into(), toml::Value::String(value));
+            }
+        }
+        let config: Config = table
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Invalid(e.message().to_string()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        self.listen_addr()?;
+        let issuer = url::Url::parse(&self.issuer)
+            .map_err(|e| ConfigError::Invalid(format!("issuer {:?}: {e}", self.issuer)))?;
+        if !matches!(issuer.scheme(), "http" | "https")
+            || issuer.host_str().is_none()
+            || issuer.query().is_some()
+            || issuer.fragment().is_some()
+        {
+            return Err(ConfigError::Invalid(format!(
+                "issuer {:?} must be an http(s) URL with a host and no query or fragment",
+                self.issuer
+            )));
+        }
+        password::validate_cost(self.hash_cost())
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        let lifetimes = [
+            ("code_lifetime_secs", self.code_lifetime_secs),
+            ("id_token_lifetime_secs", self.id_token_lifetime_secs),
+            (
+                "access_token_lifetime_secs",
+                self.access_token_lifetime_secs,
+            ),
+            (
+                "refresh_token_lifetime_secs",
+                self.refresh_token_lifetime_secs,
+            ),
+            ("session_idle_secs", self.session_idle_secs),
+            ("session_lifetime_secs", self.session_lifetime_secs),
+            (
+                "login_request_lifetime_secs",
+                self.login_request_lifetime_secs,
+            ),
+        ];
+        for (name, secs) in lifetimes {
+            if secs <= 0 {
+                return Err(ConfigError::Invalid(format!("{name} must be positive")));
+            }
+        }
+        if self.code_lifetime_secs > 600 {
+            return Err(ConfigError::Invalid(
+                "code_lifetime_secs must be at most 600".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
+        self.listen.parse().map_err(|_| {
+            ConfigError::Invalid(format!("listen {:?} is not an address:port", self.listen))
+        })
+    }
+
+    /// The issuer without a trailing slash, as it appears in tokens.
+    pub fn issuer(&self) -> &str {
+        self.issuer.trim_end_matches('/')
+    }
+
+    pub fn is_https(&self) -> bool {
+        self.issuer.starts_with("https://")
+    }
+
+    pub fn hash_cost(&self) -> HashCost {
+        HashCost {
+            memory_kib: self.password_hash_memory_kib,
+            iterations: self.password_hash_iterations,
+            parallelism: self.password_hash_parallelism,
+        }
+    }
+
+    /// How long a retired signing key stays published: the longest life of a token it signed.
+    pub fn key_retirement_secs(&self) -> i64 {
+        self.id_token_lifetime_secs
+            .max(self.access_token_lifetime_secs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_need_no_file() {
+        let config = Config::from_layers(None, &[], Overrides::default()).unwrap();
+        assert_eq!(config.listen, "127.0.0.1:8080");
+        assert_eq!(config.issuer(), "http://localhost:8080");
+        assert_eq!(config.database_url, "sqlite://data/gatehouse.db");
+        assert_eq!(config.keys_dir, PathBuf::from("keys"));
+        assert_eq!(config.hash_cost(), HashCost::default());
+    }
+
+    #[test]
+    fn flags_beat_environment_which_beats_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("gatehouse.toml");
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:1000\"\nissuer = \"https://file.example\"\nsession_idle_secs = 60\n",
+        )
+        .unwrap();
+        let env = env(&[
+            ("GATEHOUSE_ISSUER", "https://env.example"),
+            ("GATEHOUSE_LISTEN", "127.0.0.1:2000"),
+            ("GATEHOUSE_SESSION_LIFETIME_SECS", "7200"),
+        ]);
+        let flags = Overrides {
+            listen: Some("127.0.0.1:3000".into()),
+            ..Overrides::default()
+        };
+        let config = Config::from_layers(Some(&file), &env, flags).unwrap();
+        assert_eq!(config.listen, "127.0.0.1:3000");
+        assert_eq!(config.issuer(), "https://env.example");
+        assert_eq!(config.session_idle_secs, 60);
+        assert_eq!(config.session_lifetime_secs, 7200);
+        assert!(config.is_https());
+    }
+
+    #[test]
+    fn bad_values_are_clear_errors() {
+        let bad_number = Config::from_layers(
+            None,
+            &env(&[("GATEHOUSE_SESSION_IDLE_SECS", "soon")]),
+            Overrides::default(),
+        );
+        assert!(bad_number
+            .unwrap_err()
+            .to_string()
+            .contains("GATEHOUSE_SESSION_IDLE_SECS"));
+        let bad_issuer = Config::from_layers(
+            None,
+            &[],
+            Overrides {
+                issuer: Some("ftp://x".into()),
+                ..Overrides::default()
+            },
+        );
+        assert!(bad_issuer.unwrap_err().to_string().contains("issuer"));
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(&file, "colour = \"blue\"\n").unwrap();
+        let unknown = Config::from_layers(Some(&file), &[], Overrides::default());
+        assert!(unknown.unwrap_err().to_string().contains("colour"));
+    }
+}

@@ -1,0 +1,148 @@
+//! The session and CSRF cookies: HttpOnly, SameSite, `Secure` and `__Host-`
+//! named when the issuer is https. Only a hash of the session id is stored.
+
+use axum::http::header::{COOKIE, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::Response;
+use cookie::{Cookie, SameSite};
+
+use crate::app::AppState;
+use crate::auth::secret;
+use crate::store::{self, NewSession, Session, User};
+
+const SESSION: &str = "gatehouse_session";
+const CSRF: &str = "gatehouse_csrf";
+
+/// Sessions are re-marked as seen at most this often, to spare the database a write per request.
+const TOUCH_INTERVAL_SECS: i64 = 60;
+
+fn name(app: &AppState, base: &'static str) -> String {
+    if app.config.is_https() {
+        format!("__Host-{base}")
+    } else {
+        base.to_string()
+    }
+}
+
+/// The value of cookie `name` in the request, if sent once or more (the first wins).
+fn read(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == name)
+        .map(|c| c.value().to_string())
+}
+
+fn build(app: &AppState, name: String, value: String, same_site: SameSite) -> HeaderValue {
+    let cookie = Cookie::build((name, value))
+        .path("/")
+        .http_only(true)
+        .secure(app.config.is_https())
+        .same_site(same_site)
+        .build();
+    // Values are base64url tokens, so the header is always valid.
+    HeaderValue::from_str(&cookie.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// The browser's live session, if any; marks it seen.
+pub async fn current_session(
+    app: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<Session>, store::Error> {
+    let Some(id) = read(headers, &name(app, SESSION)) else {
+        return Ok(None);
+    };
+    if id.len() > 128 {
+        return Ok(None);
+    }
+    let now = app.clock.now();
+    let session = app
+        .store
+        .live_session(&secret::token_hash(&id), now, app.config.session_idle_secs)
+        .await?;
+    if let Some(session) = &session {
+        if now - session.last_seen_at >= TOUCH_INTERVAL_SECS {
+            app.store.touch_session(&session.sid, now).await?;
+        }
+    }
+    Ok(session)
+}
+
+/// Starts a new session for `user` (a fresh id every sign-in, so a planted
+/// cookie never becomes a signed-in one) and returns it with its cookie.
+pub async fn start_session(
+    app: &AppState,
+    headers: &HeaderMap,
+    user: &User,
+    acr: &str,
+    amr: &[String],
+    ip: Option<&str>,
+) -> Result<(Session, HeaderValue), store::Error> {
+    let now = app.clock.now();
+    if let Some(old) = read(headers, &name(app, SESSION)) {
+        app.store.delete_session(&secret::token_hash(&old)).await?;
+    }
+    let id = secret::random_token(32);
+    let sid = secret::random_id();
+    let user_agent = headers
+        .get(axum::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|ua| ua.chars().take(256).collect::<String>());
+    let expires_at = now + app.config.session_lifetime_secs;
+    app.store
+        .create_session(NewSession {
+            id_hash: &secret::token_hash(&id),
+            sid: &sid,
+            user_id: &user.id,
+            auth_time: now,
+            acr,
+            amr,
+            ip,
+            user_agent: user_agent.as_deref(),
+            expires_at,
+        })
+        .await?;
+    let session = Session {
+        sid,
+        user_id: user.id.clone(),
+        auth_time: now,
+        acr: acr.to_string(),
+        amr: amr.to_vec(),
+        last_seen_at: now,
+        expires_at,
+    };
+    Ok((session, build(app, name(app, SESSION), id, SameSite::Lax)))
+}
+
+/// The CSRF token for a form: the browser's existing one, or a new one with
+/// the cookie that carries it.
+pub fn csrf_token(app: &AppState, headers: &HeaderMap) -> (String, Option<HeaderValue>) {
+    match read(headers, &name(app, CSRF)) {
+        Some(token) if token.len() == 43 => (token, None),
+        _ => {
+            let token = secret::random_token(32);
+            let cookie = build(app, name(app, CSRF), token.clone(), SameSite::Strict);
+            (token, Some(cookie))
+        }
+    }
+}
+
+/// Whether a submitted form's CSRF token matches the browser's cookie.
+pub fn csrf_ok(app: &AppState, headers: &HeaderMap, submitted: Option<&str>) -> bool {
+    match (read(headers, &name(app, CSRF)), submitted) {
+        (Some(cookie), Some(form)) if cookie.len() == 43 => {
+            secret::constant_time_eq(cookie.as_bytes(), form.as_bytes())
+        }
+        _ => false,
+    }
+}
+
+/// Adds a `Set-Cookie` header to a response.
+pub fn attach(response: &mut Response, cookie: Option<HeaderValue>) {
+    if let Some(cookie) = cookie {
+        response.headers_mut().append(SET_COOKIE, cookie);
+    }
+}

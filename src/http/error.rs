@@ -1,0 +1,209 @@
+//! Errors as their audience sees them: `OAuthError` for the protocol endpoints
+//! (RFC 6749 §5.2 JSON), `PageError` for people in a browser (an error page).
+//! Internal detail is logged here, once, and never sent.
+
+use axum::http::header::{CACHE_CONTROL, PRAGMA, WWW_AUTHENTICATE};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+use crate::store;
+
+#[derive(Debug, thiserror::Error)]
+pub enum OAuthError {
+    #[error("invalid_request: {0}")]
+    InvalidRequest(String),
+    #[error("invalid_client: {0}")]
+    InvalidClient(
+        &'static str,
+        /* answered with a Basic challenge */ bool,
+    ),
+    #[error("invalid_grant: {0}")]
+    InvalidGrant(&'static str),
+    #[error("unauthorized_client: {0}")]
+    UnauthorizedClient(&'static str),
+    #[error("unsupported_grant_type")]
+    UnsupportedGrantType,
+    #[error("invalid_scope: {0}")]
+    InvalidScope(&'static str),
+    #[error("invalid_token: {0}")]
+    InvalidToken(&'static str),
+    #[error("temporarily_unavailable")]
+    Unavailable,
+    #[error("server_error")]
+    Internal(String),
+}
+
+impl From<store::Error> for OAuthError {
+    fn from(err: store::Error) -> Self {
+        match err {
+            store::Error::Unavailable(detail) => {
+                tracing::error!(%detail, "database unavailable");
+                OAuthError::Unavailable
+            }
+            other => OAuthError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl OAuthError {
+    fn code(&self) -> &'static str {
+        match self {
+            OAuthError::InvalidRequest(_) => "invalid_request",
+            OAuthError::InvalidClient(..) => "invalid_client",
+            OAuthError::InvalidGrant(_) => "invalid_grant",
+            OAuthError::UnauthorizedClient(_) => "unauthorized_client",
+            OAuthError::UnsupportedGrantType => "unsupported_grant_type",
+            OAuthError::InvalidScope(_) => "invalid_scope",
+            OAuthError::InvalidToken(_) => "invalid_token",
+            OAuthError::Unavailable => "temporarily_unavailable",
+            OAuthError::Internal(_) => "server_error",
+        }
+    }
+
+    fn description(&self) -> Option<String> {
+        match self {
+            OAuthError::InvalidRequest(d) => Some(d.clone()),
+            OAuthError::InvalidClient(d, _)
+            | OAuthError::InvalidGrant(d)
+            | OAuthError::UnauthorizedClient(d)
+            | OAuthError::InvalidScope(d)
+            | OAuthError::InvalidToken(d) => Some((*d).to_string()),
+            OAuthError::UnsupportedGrantType => Some("grant_type is not supported".into()),
+            OAuthError::Unavailable => Some("the service is temporarily unavailable".into()),
+            OAuthError::Internal(_) => None,
+        }
+    }
+
+    /// The one table of status codes for protocol errors.
+    fn status(&self) -> StatusCode {
+        match self {
+            OAuthError::InvalidClient(..) | OAuthError::InvalidToken(_) => StatusCode::UNAUTHORIZED,
+            OAuthError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            OAuthError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        if let OAuthError::Internal(detail) = &self {
+            tracing::error!(%detail, "protocol endpoint failed");
+        }
+        let mut body = serde_json::json!({ "error": self.code() });
+        if let Some(description) = self.description() {
+            body["error_description"] = description.into();
+        }
+        let mut response = (self.status(), Json(body)).into_response();
+        let headers = response.headers_mut();
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.insert(PRAGMA, HeaderValue::from_static("no-cache"));
+        match &self {
+            OAuthError::InvalidClient(_, true) => {
+                headers.insert(
+                    WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Basic realm=\"gatehouse\""),
+                );
+            }
+            OAuthError::InvalidToken(_) => {
+                headers.insert(
+                    WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer error=\"invalid_token\""),
+                );
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+/// An error for a person in a browser. Its response carries the message as an
+/// extension; the page layer (`render::error_pages`) turns it into the error page.
+#[derive(Debug, thiserror::Error)]
+pub enum PageError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("the database is unavailable")]
+    Unavailable,
+    #[error("internal error")]
+    Internal(String),
+}
+
+/// What the error page shows: status and a message fit for anyone to read.
+#[derive(Clone, Debug)]
+pub struct ErrorPage {
+    pub title: &'static str,
+    pub message: String,
+}
+
+impl From<store::Error> for PageError {
+    fn from(err: store::Error) -> Self {
+        match err {
+            store::Error::Unavailable(detail) => {
+                tracing::error!(%detail, "database unavailable");
+                PageError::Unavailable
+            }
+            other => PageError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<minijinja::Error> for PageError {
+    fn from(err: minijinja::Error) -> Self {
+        PageError::Internal(format!("template: {err:#}"))
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let (status, page) = match self {
+            PageError::BadRequest(message) => (
+                StatusCode::BAD_REQUEST,
+                ErrorPage {
+                    title: "This request cannot be completed",
+                    message,
+                },
+            ),
+            PageError::NotFound(message) => (
+                StatusCode::NOT_FOUND,
+                ErrorPage {
+                    title: "Not found",
+                    message,
+                },
+            ),
+            PageError::Forbidden(message) => (
+                StatusCode::FORBIDDEN,
+                ErrorPage {
+                    title: "Not allowed",
+                    message,
+                },
+            ),
+            PageError::Unavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorPage {
+                    title: "Temporarily unavailable",
+                    message: "Sign-in is unavailable for a moment. Please try again shortly."
+                        .into(),
+                },
+            ),
+            PageError::Internal(detail) => {
+                tracing::error!(%detail, "page failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    ErrorPage {
+                        title: "Something went wrong",
+                        message: "Please try again.".into(),
+                    },
+                )
+            }
+        };
+        let mut response = (status, page.message.clone()).into_response();
+        response.extensions_mut().insert(page);
+        response
+    }
+}

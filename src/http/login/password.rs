@@ -1,0 +1,164 @@
+//! The password step of signing in: `GET /login` shows the form, `POST /login`
+//! checks the password and, on success, starts the session and resumes the
+//! authorization request that sent the user here.
+
+use std::net::SocketAddr;
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::app::AppState;
+use crate::auth::password;
+use crate::http::cookies;
+use crate::http::error::PageError;
+use crate::http::oidc::authorize::{self, see_other};
+use crate::http::render::Page;
+use crate::oidc::authorize_request::AuthorizeRequest;
+use crate::oidc::params::Params;
+
+pub const PATH: &str = "/login";
+
+/// Longer input is refused before it reaches argon2.
+const MAX_FIELD_LEN: usize = 1024;
+
+#[derive(Serialize)]
+struct LoginPage {
+    csrf_token: String,
+    request: Option<String>,
+    client_id: Option<String>,
+    username: String,
+    error: Option<&'static str>,
+}
+
+impl Page for LoginPage {
+    const TEMPLATE: &'static str = "login/password.html";
+}
+
+/// The parked request's client and login hint, or `None` when `id` is unknown or expired.
+async fn parked(app: &AppState, id: &str) -> Result<Option<AuthorizeRequest>, PageError> {
+    let Some(params) = app.store.auth_request(id, app.clock.now()).await? else {
+        return Ok(None);
+    };
+    Ok(serde_json::from_str(&params).ok())
+}
+
+pub async fn show_login(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Result<Response, PageError> {
+    let query = Params::parse(query.unwrap_or_default().as_bytes());
+    let request_id = query
+        .get("request")
+        .ok()
+        .flatten()
+        .filter(|r| r.len() <= 64)
+        .map(str::to_string);
+    let mut page = LoginPage {
+        csrf_token: String::new(),
+        request: None,
+        client_id: None,
+        username: String::new(),
+        error: None,
+    };
+    if let Some(id) = request_id {
+        let request = parked(&app, &id).await?.ok_or_else(|| {
+            PageError::BadRequest(
+                "This sign-in request has expired. Go back to the application and sign in again."
+                    .into(),
+            )
+        })?;
+        page.client_id = Some(request.client_id);
+        page.username = request.login_hint.unwrap_or_default();
+        page.request = Some(id);
+    }
+    render(&app, &headers, page, StatusCode::OK)
+}
+
+fn render(
+    app: &AppState,
+    headers: &HeaderMap,
+    mut page: LoginPage,
+    status: StatusCode,
+) -> Result<Response, PageError> {
+    let (token, cookie) = cookies::csrf_token(app, headers);
+    page.csrf_token = token;
+    let mut response = page.render(app)?;
+    *response.status_mut() = status;
+    cookies::attach(&mut response, cookie);
+    Ok(response)
+}
+
+pub async fn submit_login(
+    State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let form = Params::parse(&body);
+    let field = |name: &str| {
+        form.get(name)
+            .ok()
+            .flatten()
+            .filter(|v| v.len() <= MAX_FIELD_LEN)
+    };
+    let request_id = field("request")
+        .filter(|r| r.len() <= 64)
+        .map(str::to_string);
+    let username = field("username").unwrap_or_default().trim().to_string();
+    let mut page = LoginPage {
+        csrf_token: String::new(),
+        request: request_id.clone(),
+        client_id: None,
+        username: username.clone(),
+        error: None,
+    };
+    if let Some(id) = &request_id {
+        page.client_id = parked(&app, id).await?.map(|r| r.client_id);
+    }
+    if !cookies::csrf_ok(&app, &headers, field("csrf_token")) {
+        page.error = Some("This form has expired. Please sign in again.");
+        return render(&app, &headers, page, StatusCode::FORBIDDEN);
+    }
+    let Some(password) = field("password").map(str::to_string) else {
+        page.error = Some("Enter your username and password.");
+        return render(&app, &headers, page, StatusCode::BAD_REQUEST);
+    };
+    let user = if username.is_empty() {
+        None
+    } else {
+        app.store.user_by_username(&username).await?
+    };
+    // An unknown user is checked against the dummy hash so that the answer
+    // takes as long as for a wrong password.
+    let stored = user
+        .as_ref()
+        .map_or_else(|| app.dummy_hash.to_string(), |u| u.password_hash.clone());
+    let matches = tokio::task::spawn_blocking(move || password::verify(&password, &stored))
+        .await
+        .map_err(|e| PageError::Internal(format!("password check: {e}")))?;
+    let user = match user {
+        Some(user) if matches && !user.is_disabled => user,
+        _ => {
+            tracing::info!(ip = %peer.ip(), "sign-in failed");
+            page.error = Some("The username or password is incorrect.");
+            return render(&app, &headers, page, StatusCode::UNAUTHORIZED);
+        }
+    };
+    let amr = vec!["pwd".to_string()];
+    let ip = peer.ip().to_string();
+    let (session, cookie) =
+        cookies::start_session(&app, &headers, &user, "aal1", &amr, Some(&ip)).await?;
+    tracing::info!(user_id = %user.id, "signed in with a password");
+    let mut response = match request_id {
+        Some(id) => authorize::resume(&app, &id, &session)
+            .await
+            .unwrap_or_else(IntoResponse::into_response),
+        None => see_other("/"),
+    };
+    cookies::attach(&mut response, Some(cookie));
+    Ok(response)
+}

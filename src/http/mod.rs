@@ -1,0 +1,70 @@
+//! The HTTP surface (axum only): each area has its own `router()`, merged here
+//! with the layers every response gets.
+
+pub mod cookies;
+pub mod error;
+pub mod home;
+pub mod login;
+pub mod oidc;
+pub mod render;
+pub mod setup;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::header::{
+    CONTENT_SECURITY_POLICY, REFERRER_POLICY, STRICT_TRANSPORT_SECURITY, X_CONTENT_TYPE_OPTIONS,
+    X_FRAME_OPTIONS,
+};
+use axum::http::HeaderValue;
+use axum::Router;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::app::AppState;
+use error::PageError;
+
+/// Form bodies and query strings of this protocol are small; anything larger is hostile.
+const BODY_LIMIT: usize = 64 * 1024;
+
+pub fn router(state: AppState) -> Router {
+    let https = state.config.is_https();
+    let mut router = Router::new()
+        .merge(oidc::router())
+        .merge(login::router())
+        .merge(setup::router())
+        .merge(home::router())
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            render::error_pages,
+        ))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(SetResponseHeaderLayer::overriding(
+            CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; \
+                 frame-ancestors 'none'; base-uri 'none'",
+            ),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ));
+    if https {
+        router = router.layer(SetResponseHeaderLayer::overriding(
+            STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        ));
+    }
+    router.with_state(state)
+}
+
+async fn not_found() -> PageError {
+    PageError::NotFound("There is no page at this address.".into())
+}

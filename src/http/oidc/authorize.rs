@@ -1,0 +1,252 @@
+//! The authorization endpoint (OpenID Connect Core §3.1.2): GET and POST.
+//! Single sign-on happens here: a live session gets its code with no page in between.
+
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use crate::app::AppState;
+use crate::auth::secret;
+use crate::http::cookies;
+use crate::http::error::PageError;
+use crate::oidc::authorize_request::{
+    redirect_with, AuthorizeRequest, Prompt, RedirectError, Target,
+};
+use crate::oidc::params::Params;
+use crate::store::{NewAuthCode, NewGrant, Session};
+
+pub const PATH: &str = "/authorize";
+
+pub async fn authorize_get(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Result<Response, PageError> {
+    authorize(app, headers, query.unwrap_or_default().as_bytes()).await
+}
+
+pub async fn authorize_post(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let is_form = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return Err(PageError::BadRequest(
+            "An authorization request sent by POST must be a form (application/x-www-form-urlencoded).".into(),
+        ));
+    }
+    authorize(app, headers, &body).await
+}
+
+async fn authorize(app: AppState, headers: HeaderMap, input: &[u8]) -> Result<Response, PageError> {
+    let params = Params::parse(input);
+    let target = Target::from_params(&params)
+        .map_err(|e| PageError::BadRequest(format!("This sign-in request is invalid: {}.", e.0)))?;
+    let client = app.store.client(&target.client_id).await?.ok_or_else(|| {
+        PageError::BadRequest("This sign-in request names an unknown application.".into())
+    })?;
+    // RFC 6749 §4.1.2.1: never redirect to an unregistered redirect_uri.
+    if !client
+        .redirect_uris
+        .iter()
+        .any(|uri| *uri == target.redirect_uri)
+    {
+        return Err(PageError::BadRequest(
+            "This sign-in request's redirect_uri is not registered for the application.".into(),
+        ));
+    }
+    let (redirect_uri, state) = (target.redirect_uri.clone(), target.state.clone());
+    let request = match AuthorizeRequest::from_params(&params, target, client.is_public()) {
+        Ok(request) => request,
+        Err(err) => return Ok(error_redirect(&app, &redirect_uri, state.as_deref(), &err)),
+    };
+    let session = cookies::current_session(&app, &headers).await?;
+    decide(&app, request, session).await
+}
+
+/// Answers a checked request: a code when the session suffices, else the sign-in page.
+async fn decide(
+    app: &AppState,
+    request: AuthorizeRequest,
+    session: Option<Session>,
+) -> Result<Response, PageError> {
+    let now = app.clock.now();
+    let hinted_subject = match &request.id_token_hint {
+        Some(hint) => match hint_subject(app, hint) {
+            Some(subject) => Some(subject),
+            None => {
+                let err = RedirectError::new(
+                    "invalid_request",
+                    "id_token_hint is not an ID token issued here",
+                );
+                return Ok(error_redirect(
+                    app,
+                    &request.redirect_uri,
+                    request.state.as_deref(),
+                    &err,
+                ));
+            }
+        },
+        None => None,
+    };
+    let mut usable = session.filter(|s| {
+        request.prompt != Prompt::Login
+            && !request.session_too_old(s.auth_time, now)
+            && hinted_subject.as_ref().is_none_or(|sub| *sub == s.user_id)
+    });
+    if let Some(session) = &usable {
+        let active = app
+            .store
+            .user_by_id(&session.user_id)
+            .await?
+            .is_some_and(|u| !u.is_disabled);
+        if !active {
+            usable = None;
+        }
+    }
+    match usable {
+        Some(session) => issue_code(app, &request, &session).await,
+        None if request.prompt == Prompt::None => {
+            let err = RedirectError::new("login_required", "the user is not signed in");
+            Ok(error_redirect(
+                app,
+                &request.redirect_uri,
+                request.state.as_deref(),
+                &err,
+            ))
+        }
+        None => {
+            let id = secret::random_token(24);
+            let params =
+                serde_json::to_string(&request).map_err(|e| PageError::Internal(e.to_string()))?;
+            app.store
+                .put_auth_request(
+                    &id,
+                    &params,
+                    now,
+                    now + app.config.login_request_lifetime_secs,
+                )
+                .await?;
+            Ok(see_other(&format!("/login?request={id}")))
+        }
+    }
+}
+
+/// The subject of an ID token this provider signed; expiry does not matter for a hint.
+fn hint_subject(app: &AppState, hint: &str) -> Option<String> {
+    let (claims, _) = app.keys.verify(hint).ok()?;
+    if claims.get("iss")?.as_str()? != app.config.issuer() {
+        return None;
+    }
+    claims.get("sub")?.as_str().map(str::to_string)
+}
+
+/// Resumes a request parked while the user signed in, now that `session` exists.
+pub async fn resume(
+    app: &AppState,
+    request_id: &str,
+    session: &Session,
+) -> Result<Response, PageError> {
+    let now = app.clock.now();
+    let Some(params) = app.store.auth_request(request_id, now).await? else {
+        return Err(expired_request());
+    };
+    if !app.store.take_auth_request(request_id).await? {
+        return Err(expired_request());
+    }
+    let request: AuthorizeRequest = serde_json::from_str(&params)
+        .map_err(|e| PageError::Internal(format!("parked request: {e}")))?;
+    let client = app.store.client(&request.client_id).await?;
+    if !client.is_some_and(|c| c.redirect_uris.contains(&request.redirect_uri)) {
+        return Err(PageError::BadRequest(
+            "The application that asked for this sign-in is no longer registered.".into(),
+        ));
+    }
+    issue_code(app, &request, session).await
+}
+
+fn expired_request() -> PageError {
+    PageError::BadRequest(
+        "This sign-in request has expired or was already completed. Go back to the application and sign in again."
+            .into(),
+    )
+}
+
+/// Stores a grant with a fresh code and sends the browser back with it.
+async fn issue_code(
+    app: &AppState,
+    request: &AuthorizeRequest,
+    session: &Session,
+) -> Result<Response, PageError> {
+    let now = app.clock.now();
+    let code = secret::random_token(32);
+    let grant_id = secret::random_id();
+    app.store
+        .create_grant_with_code(
+            NewGrant {
+                id: &grant_id,
+                client_id: &request.client_id,
+                user_id: &session.user_id,
+                sid: &session.sid,
+                scope: &request.scope,
+                nonce: request.nonce.as_deref(),
+                auth_time: session.auth_time,
+                acr: &session.acr,
+                amr: &session.amr,
+                now,
+            },
+            NewAuthCode {
+                code_hash: &secret::token_hash(&code),
+                redirect_uri: &request.redirect_uri,
+                code_challenge: request.code_challenge.as_deref(),
+                expires_at: now + app.config.code_lifetime_secs,
+            },
+        )
+        .await?;
+    let mut pairs = vec![("code", code.as_str())];
+    if let Some(state) = &request.state {
+        pairs.push(("state", state));
+    }
+    pairs.push(("iss", app.config.issuer()));
+    Ok(see_other(&redirect_with(&request.redirect_uri, &pairs)))
+}
+
+/// RFC 6749 §4.1.2.1: the error goes to the (verified) redirect URI.
+fn error_redirect(
+    app: &AppState,
+    redirect_uri: &str,
+    state: Option<&str>,
+    err: &RedirectError,
+) -> Response {
+    let mut pairs = vec![
+        ("error", err.error),
+        ("error_description", err.description.as_str()),
+    ];
+    if let Some(state) = state {
+        pairs.push(("state", state));
+    }
+    pairs.push(("iss", app.config.issuer()));
+    see_other(&redirect_with(redirect_uri, &pairs))
+}
+
+pub fn see_other(location: &str) -> Response {
+    match HeaderValue::from_str(location) {
+        Ok(location) => (
+            StatusCode::SEE_OTHER,
+            [
+                (LOCATION, location),
+                (CACHE_CONTROL, HeaderValue::from_static("no-store")),
+            ],
+        )
+            .into_response(),
+        Err(_) => {
+            PageError::BadRequest("The redirect address is not valid.".into()).into_response()
+        }
+    }
+}

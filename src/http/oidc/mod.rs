@@ -1,0 +1,27 @@
+//! The OpenID Connect endpoints.
+
+pub mod authorize;
+pub mod discovery;
+pub mod jwks;
+pub mod token;
+pub mod userinfo;
+
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::app::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(discovery::PATH, get(discovery::discovery))
+        .route(jwks::PATH, get(jwks::jwks))
+        .route(
+            authorize::PATH,
+            get(authorize::authorize_get).post(authorize::authorize_post),
+        )
+        .route(token::PATH, post(token::token))
+        .route(
+            userinfo::PATH,
+            get(userinfo::userinfo).post(userinfo::userinfo),
+        )
+}

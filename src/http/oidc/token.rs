@@ -1,0 +1,413 @@
+//! The token endpoint (RFC 6749 §3.2, OpenID Connect Core §3.1.3): the
+//! `authorization_code` and `refresh_token` grants, with client_secret_basic,
+//! client_secret_post, or `none` for public clients.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, PRAGMA};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use serde::Serialize;
+
+use crate::app::AppState;
+use crate::auth::{password, secret};
+use crate::http::error::OAuthError;
+use crate::oidc::claims::{self, AccessTokenClaims, Authentication, Subject, ACCESS_TOKEN_TYP};
+use crate::oidc::keys::Alg;
+use crate::oidc::params::Params;
+use crate::oidc::{pkce, scope};
+use crate::store::{Client, CodeRedemption, Grant, RefreshRotation};
+
+pub const PATH: &str = "/token";
+
+#[derive(Serialize)]
+struct TokenResponse {
+    access_token: String,
+    token_type: &'static str,
+    expires_in: i64,
+    id_token: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<String>,
+    scope: String,
+}
+
+pub async fn token(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    match exchange(&app, &headers, &body).await {
+        Ok(response) => (
+            [(CACHE_CONTROL, "no-store"), (PRAGMA, "no-cache")],
+            Json(response),
+        )
+            .into_response(),
+        Err(err) => err.into_response(),
+    }
+}
+
+async fn exchange(
+    app: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<TokenResponse, OAuthError> {
+    let is_form = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return Err(OAuthError::InvalidRequest(
+            "the body must be application/x-www-form-urlencoded".into(),
+        ));
+    }
+    let params = Params::parse(body);
+    if let Some(name) = params.first_duplicate() {
+        return Err(OAuthError::InvalidRequest(format!(
+            "parameter {name} was sent more than once"
+        )));
+    }
+    let client = authenticate_client(app, headers, &params).await?;
+    match param(&params, "grant_type")? {
+        Some("authorization_code") => authorization_code(app, &client, &params).await,
+        Some("refresh_token") => refresh_token(app, &client, &params).await,
+        Some(_) => Err(OAuthError::UnsupportedGrantType),
+        None => Err(OAuthError::InvalidRequest("grant_type is missing".into())),
+    }
+}
+
+fn param<'a>(params: &'a Params, name: &str) -> Result<Option<&'a str>, OAuthError> {
+    params
+        .get(name)
+        .map_err(|d| OAuthError::InvalidRequest(d.to_string()))
+}
+
+/// The client's credentials as presented: (client_id, secret, via Basic).
+fn presented_credentials(
+    headers: &HeaderMap,
+    params: &Params,
+) -> Result<(String, Option<String>, bool), OAuthError> {
+    let basic = match headers.get(AUTHORIZATION) {
+        Some(value) => {
+            let text = value
+                .to_str()
+                .map_err(|_| OAuthError::InvalidClient("malformed Authorization header", true))?;
+            let (scheme, rest) = text.split_once(' ').unwrap_or((text, ""));
+            if !scheme.eq_ignore_ascii_case("basic") {
+                return Err(OAuthError::InvalidClient(
+                    "only Basic client authentication is accepted",
+                    true,
+                ));
+            }
+            let decoded = STANDARD
+                .decode(rest.trim())
+                .ok()
+                .and_then(|bytes| String::from_utf8(bytes).ok())
+                .ok_or(OAuthError::InvalidClient(
+                    "malformed Basic credentials",
+                    true,
+                ))?;
+            let (id, secret) = decoded.split_once(':').ok_or(OAuthError::InvalidClient(
+                "malformed Basic credentials",
+                true,
+            ))?;
+            // RFC 6749 §2.3.1: both parts are form-urlencoded.
+            Some((form_decode(id), form_decode(secret)))
+        }
+        None => None,
+    };
+    let body_id = param(params, "client_id")?;
+    let body_secret = param(params, "client_secret")?;
+    match basic {
+        Some((id, secret)) => {
+            if body_secret.is_some() {
+                return Err(OAuthError::InvalidRequest(
+                    "use one client authentication method, not two".into(),
+                ));
+            }
+            if body_id.is_some_and(|b| b != id) {
+                return Err(OAuthError::InvalidClient(
+                    "client_id does not match the credentials",
+                    true,
+                ));
+            }
+            Ok((id, Some(secret), true))
+        }
+        None => {
+            let id = body_id.ok_or(OAuthError::InvalidClient(
+                "client authentication is missing",
+                false,
+            ))?;
+            Ok((id.to_string(), body_secret.map(str::to_string), false))
+        }
+    }
+}
+
+fn form_decode(part: &str) -> String {
+    form_urlencoded::parse(part.as_bytes())
+        .next()
+        .map(|(k, v)| {
+            if v.is_empty() {
+                k.into_owned()
+            } else {
+                format!("{k}={v}")
+            }
+        })
+        .unwrap_or_default()
+}
+
+async fn authenticate_client(
+    app: &AppState,
+    headers: &HeaderMap,
+    params: &Params,
+) -> Result<Client, OAuthError> {
+    let (client_id, presented, via_basic) = presented_credentials(headers, params)?;
+    let client = app
+        .store
+        .client(&client_id)
+        .await?
+        .ok_or(OAuthError::InvalidClient(
+            "unknown client or wrong secret",
+            via_basic,
+        ))?;
+    match (&client.secret_hash, presented) {
+        (None, None) => Ok(client),
+        (None, Some(_)) => Err(OAuthError::InvalidClient(
+            "a public client has no secret",
+            via_basic,
+        )),
+        (Some(_), None) => Err(OAuthError::InvalidClient(
+            "client authentication is missing",
+            via_basic,
+        )),
+        (Some(hash), Some(presented)) => {
+            if app
+                .client_secrets
+                .is_known_good(&client.client_id, hash, &presented)
+            {
+                return Ok(client);
+            }
+            let (stored, candidate) = (hash.clone(), presented.clone());
+            let good = tokio::task::spawn_blocking(move || password::verify(&candidate, &stored))
+                .await
+                .map_err(|e| OAuthError::Internal(format!("secret check: {e}")))?;
+            if !good {
+                return Err(OAuthError::InvalidClient(
+                    "unknown client or wrong secret",
+                    via_basic,
+                ));
+            }
+            app.client_secrets
+                .remember(&client.client_id, hash, &presented);
+            Ok(client)
+        }
+    }
+}
+
+async fn authorization_code(
+    app: &AppState,
+    client: &Client,
+    params: &Params,
+) -> Result<TokenResponse, OAuthError> {
+    let code = param(params, "code")?
+        .ok_or_else(|| OAuthError::InvalidRequest("code is missing".into()))?;
+    let redirect_uri = param(params, "redirect_uri")?;
+    let verifier = param(params, "code_verifier")?;
+    let now = app.clock.now();
+    let code = match app
+        .store
+        .redeem_code(&secret::token_hash(code), now)
+        .await?
+    {
+        CodeRedemption::Redeemed(code) => code,
+        CodeRedemption::Replayed { grant_id } => {
+            // RFC 6749 §4.1.2: a replayed code revokes what it was exchanged for.
+            app.store.revoke_grant(&grant_id, now).await?;
+            tracing::warn!(client_id = %client.client_id, "authorization code replayed; grant revoked");
+            return Err(OAuthError::InvalidGrant("the code was already used"));
+        }
+        CodeRedemption::Unknown => return Err(OAuthError::InvalidGrant("the code is not valid")),
+    };
+    if code.grant.client_id != client.client_id {
+        return Err(OAuthError::InvalidGrant(
+            "the code was issued to another client",
+        ));
+    }
+    if code.expires_at <= now {
+        return Err(OAuthError::InvalidGrant("the code has expired"));
+    }
+    if redirect_uri != Some(code.redirect_uri.as_str()) {
+        return Err(OAuthError::InvalidGrant(
+            "redirect_uri does not match the authorization request",
+        ));
+    }
+    match (&code.code_challenge, verifier) {
+        (Some(challenge), Some(verifier)) if pkce::verify_s256(challenge, verifier) => {}
+        (Some(_), Some(_)) => return Err(OAuthError::InvalidGrant("code_verifier does not match")),
+        (Some(_), None) => return Err(OAuthError::InvalidGrant("code_verifier is missing")),
+        (None, Some(_)) => {
+            return Err(OAuthError::InvalidGrant(
+                "code_verifier without a code_challenge",
+            ))
+        }
+        (None, None) => {}
+    }
+    if code.grant.revoked_at.is_some() {
+        return Err(OAuthError::InvalidGrant("the grant was revoked"));
+    }
+    let nonce = code.grant.nonce.clone();
+    issue_tokens(app, client, &code.grant, nonce.as_deref(), now).await
+}
+
+async fn refresh_token(
+    app: &AppState,
+    client: &Client,
+    params: &Params,
+) -> Result<TokenResponse, OAuthError> {
+    let token = param(params, "refresh_token")?
+        .ok_or_else(|| OAuthError::InvalidRequest("refresh_token is missing".into()))?;
+    let requested_scope = param(params, "scope")?;
+    let now = app.clock.now();
+    let grant = match app
+        .store
+        .use_refresh_token(&secret::token_hash(token), now)
+        .await?
+    {
+        RefreshRotation::Rotated(grant) => grant,
+        RefreshRotation::Reused { grant_id } => {
+            // A rotated token came back: whoever holds the family may be an
+            // attacker, so the whole family is revoked.
+            app.store.revoke_grant(&grant_id, now).await?;
+            tracing::warn!(client_id = %client.client_id, "refresh token reused; family revoked");
+            return Err(OAuthError::InvalidGrant(
+                "the refresh token was already used",
+            ));
+        }
+        RefreshRotation::Invalid => {
+            return Err(OAuthError::InvalidGrant("the refresh token is not valid"))
+        }
+    };
+    if grant.client_id != client.client_id {
+        return Err(OAuthError::InvalidGrant(
+            "the refresh token was issued to another client",
+        ));
+    }
+    if grant.revoked_at.is_some() {
+        return Err(OAuthError::InvalidGrant("the refresh token was revoked"));
+    }
+    if let Some(requested) = requested_scope {
+        if !scope::is_subset(requested, &grant.scope) {
+            return Err(OAuthError::InvalidScope(
+                "the requested scope exceeds the original grant",
+            ));
+        }
+    }
+    issue_tokens(app, client, &grant, None, now).await
+}
+
+/// Signs the ID and access tokens and stores a new refresh token.
+async fn issue_tokens(
+    app: &AppState,
+    client: &Client,
+    grant: &Grant,
+    nonce: Option<&str>,
+    now: i64,
+) -> Result<TokenResponse, OAuthError> {
+    let user = app
+        .store
+        .user_by_id(&grant.user_id)
+        .await?
+        .filter(|u| !u.is_disabled)
+        .ok_or(OAuthError::InvalidGrant("the user can no longer sign in"))?;
+    let config = &app.config;
+    let alg = Alg::parse(&client.id_token_alg).unwrap_or(Alg::RS256);
+    let subject = Subject {
+        id: &user.id,
+        username: &user.username,
+        email: &user.email,
+    };
+    let auth = Authentication {
+        sid: &grant.sid,
+        auth_time: grant.auth_time,
+        acr: &grant.acr,
+        amr: &grant.amr,
+    };
+    let id_claims = claims::id_token(
+        config.issuer(),
+        &client.client_id,
+        &subject,
+        &auth,
+        nonce,
+        &grant.scope,
+        now,
+        config.id_token_lifetime_secs,
+    );
+    let access_claims = AccessTokenClaims {
+        iss: config.issuer().to_string(),
+        sub: user.id.clone(),
+        aud: client.client_id.clone(),
+        client_id: client.client_id.clone(),
+        exp: now + config.access_token_lifetime_secs,
+        iat: now,
+        jti: secret::random_id(),
+        scope: grant.scope.clone(),
+        sid: grant.sid.clone(),
+        gid: grant.id.clone(),
+        auth_time: grant.auth_time,
+        acr: grant.acr.clone(),
+    };
+    let sign_error = |e: crate::oidc::keys::KeyError| OAuthError::Internal(e.to_string());
+    let id_token = app.keys.sign(alg, "JWT", &id_claims).map_err(sign_error)?;
+    let access_token = app
+        .keys
+        .sign(alg, ACCESS_TOKEN_TYP, &access_claims)
+        .map_err(sign_error)?;
+    let refresh_token = secret::random_token(32);
+    app.store
+        .put_refresh_token(
+            &secret::token_hash(&refresh_token),
+            &grant.id,
+            now,
+            now + config.refresh_token_lifetime_secs,
+        )
+        .await?;
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: config.access_token_lifetime_secs,
+        id_token,
+        refresh_token: Some(refresh_token),
+        scope: grant.scope.clone(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_credentials_are_form_decoded() {
+        assert_eq!(form_decode("my%20client"), "my client");
+        assert_eq!(form_decode("a+b"), "a b");
+        assert_eq!(form_decode("s%3Ae%2Fc"), "s:e/c");
+        assert_eq!(form_decode(""), "");
+    }
+
+    #[test]
+    fn basic_and_body_secrets_together_are_refused() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            AUTHORIZATION,
+            format!("Basic {}", STANDARD.encode("c:s")).parse().unwrap(),
+        );
+        let params = Params::parse(b"client_secret=s");
+        assert!(matches!(
+            presented_credentials(&headers, &params),
+            Err(OAuthError::InvalidRequest(_))
+        ));
+        let params = Params::parse(b"client_id=c");
+        let (id, secret, basic) = presented_credentials(&headers, &params).unwrap();
+        assert_eq!(
+            (id.as_str(), secret.as_deref(), basic),
+            ("c", Some("s"), true)
+        );
+    }
+}

@@ -1,0 +1,124 @@
+//! Pages rendered from `templates/` with minijinja (autoescaping on), built
+//! into the binary so that it runs from any folder.
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::{HeaderValue, Request};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Response};
+use serde::Serialize;
+
+use super::error::{ErrorPage, PageError};
+use crate::app::AppState;
+
+const TEMPLATES: &[(&str, &str)] = &[
+    ("base.html", include_str!("../../templates/base.html")),
+    ("home.html", include_str!("../../templates/home.html")),
+    (
+        "login/password.html",
+        include_str!("../../templates/login/password.html"),
+    ),
+    (
+        "oidc/error.html",
+        include_str!("../../templates/oidc/error.html"),
+    ),
+    (
+        "setup/setup.html",
+        include_str!("../../templates/setup/setup.html"),
+    ),
+    (
+        "setup/done.html",
+        include_str!("../../templates/setup/done.html"),
+    ),
+];
+
+pub struct Templates {
+    env: minijinja::Environment<'static>,
+}
+
+impl Templates {
+    pub fn load() -> Result<Templates, minijinja::Error> {
+        let mut env = minijinja::Environment::new();
+        for (name, source) in TEMPLATES {
+            env.add_template(name, source)?;
+        }
+        Ok(Templates { env })
+    }
+
+    pub fn render(&self, name: &str, context: impl Serialize) -> Result<String, PageError> {
+        Ok(self.env.get_template(name)?.render(context)?)
+    }
+}
+
+/// A page with its typed context.
+pub trait Page: Serialize {
+    const TEMPLATE: &'static str;
+
+    fn render(&self, app: &AppState) -> Result<Response, PageError> {
+        let html = app.templates.render(Self::TEMPLATE, self)?;
+        let mut response = Html(html).into_response();
+        response
+            .headers_mut()
+            .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        Ok(response)
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorContext<'a> {
+    title: &'a str,
+    message: &'a str,
+}
+
+/// Turns responses that carry an `ErrorPage` into the rendered error page.
+pub async fn error_pages(
+    State(app): State<AppState>,
+    request: Request<Body>,
+    next: Next,
+) -> Response {
+    let response = next.run(request).await;
+    let Some(page) = response.extensions().get::<ErrorPage>().cloned() else {
+        return response;
+    };
+    let context = ErrorContext {
+        title: page.title,
+        message: &page.message,
+    };
+    match app.templates.render("oidc/error.html", context) {
+        Ok(html) => {
+            let (mut parts, _) = response.into_parts();
+            parts.headers.insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            );
+            parts
+                .headers
+                .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+            Response::from_parts(parts, Body::from(html))
+        }
+        Err(_) => response,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_parses_and_escapes() {
+        let templates = Templates::load().unwrap();
+        let html = templates
+            .render(
+                "oidc/error.html",
+                ErrorContext {
+                    title: "t",
+                    message: "<script>x</script>",
+                },
+            )
+            .unwrap();
+        assert!(html.contains("&lt;script&gt;"));
+        assert!(!html.contains("<script>x"));
+    }
+}

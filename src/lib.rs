@@ -1,0 +1,18 @@
+//! Gatehouse: an OpenID Connect provider with a second-factor step.
+
+/// `AppState` and the router.
+pub mod app;
+/// Pure authentication logic: passwords, secrets.
+pub mod auth;
+/// The `gatehouse` command line.
+pub mod cli;
+/// The only source of "now".
+pub mod clock;
+/// Settings from file, environment and flags.
+pub mod config;
+/// HTTP handlers (axum only): extract, call, respond.
+pub mod http;
+/// Pure OpenID Connect protocol logic.
+pub mod oidc;
+/// The only SQL.
+pub mod store;

@@ -1,0 +1,394 @@
+//! Authorization requests (OpenID Connect Core §3.1.2.1, RFC 6749 §4.1.1,
+//! RFC 7636): parsed once at the edge into a validated value.
+//!
+//! Validation runs in two steps. `Target::from_params` finds the client and
+//! redirect URI; until the caller has checked both against the registration,
+//! errors are shown on the provider's own page (RFC 6749 §4.1.2.1: never
+//! redirect to an unverified redirect_uri). `AuthorizeRequest::from_params`
+//! then checks the rest; its errors go back to the client by redirect.
+
+use serde::{Deserialize, Serialize};
+
+use super::params::Params;
+use super::{pkce, scope};
+
+/// Where the answer goes: known before anything else is checked.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Target {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub state: Option<String>,
+}
+
+/// An error shown on the provider's page, because there is nowhere safe to send it.
+#[derive(Debug, PartialEq, Eq)]
+pub struct PageError(pub String);
+
+/// An error for the client, sent to its redirect URI (RFC 6749 §4.1.2.1).
+#[derive(Debug, PartialEq, Eq)]
+pub struct RedirectError {
+    pub error: &'static str,
+    pub description: String,
+}
+
+impl RedirectError {
+    pub fn new(error: &'static str, description: impl Into<String>) -> Self {
+        RedirectError {
+            error,
+            description: description.into(),
+        }
+    }
+}
+
+impl Target {
+    pub fn from_params(params: &Params) -> Result<Target, PageError> {
+        let one = |name: &str| params.get(name).map_err(|d| PageError(d.to_string()));
+        let client_id =
+            one("client_id")?.ok_or_else(|| PageError("client_id is missing".into()))?;
+        let redirect_uri =
+            one("redirect_uri")?.ok_or_else(|| PageError("redirect_uri is missing".into()))?;
+        if client_id.len() > 255 || redirect_uri.len() > 2048 {
+            return Err(PageError("client_id or redirect_uri is too long".into()));
+        }
+        // A repeated state cannot be echoed faithfully; it is reported without one.
+        let state = params.get("state").ok().flatten().map(str::to_string);
+        Ok(Target {
+            client_id: client_id.into(),
+            redirect_uri: redirect_uri.into(),
+            state,
+        })
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Prompt {
+    /// Use the session if there is one, else sign in.
+    Default,
+    /// Never show a page: answer `login_required` without a session.
+    None,
+    /// Sign in again even with a session.
+    Login,
+}
+
+/// A checked authorization request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthorizeRequest {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub scope: String,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub prompt: Prompt,
+    pub max_age: Option<i64>,
+    pub login_hint: Option<String>,
+    pub id_token_hint: Option<String>,
+    pub acr_values: Vec<String>,
+}
+
+const MAX_VALUE_LEN: usize = 2048;
+
+impl AuthorizeRequest {
+    /// Checks everything but the client registration (done with `Target`).
+    pub fn from_params(
+        params: &Params,
+        target: Target,
+        is_public_client: bool,
+    ) -> Result<AuthorizeRequest, RedirectError> {
+        if let Some(name) = params.first_duplicate() {
+            return Err(RedirectError::new(
+                "invalid_request",
+                format!("parameter {name} was sent more than once"),
+            ));
+        }
+        let get = |name: &str| -> Result<Option<String>, RedirectError> {
+            match params.get(name) {
+                Ok(Some(v)) if v.len() > MAX_VALUE_LEN => Err(RedirectError::new(
+                    "invalid_request",
+                    format!("{name} is too long"),
+                )),
+                Ok(v) => Ok(v.map(str::to_string)),
+                Err(d) => Err(RedirectError::new("invalid_request", d.to_string())),
+            }
+        };
+        if get("request")?.is_some() {
+            return Err(RedirectError::new(
+                "request_not_supported",
+                "request objects are not supported",
+            ));
+        }
+        if get("request_uri")?.is_some() {
+            return Err(RedirectError::new(
+                "request_uri_not_supported",
+                "request_uri is not supported",
+            ));
+        }
+        match get("response_type")?.as_deref() {
+            Some("code") => {}
+            Some(_) => {
+                return Err(RedirectError::new(
+                    "unsupported_response_type",
+                    "only response_type=code is supported",
+                ))
+            }
+            None => {
+                return Err(RedirectError::new(
+                    "invalid_request",
+                    "response_type is missing",
+                ))
+            }
+        }
+        match get("response_mode")?.as_deref() {
+            None | Some("query") => {}
+            Some(_) => {
+                return Err(RedirectError::new(
+                    "invalid_request",
+                    "only response_mode=query is supported",
+                ))
+            }
+        }
+        let requested_scope = get("scope")?.unwrap_or_default();
+        if !scope::contains(&requested_scope, "openid") {
+            return Err(RedirectError::new(
+                "invalid_scope",
+                "the openid scope is required",
+            ));
+        }
+        let scope = scope::normalize(&requested_scope);
+
+        let code_challenge = get("code_challenge")?;
+        let method = get("code_challenge_method")?;
+        match (&code_challenge, method.as_deref()) {
+            (None, None) if is_public_client => {
+                return Err(RedirectError::new(
+                    "invalid_request",
+                    "public clients must use PKCE (code_challenge with S256)",
+                ))
+            }
+            (None, None) => {}
+            (None, Some(_)) => {
+                return Err(RedirectError::new(
+                    "invalid_request",
+                    "code_challenge is missing",
+                ))
+            }
+            (Some(_), None | Some("plain")) => {
+                return Err(RedirectError::new(
+                    "invalid_request",
+                    "code_challenge_method must be S256",
+                ))
+            }
+            (Some(challenge), Some("S256")) => {
+                if !pkce::is_valid_challenge(challenge) {
+                    return Err(RedirectError::new(
+                        "invalid_request",
+                        "code_challenge is malformed",
+                    ));
+                }
+            }
+            (Some(_), Some(_)) => {
+                return Err(RedirectError::new(
+                    "invalid_request",
+                    "code_challenge_method must be S256",
+                ))
+            }
+        }
+
+        let prompt = parse_prompt(get("prompt")?.as_deref())?;
+        let max_age = match get("max_age")? {
+            None => None,
+            Some(text) => match text.parse::<i64>() {
+                Ok(secs) if secs >= 0 => Some(secs),
+                _ => {
+                    return Err(RedirectError::new(
+                        "invalid_request",
+                        "max_age must be a non-negative integer",
+                    ))
+                }
+            },
+        };
+        let acr_values = get("acr_values")?
+            .map(|v| {
+                v.split(' ')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(AuthorizeRequest {
+            client_id: target.client_id,
+            redirect_uri: target.redirect_uri,
+            scope,
+            state: get("state")?,
+            nonce: get("nonce")?,
+            code_challenge,
+            prompt,
+            max_age,
+            login_hint: get("login_hint")?,
+            id_token_hint: get("id_token_hint")?,
+            acr_values,
+        })
+    }
+
+    /// Whether a session authenticated at `auth_time` is too old for this request.
+    pub fn session_too_old(&self, auth_time: i64, now: i64) -> bool {
+        match self.max_age {
+            // max_age=0 asks for a fresh sign-in, like prompt=login.
+            Some(0) => true,
+            Some(max_age) => now - auth_time > max_age,
+            None => false,
+        }
+    }
+}
+
+fn parse_prompt(value: Option<&str>) -> Result<Prompt, RedirectError> {
+    let Some(value) = value else {
+        return Ok(Prompt::Default);
+    };
+    let values: Vec<&str> = value.split(' ').filter(|s| !s.is_empty()).collect();
+    if values.contains(&"none") {
+        if values.len() > 1 {
+            return Err(RedirectError::new(
+                "invalid_request",
+                "prompt=none cannot be combined with other values",
+            ));
+        }
+        return Ok(Prompt::None);
+    }
+    for v in &values {
+        if !matches!(*v, "login" | "consent" | "select_account") {
+            return Err(RedirectError::new(
+                "invalid_request",
+                format!("unsupported prompt value {v}"),
+            ));
+        }
+    }
+    Ok(if values.contains(&"login") {
+        Prompt::Login
+    } else {
+        Prompt::Default
+    })
+}
+
+/// Builds the redirect back to the client with `pairs` added to its query
+/// (RFC 6749 §4.1.2 and RFC 9207's `iss`).
+pub fn redirect_with(redirect_uri: &str, pairs: &[(&str, &str)]) -> String {
+    match url::Url::parse(redirect_uri) {
+        Ok(mut url) => {
+            {
+                let mut query = url.query_pairs_mut();
+                for (k, v) in pairs {
+                    query.append_pair(k, v);
+                }
+            }
+            url.to_string()
+        }
+        // Only registered URIs reach here, and registration parses them.
+        Err(_) => redirect_uri.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+    fn parse(query: &str, public: bool) -> Result<AuthorizeRequest, RedirectError> {
+        let params = Params::parse(query.as_bytes());
+        let target = Target::from_params(&params).expect("target present");
+        AuthorizeRequest::from_params(&params, target, public)
+    }
+
+    fn base() -> String {
+        format!(
+            "client_id=portal&redirect_uri=https%3A%2F%2Fapp%2Fcb&response_type=code&scope=openid+email&state=s1&nonce=n1&code_challenge={CHALLENGE}&code_challenge_method=S256"
+        )
+    }
+
+    #[test]
+    fn a_complete_request_parses() {
+        let req = parse(
+            &format!("{}&prompt=login&max_age=300&login_hint=ann&foo=bar", base()),
+            true,
+        )
+        .unwrap();
+        assert_eq!(req.client_id, "portal");
+        assert_eq!(req.redirect_uri, "https://app/cb");
+        assert_eq!(req.scope, "openid email");
+        assert_eq!(req.state.as_deref(), Some("s1"));
+        assert_eq!(req.nonce.as_deref(), Some("n1"));
+        assert_eq!(req.prompt, Prompt::Login);
+        assert_eq!(req.max_age, Some(300));
+        assert_eq!(req.login_hint.as_deref(), Some("ann"));
+    }
+
+    #[test]
+    fn missing_client_or_redirect_uri_stays_on_the_provider() {
+        assert!(Target::from_params(&Params::parse(b"client_id=a")).is_err());
+        assert!(Target::from_params(&Params::parse(b"redirect_uri=x")).is_err());
+        assert!(
+            Target::from_params(&Params::parse(b"client_id=a&client_id=b&redirect_uri=x")).is_err()
+        );
+    }
+
+    #[test]
+    fn public_clients_need_pkce_and_confidential_ones_may_skip_it() {
+        let without =
+            "client_id=c&redirect_uri=https%3A%2F%2Fapp%2Fcb&response_type=code&scope=openid";
+        assert_eq!(parse(without, true).unwrap_err().error, "invalid_request");
+        assert!(parse(without, false).is_ok());
+    }
+
+    #[test]
+    fn plain_pkce_is_refused() {
+        let q = "client_id=c&redirect_uri=https%3A%2F%2Fapp%2Fcb&response_type=code&scope=openid&code_challenge=abcdefghijabcdefghijabcdefghijabcdefghijabc";
+        assert_eq!(parse(q, false).unwrap_err().error, "invalid_request");
+        assert_eq!(
+            parse(&format!("{q}&code_challenge_method=plain"), false)
+                .unwrap_err()
+                .error,
+            "invalid_request"
+        );
+    }
+
+    #[test]
+    fn bad_values_get_their_spec_error_codes() {
+        let cases = [
+            ("response_type=token", "unsupported_response_type"),
+            ("scope=email", "invalid_scope"),
+            ("prompt=none+login", "invalid_request"),
+            ("max_age=-1", "invalid_request"),
+            ("max_age=soon", "invalid_request"),
+            ("request=eyJ", "request_not_supported"),
+            ("nonce=again", "invalid_request"),
+        ];
+        for (extra, code) in cases {
+            let key = extra.split('=').next().unwrap();
+            let query: String = base()
+                .split('&')
+                .filter(|p| !p.starts_with(&format!("{key}=")) || key == "nonce")
+                .collect::<Vec<_>>()
+                .join("&");
+            let err = parse(&format!("{query}&{extra}"), false).unwrap_err();
+            assert_eq!(err.error, code, "for {extra}");
+        }
+    }
+
+    #[test]
+    fn max_age_decides_whether_a_session_is_too_old() {
+        let mut req = parse(&base(), false).unwrap();
+        assert!(!req.session_too_old(0, 1_000_000));
+        req.max_age = Some(60);
+        assert!(!req.session_too_old(1000, 1060));
+        assert!(req.session_too_old(1000, 1061));
+        req.max_age = Some(0);
+        assert!(req.session_too_old(1000, 1000));
+    }
+
+    #[test]
+    fn redirects_keep_the_registered_query() {
+        let url = redirect_with("https://app/cb?x=1", &[("code", "a b"), ("state", "s")]);
+        assert_eq!(url, "https://app/cb?x=1&code=a+b&state=s");
+    }
+}

@@ -1,0 +1,8 @@
+//! Pure OpenID Connect protocol logic: requests, PKCE, claims and keys. No HTTP, no SQL.
+
+pub mod authorize_request;
+pub mod claims;
+pub mod keys;
+pub mod params;
+pub mod pkce;
+pub mod scope;

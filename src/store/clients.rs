@@ -1,0 +1,90 @@
+//! The `clients` table: registered relying parties.
+
+use super::{Error, Store};
+
+#[derive(Clone)]
+pub struct Client {
+    pub client_id: String,
+    /// argon2id hash of the secret; `None` for a public client.
+    pub secret_hash: Option<String>,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub backchannel_logout_uri: Option<String>,
+    pub id_token_alg: String,
+}
+
+impl Client {
+    pub fn is_public(&self) -> bool {
+        self.secret_hash.is_none()
+    }
+}
+
+pub struct NewClient<'a> {
+    pub client_id: &'a str,
+    pub secret_hash: Option<&'a str>,
+    pub redirect_uris: &'a [String],
+    pub post_logout_redirect_uris: &'a [String],
+    pub backchannel_logout_uri: Option<&'a str>,
+    pub id_token_alg: &'a str,
+    pub now: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct ClientRow {
+    client_id: String,
+    secret_hash: Option<String>,
+    redirect_uris: String,
+    post_logout_redirect_uris: String,
+    backchannel_logout_uri: Option<String>,
+    id_token_alg: String,
+}
+
+fn uri_list(text: &str) -> Result<Vec<String>, Error> {
+    serde_json::from_str(text).map_err(|e| Error::Corrupt(format!("client URI list: {e}")))
+}
+
+impl TryFrom<ClientRow> for Client {
+    type Error = Error;
+    fn try_from(row: ClientRow) -> Result<Self, Error> {
+        Ok(Client {
+            redirect_uris: uri_list(&row.redirect_uris)?,
+            post_logout_redirect_uris: uri_list(&row.post_logout_redirect_uris)?,
+            client_id: row.client_id,
+            secret_hash: row.secret_hash,
+            backchannel_logout_uri: row.backchannel_logout_uri,
+            id_token_alg: row.id_token_alg,
+        })
+    }
+}
+
+impl Store {
+    pub async fn create_client(&self, client: NewClient<'_>) -> Result<(), Error> {
+        let to_json = |uris: &[String]| serde_json::to_string(uris).unwrap_or_else(|_| "[]".into());
+        sqlx::query(
+            "insert into clients (client_id, secret_hash, redirect_uris, post_logout_redirect_uris, \
+             backchannel_logout_uri, id_token_alg, created_at) values ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(client.client_id)
+        .bind(client.secret_hash)
+        .bind(to_json(client.redirect_uris))
+        .bind(to_json(client.post_logout_redirect_uris))
+        .bind(client.backchannel_logout_uri)
+        .bind(client.id_token_alg)
+        .bind(client.now)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| Error::duplicate_as(e, "a client with that client_id"))?;
+        Ok(())
+    }
+
+    pub async fn client(&self, client_id: &str) -> Result<Option<Client>, Error> {
+        let row: Option<ClientRow> = sqlx::query_as(
+            "select client_id, secret_hash, redirect_uris, post_logout_redirect_uris, \
+             backchannel_logout_uri, id_token_alg from clients where client_id = $1",
+        )
+        .bind(client_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(Client::try_from).transpose()
+    }
+}

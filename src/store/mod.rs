@@ -1,0 +1,224 @@
+//! The only SQL: one `Store` over SQLite or PostgreSQL through sqlx's `AnyPool`.
+//!
+//! Queries are portable (`$1` placeholders, text ids, integer unix seconds);
+//! migrations come in same-named pairs under `migrations/sqlite` and
+//! `migrations/postgres`, picked by the URL's scheme.
+
+mod accounts;
+mod auth_codes;
+mod auth_requests;
+mod clients;
+mod grants;
+mod refresh_tokens;
+mod sessions;
+mod setup_tokens;
+mod users;
+
+pub use accounts::{Account, NewAccount};
+pub use auth_codes::{AuthCode, CodeRedemption, NewAuthCode};
+pub use clients::{Client, NewClient};
+pub use grants::{Grant, NewGrant};
+pub use refresh_tokens::RefreshRotation;
+pub use sessions::{NewSession, Session};
+pub use users::{NewUser, User};
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::migrate::Migrator;
+use sqlx::{AnyPool, ConnectOptions, Executor};
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0} already exists")]
+    Duplicate(&'static str),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
+    #[error("unsupported database URL (expected sqlite:// or postgres://): {0}")]
+    UnsupportedUrl(String),
+    #[error("stored data is malformed: {0}")]
+    Corrupt(String),
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database error: {0}")]
+    Sql(sqlx::Error),
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(err: sqlx::Error) -> Self {
+        match &err {
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                Error::Unavailable(err.to_string())
+            }
+            _ => Error::Sql(err),
+        }
+    }
+}
+
+impl Error {
+    /// Maps a unique-constraint violation to `Duplicate(what)`, anything else unchanged.
+    fn duplicate_as(err: sqlx::Error, what: &'static str) -> Self {
+        match &err {
+            sqlx::Error::Database(db) if db.is_unique_violation() => Error::Duplicate(what),
+            _ => err.into(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The database: every read and write of persistent state goes through here.
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Store {
+    /// Connects to `url` (`sqlite://path` or `postgres://...`), creating a SQLite
+    /// file and its folder when missing.
+    pub async fn connect(url: &str) -> Result<Store, Error> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            return Err(Error::UnsupportedUrl(redact_url(url)));
+        };
+        let mut url = url.to_string();
+        if backend == Backend::Sqlite {
+            prepare_sqlite_path(&url)?;
+            if !url.contains("mode=") && !url.contains(":memory:") {
+                url.push(if url.contains('?') { '&' } else { '?' });
+                url.push_str("mode=rwc");
+            }
+        }
+        let options = AnyConnectOptions::from_str(&url)
+            .map_err(|e| Error::Unavailable(format!("{}: {e}", redact_url(&url))))?
+            .disable_statement_logging();
+        let pool = match backend {
+            Backend::Sqlite => {
+                AnyPoolOptions::new()
+                    .max_connections(8)
+                    .min_connections(1)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            // WAL lets readers run beside the single writer; the busy
+                            // timeout makes concurrent writers wait instead of failing.
+                            conn.execute(
+                                "pragma journal_mode = wal; pragma synchronous = normal; \
+                             pragma busy_timeout = 10000; pragma foreign_keys = on;",
+                            )
+                            .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_with(options)
+                    .await
+            }
+            Backend::Postgres => {
+                AnyPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(options)
+                    .await
+            }
+        }
+        .map_err(|e| Error::Unavailable(format!("{}: {e}", redact_url(&url))))?;
+        Ok(Store { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Applies pending migrations for this backend.
+    pub async fn migrate(&self) -> Result<(), Error> {
+        let migrator = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.run(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Creates the folder of a SQLite database file so that `mode=rwc` can create the file.
+fn prepare_sqlite_path(url: &str) -> Result<(), Error> {
+    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    let path = rest.split('?').next().unwrap_or_default();
+    if path.is_empty() || path == ":memory:" {
+        return Ok(());
+    }
+    if let Some(dir) = Path::new(path).parent() {
+        if !dir.as_os_str().is_empty() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Error::Unavailable(format!("cannot create {}: {e}", dir.display())))?;
+        }
+    }
+    Ok(())
+}
+
+/// A database URL without its password, for messages.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+fn flag(value: bool) -> i64 {
+    i64::from(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_come_in_matching_pairs() {
+        let names = |dir: &str| {
+            let mut names: Vec<String> = std::fs::read_dir(dir)
+                .expect("migrations folder exists")
+                .map(|e| {
+                    e.expect("readable entry")
+                        .file_name()
+                        .to_string_lossy()
+                        .into_owned()
+                })
+                .collect();
+            names.sort();
+            names
+        };
+        let sqlite = names("migrations/sqlite");
+        assert!(!sqlite.is_empty());
+        assert_eq!(sqlite, names("migrations/postgres"));
+    }
+
+    #[test]
+    fn passwords_are_hidden_in_database_urls() {
+        let shown = redact_url("postgres://app:hunter2@db:5432/idp");
+        assert!(!shown.contains("hunter2"));
+        assert!(shown.contains("app"));
+    }
+}

@@ -1,0 +1,115 @@
+//! The `sessions` table: one row per signed-in browser, keyed by the hash of
+//! the cookie's id (the id itself is never stored).
+
+use super::{Error, Store};
+
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub sid: String,
+    pub user_id: String,
+    pub auth_time: i64,
+    pub acr: String,
+    pub amr: Vec<String>,
+    pub last_seen_at: i64,
+    pub expires_at: i64,
+}
+
+pub struct NewSession<'a> {
+    pub id_hash: &'a str,
+    pub sid: &'a str,
+    pub user_id: &'a str,
+    pub auth_time: i64,
+    pub acr: &'a str,
+    pub amr: &'a [String],
+    pub ip: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+    pub expires_at: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    sid: String,
+    user_id: String,
+    auth_time: i64,
+    acr: String,
+    amr: String,
+    last_seen_at: i64,
+    expires_at: i64,
+}
+
+impl From<SessionRow> for Session {
+    fn from(row: SessionRow) -> Self {
+        Session {
+            sid: row.sid,
+            user_id: row.user_id,
+            auth_time: row.auth_time,
+            acr: row.acr,
+            amr: row
+                .amr
+                .split(' ')
+                .filter(|m| !m.is_empty())
+                .map(str::to_string)
+                .collect(),
+            last_seen_at: row.last_seen_at,
+            expires_at: row.expires_at,
+        }
+    }
+}
+
+impl Store {
+    pub async fn create_session(&self, session: NewSession<'_>) -> Result<(), Error> {
+        sqlx::query(
+            "insert into sessions (id_hash, sid, user_id, auth_time, acr, amr, ip, user_agent, \
+             created_at, last_seen_at, expires_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $4, $4, $9)",
+        )
+        .bind(session.id_hash)
+        .bind(session.sid)
+        .bind(session.user_id)
+        .bind(session.auth_time)
+        .bind(session.acr)
+        .bind(session.amr.join(" "))
+        .bind(session.ip)
+        .bind(session.user_agent)
+        .bind(session.expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The live session whose cookie id hashes to `id_hash`, if it has neither
+    /// expired nor been idle for longer than `idle_secs`.
+    pub async fn live_session(
+        &self,
+        id_hash: &str,
+        now: i64,
+        idle_secs: i64,
+    ) -> Result<Option<Session>, Error> {
+        let row: Option<SessionRow> = sqlx::query_as(
+            "select sid, user_id, auth_time, acr, amr, last_seen_at, expires_at from sessions \
+             where id_hash = $1 and expires_at > $2 and last_seen_at > $3",
+        )
+        .bind(id_hash)
+        .bind(now)
+        .bind(now - idle_secs)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(Session::from))
+    }
+
+    pub async fn touch_session(&self, sid: &str, now: i64) -> Result<(), Error> {
+        sqlx::query("update sessions set last_seen_at = $1 where sid = $2")
+            .bind(now)
+            .bind(sid)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn delete_session(&self, id_hash: &str) -> Result<(), Error> {
+        sqlx::query("delete from sessions where id_hash = $1")
+            .bind(id_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,109 @@
+//! The `users` table: members of accounts, with their password hash.
+
+use super::{flag, Error, Store};
+
+#[derive(Clone)]
+pub struct User {
+    pub id: String,
+    pub account_id: String,
+    pub username: String,
+    pub email: String,
+    pub password_hash: String,
+    pub is_admin: bool,
+    pub is_operator: bool,
+    pub is_disabled: bool,
+}
+
+pub struct NewUser<'a> {
+    pub id: &'a str,
+    pub account_id: &'a str,
+    pub username: &'a str,
+    pub email: &'a str,
+    pub password_hash: &'a str,
+    pub is_admin: bool,
+    pub is_operator: bool,
+    pub now: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    id: String,
+    account_id: String,
+    username: String,
+    email: String,
+    password_hash: String,
+    is_admin: i64,
+    is_operator: i64,
+    is_disabled: i64,
+}
+
+impl From<UserRow> for User {
+    fn from(row: UserRow) -> Self {
+        User {
+            id: row.id,
+            account_id: row.account_id,
+            username: row.username,
+            email: row.email,
+            password_hash: row.password_hash,
+            is_admin: row.is_admin != 0,
+            is_operator: row.is_operator != 0,
+            is_disabled: row.is_disabled != 0,
+        }
+    }
+}
+
+const USER_COLUMNS: &str =
+    "id, account_id, username, email, password_hash, is_admin, is_operator, is_disabled";
+
+pub(super) async fn insert_user<'e, E>(db: E, user: &NewUser<'_>) -> Result<(), Error>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    sqlx::query(
+        "insert into users (id, account_id, username, email, password_hash, is_admin, \
+             is_operator, is_disabled, created_at) values ($1, $2, $3, $4, $5, $6, $7, 0, $8)",
+    )
+    .bind(user.id)
+    .bind(user.account_id)
+    .bind(user.username)
+    .bind(user.email)
+    .bind(user.password_hash)
+    .bind(flag(user.is_admin))
+    .bind(flag(user.is_operator))
+    .bind(user.now)
+    .execute(db)
+    .await
+    .map_err(|e| Error::duplicate_as(e, "a user with that username"))?;
+    Ok(())
+}
+
+impl Store {
+    pub async fn create_user(&self, user: NewUser<'_>) -> Result<(), Error> {
+        insert_user(&self.pool, &user).await
+    }
+
+    pub async fn user_by_username(&self, username: &str) -> Result<Option<User>, Error> {
+        let sql = format!("select {USER_COLUMNS} from users where username = $1");
+        let row: Option<UserRow> = sqlx::query_as(&sql)
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(User::from))
+    }
+
+    pub async fn user_by_id(&self, id: &str) -> Result<Option<User>, Error> {
+        let sql = format!("select {USER_COLUMNS} from users where id = $1");
+        let row: Option<UserRow> = sqlx::query_as(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(User::from))
+    }
+
+    pub async fn count_users(&self) -> Result<i64, Error> {
+        let (count,): (i64,) = sqlx::query_as("select count(*) from users")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(count)
+    }
+}
