@@ -93,22 +93,6 @@ fn sha256(text: &str) -> [u8; 32] {
     sha2::Sha256::digest(text.as_bytes()).into()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_secret_cache_only_vouches_for_the_same_secret_and_hash() {
-        let cache = ClientSecretCache::default();
-        assert!(!cache.is_known_good("c", "h1", "s"));
-        cache.remember("c", "h1", "s");
-        assert!(cache.is_known_good("c", "h1", "s"));
-        assert!(!cache.is_known_good("c", "h1", "t"));
-        assert!(!cache.is_known_good("c", "h2", "s"));
-        assert!(!cache.is_known_good("d", "h1", "s"));
-    }
-}
-
 /// Serves the app on `listener` until `shutdown` completes, re-reading the
 /// keys directory every 30 seconds so that rotations reach a running server.
 pub async fn serve(
@@ -134,4 +118,20 @@ pub async fn serve(
         .await;
     reload.abort();
     served
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_secret_cache_only_vouches_for_the_same_secret_and_hash() {
+        let cache = ClientSecretCache::default();
+        assert!(!cache.is_known_good("c", "h1", "s"));
+        cache.remember("c", "h1", "s");
+        assert!(cache.is_known_good("c", "h1", "s"));
+        assert!(!cache.is_known_good("c", "h1", "t"));
+        assert!(!cache.is_known_good("c", "h2", "s"));
+        assert!(!cache.is_known_good("d", "h1", "s"));
+    }
 }

@@ -22,7 +22,7 @@ pub struct AuthCode {
 #[derive(Debug)]
 pub enum CodeRedemption {
     /// This call consumed the code.
-    Redeemed(AuthCode),
+    Redeemed(Box<AuthCode>),
     /// The code had been redeemed before: the grant it named.
     Replayed {
         grant_id: String,
@@ -91,11 +91,11 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?
             .ok_or(Error::NotFound("grant of an authorization code"))?;
-        Ok(CodeRedemption::Redeemed(AuthCode {
+        Ok(CodeRedemption::Redeemed(Box::new(AuthCode {
             redirect_uri: row.redirect_uri,
             code_challenge: row.code_challenge,
             expires_at: row.expires_at,
             grant: grant.into(),
-        }))
+        })))
     }
 }

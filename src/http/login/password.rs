@@ -39,6 +39,9 @@ impl Page for LoginPage {
 
 /// The parked request's client and login hint, or `None` when `id` is unknown or expired.
 async fn parked(app: &AppState, id: &str) -> Result<Option<AuthorizeRequest>, PageError> {
+    if id.len() > 64 {
+        return Ok(None);
+    }
     let Some(params) = app.store.auth_request(id, app.clock.now()).await? else {
         return Ok(None);
     };
@@ -51,12 +54,7 @@ pub async fn show_login(
     RawQuery(query): RawQuery,
 ) -> Result<Response, PageError> {
     let query = Params::parse(query.unwrap_or_default().as_bytes());
-    let request_id = query
-        .get("request")
-        .ok()
-        .flatten()
-        .filter(|r| r.len() <= 64)
-        .map(str::to_string);
+    let request_id = query.get("request").ok().flatten().map(str::to_string);
     let mut page = LoginPage {
         csrf_token: String::new(),
         request: None,

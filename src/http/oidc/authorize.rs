@@ -52,11 +52,7 @@ async fn authorize(app: AppState, headers: HeaderMap, input: &[u8]) -> Result<Re
         PageError::BadRequest("This sign-in request names an unknown application.".into())
     })?;
     // RFC 6749 §4.1.2.1: never redirect to an unregistered redirect_uri.
-    if !client
-        .redirect_uris
-        .iter()
-        .any(|uri| *uri == target.redirect_uri)
-    {
+    if !client.redirect_uris.contains(&target.redirect_uri) {
         return Err(PageError::BadRequest(
             "This sign-in request's redirect_uri is not registered for the application.".into(),
         ));

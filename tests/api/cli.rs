@@ -1,0 +1,240 @@
+//! The command line: commands, standard input for secrets, exit codes.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use crate::common::*;
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn gatehouse(db: &str, dir: &std::path::Path, args: &[&str], stdin: Option<&str>) -> Run {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+        .args(args)
+        .args(["--database-url", db, "--keys-dir"])
+        .arg(dir.join("keys"))
+        .env("GATEHOUSE_PASSWORD_HASH_MEMORY_KIB", "256")
+        .env("GATEHOUSE_PASSWORD_HASH_ITERATIONS", "1")
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    } else {
+        drop(child.stdin.take());
+    }
+    let out = child.wait_with_output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[tokio::test]
+async fn the_cli_creates_accounts_users_and_clients_and_refuses_bad_input() {
+    for backend in backends() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = fresh_database(backend, dir.path()).await;
+        let run = |args: &[&str], stdin: Option<&str>| gatehouse(&db, dir.path(), args, stdin);
+
+        let migrate = run(&["migrate"], None);
+        assert_eq!(migrate.code, 0, "{}", migrate.stderr);
+
+        assert_eq!(
+            run(
+                &[
+                    "account",
+                    "create",
+                    "acme",
+                    "--require-mfa",
+                    "--factors",
+                    "totp,webauthn"
+                ],
+                None
+            )
+            .code,
+            0
+        );
+        let duplicate = run(&["account", "create", "acme"], None);
+        assert_eq!(duplicate.code, 1);
+        assert!(
+            duplicate.stderr.contains("already exists"),
+            "{}",
+            duplicate.stderr
+        );
+        assert_eq!(
+            duplicate.stderr.lines().count(),
+            1,
+            "one clear line: {}",
+            duplicate.stderr
+        );
+        assert_eq!(
+            run(&["account", "set", "acme", "--require-mfa", "false"], None).code,
+            0
+        );
+        assert_eq!(
+            run(
+                &["account", "set", "nobody", "--require-mfa", "false"],
+                None
+            )
+            .code,
+            1
+        );
+        assert_eq!(
+            run(
+                &["account", "create", "x", "--factors", "carrier-pigeon"],
+                None
+            )
+            .code,
+            2
+        );
+
+        let user = [
+            "user",
+            "create",
+            "--username",
+            "ann",
+            "--email",
+            "ann@example.com",
+            "--account",
+            "acme",
+            "--password-stdin",
+        ];
+        let created = run(&user, Some("a long password\n"));
+        assert_eq!(created.code, 0, "{}", created.stderr);
+        assert!(
+            !created.stdout.contains("a long password")
+                && !created.stderr.contains("a long password")
+        );
+        let again = run(&user, Some("a long password\n"));
+        assert_eq!(again.code, 1);
+        assert!(again.stderr.contains("already exists"));
+        assert_eq!(
+            run(&user[..user.len() - 1], None).code,
+            2,
+            "the password only comes from stdin"
+        );
+        let empty = run(
+            &[
+                "user",
+                "create",
+                "--username",
+                "bo",
+                "--email",
+                "bo@example.com",
+                "--account",
+                "acme",
+                "--password-stdin",
+            ],
+            Some(""),
+        );
+        assert_eq!(empty.code, 2, "{}", empty.stderr);
+
+        let client = [
+            "client",
+            "create",
+            "--client-id",
+            "portal",
+            "--redirect-uri",
+            "https://portal.example/cb",
+            "--secret-stdin",
+        ];
+        assert_eq!(run(&client, Some("portal-secret-123\n")).code, 0);
+        assert_eq!(
+            run(&client, Some("portal-secret-123\n")).code,
+            1,
+            "duplicate client id"
+        );
+        let bad_uri = run(
+            &[
+                "client",
+                "create",
+                "--client-id",
+                "x",
+                "--redirect-uri",
+                "not a uri",
+                "--public",
+            ],
+            None,
+        );
+        assert_eq!(bad_uri.code, 2);
+        assert!(bad_uri.stderr.contains("not an absolute URI"));
+        assert_eq!(
+            run(
+                &[
+                    "client",
+                    "create",
+                    "--client-id",
+                    "y",
+                    "--redirect-uri",
+                    "https://a/cb"
+                ],
+                None
+            )
+            .code,
+            2,
+            "secret or --public"
+        );
+        assert_eq!(
+            run(
+                &[
+                    "client",
+                    "create",
+                    "--client-id",
+                    "z",
+                    "--redirect-uri",
+                    "https://a/cb",
+                    "--public",
+                    "--id-token-alg",
+                    "EdDSA"
+                ],
+                None
+            )
+            .code,
+            0
+        );
+
+        let rotated = run(&["keys", "rotate"], None);
+        assert_eq!(rotated.code, 0, "{}", rotated.stderr);
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("keys/signing"))
+                .unwrap()
+                .count(),
+            6
+        );
+        assert_eq!(run(&["no-such-command"], None).code, 2);
+    }
+}
+
+#[test]
+fn an_unreachable_database_is_one_line_and_exit_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = gatehouse(
+        "postgres://nobody@127.0.0.1:1/none",
+        dir.path(),
+        &["migrate"],
+        None,
+    );
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.starts_with("error: the database is unavailable"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.stderr.lines().count(), 1);
+    let run = gatehouse("mysql://x", dir.path(), &["migrate"], None);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("unsupported database URL"));
+}

@@ -1,0 +1,519 @@
+//! `TestApp`: a fresh provider per test (own database, keys and port), with
+//! helpers that speak the protocol.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use gatehouse::app::{self, AppState};
+use gatehouse::auth::password::{self, HashCost};
+use gatehouse::clock::Clock;
+use gatehouse::config::Config;
+use gatehouse::store::{NewAccount, NewClient, NewUser, Store};
+use openidconnect::core::{
+    CoreAuthenticationFlow, CoreClient, CoreIdTokenClaims, CoreJwsSigningAlgorithm,
+    CoreProviderMetadata, CoreTokenResponse,
+};
+use openidconnect::{
+    AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet,
+    EndpointSet, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier,
+    RedirectUrl, Scope, TokenResponse,
+};
+use reqwest::StatusCode;
+
+pub type Rp = CoreClient<
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointMaybeSet,
+    EndpointMaybeSet,
+>;
+
+pub const USERNAME: &str = "alice";
+pub const PASSWORD: &str = "correct horse battery";
+pub const PORTAL_SECRET: &str = "portal-secret-0123456789";
+pub const BACKOFFICE_SECRET: &str = "backoffice-secret-0123456789";
+pub const EDGE_SECRET: &str = "edge-secret-0123456789";
+pub const CHEAP: HashCost = HashCost {
+    memory_kib: 256,
+    iterations: 1,
+    parallelism: 1,
+};
+
+#[derive(Clone, Copy, Debug)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// SQLite always; PostgreSQL too when GATEHOUSE_TEST_PG_URL is set.
+pub fn backends() -> Vec<Backend> {
+    let mut backends = vec![Backend::Sqlite];
+    if std::env::var("GATEHOUSE_TEST_PG_URL").is_ok_and(|u| !u.is_empty()) {
+        backends.push(Backend::Postgres);
+    }
+    backends
+}
+
+/// Runs a test body once per backend.
+#[macro_export]
+macro_rules! each_backend {
+    ($(async fn $name:ident($backend:ident) $body:block)*) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $name() {
+            for $backend in $crate::common::backends() {
+                eprintln!("{} on {:?}", stringify!($name), $backend);
+                $body
+            }
+        }
+    )*};
+}
+
+/// Keys generated once per test process and copied into each app's folder,
+/// since RSA key generation is slow.
+fn template_keys() -> &'static Path {
+    static KEYS: OnceLock<PathBuf> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        let dir = tempfile::Builder::new()
+            .prefix("gatehouse-keys")
+            .tempdir()
+            .unwrap()
+            .keep();
+        gatehouse::oidc::keys::ensure(&dir, Clock::system().now()).unwrap();
+        dir
+    })
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// A database of its own: a SQLite file, or a new PostgreSQL database.
+pub async fn fresh_database(backend: Backend, dir: &Path) -> String {
+    match backend {
+        Backend::Sqlite => format!("sqlite://{}/gatehouse.db", dir.display()),
+        Backend::Postgres => {
+            let base = std::env::var("GATEHOUSE_TEST_PG_URL").unwrap();
+            let name = format!(
+                "gatehouse_test_{}",
+                &gatehouse::auth::secret::random_id()[..16]
+            );
+            sqlx::any::install_default_drivers();
+            let admin = sqlx::AnyPool::connect(&base)
+                .await
+                .expect("PostgreSQL reachable");
+            sqlx::query(&format!("create database {name}"))
+                .execute(&admin)
+                .await
+                .unwrap();
+            admin.close().await;
+            let mut url = url::Url::parse(&base).unwrap();
+            url.set_path(&format!("/{name}"));
+            url.to_string()
+        }
+    }
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub state: AppState,
+    pub dir: tempfile::TempDir,
+    pub database_url: String,
+    /// A browser: keeps cookies, does not follow redirects.
+    pub browser: reqwest::Client,
+    addr: std::net::SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+}
+
+pub fn new_browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> TestApp {
+        let dir = tempfile::Builder::new()
+            .prefix("gatehouse-test")
+            .tempdir()
+            .unwrap();
+        copy_dir(template_keys(), &dir.path().join("keys"));
+        let database_url = fresh_database(backend, dir.path()).await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut app = TestApp {
+            base: format!("http://{addr}"),
+            state: build_state(dir.path(), &database_url, addr, Clock::system()).await,
+            dir,
+            database_url,
+            browser: new_browser(),
+            addr,
+            stop: None,
+            server: None,
+        };
+        app.seed().await;
+        app.start(listener);
+        app
+    }
+
+    fn start(&mut self, listener: tokio::net::TcpListener) {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let state = self.state.clone();
+        self.server = Some(tokio::spawn(async move {
+            app::serve(listener, state, async move {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+        }));
+        self.stop = Some(stop);
+    }
+
+    /// Stops the server and starts a new process-equivalent on the same
+    /// database, keys folder and port: nothing survives but what is stored.
+    pub async fn restart(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.unwrap();
+        }
+        self.state.store.close().await;
+        self.state = build_state(
+            self.dir.path(),
+            &self.database_url,
+            self.addr,
+            self.state.clock.clone(),
+        )
+        .await;
+        let listener = tokio::net::TcpListener::bind(self.addr).await.unwrap();
+        self.start(listener);
+    }
+
+    async fn seed(&self) {
+        let store = &self.state.store;
+        let now = self.state.clock.now();
+        let factors = vec!["totp".to_string(), "webauthn".to_string()];
+        store
+            .create_account(NewAccount {
+                id: "acct-acme",
+                name: "acme",
+                require_mfa: false,
+                factors: &factors,
+                now,
+            })
+            .await
+            .unwrap();
+        self.add_user(USERNAME, PASSWORD).await;
+        let clients = [
+            ("portal", Some(PORTAL_SECRET), "RS256"),
+            ("backoffice", Some(BACKOFFICE_SECRET), "ES256"),
+            ("edge", Some(EDGE_SECRET), "EdDSA"),
+            ("spa", None, "RS256"),
+        ];
+        for (client_id, secret, alg) in clients {
+            let hash = secret.map(|s| password::hash(s, CHEAP).unwrap());
+            store
+                .create_client(NewClient {
+                    client_id,
+                    secret_hash: hash.as_deref(),
+                    redirect_uris: &[self.redirect_uri(client_id)],
+                    post_logout_redirect_uris: &[],
+                    backchannel_logout_uri: None,
+                    id_token_alg: alg,
+                    now,
+                })
+                .await
+                .unwrap();
+        }
+    }
+
+    pub async fn add_user(&self, username: &str, password: &str) -> String {
+        let id = format!("user-{username}");
+        self.state
+            .store
+            .create_user(NewUser {
+                id: &id,
+                account_id: "acct-acme",
+                username,
+                email: &format!("{username}@example.com"),
+                password_hash: &password::hash(password, CHEAP).unwrap(),
+                is_admin: false,
+                is_operator: false,
+                now: self.state.clock.now(),
+            })
+            .await
+            .unwrap();
+        id
+    }
+
+    pub fn redirect_uri(&self, client_id: &str) -> String {
+        format!("http://127.0.0.1:9/{client_id}/cb")
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A relying party for `client_id`, configured by discovery.
+    pub async fn rp(&self, client_id: &str) -> Rp {
+        let http = rp_http();
+        let metadata =
+            CoreProviderMetadata::discover_async(IssuerUrl::new(self.base.clone()).unwrap(), &http)
+                .await
+                .expect("discovery works");
+        let secret = match client_id {
+            "portal" => Some(PORTAL_SECRET),
+            "backoffice" => Some(BACKOFFICE_SECRET),
+            "edge" => Some(EDGE_SECRET),
+            _ => None,
+        };
+        CoreClient::from_provider_metadata(
+            metadata,
+            ClientId::new(client_id.to_string()),
+            secret.map(|s| ClientSecret::new(s.to_string())),
+        )
+        .set_redirect_uri(RedirectUrl::new(self.redirect_uri(client_id)).unwrap())
+    }
+
+    /// Starts an authorization request as `rp` would and follows it in the
+    /// browser until the provider answers with something other than a redirect
+    /// to itself.
+    pub fn auth_request(&self, rp: &Rp, extra: &[(&str, &str)]) -> AuthRequest {
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let mut builder = rp
+            .authorize_url(
+                CoreAuthenticationFlow::AuthorizationCode,
+                CsrfToken::new_random,
+                Nonce::new_random,
+            )
+            .add_scope(Scope::new("email".into()))
+            .add_scope(Scope::new("profile".into()))
+            .set_pkce_challenge(challenge);
+        for (k, v) in extra {
+            builder = builder.add_extra_param(*k, *v);
+        }
+        let (url, state, nonce) = builder.url();
+        AuthRequest {
+            url: url.to_string(),
+            state,
+            nonce,
+            verifier: Some(verifier),
+        }
+    }
+
+    /// GETs `url` in the browser and returns (status, Location header, body).
+    pub async fn get(&self, url: &str) -> (StatusCode, Option<String>, String) {
+        let response = self.browser.get(url).send().await.unwrap();
+        parts(response).await
+    }
+
+    pub async fn post_form(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> (StatusCode, Option<String>, String) {
+        let response = self
+            .browser
+            .post(self.url(path))
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        parts(response).await
+    }
+
+    /// Runs the authorization request through the sign-in page with
+    /// `username`/`password`; returns the final response after the login POST.
+    pub async fn sign_in_through(
+        &self,
+        request: &AuthRequest,
+        username: &str,
+        password: &str,
+    ) -> (StatusCode, Option<String>, String) {
+        let (status, location, _) = self.get(&request.url).await;
+        assert_eq!(
+            status,
+            StatusCode::SEE_OTHER,
+            "authorization request goes to sign-in"
+        );
+        let login = location.expect("a Location");
+        assert!(login.starts_with("/login?request="), "sent to {login}");
+        let (status, _, page) = self.get(&self.url(&login)).await;
+        assert_eq!(status, StatusCode::OK);
+        let csrf = hidden_input(&page, "csrf_token").expect("the form has a CSRF token");
+        let request_id = hidden_input(&page, "request").expect("the form carries the request");
+        self.post_form(
+            "/login",
+            &[
+                ("csrf_token", &csrf),
+                ("request", &request_id),
+                ("username", username),
+                ("password", password),
+            ],
+        )
+        .await
+    }
+
+    /// Signs in as alice through `rp` and exchanges the code: a full code flow.
+    pub async fn sign_in(&self, rp: &Rp) -> SignedIn {
+        let request = self.auth_request(rp, &[]);
+        let (status, location, body) = self.sign_in_through(&request, USERNAME, PASSWORD).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "login succeeds: {body}");
+        let code = code_from(&location.unwrap(), &request);
+        self.exchange(rp, code, request).await
+    }
+
+    /// A relying party's authorization request answered from the existing session.
+    pub async fn sso(&self, rp: &Rp) -> SignedIn {
+        let request = self.auth_request(rp, &[]);
+        let (status, location, _) = self.get(&request.url).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let code = code_from(&location.expect("a redirect"), &request);
+        self.exchange(rp, code, request).await
+    }
+
+    /// Exchanges a code and verifies the ID token, as the relying party would.
+    pub async fn exchange(&self, rp: &Rp, code: String, request: AuthRequest) -> SignedIn {
+        let mut exchange = rp.exchange_code(AuthorizationCode::new(code)).unwrap();
+        if let Some(verifier) = request.verifier {
+            exchange = exchange.set_pkce_verifier(verifier);
+        }
+        let tokens: CoreTokenResponse = exchange
+            .request_async(&rp_http())
+            .await
+            .expect("code exchange works");
+        let claims = verify_id_token(rp, &tokens, &request.nonce);
+        SignedIn {
+            access_token: tokens.access_token().secret().clone(),
+            tokens,
+            claims,
+        }
+    }
+}
+
+pub fn verify_id_token(rp: &Rp, tokens: &CoreTokenResponse, nonce: &Nonce) -> CoreIdTokenClaims {
+    let verifier = rp.id_token_verifier().set_allowed_algs(vec![
+        CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+        CoreJwsSigningAlgorithm::EcdsaP256Sha256,
+        CoreJwsSigningAlgorithm::EdDsa,
+    ]);
+    tokens
+        .id_token()
+        .expect("an ID token")
+        .claims(&verifier, nonce)
+        .expect("the ID token verifies")
+        .clone()
+}
+
+/// Every claim of a token's payload, read without verification (after the
+/// relying party verified it), for claims the `openidconnect` types do not name.
+pub fn raw_claims(jwt: &str) -> serde_json::Value {
+    use base64::Engine;
+    let payload = jwt.split('.').nth(1).expect("a JWS");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+impl SignedIn {
+    pub fn sid(&self) -> String {
+        let id_token = self.tokens.extra_fields().id_token().unwrap().to_string();
+        raw_claims(&id_token)["sid"]
+            .as_str()
+            .expect("a sid claim")
+            .to_string()
+    }
+}
+
+pub struct AuthRequest {
+    pub url: String,
+    pub state: CsrfToken,
+    pub nonce: Nonce,
+    pub verifier: Option<PkceCodeVerifier>,
+}
+
+pub struct SignedIn {
+    pub tokens: CoreTokenResponse,
+    pub claims: CoreIdTokenClaims,
+    pub access_token: String,
+}
+
+/// The HTTP client relying parties use: no redirects (as oauth2 advises).
+pub fn rp_http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+pub async fn parts(response: reqwest::Response) -> (StatusCode, Option<String>, String) {
+    let status = response.status();
+    let location = response
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .map(|v| v.to_str().unwrap().to_string());
+    (status, location, response.text().await.unwrap_or_default())
+}
+
+/// The query parameters of a redirect back to the relying party.
+pub fn query_of(location: &str) -> std::collections::HashMap<String, String> {
+    url::Url::parse(location)
+        .expect("absolute redirect")
+        .query_pairs()
+        .into_owned()
+        .collect()
+}
+
+/// The code from a successful redirect, after checking `state` and `iss`.
+pub fn code_from(location: &str, request: &AuthRequest) -> String {
+    let query = query_of(location);
+    assert_eq!(
+        query.get("state"),
+        Some(request.state.secret()),
+        "state echoed"
+    );
+    assert!(!query.contains_key("error"), "no error: {location}");
+    query.get("code").expect("a code").clone()
+}
+
+pub fn hidden_input(page: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = page.find(&marker)? + marker.len();
+    let end = page[start..].find('"')?;
+    Some(page[start..start + end].to_string())
+}
+
+async fn build_state(
+    dir: &Path,
+    database_url: &str,
+    addr: std::net::SocketAddr,
+    clock: Clock,
+) -> AppState {
+    let config = Config {
+        listen: addr.to_string(),
+        issuer: format!("http://{addr}"),
+        database_url: database_url.to_string(),
+        keys_dir: dir.join("keys"),
+        password_hash_memory_kib: CHEAP.memory_kib,
+        password_hash_iterations: CHEAP.iterations,
+        password_hash_parallelism: CHEAP.parallelism,
+        ..Config::default()
+    };
+    let store = Store::connect(database_url).await.unwrap();
+    store.migrate().await.unwrap();
+    AppState::new(config, store, clock).unwrap()
+}

@@ -1,0 +1,10 @@
+//! End-to-end tests: the real server on an ephemeral port, driven as relying
+//! parties and browsers would, on SQLite and (with GATEHOUSE_TEST_PG_URL) PostgreSQL.
+
+mod cli;
+mod code_flow;
+mod common;
+mod hostile;
+mod session;
+mod setup;
+mod tokens;

@@ -1,0 +1,235 @@
+//! The token and userinfo endpoints: every failure path of a token request.
+
+use openidconnect::{OAuth2TokenResponse, RefreshToken};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::common::*;
+use crate::each_backend;
+
+/// A code for portal, with its PKCE verifier, from a signed-in browser.
+async fn fresh_code(app: &TestApp, rp: &Rp) -> (String, String) {
+    let request = app.auth_request(rp, &[]);
+    let (status, location, _) = app.get(&request.url).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let location = location.unwrap();
+    let code = if location.starts_with("/login") {
+        let (_, location, _) = app.sign_in_through(&request, USERNAME, PASSWORD).await;
+        code_from(&location.unwrap(), &request)
+    } else {
+        code_from(&location, &request)
+    };
+    (code, request.verifier.unwrap().secret().clone())
+}
+
+async fn token_request(
+    app: &TestApp,
+    auth: Option<(&str, &str)>,
+    form: &[(&str, &str)],
+) -> (StatusCode, Value, reqwest::header::HeaderMap) {
+    let mut request = rp_http().post(app.url("/token")).form(form);
+    if let Some((id, secret)) = auth {
+        request = request.basic_auth(id, Some(secret));
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response.json::<Value>().await.unwrap_or(Value::Null);
+    (status, body, headers)
+}
+
+async fn redeem(app: &TestApp, code: &str, verifier: &str) -> (StatusCode, Value) {
+    let redirect = app.redirect_uri("portal");
+    let (status, body, _) = token_request(
+        app,
+        Some(("portal", PORTAL_SECRET)),
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", &redirect),
+            ("code_verifier", verifier),
+        ],
+    )
+    .await;
+    (status, body)
+}
+
+async fn userinfo_status(app: &TestApp, token: &str) -> StatusCode {
+    rp_http()
+        .get(app.url("/userinfo"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+each_backend! {
+    async fn a_replayed_code_is_refused_and_revokes_what_it_issued(backend) {
+        let app = TestApp::spawn(backend).await;
+        let rp = app.rp("portal").await;
+        let (code, verifier) = fresh_code(&app, &rp).await;
+        let (status, first) = redeem(&app, &code, &verifier).await;
+        assert_eq!(status, StatusCode::OK);
+        let access = first["access_token"].as_str().unwrap().to_string();
+        let refresh = first["refresh_token"].as_str().unwrap().to_string();
+        assert_eq!(userinfo_status(&app, &access).await, StatusCode::OK);
+
+        let (status, replay) = redeem(&app, &code, &verifier).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(replay["error"], "invalid_grant");
+        assert_eq!(userinfo_status(&app, &access).await, StatusCode::UNAUTHORIZED, "access token revoked");
+        let (status, body, _) = token_request(&app, Some(("portal", PORTAL_SECRET)), &[("grant_type", "refresh_token"), ("refresh_token", &refresh)]).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["error"], "invalid_grant", "refresh token revoked");
+    }
+
+    async fn fifty_concurrent_redemptions_of_one_code_give_exactly_one_success(backend) {
+        let app = TestApp::spawn(backend).await;
+        let rp = app.rp("portal").await;
+        let (code, verifier) = fresh_code(&app, &rp).await;
+        let attempts = (0..50).map(|_| redeem(&app, &code, &verifier));
+        let results = futures::future::join_all(attempts).await;
+        let ok = results.iter().filter(|(s, _)| *s == StatusCode::OK).count();
+        let refused = results.iter().filter(|(s, b)| *s == StatusCode::BAD_REQUEST && b["error"] == "invalid_grant").count();
+        assert_eq!(ok, 1, "exactly one redemption wins");
+        assert_eq!(refused, 49, "every other one is invalid_grant: {results:?}");
+    }
+
+    async fn a_wrong_or_missing_pkce_verifier_is_refused(backend) {
+        let app = TestApp::spawn(backend).await;
+        let rp = app.rp("portal").await;
+        let (code, _) = fresh_code(&app, &rp).await;
+        let (status, body) = redeem(&app, &code, "wrong-verifier-wrong-verifier-wrong-verifier-00").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["error"], "invalid_grant");
+
+        let (code, _) = fresh_code(&app, &rp).await;
+        let redirect = app.redirect_uri("portal");
+        let (status, body, _) = token_request(&app, Some(("portal", PORTAL_SECRET)), &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", &redirect)]).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["error"], "invalid_grant");
+    }
+
+    async fn a_code_is_bound_to_its_client_and_redirect_uri_and_expires(backend) {
+        let app = TestApp::spawn(backend).await;
+        let rp = app.rp("portal").await;
+
+        let (code, verifier) = fresh_code(&app, &rp).await;
+        let redirect = app.redirect_uri("portal");
+        let form = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", redirect.as_str()), ("code_verifier", verifier.as_str())];
+        let (status, body, _) = token_request(&app, Some(("backoffice", BACKOFFICE_SECRET)), &form).await;
+        assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")), "another client");
+
+        let (code, verifier) = fresh_code(&app, &rp).await;
+        let (status, body, _) = token_request(&app, Some(("portal", PORTAL_SECRET)), &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", "http://127.0.0.1:9/other"), ("code_verifier", &verifier)]).await;
+        assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")), "another redirect_uri");
+
+        let (code, verifier) = fresh_code(&app, &rp).await;
+        app.state.clock.advance(61);
+        let (status, body) = redeem(&app, &code, &verifier).await;
+        assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")), "expired after 60 s");
+
+        let (status, body) = redeem(&app, "no-such-code", &verifier).await;
+        assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")), "unknown code");
+    }
+
+    async fn client_authentication_failures_are_invalid_client(backend) {
+        let app = TestApp::spawn(backend).await;
+        let form = [("grant_type", "authorization_code"), ("code", "x"), ("redirect_uri", "http://127.0.0.1:9/portal/cb")];
+        let (status, body, headers) = token_request(&app, Some(("portal", "wrong-secret")), &form).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(body["error"], "invalid_client");
+        assert!(headers.get("www-authenticate").is_some());
+        assert_eq!(headers.get("cache-control").unwrap(), "no-store");
+
+        let (status, body, _) = token_request(&app, Some(("nobody", "x")), &form).await;
+        assert_eq!((status, body["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_client")));
+
+        let (status, body, _) = token_request(&app, None, &form).await;
+        assert_eq!((status, body["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_client")), "no authentication");
+
+        let mut with_post = form.to_vec();
+        with_post.extend([("client_id", "portal"), ("client_secret", "wrong-secret")]);
+        let (status, body, _) = token_request(&app, None, &with_post).await;
+        assert_eq!((status, body["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_client")), "client_secret_post, wrong secret");
+
+        let mut public_with_secret = form.to_vec();
+        public_with_secret.extend([("client_id", "spa"), ("client_secret", "anything")]);
+        let (status, body, _) = token_request(&app, None, &public_with_secret).await;
+        assert_eq!((status, body["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_client")), "public client with a secret");
+
+        let (status, body, _) = token_request(&app, Some(("portal", PORTAL_SECRET)), &[("grant_type", "password"), ("username", "a")]).await;
+        assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("unsupported_grant_type")));
+        let (status, body, _) = token_request(&app, Some(("portal", PORTAL_SECRET)), &[("code", "x")]).await;
+        assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_request")), "no grant_type");
+    }
+
+    async fn client_secret_post_works(backend) {
+        let app = TestApp::spawn(backend).await;
+        let rp = app.rp("portal").await;
+        let (code, verifier) = fresh_code(&app, &rp).await;
+        let redirect = app.redirect_uri("portal");
+        let (status, body, _) = token_request(&app, None, &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", &redirect), ("code_verifier", &verifier), ("client_id", "portal"), ("client_secret", PORTAL_SECRET)]).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(body["id_token"].is_string());
+    }
+
+    async fn refresh_tokens_rotate_and_reuse_revokes_the_family(backend) {
+        let app = TestApp::spawn(backend).await;
+        let rp = app.rp("portal").await;
+        let signed_in = app.sign_in(&rp).await;
+        let first = signed_in.tokens.refresh_token().unwrap().clone();
+
+        let rotated = rp.exchange_refresh_token(&first).unwrap().request_async(&rp_http()).await.expect("refresh works");
+        let second = rotated.refresh_token().unwrap().clone();
+        assert_ne!(first.secret(), second.secret(), "rotated");
+        let (status, _, _) = token_request(&app, Some(("portal", PORTAL_SECRET)), &[("grant_type", "refresh_token"), ("refresh_token", first.secret())]).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "the old token is refused");
+        let after_reuse = rp.exchange_refresh_token(&second).unwrap().request_async(&rp_http()).await;
+        assert!(after_reuse.is_err(), "reuse revoked the whole family");
+        assert_eq!(userinfo_status(&app, rotated.access_token().secret()).await, StatusCode::UNAUTHORIZED);
+
+        let (status, body, _) = token_request(&app, Some(("portal", PORTAL_SECRET)), &[("grant_type", "refresh_token"), ("refresh_token", "garbage")]).await;
+        assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")));
+    }
+
+    async fn a_refresh_token_works_only_for_its_client_and_scope(backend) {
+        let app = TestApp::spawn(backend).await;
+        let rp = app.rp("portal").await;
+        let signed_in = app.sign_in(&rp).await;
+        let token = signed_in.tokens.refresh_token().unwrap().secret().clone();
+        let (status, body, _) = token_request(&app, Some(("portal", PORTAL_SECRET)), &[("grant_type", "refresh_token"), ("refresh_token", &token), ("scope", "openid offline_access")]).await;
+        assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_scope")));
+        let refreshed = rp.exchange_refresh_token(&RefreshToken::new(token.clone())).unwrap().request_async(&rp_http()).await;
+        assert!(refreshed.is_err(), "a refused request still used the token");
+        let signed_in = app.sso(&rp).await;
+        let token = signed_in.tokens.refresh_token().unwrap().secret().clone();
+        let (status, body, _) = token_request(&app, Some(("backoffice", BACKOFFICE_SECRET)), &[("grant_type", "refresh_token"), ("refresh_token", &token)]).await;
+        assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")));
+    }
+
+    async fn userinfo_refuses_bad_tokens(backend) {
+        let app = TestApp::spawn(backend).await;
+        let rp = app.rp("portal").await;
+        let signed_in = app.sign_in(&rp).await;
+        let good = signed_in.access_token.clone();
+        assert_eq!(userinfo_status(&app, &good).await, StatusCode::OK);
+        let post = rp_http().post(app.url("/userinfo")).bearer_auth(&good).send().await.unwrap();
+        assert_eq!(post.status(), StatusCode::OK, "POST works too");
+
+        let id_token = signed_in.tokens.extra_fields().id_token().unwrap().to_string();
+        let mut tampered = good.clone();
+        tampered.insert(good.find('.').unwrap() + 5, 'A');
+        for bad in ["garbage", "a.b.c", id_token.as_str(), tampered.as_str()] {
+            let response = rp_http().get(app.url("/userinfo")).bearer_auth(bad).send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{bad}");
+            assert!(response.headers().get("www-authenticate").unwrap().to_str().unwrap().contains("invalid_token"));
+        }
+        let missing = rp_http().get(app.url("/userinfo")).send().await.unwrap();
+        assert_eq!(missing.status(), StatusCode::UNAUTHORIZED);
+
+        app.state.clock.advance(3601);
+        assert_eq!(userinfo_status(&app, &good).await, StatusCode::UNAUTHORIZED, "expired");
+    }
+}
