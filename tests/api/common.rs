@@ -111,6 +111,7 @@ pub async fn fresh_database(backend: Backend, dir: &Path) -> String {
             let admin = sqlx::AnyPool::connect(&base)
                 .await
                 .expect("PostgreSQL reachable");
+            drop_old_test_databases(&admin).await;
             sqlx::query(&format!("create database {name}"))
                 .execute(&admin)
                 .await
@@ -121,6 +122,30 @@ pub async fn fresh_database(backend: Backend, dir: &Path) -> String {
             url.to_string()
         }
     }
+}
+
+/// Once per test process, before it creates any: removes the databases that
+/// earlier runs left behind, so that they do not pile up.
+async fn drop_old_test_databases(admin: &sqlx::AnyPool) {
+    static CLEANED: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+    CLEANED
+        .get_or_init(|| async {
+            let old: Vec<(String,)> = sqlx::query_as(
+                "select datname::text from pg_database where datname like 'gatehouse_test_%'",
+            )
+            .fetch_all(admin)
+            .await
+            .unwrap();
+            for (name,) in old {
+                let dropped = sqlx::query(&format!("drop database if exists {name} with (force)"))
+                    .execute(admin)
+                    .await;
+                if let Err(err) = dropped {
+                    eprintln!("could not drop {name}: {err}");
+                }
+            }
+        })
+        .await;
 }
 
 pub struct TestApp {

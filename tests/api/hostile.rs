@@ -90,3 +90,27 @@ each_backend! {
         assert!(!cookie.contains("Secure"), "plain-http issuer: no Secure flag");
     }
 }
+
+each_backend! {
+    async fn a_lost_database_is_a_clear_503_and_never_internals(backend) {
+        let app = TestApp::spawn(backend).await;
+        let rp = app.rp("portal").await;
+        let request = app.auth_request(&rp, &[]);
+        app.state.store.close().await;
+
+        let (status, _, body) = app.get(&request.url).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(body.contains("Temporarily unavailable") && !body.contains("pool"), "{body}");
+
+        let response = rp_http()
+            .post(app.url("/token"))
+            .basic_auth("portal", Some(PORTAL_SECRET))
+            .form(&[("grant_type", "authorization_code"), ("code", "x")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["error"], "temporarily_unavailable");
+    }
+}
