@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use axum::Router;
 
+use crate::auth::vault::Vault;
 use crate::auth::{password, secret};
 use crate::clock::Clock;
 use crate::config::Config;
@@ -18,6 +19,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub store: Store,
     pub keys: Arc<SigningKeys>,
+    /// Seals TOTP secrets and tags backup codes.
+    pub vault: Arc<Vault>,
     pub templates: Arc<Templates>,
     pub clock: Clock,
     /// Verified against when a username is unknown (see `auth::password::dummy_hash`).
@@ -32,6 +35,8 @@ pub enum StartError {
     Keys(#[from] crate::oidc::keys::KeyError),
     #[error(transparent)]
     Password(#[from] password::PasswordError),
+    #[error(transparent)]
+    Vault(#[from] crate::auth::vault::VaultError),
     #[error("templates: {0}")]
     Templates(#[from] minijinja::Error),
 }
@@ -40,12 +45,14 @@ impl AppState {
     pub fn new(config: Config, store: Store, clock: Clock) -> Result<AppState, StartError> {
         let now = clock.now();
         let keys = SigningKeys::open(&config.keys_dir, now, config.key_retirement_secs())?;
+        let vault = Vault::open(&config.keys_dir)?;
         let dummy_hash = password::dummy_hash(config.hash_cost())?;
         let discovery = http::oidc::discovery::document(config.issuer()).into();
         Ok(AppState {
             config: Arc::new(config),
             store,
             keys: Arc::new(keys),
+            vault: Arc::new(vault),
             templates: Arc::new(Templates::load()?),
             clock,
             dummy_hash: dummy_hash.into(),

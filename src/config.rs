@@ -26,6 +26,21 @@ pub struct Config {
     pub session_lifetime_secs: i64,
     pub login_request_lifetime_secs: i64,
     pub log: String,
+    /// The name authenticator apps show next to the account.
+    pub totp_issuer: String,
+    pub backup_code_count: usize,
+    /// Consecutive second-factor failures that lock the second step.
+    pub mfa_failure_limit: i64,
+    pub mfa_lockout_secs: i64,
+    /// Wrong passwords per user, and per client IP, within the window before
+    /// further attempts are refused until it ends.
+    pub password_failure_limit: i64,
+    pub password_ip_failure_limit: i64,
+    pub password_failure_window_secs: i64,
+    /// How recent a re-entered password must be to change factors.
+    pub reauth_window_secs: i64,
+    /// How long a sign-in may wait between its password and its second step.
+    pub pending_login_lifetime_secs: i64,
 }
 
 impl Default for Config {
@@ -48,6 +63,15 @@ impl Default for Config {
             session_lifetime_secs: 24 * 3600,
             login_request_lifetime_secs: 1800,
             log: "info".into(),
+            totp_issuer: "Gatehouse".into(),
+            backup_code_count: 10,
+            mfa_failure_limit: 5,
+            mfa_lockout_secs: 900,
+            password_failure_limit: 10,
+            password_ip_failure_limit: 100,
+            password_failure_window_secs: 900,
+            reauth_window_secs: 300,
+            pending_login_lifetime_secs: 600,
         }
     }
 }
@@ -64,8 +88,23 @@ const NUMERIC: &[&str] = &[
     "session_idle_secs",
     "session_lifetime_secs",
     "login_request_lifetime_secs",
+    "backup_code_count",
+    "mfa_failure_limit",
+    "mfa_lockout_secs",
+    "password_failure_limit",
+    "password_ip_failure_limit",
+    "password_failure_window_secs",
+    "reauth_window_secs",
+    "pending_login_lifetime_secs",
 ];
-const TEXT: &[&str] = &["listen", "issuer", "database_url", "keys_dir", "log"];
+const TEXT: &[&str] = &[
+    "listen",
+    "issuer",
+    "database_url",
+    "keys_dir",
+    "log",
+    "totp_issuer",
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -182,6 +221,24 @@ impl Config {
             if secs <= 0 {
                 return Err(ConfigError::Invalid(format!("{name} must be positive")));
             }
+        }
+        if !(1..=10).contains(&self.mfa_failure_limit) {
+            return Err(ConfigError::Invalid(
+                "mfa_failure_limit must be between 1 and 10".into(),
+            ));
+        }
+        if self.password_failure_limit < 1 || self.password_ip_failure_limit < 1 {
+            return Err(ConfigError::Invalid(
+                "password failure limits must be positive".into(),
+            ));
+        }
+        if !(4..=50).contains(&self.backup_code_count) {
+            return Err(ConfigError::Invalid(
+                "backup_code_count must be between 4 and 50".into(),
+            ));
+        }
+        if self.totp_issuer.trim().is_empty() {
+            return Err(ConfigError::Invalid("totp_issuer must not be empty".into()));
         }
         if self.code_lifetime_secs > 600 {
             return Err(ConfigError::Invalid(

@@ -10,6 +10,8 @@ pub mod cli;
 pub mod clock;
 /// Settings from file, environment and flags.
 pub mod config;
+/// Second factors against the store: codes, enrolment, lock-out, reset.
+pub mod factors;
 /// HTTP handlers (axum only): extract, call, respond.
 pub mod http;
 /// Pure OpenID Connect protocol logic.

@@ -1,4 +1,8 @@
-//! Pure authentication logic: password hashing and secret handling.
+//! Pure authentication logic: passwords, second factors, secrets.
 
+pub mod backup_codes;
+pub mod login_flow;
 pub mod password;
 pub mod secret;
+pub mod totp;
+pub mod vault;

@@ -7,11 +7,13 @@ use axum::response::Response;
 use cookie::{Cookie, SameSite};
 
 use crate::app::AppState;
+use crate::auth::login_flow::Stage;
 use crate::auth::secret;
-use crate::store::{self, NewSession, Session, User};
+use crate::store::{self, NewPendingLogin, NewSession, PendingLogin, Session, User};
 
 const SESSION: &str = "gatehouse_session";
 const CSRF: &str = "gatehouse_csrf";
+const PENDING: &str = "gatehouse_login";
 
 /// Sessions are re-marked as seen at most this often, to spare the database a write per request.
 const TOUCH_INTERVAL_SECS: i64 = 60;
@@ -113,8 +115,88 @@ pub async fn start_session(
         amr: amr.to_vec(),
         last_seen_at: now,
         expires_at,
+        reauthenticated_at: None,
     };
     Ok((session, build(app, name(app, SESSION), id, SameSite::Lax)))
+}
+
+/// Raises the browser's session to `aal2` after a step-up, keeping its `sid`
+/// and rotating its cookie id.
+pub async fn raise_session(
+    app: &AppState,
+    sid: &str,
+    amr: &[String],
+) -> Result<Option<(Session, HeaderValue)>, store::Error> {
+    let now = app.clock.now();
+    let id = secret::random_token(32);
+    let raised = app
+        .store
+        .raise_session(sid, &secret::token_hash(&id), "aal2", amr, now)
+        .await?;
+    Ok(raised.map(|session| (session, build(app, name(app, SESSION), id, SameSite::Lax))))
+}
+
+/// What a pending sign-in is for, besides its user and stage.
+#[derive(Default)]
+pub struct PendingTarget<'a> {
+    pub request_id: Option<&'a str>,
+    pub next_path: Option<&'a str>,
+    pub session_sid: Option<&'a str>,
+}
+
+/// Parks a sign-in between its password and its second step.
+pub async fn start_pending(
+    app: &AppState,
+    user_id: &str,
+    stage: Stage,
+    target: PendingTarget<'_>,
+) -> Result<HeaderValue, store::Error> {
+    let now = app.clock.now();
+    let id = secret::random_token(32);
+    app.store
+        .create_pending_login(NewPendingLogin {
+            id_hash: &secret::token_hash(&id),
+            user_id,
+            stage: stage.as_str(),
+            request_id: target.request_id,
+            next_path: target.next_path,
+            session_sid: target.session_sid,
+            now,
+            expires_at: now + app.config.pending_login_lifetime_secs,
+        })
+        .await?;
+    Ok(build(app, name(app, PENDING), id, SameSite::Lax))
+}
+
+/// The browser's pending sign-in at `stage`: (hash of its id, the record).
+pub async fn current_pending(
+    app: &AppState,
+    headers: &HeaderMap,
+    stage: Stage,
+) -> Result<Option<(String, PendingLogin)>, store::Error> {
+    let Some(id) = read(headers, &name(app, PENDING)) else {
+        return Ok(None);
+    };
+    if id.len() > 128 {
+        return Ok(None);
+    }
+    let hash = secret::token_hash(&id);
+    let pending = app.store.pending_login(&hash, app.clock.now()).await?;
+    Ok(pending
+        .filter(|p| p.stage == stage.as_str())
+        .map(|p| (hash, p)))
+}
+
+/// Deletes the pending-sign-in cookie.
+pub fn clear_pending(app: &AppState) -> HeaderValue {
+    let cookie = Cookie::build((name(app, PENDING), ""))
+        .path("/")
+        .http_only(true)
+        .secure(app.config.is_https())
+        .same_site(SameSite::Lax)
+        .max_age(cookie::time::Duration::ZERO)
+        .build();
+    HeaderValue::from_str(&cookie.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
 /// The CSRF token for a form: the browser's existing one, or a new one with

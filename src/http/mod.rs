@@ -1,6 +1,8 @@
 //! The HTTP surface (axum only): each area has its own `router()`, merged here
 //! with the layers every response gets.
 
+pub mod account;
+pub mod assets;
 pub mod cookies;
 pub mod error;
 pub mod home;
@@ -31,6 +33,8 @@ pub fn router(state: AppState) -> Router {
         .merge(login::router())
         .merge(setup::router())
         .merge(home::router())
+        .merge(account::router())
+        .merge(assets::router())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -40,7 +44,7 @@ pub fn router(state: AppState) -> Router {
         .layer(SetResponseHeaderLayer::overriding(
             CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(
-                "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; \
+                "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; img-src 'self' data:; \
                  frame-ancestors 'none'; base-uri 'none'",
             ),
         ))

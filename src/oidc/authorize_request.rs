@@ -207,7 +207,7 @@ impl AuthorizeRequest {
                 }
             },
         };
-        let acr_values = get("acr_values")?
+        let mut acr_values: Vec<String> = get("acr_values")?
             .map(|v| {
                 v.split(' ')
                     .filter(|s| !s.is_empty())
@@ -215,6 +215,13 @@ impl AuthorizeRequest {
                     .collect()
             })
             .unwrap_or_default();
+        if let Some(claims) = get("claims")? {
+            for acr in essential_acr_values(&claims)? {
+                if !acr_values.contains(&acr) {
+                    acr_values.push(acr);
+                }
+            }
+        }
         Ok(AuthorizeRequest {
             client_id: target.client_id,
             redirect_uri: target.redirect_uri,
@@ -230,6 +237,12 @@ impl AuthorizeRequest {
         })
     }
 
+    /// Whether the relying party asked for a second factor (`acr_values=aal2`,
+    /// or an essential `acr` claim with that value).
+    pub fn wants_aal2(&self) -> bool {
+        self.acr_values.iter().any(|acr| acr == "aal2")
+    }
+
     /// Whether a session authenticated at `auth_time` is too old for this request.
     pub fn session_too_old(&self, auth_time: i64, now: i64) -> bool {
         match self.max_age {
@@ -239,6 +252,29 @@ impl AuthorizeRequest {
             None => false,
         }
     }
+}
+
+/// The `acr` values an OpenID Connect Core §5.5 `claims` request marks
+/// essential for the ID token.
+fn essential_acr_values(claims: &str) -> Result<Vec<String>, RedirectError> {
+    let malformed =
+        || RedirectError::new("invalid_request", "the claims parameter is not valid JSON");
+    let json: serde_json::Value = serde_json::from_str(claims).map_err(|_| malformed())?;
+    if !json.is_object() {
+        return Err(malformed());
+    }
+    let acr = &json["id_token"]["acr"];
+    if acr["essential"] != serde_json::Value::Bool(true) {
+        return Ok(Vec::new());
+    }
+    let mut values: Vec<String> = Vec::new();
+    if let Some(value) = acr["value"].as_str() {
+        values.push(value.to_string());
+    }
+    if let Some(list) = acr["values"].as_array() {
+        values.extend(list.iter().filter_map(|v| v.as_str()).map(str::to_string));
+    }
+    Ok(values)
 }
 
 fn parse_prompt(value: Option<&str>) -> Result<Prompt, RedirectError> {
@@ -373,6 +409,30 @@ mod tests {
             let err = parse(&format!("{query}&{extra}"), false).unwrap_err();
             assert_eq!(err.error, code, "for {extra}");
         }
+    }
+
+    #[test]
+    fn aal2_is_asked_by_acr_values_or_an_essential_acr_claim() {
+        assert!(!parse(&base(), false).unwrap().wants_aal2());
+        assert!(parse(&format!("{}&acr_values=aal2", base()), false)
+            .unwrap()
+            .wants_aal2());
+        let essential = r#"{"id_token":{"acr":{"essential":true,"values":["aal2"]}}}"#;
+        let encoded: String = url::form_urlencoded::byte_serialize(essential.as_bytes()).collect();
+        assert!(parse(&format!("{}&claims={encoded}", base()), false)
+            .unwrap()
+            .wants_aal2());
+        let voluntary = r#"{"id_token":{"acr":{"values":["aal2"]}}}"#;
+        let encoded: String = url::form_urlencoded::byte_serialize(voluntary.as_bytes()).collect();
+        assert!(!parse(&format!("{}&claims={encoded}", base()), false)
+            .unwrap()
+            .wants_aal2());
+        assert_eq!(
+            parse(&format!("{}&claims=%7Bnot", base()), false)
+                .unwrap_err()
+                .error,
+            "invalid_request"
+        );
     }
 
     #[test]

@@ -125,7 +125,7 @@ pub fn generate(keys_dir: &Path, alg: Alg, now: i64) -> Result<PathBuf, KeyError
     Ok(path)
 }
 
-fn create_private_dir(dir: &Path) -> Result<(), KeyError> {
+pub(crate) fn create_private_dir(dir: &Path) -> Result<(), KeyError> {
     fs::create_dir_all(dir).map_err(io_err(dir))?;
     #[cfg(unix)]
     {
@@ -135,7 +135,7 @@ fn create_private_dir(dir: &Path) -> Result<(), KeyError> {
     Ok(())
 }
 
-fn write_private(path: &Path, bytes: &[u8]) -> Result<(), KeyError> {
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<(), KeyError> {
     let mut options = fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]

@@ -78,6 +78,16 @@ impl Store {
         Ok(row.map(Account::from))
     }
 
+    pub async fn account_by_id(&self, id: &str) -> Result<Option<Account>, Error> {
+        let row: Option<AccountRow> = sqlx::query_as(
+            "select id, name, require_mfa, factors, created_at from accounts where id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(Account::from))
+    }
+
     /// Changes an account's policies; `None` leaves a setting as it is.
     pub async fn update_account_policy(
         &self,

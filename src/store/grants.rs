@@ -113,4 +113,16 @@ impl Store {
             .await?;
         Ok(())
     }
+
+    /// Revokes every grant of a user: refresh tokens stop, access tokens are refused.
+    pub async fn revoke_grants_of_user(&self, user_id: &str, now: i64) -> Result<u64, Error> {
+        let done = sqlx::query(
+            "update grants set revoked_at = $1 where user_id = $2 and revoked_at is null",
+        )
+        .bind(now)
+        .bind(user_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
 }

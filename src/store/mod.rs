@@ -5,21 +5,31 @@
 //! `migrations/postgres`, picked by the URL's scheme.
 
 mod accounts;
+mod audit;
 mod auth_codes;
 mod auth_requests;
+mod backup_codes;
 mod clients;
+mod failure_counters;
 mod grants;
+mod pending_logins;
 mod refresh_tokens;
 mod sessions;
 mod setup_tokens;
+mod totp_factors;
 mod users;
 
 pub use accounts::{Account, NewAccount};
+pub use audit::{AuditEvent, NewAuditEvent};
 pub use auth_codes::{AuthCode, CodeRedemption, NewAuthCode};
+pub use backup_codes::BackupCodeSummary;
 pub use clients::{Client, NewClient};
+pub use failure_counters::FailureCount;
 pub use grants::{Grant, NewGrant};
+pub use pending_logins::{NewPendingLogin, PendingLogin};
 pub use refresh_tokens::RefreshRotation;
 pub use sessions::{NewSession, Session};
+pub use totp_factors::TotpFactor;
 pub use users::{NewUser, User};
 
 use std::path::Path;

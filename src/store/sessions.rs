@@ -12,6 +12,8 @@ pub struct Session {
     pub amr: Vec<String>,
     pub last_seen_at: i64,
     pub expires_at: i64,
+    /// When the user last re-entered their password in this session.
+    pub reauthenticated_at: Option<i64>,
 }
 
 pub struct NewSession<'a> {
@@ -35,6 +37,7 @@ struct SessionRow {
     amr: String,
     last_seen_at: i64,
     expires_at: i64,
+    reauthenticated_at: Option<i64>,
 }
 
 impl From<SessionRow> for Session {
@@ -52,6 +55,7 @@ impl From<SessionRow> for Session {
                 .collect(),
             last_seen_at: row.last_seen_at,
             expires_at: row.expires_at,
+            reauthenticated_at: row.reauthenticated_at,
         }
     }
 }
@@ -85,7 +89,7 @@ impl Store {
         idle_secs: i64,
     ) -> Result<Option<Session>, Error> {
         let row: Option<SessionRow> = sqlx::query_as(
-            "select sid, user_id, auth_time, acr, amr, last_seen_at, expires_at from sessions \
+            "select sid, user_id, auth_time, acr, amr, last_seen_at, expires_at, reauthenticated_at from sessions \
              where id_hash = $1 and expires_at > $2 and last_seen_at > $3",
         )
         .bind(id_hash)
@@ -111,5 +115,62 @@ impl Store {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    pub async fn mark_reauthenticated(&self, sid: &str, now: i64) -> Result<(), Error> {
+        sqlx::query("update sessions set reauthenticated_at = $1 where sid = $2")
+            .bind(now)
+            .bind(sid)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn delete_session_by_sid(&self, sid: &str) -> Result<(), Error> {
+        sqlx::query("delete from sessions where sid = $1")
+            .bind(sid)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Ends every session of a user but `keep_sid`; returns how many ended.
+    pub async fn end_sessions_of_user(
+        &self,
+        user_id: &str,
+        keep_sid: Option<&str>,
+    ) -> Result<u64, Error> {
+        let done =
+            sqlx::query("delete from sessions where user_id = $1 and sid <> coalesce($2, '')")
+                .bind(user_id)
+                .bind(keep_sid)
+                .execute(&self.pool)
+                .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Raises a session after a second step: new cookie-id hash, new level and
+    /// methods, a new `auth_time`; the `sid` stays.
+    pub async fn raise_session(
+        &self,
+        sid: &str,
+        new_id_hash: &str,
+        acr: &str,
+        amr: &[String],
+        now: i64,
+    ) -> Result<Option<Session>, Error> {
+        let row: Option<SessionRow> = sqlx::query_as(
+            "update sessions set id_hash = $1, acr = $2, amr = $3, auth_time = $4, last_seen_at = $4 \
+             where sid = $5 and expires_at > $4 \
+             returning sid, user_id, auth_time, acr, amr, last_seen_at, expires_at, reauthenticated_at",
+        )
+        .bind(new_id_hash)
+        .bind(acr)
+        .bind(amr.join(" "))
+        .bind(now)
+        .bind(sid)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(Session::from))
     }
 }

@@ -12,6 +12,8 @@ pub struct User {
     pub is_admin: bool,
     pub is_operator: bool,
     pub is_disabled: bool,
+    /// An operator reset the user's factors: enrol again at next sign-in.
+    pub must_enroll: bool,
 }
 
 pub struct NewUser<'a> {
@@ -35,6 +37,7 @@ struct UserRow {
     is_admin: i64,
     is_operator: i64,
     is_disabled: i64,
+    must_enroll: i64,
 }
 
 impl From<UserRow> for User {
@@ -48,12 +51,13 @@ impl From<UserRow> for User {
             is_admin: row.is_admin != 0,
             is_operator: row.is_operator != 0,
             is_disabled: row.is_disabled != 0,
+            must_enroll: row.must_enroll != 0,
         }
     }
 }
 
 const USER_COLUMNS: &str =
-    "id, account_id, username, email, password_hash, is_admin, is_operator, is_disabled";
+    "id, account_id, username, email, password_hash, is_admin, is_operator, is_disabled, must_enroll";
 
 pub(super) async fn insert_user<'e, E>(db: E, user: &NewUser<'_>) -> Result<(), Error>
 where
@@ -105,5 +109,20 @@ impl Store {
             .fetch_one(&self.pool)
             .await?;
         Ok(count)
+    }
+
+    pub async fn set_must_enroll(&self, user_id: &str, must_enroll: bool) -> Result<(), Error> {
+        sqlx::query("update users set must_enroll = $1 where id = $2")
+            .bind(flag(must_enroll))
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn account_of(&self, user: &User) -> Result<super::Account, Error> {
+        self.account_by_id(&user.account_id)
+            .await?
+            .ok_or(Error::NotFound("account of a user"))
     }
 }

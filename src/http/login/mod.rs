@@ -1,15 +1,161 @@
-//! The sign-in pages.
+//! The sign-in pages: the password, then (when due) the second factor or the
+//! enrolment of one, then back to the relying party.
 
+pub mod enroll;
 pub mod password;
+pub mod second_factor;
 
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 
 use crate::app::AppState;
+use crate::auth::login_flow::Stage;
+use crate::http::cookies;
+use crate::http::error::PageError;
+use crate::http::oidc::authorize::{self, see_other};
+use crate::oidc::params::Params;
+use crate::store::{PendingLogin, Session, User};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route(
-        password::PATH,
-        get(password::show_login).post(password::submit_login),
+    Router::new()
+        .route(
+            password::PATH,
+            get(password::show_login).post(password::submit_login),
+        )
+        .route(
+            second_factor::PATH,
+            get(second_factor::show_second_factor).post(second_factor::submit_second_factor),
+        )
+        .route(
+            enroll::PATH,
+            get(enroll::show_enroll).post(enroll::submit_enroll),
+        )
+        .route(CONTINUE_PATH, get(continue_sign_in))
+}
+
+const CONTINUE_PATH: &str = "/login/continue";
+
+/// The page of a sign-in stage.
+pub fn stage_path(stage: Stage) -> &'static str {
+    match stage {
+        Stage::SecondFactor => second_factor::PATH,
+        Stage::Enroll => enroll::PATH,
+    }
+}
+
+/// A local path to return to after signing in, if `next` is one (never another site).
+pub fn local_path(next: Option<&str>) -> Option<String> {
+    let next = next?;
+    let is_local = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.contains('\\')
+        && next.len() <= 256
+        && next.chars().all(|c| c.is_ascii_graphic());
+    is_local.then(|| next.to_string())
+}
+
+pub fn expired_sign_in() -> PageError {
+    PageError::BadRequest(
+        "This sign-in has expired. Go back to the application and sign in again.".into(),
     )
+}
+
+/// The user of a pending sign-in, if they may still sign in.
+pub async fn pending_user(app: &AppState, pending: &PendingLogin) -> Result<User, PageError> {
+    app.store
+        .user_by_id(&pending.user_id)
+        .await?
+        .filter(|u| !u.is_disabled)
+        .ok_or_else(expired_sign_in)
+}
+
+/// Ends a pending sign-in with an `aal2` session: a new one, or the raised
+/// session of a step-up. Returns the session and its cookie.
+pub async fn finish_second_step(
+    app: &AppState,
+    headers: &HeaderMap,
+    peer: SocketAddr,
+    pending_hash: &str,
+    pending: &PendingLogin,
+    user: &User,
+    amr: &[String],
+) -> Result<(Session, HeaderValue), PageError> {
+    if !app.store.take_pending_login(pending_hash).await? {
+        return Err(expired_sign_in());
+    }
+    let ip = peer.ip().to_string();
+    match &pending.session_sid {
+        Some(sid) => cookies::raise_session(app, sid, amr)
+            .await?
+            .ok_or_else(expired_sign_in),
+        None => Ok(cookies::start_session(app, headers, user, "aal2", amr, Some(&ip)).await?),
+    }
+}
+
+/// Where a finished sign-in goes: the parked authorization request, or a local page.
+pub async fn onward(
+    app: &AppState,
+    session: &Session,
+    request_id: Option<&str>,
+    next: Option<&str>,
+) -> Response {
+    match request_id {
+        Some(id) => authorize::resume(app, id, session)
+            .await
+            .unwrap_or_else(IntoResponse::into_response),
+        None => see_other(next.unwrap_or("/account")),
+    }
+}
+
+/// The link of the backup-codes page: resumes the parked request (or goes to
+/// `next`) once the user has saved their codes.
+pub fn continue_link(request_id: Option<&str>, next: Option<&str>) -> String {
+    match (request_id, next) {
+        (Some(id), _) => format!("{CONTINUE_PATH}?request={id}"),
+        (None, Some(next)) => next.to_string(),
+        (None, None) => "/account".to_string(),
+    }
+}
+
+async fn continue_sign_in(
+    State(app): State<AppState>,
+    ConnectInfo(_peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Result<Response, PageError> {
+    let query = Params::parse(query.unwrap_or_default().as_bytes());
+    let request_id = query
+        .get("request")
+        .ok()
+        .flatten()
+        .filter(|r| r.len() <= 64);
+    let session = cookies::current_session(&app, &headers)
+        .await?
+        .ok_or_else(expired_sign_in)?;
+    Ok(onward(&app, &session, request_id, None).await)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_local_paths_are_followed() {
+        assert_eq!(local_path(Some("/account")), Some("/account".into()));
+        for bad in [
+            "//evil.example",
+            "https://evil.example",
+            "/\\evil",
+            "account",
+            "/a b",
+        ] {
+            assert_eq!(local_path(Some(bad)), None, "{bad}");
+        }
+        assert_eq!(local_path(None), None);
+    }
 }

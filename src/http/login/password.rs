@@ -7,14 +7,15 @@ use std::net::SocketAddr;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::Serialize;
 
 use crate::app::AppState;
-use crate::auth::password;
-use crate::http::cookies;
+use crate::auth::login_flow::{after_password, Facts, Next};
+use crate::factors::{self, PasswordCheck};
+use crate::http::cookies::{self, PendingTarget};
 use crate::http::error::PageError;
-use crate::http::oidc::authorize::{self, see_other};
+use crate::http::oidc::authorize::see_other;
 use crate::http::render::Page;
 use crate::oidc::authorize_request::AuthorizeRequest;
 use crate::oidc::params::Params;
@@ -28,6 +29,7 @@ const MAX_FIELD_LEN: usize = 1024;
 struct LoginPage {
     csrf_token: String,
     request: Option<String>,
+    next: Option<String>,
     client_id: Option<String>,
     username: String,
     error: Option<&'static str>,
@@ -58,6 +60,7 @@ pub async fn show_login(
     let mut page = LoginPage {
         csrf_token: String::new(),
         request: None,
+        next: super::local_path(query.get("next").ok().flatten()),
         client_id: None,
         username: String::new(),
         error: None,
@@ -106,17 +109,21 @@ pub async fn submit_login(
     let request_id = field("request")
         .filter(|r| r.len() <= 64)
         .map(str::to_string);
+    let next = super::local_path(field("next"));
     let username = field("username").unwrap_or_default().trim().to_string();
     let mut page = LoginPage {
         csrf_token: String::new(),
         request: request_id.clone(),
+        next: next.clone(),
         client_id: None,
         username: username.clone(),
         error: None,
     };
-    if let Some(id) = &request_id {
-        page.client_id = parked(&app, id).await?.map(|r| r.client_id);
-    }
+    let parked_request = match &request_id {
+        Some(id) => parked(&app, id).await?,
+        None => None,
+    };
+    page.client_id = parked_request.as_ref().map(|r| r.client_id.clone());
     if !cookies::csrf_ok(&app, &headers, field("csrf_token")) {
         page.error = Some("This form has expired. Please sign in again.");
         return render(&app, &headers, page, StatusCode::FORBIDDEN);
@@ -130,33 +137,64 @@ pub async fn submit_login(
     } else {
         app.store.user_by_username(&username).await?
     };
-    // An unknown user is checked against the dummy hash so that the answer
-    // takes as long as for a wrong password.
-    let stored = user
-        .as_ref()
-        .map_or_else(|| app.dummy_hash.to_string(), |u| u.password_hash.clone());
-    let matches = tokio::task::spawn_blocking(move || password::verify(&password, &stored))
-        .await
-        .map_err(|e| PageError::Internal(format!("password check: {e}")))?;
-    let user = match user {
-        Some(user) if matches && !user.is_disabled => user,
-        _ => {
-            tracing::info!(ip = %peer.ip(), "sign-in failed");
-            page.error = Some("The username or password is incorrect.");
-            return render(&app, &headers, page, StatusCode::UNAUTHORIZED);
-        }
-    };
-    let amr = vec!["pwd".to_string()];
     let ip = peer.ip().to_string();
-    let (session, cookie) =
-        cookies::start_session(&app, &headers, &user, "aal1", &amr, Some(&ip)).await?;
-    tracing::info!(user_id = %user.id, "signed in with a password");
-    let mut response = match request_id {
-        Some(id) => authorize::resume(&app, &id, &session)
-            .await
-            .unwrap_or_else(IntoResponse::into_response),
-        None => see_other("/"),
+    let user =
+        match factors::check_password(&app, &username, user.as_ref(), password, Some(&ip)).await? {
+            PasswordCheck::Correct => {
+                user.ok_or_else(|| PageError::Internal("a correct password without a user".into()))?
+            }
+            PasswordCheck::Wrong => {
+                tracing::info!(ip = %peer.ip(), "sign-in failed");
+                page.error = Some("The username or password is incorrect.");
+                return render(&app, &headers, page, StatusCode::UNAUTHORIZED);
+            }
+            PasswordCheck::Throttled { until } => {
+                let minutes = ((until - app.clock.now()) as f64 / 60.0).ceil().max(1.0) as i64;
+                page.error = Some("Too many failed attempts. Wait a few minutes, then try again.");
+                tracing::warn!(ip = %peer.ip(), minutes, "sign-in throttled");
+                return render(&app, &headers, page, StatusCode::TOO_MANY_REQUESTS);
+            }
+        };
+    let account = app.store.account_of(&user).await?;
+    let facts = Facts {
+        has_factor: factors::has_factor(&app, &user).await?,
+        must_enroll: user.must_enroll,
+        account_requires_mfa: account.require_mfa,
+        wants_aal2: parked_request.as_ref().is_some_and(|r| r.wants_aal2()),
     };
-    cookies::attach(&mut response, Some(cookie));
-    Ok(response)
+    match after_password(&facts) {
+        Next::Done => {
+            let amr = vec!["pwd".to_string()];
+            let (session, cookie) =
+                cookies::start_session(&app, &headers, &user, "aal1", &amr, Some(&ip)).await?;
+            factors::audit(
+                &app,
+                "signed_in",
+                &user,
+                Some(&ip),
+                serde_json::json!({ "acr": "aal1" }),
+            )
+            .await?;
+            let mut response = super::onward(
+                &app,
+                &session,
+                request_id.as_deref(),
+                Some(next.as_deref().unwrap_or("/")),
+            )
+            .await;
+            cookies::attach(&mut response, Some(cookie));
+            Ok(response)
+        }
+        Next::Then(stage) => {
+            let target = PendingTarget {
+                request_id: request_id.as_deref(),
+                next_path: next.as_deref(),
+                session_sid: None,
+            };
+            let cookie = cookies::start_pending(&app, &user.id, stage, target).await?;
+            let mut response = see_other(super::stage_path(stage));
+            cookies::attach(&mut response, Some(cookie));
+            Ok(response)
+        }
+    }
 }

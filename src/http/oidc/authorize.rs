@@ -8,9 +8,12 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use crate::app::AppState;
+use crate::auth::login_flow::Stage;
 use crate::auth::secret;
-use crate::http::cookies;
+use crate::factors;
+use crate::http::cookies::{self, PendingTarget};
 use crate::http::error::PageError;
+use crate::http::login;
 use crate::oidc::authorize_request::{
     redirect_with, AuthorizeRequest, Prompt, RedirectError, Target,
 };
@@ -107,6 +110,9 @@ async fn decide(
         }
     }
     match usable {
+        Some(session) if request.wants_aal2() && session.acr != "aal2" => {
+            step_up(app, request, session).await
+        }
         Some(session) => issue_code(app, &request, &session).await,
         None if request.prompt == Prompt::None => {
             let err = RedirectError::new("login_required", "the user is not signed in");
@@ -118,20 +124,64 @@ async fn decide(
             ))
         }
         None => {
-            let id = secret::random_token(24);
-            let params =
-                serde_json::to_string(&request).map_err(|e| PageError::Internal(e.to_string()))?;
-            app.store
-                .put_auth_request(
-                    &id,
-                    &params,
-                    now,
-                    now + app.config.login_request_lifetime_secs,
-                )
-                .await?;
+            let id = park(app, &request).await?;
             Ok(see_other(&format!("/login?request={id}")))
         }
     }
+}
+
+/// Stores a checked request while the user signs in; returns its id.
+async fn park(app: &AppState, request: &AuthorizeRequest) -> Result<String, PageError> {
+    let now = app.clock.now();
+    let id = secret::random_token(24);
+    let params = serde_json::to_string(request).map_err(|e| PageError::Internal(e.to_string()))?;
+    app.store
+        .put_auth_request(
+            &id,
+            &params,
+            now,
+            now + app.config.login_request_lifetime_secs,
+        )
+        .await?;
+    Ok(id)
+}
+
+/// The relying party wants `aal2` and the session is `aal1`: the second step
+/// runs now (enrolling first if the user has no factor), then the request resumes.
+async fn step_up(
+    app: &AppState,
+    request: AuthorizeRequest,
+    session: Session,
+) -> Result<Response, PageError> {
+    if request.prompt == Prompt::None {
+        let err = RedirectError::new("interaction_required", "a second factor is required");
+        return Ok(error_redirect(
+            app,
+            &request.redirect_uri,
+            request.state.as_deref(),
+            &err,
+        ));
+    }
+    let user = app
+        .store
+        .user_by_id(&session.user_id)
+        .await?
+        .ok_or_else(|| PageError::BadRequest("Your account no longer exists.".into()))?;
+    let stage = if factors::has_factor(app, &user).await? {
+        Stage::SecondFactor
+    } else {
+        Stage::Enroll
+    };
+    let id = park(app, &request).await?;
+    let target = PendingTarget {
+        request_id: Some(&id),
+        next_path: None,
+        session_sid: Some(&session.sid),
+    };
+    let cookie = cookies::start_pending(app, &user.id, stage, target).await?;
+    let mut response = see_other(login::stage_path(stage));
+    cookies::attach(&mut response, Some(cookie));
+    Ok(response)
 }
 
 /// The subject of an ID token this provider signed; expiry does not matter for a hint.

@@ -1,0 +1,125 @@
+//! What follows a correct password: the login state machine, as values.
+
+use serde::{Deserialize, Serialize};
+
+/// Where a sign-in stands between its steps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Stage {
+    /// The password (or an existing session) is proven; a second factor is due.
+    SecondFactor,
+    /// The password is proven; the user must enrol a second factor first.
+    Enroll,
+}
+
+impl Stage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::SecondFactor => "second_factor",
+            Stage::Enroll => "enroll",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Stage> {
+        match text {
+            "second_factor" => Some(Stage::SecondFactor),
+            "enroll" => Some(Stage::Enroll),
+            _ => None,
+        }
+    }
+}
+
+/// What the user must still do after proving their password.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Next {
+    /// Nothing: an `aal1` session.
+    Done,
+    Then(Stage),
+}
+
+/// The facts the decision rests on.
+pub struct Facts {
+    pub has_factor: bool,
+    /// Set by an operator's reset: enrol again whatever the account's policy.
+    pub must_enroll: bool,
+    pub account_requires_mfa: bool,
+    /// The relying party asked for `aal2`.
+    pub wants_aal2: bool,
+}
+
+pub fn after_password(facts: &Facts) -> Next {
+    if facts.has_factor {
+        // A user with a factor is asked for it at every sign-in.
+        Next::Then(Stage::SecondFactor)
+    } else if facts.must_enroll || facts.account_requires_mfa || facts.wants_aal2 {
+        Next::Then(Stage::Enroll)
+    } else {
+        Next::Done
+    }
+}
+
+/// `amr` values (RFC 8176) for a password plus a second factor.
+pub fn amr_with_totp() -> Vec<String> {
+    ["pwd", "otp", "mfa"].map(String::from).to_vec()
+}
+
+/// A backup code is no one-time-password device: `pwd` and `mfa` only.
+pub fn amr_with_backup_code() -> Vec<String> {
+    ["pwd", "mfa"].map(String::from).to_vec()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts(
+        has_factor: bool,
+        must_enroll: bool,
+        account_requires_mfa: bool,
+        wants_aal2: bool,
+    ) -> Facts {
+        Facts {
+            has_factor,
+            must_enroll,
+            account_requires_mfa,
+            wants_aal2,
+        }
+    }
+
+    #[test]
+    fn a_user_with_a_factor_always_gives_it() {
+        for (a, b, c) in [(false, false, false), (true, true, true)] {
+            assert_eq!(
+                after_password(&facts(true, a, b, c)),
+                Next::Then(Stage::SecondFactor)
+            );
+        }
+    }
+
+    #[test]
+    fn policy_reset_or_step_up_makes_a_user_without_one_enrol() {
+        assert_eq!(
+            after_password(&facts(false, true, false, false)),
+            Next::Then(Stage::Enroll)
+        );
+        assert_eq!(
+            after_password(&facts(false, false, true, false)),
+            Next::Then(Stage::Enroll)
+        );
+        assert_eq!(
+            after_password(&facts(false, false, false, true)),
+            Next::Then(Stage::Enroll)
+        );
+        assert_eq!(
+            after_password(&facts(false, false, false, false)),
+            Next::Done
+        );
+    }
+
+    #[test]
+    fn stages_round_trip() {
+        for stage in [Stage::SecondFactor, Stage::Enroll] {
+            assert_eq!(Stage::parse(stage.as_str()), Some(stage));
+        }
+        assert_eq!(Stage::parse("admin"), None);
+    }
+}

@@ -1,0 +1,435 @@
+//! Authentication factors as the rest of the provider uses them: the password
+//! check (with its throttle), second-factor codes (TOTP or backup) with the
+//! lock-out, enrolling TOTP, regenerating backup codes, and the operator's
+//! reset. Ties `auth` (pure) to `store` with the vault.
+
+use crate::app::AppState;
+use crate::auth::totp::{self, TotpError};
+use crate::auth::{backup_codes, secret};
+use crate::store::{self, NewAuditEvent, TotpFactor, User};
+
+/// The outcome of a password check.
+#[derive(Debug, PartialEq, Eq)]
+pub enum PasswordCheck {
+    Correct,
+    Wrong,
+    /// Too many recent failures for this user or this address.
+    Throttled {
+        until: i64,
+    },
+}
+
+fn password_keys(username: &str, ip: Option<&str>) -> (String, Option<String>) {
+    (
+        format!("pwd:user:{}", username.to_lowercase()),
+        ip.map(|ip| format!("pwd:ip:{ip}")),
+    )
+}
+
+/// Checks a password for `username` (who may not exist: the dummy hash makes
+/// that take as long), throttled per user and per client IP.
+pub async fn check_password(
+    app: &AppState,
+    username: &str,
+    user: Option<&User>,
+    password: String,
+    ip: Option<&str>,
+) -> Result<PasswordCheck, store::Error> {
+    let now = app.clock.now();
+    let (user_key, ip_key) = password_keys(username, ip);
+    for key in std::iter::once(&user_key).chain(ip_key.as_ref()) {
+        if let Some(until) = app.store.locked_until(key, now).await? {
+            return Ok(PasswordCheck::Throttled { until });
+        }
+    }
+    let stored = user.map_or_else(|| app.dummy_hash.to_string(), |u| u.password_hash.clone());
+    let matches =
+        tokio::task::spawn_blocking(move || crate::auth::password::verify(&password, &stored))
+            .await
+            .map_err(|e| store::Error::Corrupt(format!("password check: {e}")))?;
+    if matches && user.is_some_and(|u| !u.is_disabled) {
+        app.store.clear_failures(&user_key).await?;
+        return Ok(PasswordCheck::Correct);
+    }
+    let config = &app.config;
+    let window = config.password_failure_window_secs;
+    let mut until = app
+        .store
+        .record_failure(
+            &user_key,
+            now,
+            window,
+            config.password_failure_limit,
+            window,
+        )
+        .await?
+        .locked_until;
+    if let Some(ip_key) = &ip_key {
+        let by_ip = app
+            .store
+            .record_failure(
+                ip_key,
+                now,
+                window,
+                config.password_ip_failure_limit,
+                window,
+            )
+            .await?;
+        until = until.or(by_ip.locked_until);
+    }
+    app.store
+        .audit(NewAuditEvent {
+            kind: if until.is_some() {
+                "password_throttled"
+            } else {
+                "password_failed"
+            },
+            user_id: user.map(|u| u.id.as_str()),
+            actor_id: None,
+            ip,
+            detail: serde_json::json!({}),
+            now,
+        })
+        .await?;
+    Ok(PasswordCheck::Wrong)
+}
+
+/// How a code was accepted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    Totp,
+    BackupCode,
+}
+
+impl Method {
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Totp => "totp",
+            Method::BackupCode => "backup_code",
+        }
+    }
+
+    pub fn amr(self) -> Vec<String> {
+        match self {
+            Method::Totp => crate::auth::login_flow::amr_with_totp(),
+            Method::BackupCode => crate::auth::login_flow::amr_with_backup_code(),
+        }
+    }
+}
+
+/// The result of presenting a code.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Check {
+    Accepted(Method),
+    /// Wrong, malformed or already used: counts as a failure.
+    Refused(&'static str),
+    /// The second step is locked until this time; even a right code is refused.
+    Locked {
+        until: i64,
+    },
+}
+
+fn lock_key(user_id: &str) -> String {
+    format!("mfa:{user_id}")
+}
+
+/// Consecutive failures are counted over this window (a success clears them).
+const FAILURE_WINDOW_SECS: i64 = 24 * 3600;
+
+/// Checks a code for `user`, with the lock-out: failures are counted in the
+/// database, the limit locks the second step, a success clears the count.
+pub async fn check_code(
+    app: &AppState,
+    user: &User,
+    code: &str,
+    ip: Option<&str>,
+) -> Result<Check, store::Error> {
+    let now = app.clock.now();
+    let key = lock_key(&user.id);
+    if let Some(until) = app.store.locked_until(&key, now).await? {
+        audit(
+            app,
+            "second_factor_refused_locked",
+            user,
+            ip,
+            serde_json::json!({}),
+        )
+        .await?;
+        return Ok(Check::Locked { until });
+    }
+    let outcome = match try_code(app, user, code, now).await? {
+        Ok(method) => {
+            app.store.clear_failures(&key).await?;
+            audit(
+                app,
+                "second_factor_ok",
+                user,
+                ip,
+                serde_json::json!({ "method": method.name() }),
+            )
+            .await?;
+            return Ok(Check::Accepted(method));
+        }
+        Err(reason) => reason,
+    };
+    let config = &app.config;
+    let count = app
+        .store
+        .record_failure(
+            &key,
+            now,
+            FAILURE_WINDOW_SECS,
+            config.mfa_failure_limit,
+            config.mfa_lockout_secs,
+        )
+        .await?;
+    audit(
+        app,
+        "second_factor_failed",
+        user,
+        ip,
+        serde_json::json!({ "reason": outcome }),
+    )
+    .await?;
+    if let Some(until) = count.locked_until {
+        audit(
+            app,
+            "second_factor_locked",
+            user,
+            ip,
+            serde_json::json!({ "until": until }),
+        )
+        .await?;
+        tracing::warn!(user_id = %user.id, "second factor locked after repeated failures");
+        return Ok(Check::Locked { until });
+    }
+    Ok(Check::Refused(outcome))
+}
+
+/// The code checked against the user's factors, without the lock-out.
+async fn try_code(
+    app: &AppState,
+    user: &User,
+    code: &str,
+    now: i64,
+) -> Result<Result<Method, &'static str>, store::Error> {
+    let digits: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+    if digits.len() == totp::DIGITS && digits.bytes().all(|b| b.is_ascii_digit()) {
+        let Some(factor) = app.store.active_totp(&user.id).await? else {
+            return Ok(Err("wrong code"));
+        };
+        let Some(secret) = unseal(app, &factor) else {
+            return Ok(Err("wrong code"));
+        };
+        return Ok(
+            match totp::verify(&secret, &digits, now, factor.last_step) {
+                Ok(step) if app.store.use_totp_step(&factor.id, step, now).await? => {
+                    Ok(Method::Totp)
+                }
+                Ok(_) | Err(TotpError::Replayed) => Err("code already used"),
+                Err(_) => Err("wrong code"),
+            },
+        );
+    }
+    match backup_codes::normalize(code) {
+        Some(normalized) => {
+            let tag = app.vault.tag(&normalized);
+            Ok(if app.store.use_backup_code(&user.id, &tag, now).await? {
+                Ok(Method::BackupCode)
+            } else {
+                Err("wrong code")
+            })
+        }
+        None => Ok(Err("wrong code")),
+    }
+}
+
+fn unseal(app: &AppState, factor: &TotpFactor) -> Option<Vec<u8>> {
+    match app.vault.unseal(&factor.secret_enc, &factor.user_id) {
+        Ok(secret) => Some(secret),
+        Err(err) => {
+            tracing::error!(%err, user_id = %factor.user_id, "a TOTP secret does not open");
+            None
+        }
+    }
+}
+
+/// The enrolment in progress for `user`: a new secret unless one is pending.
+pub struct Enrolment {
+    pub factor_id: String,
+    pub provisioning: totp::Provisioning,
+    pub qr_svg: String,
+}
+
+pub async fn enrolment(app: &AppState, user: &User) -> Result<Enrolment, store::Error> {
+    let now = app.clock.now();
+    let (factor_id, secret) = match app.store.pending_totp(&user.id).await? {
+        Some(pending) => match unseal(app, &pending) {
+            Some(secret) => (pending.id, secret),
+            None => new_enrolment(app, user, now).await?,
+        },
+        None => new_enrolment(app, user, now).await?,
+    };
+    let account = app.store.account_of(user).await?;
+    let label = format!("{} ({})", user.username, account.name);
+    let provisioning = totp::provisioning(&secret, &app.config.totp_issuer, &label)
+        .map_err(|e| store::Error::Corrupt(e.to_string()))?;
+    let qr_svg = qrcode::QrCode::new(provisioning.url.as_bytes())
+        .map(|qr| {
+            qr.render::<qrcode::render::svg::Color<'_>>()
+                .min_dimensions(200, 200)
+                .quiet_zone(true)
+                .build()
+        })
+        .map_err(|e| store::Error::Corrupt(format!("QR code: {e}")))?;
+    Ok(Enrolment {
+        factor_id,
+        provisioning,
+        qr_svg,
+    })
+}
+
+async fn new_enrolment(
+    app: &AppState,
+    user: &User,
+    now: i64,
+) -> Result<(String, Vec<u8>), store::Error> {
+    let secret = totp::new_secret();
+    let id = secret::random_id();
+    app.store
+        .start_totp_enrolment(&id, &user.id, &app.vault.seal(&secret, &user.id), now)
+        .await?;
+    Ok((id, secret))
+}
+
+/// Confirms the pending enrolment with a code from the app. On success the
+/// credential is active and these are the new backup codes, shown once.
+pub async fn confirm_enrolment(
+    app: &AppState,
+    user: &User,
+    code: &str,
+    ip: Option<&str>,
+) -> Result<Result<Vec<String>, &'static str>, store::Error> {
+    let now = app.clock.now();
+    let Some(pending) = app.store.pending_totp(&user.id).await? else {
+        return Ok(Err("This setup has expired. Scan the new code below."));
+    };
+    let Some(secret) = unseal(app, &pending) else {
+        return Ok(Err("This setup has expired. Scan the new code below."));
+    };
+    let step = match totp::verify(&secret, code, now, pending.last_step) {
+        Ok(step) => step,
+        Err(TotpError::Malformed) => {
+            return Ok(Err("Enter the 6-digit code from your authenticator app."))
+        }
+        Err(_) => {
+            return Ok(Err(
+                "That code is not right. Check the time on your phone and try again.",
+            ))
+        }
+    };
+    let codes = backup_codes::generate(app.config.backup_code_count);
+    let tags = tags(app, &codes);
+    if !app
+        .store
+        .confirm_totp(&pending.id, &user.id, step, &tags, now)
+        .await?
+    {
+        return Ok(Err("This setup has expired. Scan the new code below."));
+    }
+    audit(app, "totp_enrolled", user, ip, serde_json::json!({})).await?;
+    Ok(Ok(codes))
+}
+
+fn tags(app: &AppState, codes: &[String]) -> Vec<String> {
+    codes
+        .iter()
+        .map(|c| {
+            app.vault
+                .tag(&backup_codes::normalize(c).expect("generated codes are well formed"))
+        })
+        .collect()
+}
+
+/// Replaces all backup codes; returns the new ones, shown once.
+pub async fn regenerate_backup_codes(
+    app: &AppState,
+    user: &User,
+    ip: Option<&str>,
+) -> Result<Vec<String>, store::Error> {
+    let codes = backup_codes::generate(app.config.backup_code_count);
+    app.store
+        .replace_backup_codes(&user.id, &tags(app, &codes), app.clock.now())
+        .await?;
+    audit(
+        app,
+        "backup_codes_regenerated",
+        user,
+        ip,
+        serde_json::json!({}),
+    )
+    .await?;
+    Ok(codes)
+}
+
+/// Whether the user has a second factor in force.
+pub async fn has_factor(app: &AppState, user: &User) -> Result<bool, store::Error> {
+    Ok(app.store.active_totp(&user.id).await?.is_some())
+}
+
+/// Turns the user's second factors off (self-service, after the checks).
+pub async fn disable(app: &AppState, user: &User, ip: Option<&str>) -> Result<(), store::Error> {
+    app.store.remove_second_factors(&user.id).await?;
+    audit(
+        app,
+        "second_factor_disabled",
+        user,
+        ip,
+        serde_json::json!({}),
+    )
+    .await
+}
+
+/// The operator's and the console's reset: every factor removed, sessions
+/// ended, tokens revoked, the lock cleared, enrolment due at next sign-in.
+pub async fn reset(
+    app_store: &store::Store,
+    user: &User,
+    actor: Option<&str>,
+    now: i64,
+) -> Result<(), store::Error> {
+    app_store.remove_second_factors(&user.id).await?;
+    app_store.set_must_enroll(&user.id, true).await?;
+    let sessions = app_store.end_sessions_of_user(&user.id, None).await?;
+    let grants = app_store.revoke_grants_of_user(&user.id, now).await?;
+    app_store.clear_failures(&lock_key(&user.id)).await?;
+    app_store
+        .audit(NewAuditEvent {
+            kind: "second_factor_reset",
+            user_id: Some(&user.id),
+            actor_id: actor,
+            ip: None,
+            detail: serde_json::json!({ "sessions_ended": sessions, "grants_revoked": grants }),
+            now,
+        })
+        .await
+}
+
+pub async fn audit(
+    app: &AppState,
+    kind: &str,
+    user: &User,
+    ip: Option<&str>,
+    detail: serde_json::Value,
+) -> Result<(), store::Error> {
+    app.store
+        .audit(NewAuditEvent {
+            kind,
+            user_id: Some(&user.id),
+            actor_id: Some(&user.id),
+            ip,
+            detail,
+            now: app.clock.now(),
+        })
+        .await
+}

@@ -1,0 +1,59 @@
+//! The user's own security page at `/account`: their second factors, backup
+//! codes, and sessions.
+
+pub mod factors;
+pub mod security;
+
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::app::AppState;
+use crate::http::cookies;
+use crate::http::error::PageError;
+use crate::http::oidc::authorize::see_other;
+use crate::store::{Session, User};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(security::PATH, get(security::show_account))
+        .route("/account/reauth", post(security::submit_reauth))
+        .route("/account/step-up", post(security::submit_step_up))
+        .route(
+            "/account/sessions/sign-out-others",
+            post(security::submit_sign_out_others),
+        )
+        .route(
+            "/account/totp",
+            get(factors::show_enable_totp).post(factors::submit_enable_totp),
+        )
+        .route("/account/totp/disable", post(factors::submit_disable_totp))
+        .route("/account/backup-codes", post(factors::submit_regenerate))
+}
+
+/// The signed-in user of this browser, or a redirect to sign in first.
+pub async fn signed_in(
+    app: &AppState,
+    headers: &HeaderMap,
+) -> Result<Result<(Session, User), Response>, PageError> {
+    let Some(session) = cookies::current_session(app, headers).await? else {
+        return Ok(Err(see_other("/login?next=/account")));
+    };
+    match app
+        .store
+        .user_by_id(&session.user_id)
+        .await?
+        .filter(|u| !u.is_disabled)
+    {
+        Some(user) => Ok(Ok((session, user))),
+        None => Ok(Err(see_other("/login?next=/account"))),
+    }
+}
+
+/// Whether the password was re-entered in this session recently enough to change factors.
+pub fn recently_reauthenticated(app: &AppState, session: &Session) -> bool {
+    let now = app.clock.now();
+    let recent = |at: i64| now - at <= app.config.reauth_window_secs;
+    session.reauthenticated_at.is_some_and(recent) || recent(session.auth_time)
+}

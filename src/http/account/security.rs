@@ -1,0 +1,254 @@
+//! `/account`: what protects the account, the password re-entry that guards
+//! changes to it, and signing out other sessions.
+
+use std::net::SocketAddr;
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde::Serialize;
+
+use super::{recently_reauthenticated, signed_in};
+use crate::app::AppState;
+use crate::auth::login_flow::Stage;
+use crate::factors::{self, PasswordCheck};
+use crate::http::cookies::{self, PendingTarget};
+use crate::http::error::PageError;
+use crate::http::login;
+use crate::http::oidc::authorize::see_other;
+use crate::http::render::Page;
+use crate::oidc::params::Params;
+use crate::store::{Session, User};
+
+pub const PATH: &str = "/account";
+
+#[derive(Serialize, Default)]
+pub struct AccountPage {
+    pub csrf_token: String,
+    pub username: String,
+    pub acr: String,
+    pub totp_enabled: bool,
+    pub totp_since: Option<i64>,
+    pub totp_last_used: Option<i64>,
+    pub backup_codes_remaining: i64,
+    pub backup_codes_low: bool,
+    pub backup_codes_last_used: Option<i64>,
+    pub reauthenticated: bool,
+    pub needs_step_up: bool,
+    pub notice: Option<&'static str>,
+    pub error: Option<&'static str>,
+    pub offer_sign_out_others: bool,
+}
+
+impl Page for AccountPage {
+    const TEMPLATE: &'static str = "account/security.html";
+}
+
+/// The account page for `user` in `session`, with an optional message.
+pub async fn render_account(
+    app: &AppState,
+    headers: &HeaderMap,
+    session: &Session,
+    user: &User,
+    notice: Option<&'static str>,
+    error: Option<&'static str>,
+    status: StatusCode,
+) -> Result<Response, PageError> {
+    let totp = app.store.active_totp(&user.id).await?;
+    let backup = app.store.backup_code_summary(&user.id).await?;
+    let (csrf_token, cookie) = cookies::csrf_token(app, headers);
+    let page = AccountPage {
+        csrf_token,
+        username: user.username.clone(),
+        acr: session.acr.clone(),
+        totp_enabled: totp.is_some(),
+        totp_since: totp.as_ref().and_then(|t| t.confirmed_at),
+        totp_last_used: totp.as_ref().and_then(|t| t.last_used_at),
+        backup_codes_remaining: backup.remaining,
+        backup_codes_low: totp.is_some() && backup.remaining <= 3,
+        backup_codes_last_used: backup.last_used_at,
+        reauthenticated: recently_reauthenticated(app, session),
+        needs_step_up: totp.is_some() && session.acr != "aal2",
+        // After a change to the factors, the user may want other devices out.
+        offer_sign_out_others: notice.is_some_and(|n| n != SIGNED_OUT_OTHERS) && error.is_none(),
+        notice,
+        error,
+    };
+    let mut response = page.render(app)?;
+    *response.status_mut() = status;
+    cookies::attach(&mut response, cookie);
+    Ok(response)
+}
+
+pub async fn show_account(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(_): RawQuery,
+) -> Result<Response, PageError> {
+    let (session, user) = match signed_in(&app, &headers).await? {
+        Ok(found) => found,
+        Err(redirect) => return Ok(redirect),
+    };
+    render_account(&app, &headers, &session, &user, None, None, StatusCode::OK).await
+}
+
+/// Checks the CSRF token of an account form; the parsed form if it holds.
+pub fn checked_form(app: &AppState, headers: &HeaderMap, body: &[u8]) -> Option<Params> {
+    let form = Params::parse(body);
+    cookies::csrf_ok(app, headers, form.get("csrf_token").ok().flatten()).then_some(form)
+}
+
+const SIGNED_OUT_OTHERS: &str = "Your other sessions are signed out.";
+pub const EXPIRED_FORM: &str = "This form has expired. Please try again.";
+
+pub async fn submit_reauth(
+    State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let (session, user) = match signed_in(&app, &headers).await? {
+        Ok(found) => found,
+        Err(redirect) => return Ok(redirect),
+    };
+    let Some(form) = checked_form(&app, &headers, &body) else {
+        return render_account(
+            &app,
+            &headers,
+            &session,
+            &user,
+            None,
+            Some(EXPIRED_FORM),
+            StatusCode::FORBIDDEN,
+        )
+        .await;
+    };
+    let password = form
+        .get("password")
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+        .to_string();
+    let ip = peer.ip().to_string();
+    match factors::check_password(&app, &user.username, Some(&user), password, Some(&ip)).await? {
+        PasswordCheck::Correct => {
+            app.store
+                .mark_reauthenticated(&session.sid, app.clock.now())
+                .await?;
+            let next = login::local_path(form.get("next").ok().flatten())
+                .unwrap_or_else(|| PATH.to_string());
+            Ok(see_other(&next))
+        }
+        PasswordCheck::Wrong => {
+            render_account(
+                &app,
+                &headers,
+                &session,
+                &user,
+                None,
+                Some("That password is not right."),
+                StatusCode::UNAUTHORIZED,
+            )
+            .await
+        }
+        PasswordCheck::Throttled { .. } => {
+            let message = "Too many failed attempts. Wait a few minutes, then try again.";
+            render_account(
+                &app,
+                &headers,
+                &session,
+                &user,
+                None,
+                Some(message),
+                StatusCode::TOO_MANY_REQUESTS,
+            )
+            .await
+        }
+    }
+}
+
+/// Raises an `aal1` session of a user who has a factor, to change that factor.
+pub async fn submit_step_up(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let (session, user) = match signed_in(&app, &headers).await? {
+        Ok(found) => found,
+        Err(redirect) => return Ok(redirect),
+    };
+    if checked_form(&app, &headers, &body).is_none() {
+        return render_account(
+            &app,
+            &headers,
+            &session,
+            &user,
+            None,
+            Some(EXPIRED_FORM),
+            StatusCode::FORBIDDEN,
+        )
+        .await;
+    }
+    let stage = if factors::has_factor(&app, &user).await? {
+        Stage::SecondFactor
+    } else {
+        Stage::Enroll
+    };
+    let target = PendingTarget {
+        request_id: None,
+        next_path: Some(PATH),
+        session_sid: Some(&session.sid),
+    };
+    let cookie = cookies::start_pending(&app, &user.id, stage, target).await?;
+    let mut response = see_other(login::stage_path(stage));
+    cookies::attach(&mut response, Some(cookie));
+    Ok(response)
+}
+
+pub async fn submit_sign_out_others(
+    State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let (session, user) = match signed_in(&app, &headers).await? {
+        Ok(found) => found,
+        Err(redirect) => return Ok(redirect),
+    };
+    if checked_form(&app, &headers, &body).is_none() {
+        return render_account(
+            &app,
+            &headers,
+            &session,
+            &user,
+            None,
+            Some(EXPIRED_FORM),
+            StatusCode::FORBIDDEN,
+        )
+        .await;
+    }
+    let ended = app
+        .store
+        .end_sessions_of_user(&user.id, Some(&session.sid))
+        .await?;
+    let ip = peer.ip().to_string();
+    factors::audit(
+        &app,
+        "other_sessions_ended",
+        &user,
+        Some(&ip),
+        serde_json::json!({ "sessions": ended }),
+    )
+    .await?;
+    render_account(
+        &app,
+        &headers,
+        &session,
+        &user,
+        Some(SIGNED_OUT_OTHERS),
+        None,
+        StatusCode::OK,
+    )
+    .await
+}

@@ -1,0 +1,166 @@
+//! Enrolling an authenticator app during sign-in (forced by the account's
+//! policy, an operator's reset, or a relying party asking for `aal2`): QR
+//! code, typed key and `otpauth://` link; a code to confirm; the backup codes.
+
+use std::net::SocketAddr;
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde::Serialize;
+
+use super::{continue_link, expired_sign_in, finish_second_step, pending_user};
+use crate::app::AppState;
+use crate::auth::login_flow::{amr_with_totp, Stage};
+use crate::factors;
+use crate::http::cookies;
+use crate::http::error::PageError;
+use crate::http::render::Page;
+use crate::oidc::params::Params;
+use crate::store::User;
+
+pub const PATH: &str = "/login/enroll";
+
+/// The enrolment page, here and on the account page.
+#[derive(Serialize)]
+pub struct EnrollPage {
+    pub csrf_token: String,
+    pub action: &'static str,
+    pub qr_svg: String,
+    pub otpauth_url: String,
+    pub secret_grouped: String,
+    pub error: Option<&'static str>,
+    pub required: bool,
+}
+
+impl Page for EnrollPage {
+    const TEMPLATE: &'static str = "login/enroll.html";
+}
+
+/// The page that shows new backup codes once.
+#[derive(Serialize)]
+pub struct BackupCodesPage {
+    pub codes: Vec<String>,
+    pub download: String,
+    pub continue_href: String,
+    pub offer_sign_out_others: bool,
+    pub csrf_token: String,
+}
+
+impl Page for BackupCodesPage {
+    const TEMPLATE: &'static str = "login/backup_codes.html";
+}
+
+impl BackupCodesPage {
+    pub fn new(
+        codes: Vec<String>,
+        continue_href: String,
+        csrf_token: String,
+        offer_sign_out_others: bool,
+    ) -> Self {
+        let text = format!(
+            "Gatehouse backup codes. Each works once.\n\n{}\n",
+            codes.join("\n")
+        );
+        let download: String = url::form_urlencoded::byte_serialize(text.as_bytes()).collect();
+        BackupCodesPage {
+            codes,
+            download: format!(
+                "data:text/plain;charset=utf-8,{}",
+                download.replace('+', "%20")
+            ),
+            continue_href,
+            offer_sign_out_others,
+            csrf_token,
+        }
+    }
+}
+
+/// Renders the enrolment page for `user` posting to `action`.
+pub async fn render_enrolment(
+    app: &AppState,
+    headers: &HeaderMap,
+    user: &User,
+    action: &'static str,
+    required: bool,
+    error: Option<&'static str>,
+) -> Result<Response, PageError> {
+    let enrolment = factors::enrolment(app, user).await?;
+    let (csrf_token, cookie) = cookies::csrf_token(app, headers);
+    let page = EnrollPage {
+        csrf_token,
+        action,
+        qr_svg: enrolment.qr_svg,
+        otpauth_url: enrolment.provisioning.url,
+        secret_grouped: enrolment.provisioning.secret_grouped,
+        error,
+        required,
+    };
+    let mut response = page.render(app)?;
+    if error.is_some() {
+        *response.status_mut() = StatusCode::BAD_REQUEST;
+    }
+    cookies::attach(&mut response, cookie);
+    Ok(response)
+}
+
+pub async fn show_enroll(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    let (_, pending) = cookies::current_pending(&app, &headers, Stage::Enroll)
+        .await?
+        .ok_or_else(expired_sign_in)?;
+    let user = pending_user(&app, &pending).await?;
+    render_enrolment(&app, &headers, &user, PATH, true, None).await
+}
+
+pub async fn submit_enroll(
+    State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let (hash, pending) = cookies::current_pending(&app, &headers, Stage::Enroll)
+        .await?
+        .ok_or_else(expired_sign_in)?;
+    let user = pending_user(&app, &pending).await?;
+    let form = Params::parse(&body);
+    if !cookies::csrf_ok(&app, &headers, form.get("csrf_token").ok().flatten()) {
+        return render_enrolment(
+            &app,
+            &headers,
+            &user,
+            PATH,
+            true,
+            Some("This form has expired. Please enter the code again."),
+        )
+        .await;
+    }
+    let code = form.get("code").ok().flatten().unwrap_or_default();
+    let ip = peer.ip().to_string();
+    let codes = match factors::confirm_enrolment(&app, &user, code, Some(&ip)).await? {
+        Ok(codes) => codes,
+        Err(message) => {
+            return render_enrolment(&app, &headers, &user, PATH, true, Some(message)).await
+        }
+    };
+    let (_, cookie) = finish_second_step(
+        &app,
+        &headers,
+        peer,
+        &hash,
+        &pending,
+        &user,
+        &amr_with_totp(),
+    )
+    .await?;
+    let (csrf_token, csrf_cookie) = cookies::csrf_token(&app, &headers);
+    let href = continue_link(pending.request_id.as_deref(), pending.next_path.as_deref());
+    let mut response = BackupCodesPage::new(codes, href, csrf_token, false).render(&app)?;
+    cookies::attach(&mut response, Some(cookie));
+    cookies::attach(&mut response, csrf_cookie);
+    cookies::attach(&mut response, Some(cookies::clear_pending(&app)));
+    Ok(response)
+}
