@@ -25,10 +25,26 @@ pub enum UserCommand {
         #[arg(long, required = true)]
         password_stdin: bool,
     },
+    /// Remove every second factor of a user, end their sessions and revoke
+    /// their tokens; they enrol again at next sign-in.
+    ResetMfa {
+        /// The username.
+        username: String,
+    },
 }
 
 pub async fn run(cmd: UserCommand, config: &Config) -> Result<(), CliError> {
     match cmd {
+        UserCommand::ResetMfa { username } => {
+            let store = open_store(config).await?;
+            let user = store
+                .user_by_username(&username)
+                .await?
+                .ok_or_else(|| CliError::Failed(format!("no user named {username:?}")))?;
+            crate::factors::reset(&store, &user, None, now()).await?;
+            println!("reset two-step verification of {username}: sessions ended, tokens revoked; they enrol again at next sign-in");
+            Ok(())
+        }
         UserCommand::Create {
             username,
             email,

@@ -24,6 +24,26 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/oidc/error.html"),
     ),
     (
+        "login/second_factor.html",
+        include_str!("../../templates/login/second_factor.html"),
+    ),
+    (
+        "login/enroll.html",
+        include_str!("../../templates/login/enroll.html"),
+    ),
+    (
+        "login/backup_codes.html",
+        include_str!("../../templates/login/backup_codes.html"),
+    ),
+    (
+        "login/locked.html",
+        include_str!("../../templates/login/locked.html"),
+    ),
+    (
+        "account/security.html",
+        include_str!("../../templates/account/security.html"),
+    ),
+    (
         "setup/setup.html",
         include_str!("../../templates/setup/setup.html"),
     ),
@@ -105,6 +125,34 @@ pub async fn error_pages(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_template_file_is_built_in() {
+        fn walk(dir: &std::path::Path, base: &std::path::Path, out: &mut Vec<String>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    walk(&path, base, out);
+                } else {
+                    out.push(
+                        path.strip_prefix(base)
+                            .unwrap()
+                            .to_string_lossy()
+                            .replace('\\', "/"),
+                    );
+                }
+            }
+        }
+        let base = std::path::Path::new("templates");
+        let mut files = Vec::new();
+        walk(base, base, &mut files);
+        for file in files {
+            assert!(
+                TEMPLATES.iter().any(|(name, _)| *name == file),
+                "templates/{file} is not in TEMPLATES"
+            );
+        }
+    }
 
     #[test]
     fn every_template_parses_and_escapes() {

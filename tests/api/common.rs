@@ -30,6 +30,8 @@ pub type Rp = CoreClient<
 >;
 
 pub const USERNAME: &str = "alice";
+/// A member of the account "fortress", which requires a second factor.
+pub const MIA: &str = "mia";
 pub const PASSWORD: &str = "correct horse battery";
 pub const PORTAL_SECRET: &str = "portal-secret-0123456789";
 pub const BACKOFFICE_SECRET: &str = "backoffice-secret-0123456789";
@@ -156,6 +158,7 @@ pub struct TestApp {
     /// A browser: keeps cookies, does not follow redirects.
     pub browser: reqwest::Client,
     addr: std::net::SocketAddr,
+    tweak: fn(&mut Config),
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
 }
@@ -170,6 +173,16 @@ pub fn new_browser() -> reqwest::Client {
 
 impl TestApp {
     pub async fn spawn(backend: Backend) -> TestApp {
+        TestApp::spawn_with(backend, |_| {}).await
+    }
+
+    /// A provider whose settings `tweak` changes from the test defaults.
+    pub async fn spawn_with(backend: Backend, tweak: fn(&mut Config)) -> TestApp {
+        // Server logs appear with a failing test's output.
+        let _ = tracing_subscriber::fmt()
+            .with_test_writer()
+            .with_env_filter("gatehouse=info")
+            .try_init();
         let dir = tempfile::Builder::new()
             .prefix("gatehouse-test")
             .tempdir()
@@ -180,7 +193,8 @@ impl TestApp {
         let addr = listener.local_addr().unwrap();
         let mut app = TestApp {
             base: format!("http://{addr}"),
-            state: build_state(dir.path(), &database_url, addr, Clock::system()).await,
+            state: build_state(dir.path(), &database_url, addr, Clock::system(), tweak).await,
+            tweak,
             dir,
             database_url,
             browser: new_browser(),
@@ -221,6 +235,7 @@ impl TestApp {
             &self.database_url,
             self.addr,
             self.state.clock.clone(),
+            self.tweak,
         )
         .await;
         let listener = tokio::net::TcpListener::bind(self.addr).await.unwrap();
@@ -242,6 +257,17 @@ impl TestApp {
             .await
             .unwrap();
         self.add_user(USERNAME, PASSWORD).await;
+        store
+            .create_account(NewAccount {
+                id: "acct-fortress",
+                name: "fortress",
+                require_mfa: true,
+                factors: &factors,
+                now,
+            })
+            .await
+            .unwrap();
+        self.add_user_to(MIA, PASSWORD, "acct-fortress").await;
         let clients = [
             ("portal", Some(PORTAL_SECRET), "RS256"),
             ("backoffice", Some(BACKOFFICE_SECRET), "ES256"),
@@ -266,12 +292,16 @@ impl TestApp {
     }
 
     pub async fn add_user(&self, username: &str, password: &str) -> String {
+        self.add_user_to(username, password, "acct-acme").await
+    }
+
+    pub async fn add_user_to(&self, username: &str, password: &str, account_id: &str) -> String {
         let id = format!("user-{username}");
         self.state
             .store
             .create_user(NewUser {
                 id: &id,
-                account_id: "acct-acme",
+                account_id,
                 username,
                 email: &format!("{username}@example.com"),
                 password_hash: &password::hash(password, CHEAP).unwrap(),
@@ -341,8 +371,7 @@ impl TestApp {
 
     /// GETs `url` in the browser and returns (status, Location header, body).
     pub async fn get(&self, url: &str) -> (StatusCode, Option<String>, String) {
-        let response = self.browser.get(url).send().await.unwrap();
-        parts(response).await
+        self.get_in(&self.browser, url).await
     }
 
     pub async fn post_form(
@@ -350,14 +379,52 @@ impl TestApp {
         path: &str,
         form: &[(&str, &str)],
     ) -> (StatusCode, Option<String>, String) {
-        let response = self
-            .browser
-            .post(self.url(path))
-            .form(form)
-            .send()
-            .await
-            .unwrap();
-        parts(response).await
+        self.post_in(&self.browser, path, form).await
+    }
+
+    /// GETs `url` (absolute, or a path here) in `browser`.
+    pub async fn get_in(
+        &self,
+        browser: &reqwest::Client,
+        url: &str,
+    ) -> (StatusCode, Option<String>, String) {
+        let url = if url.starts_with('/') {
+            self.url(url)
+        } else {
+            url.to_string()
+        };
+        parts(browser.get(url).send().await.unwrap()).await
+    }
+
+    pub async fn post_in(
+        &self,
+        browser: &reqwest::Client,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> (StatusCode, Option<String>, String) {
+        parts(
+            browser
+                .post(self.url(path))
+                .form(form)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
+    /// Submits a page's form: its hidden CSRF token plus `fields`.
+    pub async fn submit_in(
+        &self,
+        browser: &reqwest::Client,
+        page: &str,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> (StatusCode, Option<String>, String) {
+        let csrf = hidden_input(page, "csrf_token").expect("the page has a CSRF token");
+        let mut form = vec![("csrf_token", csrf.as_str())];
+        form.extend_from_slice(fields);
+        self.post_in(browser, path, &form).await
     }
 
     /// Runs the authorization request through the sign-in page with
@@ -368,7 +435,19 @@ impl TestApp {
         username: &str,
         password: &str,
     ) -> (StatusCode, Option<String>, String) {
-        let (status, location, _) = self.get(&request.url).await;
+        self.sign_in_through_in(&self.browser, request, username, password)
+            .await
+    }
+
+    /// The password step of `request` in `browser`: the response to the login POST.
+    pub async fn sign_in_through_in(
+        &self,
+        browser: &reqwest::Client,
+        request: &AuthRequest,
+        username: &str,
+        password: &str,
+    ) -> (StatusCode, Option<String>, String) {
+        let (status, location, _) = self.get_in(browser, &request.url).await;
         assert_eq!(
             status,
             StatusCode::SEE_OTHER,
@@ -376,14 +455,14 @@ impl TestApp {
         );
         let login = location.expect("a Location");
         assert!(login.starts_with("/login?request="), "sent to {login}");
-        let (status, _, page) = self.get(&self.url(&login)).await;
+        let (status, _, page) = self.get_in(browser, &login).await;
         assert_eq!(status, StatusCode::OK);
-        let csrf = hidden_input(&page, "csrf_token").expect("the form has a CSRF token");
         let request_id = hidden_input(&page, "request").expect("the form carries the request");
-        self.post_form(
+        self.submit_in(
+            browser,
+            &page,
             "/login",
             &[
-                ("csrf_token", &csrf),
                 ("request", &request_id),
                 ("username", username),
                 ("password", password),
@@ -515,6 +594,34 @@ pub fn code_from(location: &str, request: &AuthRequest) -> String {
     query.get("code").expect("a code").clone()
 }
 
+/// Reverses minijinja's HTML escaping of attribute values.
+pub fn html_unescape(text: &str) -> String {
+    text.replace("&#x2f;", "/")
+        .replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// The authenticator an enrolment page provisions, read off its otpauth link.
+pub fn authenticator_from(page: &str) -> totp_rs::TOTP {
+    let marker = r#"class="otpauth" href=""#;
+    let start = page.find(marker).expect("an otpauth link") + marker.len();
+    let end = page[start..].find('"').unwrap();
+    let url = html_unescape(&page[start..start + end]);
+    assert!(url.starts_with("otpauth://totp/"), "{url}");
+    totp_rs::TOTP::from_url(&url).expect("a valid otpauth link")
+}
+
+/// The backup codes a page shows.
+pub fn backup_codes_on(page: &str) -> Vec<String> {
+    page.split(r#"class="backup-code">"#)
+        .skip(1)
+        .map(|rest| rest[..rest.find('<').unwrap()].to_string())
+        .collect()
+}
+
 pub fn hidden_input(page: &str, name: &str) -> Option<String> {
     let marker = format!("name=\"{name}\" value=\"");
     let start = page.find(&marker)? + marker.len();
@@ -527,8 +634,9 @@ async fn build_state(
     database_url: &str,
     addr: std::net::SocketAddr,
     clock: Clock,
+    tweak: fn(&mut Config),
 ) -> AppState {
-    let config = Config {
+    let mut config = Config {
         listen: addr.to_string(),
         issuer: format!("http://{addr}"),
         database_url: database_url.to_string(),
@@ -538,6 +646,7 @@ async fn build_state(
         password_hash_parallelism: CHEAP.parallelism,
         ..Config::default()
     };
+    tweak(&mut config);
     let store = Store::connect(database_url).await.unwrap();
     store.migrate().await.unwrap();
     AppState::new(config, store, clock).unwrap()

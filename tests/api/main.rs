@@ -1,10 +1,12 @@
 //! End-to-end tests: the real server on an ephemeral port, driven as relying
 //! parties and browsers would, on SQLite and (with GATEHOUSE_TEST_PG_URL) PostgreSQL.
 
+mod account;
 mod cli;
 mod code_flow;
 mod common;
 mod hostile;
+mod second_factor;
 mod session;
 mod setup;
 mod tokens;
