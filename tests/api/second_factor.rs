@@ -224,6 +224,48 @@ each_backend! {
         assert_eq!(summary.remaining, 9);
     }
 
+    async fn concurrent_uses_of_one_totp_step_give_exactly_one_success(backend) {
+        let app = TestApp::spawn(backend).await;
+        let portal = app.rp("portal").await;
+        first_sign_in_with_enrolment(&app, &new_browser(), &portal, MIA, &[]).await;
+        let factor = app.state.store.active_totp("user-mia").await.unwrap().unwrap();
+        let step = factor.last_step + 1;
+        let now = app.state.clock.now();
+        let uses = (0..20).map(|_| app.state.store.use_totp_step(&factor.id, step, now));
+        let results = futures::future::join_all(uses).await;
+        assert_eq!(results.iter().filter(|r| matches!(r, Ok(true))).count(), 1, "{results:?}");
+        assert!(!app.state.store.use_totp_step(&factor.id, step - 1, now).await.unwrap(), "an earlier step is refused");
+    }
+
+    async fn prompt_login_and_max_age_rerun_the_password_and_the_second_step(backend) {
+        let app = TestApp::spawn(backend).await;
+        let portal = app.rp("portal").await;
+        let enrolled = first_sign_in_with_enrolment(&app, &app.browser, &portal, MIA, &[]).await;
+        for extra in [("prompt", "login"), ("max_age", "0")] {
+            let request = app.auth_request(&portal, &[extra]);
+            let (status, location, _) = app.sign_in_through(&request, MIA, PASSWORD).await;
+            assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/login/second-factor")), "{extra:?}");
+            let (_, _, page) = app.get("/login/second-factor").await;
+            let code = next_code(&app, &enrolled.totp);
+            let (status, location, _) = app.submit_in(&app.browser, &page, "/login/second-factor", &[("code", &code)]).await;
+            assert_eq!(status, StatusCode::SEE_OTHER);
+            let signed_in = app.exchange(&portal, code_from(&location.unwrap(), &request), request).await;
+            assert_eq!(acr_of(&signed_in).as_deref(), Some("aal2"));
+        }
+    }
+
+    async fn the_second_factor_page_needs_a_pending_sign_in(backend) {
+        let app = TestApp::spawn(backend).await;
+        for path in ["/login/second-factor", "/login/enroll"] {
+            let (status, location, page) = app.get(path).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{path}");
+            assert!(location.is_none());
+            assert!(page.contains("expired"));
+            let (status, _, _) = app.post_form(path, &[("code", "123456")]).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{path}");
+        }
+    }
+
     async fn fifty_concurrent_uses_of_one_backup_code_give_exactly_one_success(backend) {
         let app = TestApp::spawn(backend).await;
         let portal = app.rp("portal").await;

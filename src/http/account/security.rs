@@ -29,11 +29,11 @@ pub struct AccountPage {
     pub username: String,
     pub acr: String,
     pub totp_enabled: bool,
-    pub totp_since: Option<i64>,
-    pub totp_last_used: Option<i64>,
+    pub totp_since: Option<String>,
+    pub totp_last_used: Option<String>,
     pub backup_codes_remaining: i64,
     pub backup_codes_low: bool,
-    pub backup_codes_last_used: Option<i64>,
+    pub backup_codes_last_used: Option<String>,
     pub reauthenticated: bool,
     pub needs_step_up: bool,
     pub notice: Option<&'static str>,
@@ -43,6 +43,21 @@ pub struct AccountPage {
 
 impl Page for AccountPage {
     const TEMPLATE: &'static str = "account/security.html";
+}
+
+/// A time as people read it on this page: `2026-11-25 14:03 UTC`.
+fn when(unix: i64) -> String {
+    match time::OffsetDateTime::from_unix_timestamp(unix) {
+        Ok(t) => format!(
+            "{}-{:02}-{:02} {:02}:{:02} UTC",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute()
+        ),
+        Err(_) => "an unknown time".into(),
+    }
 }
 
 /// The account page for `user` in `session`, with an optional message.
@@ -63,11 +78,11 @@ pub async fn render_account(
         username: user.username.clone(),
         acr: session.acr.clone(),
         totp_enabled: totp.is_some(),
-        totp_since: totp.as_ref().and_then(|t| t.confirmed_at),
-        totp_last_used: totp.as_ref().and_then(|t| t.last_used_at),
+        totp_since: totp.as_ref().and_then(|t| t.confirmed_at).map(when),
+        totp_last_used: totp.as_ref().and_then(|t| t.last_used_at).map(when),
         backup_codes_remaining: backup.remaining,
         backup_codes_low: totp.is_some() && backup.remaining <= 3,
-        backup_codes_last_used: backup.last_used_at,
+        backup_codes_last_used: backup.last_used_at.map(when),
         reauthenticated: recently_reauthenticated(app, session),
         needs_step_up: totp.is_some() && session.acr != "aal2",
         // After a change to the factors, the user may want other devices out.
@@ -251,4 +266,15 @@ pub async fn submit_sign_out_others(
         StatusCode::OK,
     )
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_read_as_utc_dates() {
+        assert_eq!(when(0), "1970-01-01 00:00 UTC");
+        assert_eq!(when(1_795_619_027), "2026-11-25 15:03 UTC");
+    }
 }
