@@ -26,6 +26,63 @@ fn password_keys(username: &str, ip: Option<&str>) -> (String, Option<String>) {
     )
 }
 
+/// A limit on failed attempts for one key: `limit` per `window_secs`, then
+/// locked for `lock_secs`.
+#[derive(Clone, Copy)]
+struct Limit {
+    limit: i64,
+    window_secs: i64,
+    lock_secs: i64,
+}
+
+/// Where an attempt stands before it is checked.
+enum Gate {
+    /// The attempt may go ahead; it is the `n`-th in the window.
+    Open(i64),
+    Locked {
+        until: i64,
+    },
+}
+
+/// Counts the attempt first, so that concurrent attempts cannot all pass
+/// under the limit: at most `limit` are ever checked per lock period.
+async fn open_gate(
+    app: &AppState,
+    key: &str,
+    limit: Limit,
+    now: i64,
+) -> Result<Gate, store::Error> {
+    if let Some(until) = app.store.locked_until(key, now).await? {
+        return Ok(Gate::Locked { until });
+    }
+    let (attempt, locked_until) = app.store.count_attempt(key, now, limit.window_secs).await?;
+    if let Some(until) = locked_until.filter(|until| *until > now) {
+        return Ok(Gate::Locked { until });
+    }
+    if attempt > limit.limit {
+        let until = now + limit.lock_secs;
+        app.store.lock(key, until).await?;
+        return Ok(Gate::Locked { until });
+    }
+    Ok(Gate::Open(attempt))
+}
+
+/// After a failed attempt: locks the key when it was the last one allowed.
+async fn after_failure(
+    app: &AppState,
+    key: &str,
+    attempt: i64,
+    limit: Limit,
+    now: i64,
+) -> Result<Option<i64>, store::Error> {
+    if attempt < limit.limit {
+        return Ok(None);
+    }
+    let until = now + limit.lock_secs;
+    app.store.lock(key, until).await?;
+    Ok(Some(until))
+}
+
 /// Checks a password for `username` (who may not exist: the dummy hash makes
 /// that take as long), throttled per user and per client IP.
 pub async fn check_password(
@@ -36,10 +93,26 @@ pub async fn check_password(
     ip: Option<&str>,
 ) -> Result<PasswordCheck, store::Error> {
     let now = app.clock.now();
+    let config = &app.config;
+    let window_secs = config.password_failure_window_secs;
+    let by_user = Limit {
+        limit: config.password_failure_limit,
+        window_secs,
+        lock_secs: window_secs,
+    };
+    let by_ip = Limit {
+        limit: config.password_ip_failure_limit,
+        window_secs,
+        lock_secs: window_secs,
+    };
     let (user_key, ip_key) = password_keys(username, ip);
-    for key in std::iter::once(&user_key).chain(ip_key.as_ref()) {
-        if let Some(until) = app.store.locked_until(key, now).await? {
-            return Ok(PasswordCheck::Throttled { until });
+    let mut gates = vec![(user_key.clone(), by_user)];
+    gates.extend(ip_key.clone().map(|key| (key, by_ip)));
+    let mut attempts = Vec::new();
+    for (key, limit) in &gates {
+        match open_gate(app, key, *limit, now).await? {
+            Gate::Open(attempt) => attempts.push(attempt),
+            Gate::Locked { until } => return Ok(PasswordCheck::Throttled { until }),
         }
     }
     let stored = user.map_or_else(|| app.dummy_hash.to_string(), |u| u.password_hash.clone());
@@ -49,37 +122,20 @@ pub async fn check_password(
             .map_err(|e| store::Error::Corrupt(format!("password check: {e}")))?;
     if matches && user.is_some_and(|u| !u.is_disabled) {
         app.store.clear_failures(&user_key).await?;
+        if let Some(ip_key) = &ip_key {
+            app.store.forgive_attempt(ip_key).await?;
+        }
         return Ok(PasswordCheck::Correct);
     }
-    let config = &app.config;
-    let window = config.password_failure_window_secs;
-    let mut until = app
-        .store
-        .record_failure(
-            &user_key,
-            now,
-            window,
-            config.password_failure_limit,
-            window,
-        )
-        .await?
-        .locked_until;
-    if let Some(ip_key) = &ip_key {
-        let by_ip = app
-            .store
-            .record_failure(
-                ip_key,
-                now,
-                window,
-                config.password_ip_failure_limit,
-                window,
-            )
-            .await?;
-        until = until.or(by_ip.locked_until);
+    let mut locked = false;
+    for ((key, limit), attempt) in gates.iter().zip(attempts) {
+        locked |= after_failure(app, key, attempt, *limit, now)
+            .await?
+            .is_some();
     }
     app.store
         .audit(NewAuditEvent {
-            kind: if until.is_some() {
+            kind: if locked {
                 "password_throttled"
             } else {
                 "password_failed"
@@ -146,18 +202,26 @@ pub async fn check_code(
 ) -> Result<Check, store::Error> {
     let now = app.clock.now();
     let key = lock_key(&user.id);
-    if let Some(until) = app.store.locked_until(&key, now).await? {
-        audit(
-            app,
-            "second_factor_refused_locked",
-            user,
-            ip,
-            serde_json::json!({}),
-        )
-        .await?;
-        return Ok(Check::Locked { until });
-    }
-    let outcome = match try_code(app, user, code, now).await? {
+    let limit = Limit {
+        limit: app.config.mfa_failure_limit,
+        window_secs: FAILURE_WINDOW_SECS,
+        lock_secs: app.config.mfa_lockout_secs,
+    };
+    let attempt = match open_gate(app, &key, limit, now).await? {
+        Gate::Open(attempt) => attempt,
+        Gate::Locked { until } => {
+            audit(
+                app,
+                "second_factor_refused_locked",
+                user,
+                ip,
+                serde_json::json!({}),
+            )
+            .await?;
+            return Ok(Check::Locked { until });
+        }
+    };
+    let reason = match try_code(app, user, code, now).await? {
         Ok(method) => {
             app.store.clear_failures(&key).await?;
             audit(
@@ -172,26 +236,15 @@ pub async fn check_code(
         }
         Err(reason) => reason,
     };
-    let config = &app.config;
-    let count = app
-        .store
-        .record_failure(
-            &key,
-            now,
-            FAILURE_WINDOW_SECS,
-            config.mfa_failure_limit,
-            config.mfa_lockout_secs,
-        )
-        .await?;
     audit(
         app,
         "second_factor_failed",
         user,
         ip,
-        serde_json::json!({ "reason": outcome }),
+        serde_json::json!({ "reason": reason }),
     )
     .await?;
-    if let Some(until) = count.locked_until {
+    if let Some(until) = after_failure(app, &key, attempt, limit, now).await? {
         audit(
             app,
             "second_factor_locked",
@@ -203,7 +256,7 @@ pub async fn check_code(
         tracing::warn!(user_id = %user.id, "second factor locked after repeated failures");
         return Ok(Check::Locked { until });
     }
-    Ok(Check::Refused(outcome))
+    Ok(Check::Refused(reason))
 }
 
 /// The code checked against the user's factors, without the lock-out.
@@ -254,22 +307,35 @@ fn unseal(app: &AppState, factor: &TotpFactor) -> Option<Vec<u8>> {
     }
 }
 
-/// The enrolment in progress for `user`: a new secret unless one is pending.
+/// An enrolment just started for `user`: what the enrolment page shows.
 pub struct Enrolment {
     pub factor_id: String,
     pub provisioning: totp::Provisioning,
     pub qr_svg: String,
 }
 
-pub async fn enrolment(app: &AppState, user: &User) -> Result<Enrolment, store::Error> {
+/// A new enrolment starts a fresh secret, so that a secret seen earlier (by
+/// anyone) is never the one a later enrolment confirms; `again` shows the
+/// current one once more, after a wrong confirmation code.
+pub async fn enrolment(
+    app: &AppState,
+    user: &User,
+    again: bool,
+) -> Result<Enrolment, store::Error> {
     let now = app.clock.now();
-    let (factor_id, secret) = match app.store.pending_totp(&user.id).await? {
-        Some(pending) => match unseal(app, &pending) {
-            Some(secret) => (pending.id, secret),
-            None => new_enrolment(app, user, now).await?,
-        },
-        None => new_enrolment(app, user, now).await?,
+    let current = match again {
+        true => app
+            .store
+            .pending_totp(&user.id)
+            .await?
+            .filter(|p| p.created_at > now - app.config.pending_login_lifetime_secs),
+        false => None,
     };
+    let (factor_id, secret) =
+        match current.and_then(|p| unseal(app, &p).map(|secret| (p.id, secret))) {
+            Some(found) => found,
+            None => new_enrolment(app, user, now).await?,
+        };
     let account = app.store.account_of(user).await?;
     let label = format!("{} ({})", user.username, account.name);
     let provisioning = totp::provisioning(&secret, &app.config.totp_issuer, &label)
@@ -311,7 +377,13 @@ pub async fn confirm_enrolment(
     ip: Option<&str>,
 ) -> Result<Result<Vec<String>, &'static str>, store::Error> {
     let now = app.clock.now();
-    let Some(pending) = app.store.pending_totp(&user.id).await? else {
+    let fresh_since = now - app.config.pending_login_lifetime_secs;
+    let pending = app
+        .store
+        .pending_totp(&user.id)
+        .await?
+        .filter(|p| p.created_at > fresh_since);
+    let Some(pending) = pending else {
         return Ok(Err("This setup has expired. Scan the new code below."));
     };
     let Some(secret) = unseal(app, &pending) else {
@@ -400,7 +472,7 @@ pub async fn reset(
 ) -> Result<(), store::Error> {
     app_store.remove_second_factors(&user.id).await?;
     app_store.set_must_enroll(&user.id, true).await?;
-    let sessions = app_store.end_sessions_of_user(&user.id, None).await?;
+    let sessions = app_store.end_sessions_of_user(&user.id, None, now).await?;
     let grants = app_store.revoke_grants_of_user(&user.id, now).await?;
     app_store.clear_failures(&lock_key(&user.id)).await?;
     app_store

@@ -75,6 +75,7 @@ pub async fn current_session(
 
 /// Starts a new session for `user` (a fresh id every sign-in, so a planted
 /// cookie never becomes a signed-in one) and returns it with its cookie.
+/// `password_at` is when the password of this sign-in was entered.
 pub async fn start_session(
     app: &AppState,
     headers: &HeaderMap,
@@ -82,6 +83,7 @@ pub async fn start_session(
     acr: &str,
     amr: &[String],
     ip: Option<&str>,
+    password_at: i64,
 ) -> Result<(Session, HeaderValue), store::Error> {
     let now = app.clock.now();
     if let Some(old) = read(headers, &name(app, SESSION)) {
@@ -105,6 +107,7 @@ pub async fn start_session(
             ip,
             user_agent: user_agent.as_deref(),
             expires_at,
+            reauthenticated_at: password_at,
         })
         .await?;
     let session = Session {
@@ -115,7 +118,7 @@ pub async fn start_session(
         amr: amr.to_vec(),
         last_seen_at: now,
         expires_at,
-        reauthenticated_at: None,
+        reauthenticated_at: Some(password_at),
     };
     Ok((session, build(app, name(app, SESSION), id, SameSite::Lax)))
 }

@@ -243,6 +243,16 @@ impl AuthorizeRequest {
         self.acr_values.iter().any(|acr| acr == "aal2")
     }
 
+    /// Whether a session answers this request when it resumes after a
+    /// sign-in: it must have the level asked for, and where the request asked
+    /// for a fresh sign-in, `fresh` (this very sign-in completed the request).
+    pub fn satisfied_by(&self, acr: &str, auth_time: i64, fresh: bool, now: i64) -> bool {
+        let level_ok = !self.wants_aal2() || acr == "aal2";
+        let prompt_ok = self.prompt != Prompt::Login || fresh;
+        let age_ok = self.max_age.is_none() || fresh || !self.session_too_old(auth_time, now);
+        level_ok && prompt_ok && age_ok
+    }
+
     /// Whether a session authenticated at `auth_time` is too old for this request.
     pub fn session_too_old(&self, auth_time: i64, now: i64) -> bool {
         match self.max_age {
@@ -433,6 +443,27 @@ mod tests {
                 .error,
             "invalid_request"
         );
+    }
+
+    #[test]
+    fn a_resumed_request_needs_the_level_and_freshness_it_asked_for() {
+        let plain = parse(&base(), false).unwrap();
+        assert!(
+            plain.satisfied_by("aal1", 10, false, 200),
+            "an old aal1 session answers a plain request"
+        );
+        let aal2 = parse(&format!("{}&acr_values=aal2", base()), false).unwrap();
+        assert!(!aal2.satisfied_by("aal1", 150, true, 200));
+        assert!(aal2.satisfied_by("aal2", 150, false, 200));
+        let login = parse(&format!("{}&prompt=login", base()), false).unwrap();
+        assert!(
+            !login.satisfied_by("aal2", 199, false, 200),
+            "not the sign-in that completed it"
+        );
+        assert!(login.satisfied_by("aal1", 100, true, 200));
+        let max_age = parse(&format!("{}&max_age=0", base()), false).unwrap();
+        assert!(!max_age.satisfied_by("aal1", 200, false, 200));
+        assert!(max_age.satisfied_by("aal1", 120, true, 200));
     }
 
     #[test]

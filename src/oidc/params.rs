@@ -13,10 +13,12 @@ pub struct Params {
 impl Params {
     /// Parses a query string or form body; invalid UTF-8 and bad escapes are
     /// replaced rather than rejected, and a later check refuses what they spoil.
+    /// A parameter holding a NUL character counts as absent: no identifier,
+    /// secret or text here has one, and databases refuse to store it.
     pub fn parse(input: &[u8]) -> Params {
         let mut params = Params::default();
         for (name, value) in form_urlencoded::parse(input) {
-            if value.is_empty() {
+            if value.is_empty() || value.contains('\0') || name.contains('\0') {
                 continue;
             }
             if params.values.contains_key(name.as_ref()) {
@@ -72,6 +74,14 @@ mod tests {
         assert_eq!(params.get("state"), Err(Duplicated("state".into())));
         assert_eq!(params.first_duplicate(), Some("state"));
         assert_eq!(params.get("a").unwrap(), Some("1"));
+    }
+
+    #[test]
+    fn a_nul_character_makes_a_parameter_absent() {
+        let params = Params::parse(b"client_id=%00&nonce=a%00b&state=s");
+        assert_eq!(params.get("client_id").unwrap(), None);
+        assert_eq!(params.get("nonce").unwrap(), None);
+        assert_eq!(params.get("state").unwrap(), Some("s"));
     }
 
     #[test]

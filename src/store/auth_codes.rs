@@ -63,26 +63,37 @@ impl Store {
         Ok(())
     }
 
-    /// Consumes a code in one statement, so that of many concurrent
-    /// redemptions exactly one sees `Redeemed`.
-    pub async fn redeem_code(&self, code_hash: &str, now: i64) -> Result<CodeRedemption, Error> {
+    /// Consumes a code issued to `client_id`, in one statement, so that of
+    /// many concurrent redemptions exactly one sees `Redeemed`. A code of
+    /// another client is left as it is.
+    pub async fn redeem_code(
+        &self,
+        code_hash: &str,
+        client_id: &str,
+        now: i64,
+    ) -> Result<CodeRedemption, Error> {
         let row: Option<CodeRow> = sqlx::query_as(
             "update auth_codes set consumed_at = $1 where code_hash = $2 and consumed_at is null \
+             and grant_id in (select id from grants where client_id = $3) \
              returning grant_id, redirect_uri, code_challenge, expires_at",
         )
         .bind(now)
         .bind(code_hash)
+        .bind(client_id)
         .fetch_optional(&self.pool)
         .await?;
         let Some(row) = row else {
-            let known: Option<(String,)> =
-                sqlx::query_as("select grant_id from auth_codes where code_hash = $1")
-                    .bind(code_hash)
-                    .fetch_optional(&self.pool)
-                    .await?;
+            let known: Option<(String, Option<i64>)> = sqlx::query_as(
+                "select c.grant_id, c.consumed_at from auth_codes c join grants g on g.id = c.grant_id \
+                 where c.code_hash = $1 and g.client_id = $2",
+            )
+            .bind(code_hash)
+            .bind(client_id)
+            .fetch_optional(&self.pool)
+            .await?;
             return Ok(match known {
-                Some((grant_id,)) => CodeRedemption::Replayed { grant_id },
-                None => CodeRedemption::Unknown,
+                Some((grant_id, Some(_))) => CodeRedemption::Replayed { grant_id },
+                _ => CodeRedemption::Unknown,
             });
         };
         let sql = format!("select {GRANT_COLUMNS} from grants where id = $1");

@@ -23,14 +23,16 @@ impl Store {
         Ok(())
     }
 
-    pub async fn auth_request(&self, id: &str, now: i64) -> Result<Option<String>, Error> {
-        let row: Option<(String,)> =
-            sqlx::query_as("select params from auth_requests where id = $1 and expires_at > $2")
-                .bind(id)
-                .bind(now)
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(row.map(|(params,)| params))
+    /// A parked request and when it was parked.
+    pub async fn auth_request(&self, id: &str, now: i64) -> Result<Option<(String, i64)>, Error> {
+        let row: Option<(String, i64)> = sqlx::query_as(
+            "select params, created_at from auth_requests where id = $1 and expires_at > $2",
+        )
+        .bind(id)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row)
     }
 
     /// Removes a parked request; `true` when this call was the one that removed it.
@@ -40,5 +42,25 @@ impl Store {
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    /// Marks a parked request as completed by the sign-in of session `sid`.
+    pub async fn complete_auth_request(&self, id: &str, sid: &str) -> Result<(), Error> {
+        sqlx::query("update auth_requests set completed_sid = $1 where id = $2")
+            .bind(sid)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The session that completed a parked request, if any.
+    pub async fn auth_request_completed_by(&self, id: &str) -> Result<Option<String>, Error> {
+        let row: Option<(Option<String>,)> =
+            sqlx::query_as("select completed_sid from auth_requests where id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.and_then(|(sid,)| sid))
     }
 }

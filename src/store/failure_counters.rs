@@ -3,14 +3,6 @@
 
 use super::{Error, Store};
 
-/// What recording a failure left behind.
-#[derive(Debug, PartialEq, Eq)]
-pub struct FailureCount {
-    pub failures: i64,
-    /// Set when this failure reached the limit: the key is locked until then.
-    pub locked_until: Option<i64>,
-}
-
 impl Store {
     /// When `key` is locked, until when.
     pub async fn locked_until(&self, key: &str, now: i64) -> Result<Option<i64>, Error> {
@@ -22,48 +14,56 @@ impl Store {
         Ok(row.and_then(|(until,)| until).filter(|until| *until > now))
     }
 
-    /// Counts a failure within a window of `window_secs`; the `limit`-th locks
-    /// the key for `lock_secs` and starts the count afresh.
-    pub async fn record_failure(
+    /// Counts an attempt before it is checked (so that concurrent attempts
+    /// cannot all slip under the limit). Returns the attempts in the current
+    /// window and, if the key is locked, until when. A lock that has run out
+    /// starts a new window.
+    pub async fn count_attempt(
         &self,
         key: &str,
         now: i64,
         window_secs: i64,
-        limit: i64,
-        lock_secs: i64,
-    ) -> Result<FailureCount, Error> {
-        // One statement, so that concurrent failures are all counted.
-        let (failures,): (i64,) = sqlx::query_as(
+    ) -> Result<(i64, Option<i64>), Error> {
+        let (attempts, locked_until): (i64, Option<i64>) = sqlx::query_as(
             "insert into failure_counters (key, failures, window_start) values ($1, 1, $2) \
              on conflict (key) do update set \
-               failures = case when failure_counters.window_start + $3 <= $2 then 1 \
+               failures = case when failure_counters.window_start + $3 <= $2 \
+                                 or failure_counters.locked_until <= $2 then 1 \
                                else failure_counters.failures + 1 end, \
-               window_start = case when failure_counters.window_start + $3 <= $2 then $2 \
-                                   else failure_counters.window_start end \
-             returning failures",
+               window_start = case when failure_counters.window_start + $3 <= $2 \
+                                     or failure_counters.locked_until <= $2 then $2 \
+                                   else failure_counters.window_start end, \
+               locked_until = case when failure_counters.locked_until <= $2 then null \
+                                   else failure_counters.locked_until end \
+             returning failures, locked_until",
         )
         .bind(key)
         .bind(now)
         .bind(window_secs)
         .fetch_one(&self.pool)
         .await?;
-        if failures < limit {
-            return Ok(FailureCount {
-                failures,
-                locked_until: None,
-            });
-        }
-        let until = now + lock_secs;
-        sqlx::query("update failure_counters set locked_until = $1, failures = 0, window_start = $2 where key = $3")
+        Ok((attempts, locked_until))
+    }
+
+    /// Takes back one counted attempt that turned out to succeed.
+    pub async fn forgive_attempt(&self, key: &str) -> Result<(), Error> {
+        sqlx::query(
+            "update failure_counters set failures = failures - 1 where key = $1 and failures > 0",
+        )
+        .bind(key)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Locks `key` until `until` (a later attempt after that starts a new window).
+    pub async fn lock(&self, key: &str, until: i64) -> Result<(), Error> {
+        sqlx::query("update failure_counters set locked_until = $1 where key = $2 and coalesce(locked_until, 0) < $1")
             .bind(until)
-            .bind(now)
             .bind(key)
             .execute(&self.pool)
             .await?;
-        Ok(FailureCount {
-            failures,
-            locked_until: Some(until),
-        })
+        Ok(())
     }
 
     /// Forgets the failures of `key` (after a success, or an unlock).

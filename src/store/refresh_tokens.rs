@@ -3,6 +3,21 @@
 use super::grants::{GrantRow, GRANT_COLUMNS};
 use super::{Error, Grant, Store};
 
+/// A refresh token that can still be used, with its grant.
+#[derive(Debug)]
+pub struct RefreshStatus {
+    pub grant: Grant,
+    pub expires_at: i64,
+    pub created_at: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct StatusRow {
+    grant_id: String,
+    expires_at: i64,
+    created_at: i64,
+}
+
 /// What presenting a refresh token found.
 #[derive(Debug)]
 pub enum RefreshRotation {
@@ -71,5 +86,60 @@ impl Store {
             Some(row) => RefreshRotation::Rotated(row.into()),
             None => RefreshRotation::Invalid,
         })
+    }
+
+    /// The grant a refresh token (used or not) belongs to.
+    pub async fn refresh_token_grant(&self, token_hash: &str) -> Result<Option<Grant>, Error> {
+        let row: Option<(String,)> =
+            sqlx::query_as("select grant_id from refresh_tokens where token_hash = $1")
+                .bind(token_hash)
+                .fetch_optional(&self.pool)
+                .await?;
+        match row {
+            Some((grant_id,)) => self.grant(&grant_id).await,
+            None => Ok(None),
+        }
+    }
+
+    /// A refresh token that is neither used nor expired, without using it.
+    pub async fn refresh_token_status(
+        &self,
+        token_hash: &str,
+        now: i64,
+    ) -> Result<Option<RefreshStatus>, Error> {
+        let row: Option<StatusRow> = sqlx::query_as(
+            "select grant_id, expires_at, created_at from refresh_tokens \
+             where token_hash = $1 and used_at is null and expires_at > $2",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(self.grant(&row.grant_id).await?.map(|grant| RefreshStatus {
+            grant,
+            expires_at: row.expires_at,
+            created_at: row.created_at,
+        }))
+    }
+
+    pub async fn revoke_access_token(&self, jti: &str, expires_at: i64) -> Result<(), Error> {
+        sqlx::query(
+            "insert into revoked_access_tokens (jti, expires_at) values ($1, $2) on conflict (jti) do nothing",
+        )
+        .bind(jti)
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn access_token_revoked(&self, jti: &str) -> Result<bool, Error> {
+        let row: Option<(String,)> =
+            sqlx::query_as("select jti from revoked_access_tokens where jti = $1")
+                .bind(jti)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.is_some())
     }
 }

@@ -26,6 +26,7 @@ pub struct NewSession<'a> {
     pub ip: Option<&'a str>,
     pub user_agent: Option<&'a str>,
     pub expires_at: i64,
+    pub reauthenticated_at: i64,
 }
 
 #[derive(sqlx::FromRow)]
@@ -64,7 +65,8 @@ impl Store {
     pub async fn create_session(&self, session: NewSession<'_>) -> Result<(), Error> {
         sqlx::query(
             "insert into sessions (id_hash, sid, user_id, auth_time, acr, amr, ip, user_agent, \
-             created_at, last_seen_at, expires_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $4, $4, $9)",
+             created_at, last_seen_at, expires_at, reauthenticated_at) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $4, $4, $9, $10)",
         )
         .bind(session.id_hash)
         .bind(session.sid)
@@ -75,6 +77,7 @@ impl Store {
         .bind(session.ip)
         .bind(session.user_agent)
         .bind(session.expires_at)
+        .bind(session.reauthenticated_at)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -134,18 +137,31 @@ impl Store {
         Ok(())
     }
 
-    /// Ends every session of a user but `keep_sid`; returns how many ended.
+    /// Ends every session of a user but `keep_sid`, and revokes the grants
+    /// made in them; returns how many sessions ended.
     pub async fn end_sessions_of_user(
         &self,
         user_id: &str,
         keep_sid: Option<&str>,
+        now: i64,
     ) -> Result<u64, Error> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "update grants set revoked_at = $1 where revoked_at is null and sid in \
+             (select sid from sessions where user_id = $2 and sid <> coalesce($3, ''))",
+        )
+        .bind(now)
+        .bind(user_id)
+        .bind(keep_sid)
+        .execute(&mut *tx)
+        .await?;
         let done =
             sqlx::query("delete from sessions where user_id = $1 and sid <> coalesce($2, '')")
                 .bind(user_id)
                 .bind(keep_sid)
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await?;
+        tx.commit().await?;
         Ok(done.rows_affected())
     }
 

@@ -57,7 +57,8 @@ impl Store {
     /// The user's unconfirmed enrolment, if one is under way.
     pub async fn pending_totp(&self, user_id: &str) -> Result<Option<TotpFactor>, Error> {
         let sql = format!(
-            "select {COLUMNS} from totp_factors where user_id = $1 and confirmed_at is null"
+            "select {COLUMNS} from totp_factors where user_id = $1 and confirmed_at is null \
+             order by created_at desc, id limit 1"
         );
         let row: Option<TotpRow> = sqlx::query_as(&sql)
             .bind(user_id)

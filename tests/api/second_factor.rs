@@ -279,25 +279,77 @@ each_backend! {
         assert_eq!(results.iter().filter(|r| matches!(r, Ok(false))).count(), 49);
     }
 
-    async fn acr_values_aal2_steps_an_aal1_session_up_keeping_its_sid(backend) {
+    async fn acr_values_aal2_makes_a_user_without_a_factor_give_the_password_again_and_enrol(backend) {
         let app = TestApp::spawn(backend).await;
         let portal = app.rp("portal").await;
         let first = app.sign_in(&portal).await;
         assert_eq!(acr_of(&first).as_deref(), Some("aal1"));
 
         let request = app.auth_request(&portal, &[("acr_values", "aal2")]);
-        let (status, location, _) = app.get(&request.url).await;
-        assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/login/enroll")), "no factor yet: enrol");
+        let (status, location, _) = app.sign_in_through(&request, USERNAME, PASSWORD).await;
+        assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/login/enroll")), "password, then enrol");
         let enrolled = finish_enrolment(&app, &app.browser, &portal, request).await;
         assert_eq!(acr_of(&enrolled.signed_in).as_deref(), Some("aal2"));
-        assert_eq!(enrolled.signed_in.sid(), first.sid(), "the same provider session, raised");
+    }
 
-        // With a factor, a later aal1-only request still gets aal2 from this session,
-        // and prompt=none cannot step up a session that lacks it.
-        let none_request = app.auth_request(&portal, &[("acr_values", "aal2"), ("prompt", "none")]);
-        let (_, location, _) = app.get(&none_request.url).await;
-        let code = code_from(&location.unwrap(), &none_request);
-        assert_eq!(acr_of(&app.exchange(&portal, code, none_request).await).as_deref(), Some("aal2"));
+    async fn acr_values_aal2_steps_an_aal1_session_up_keeping_its_sid(backend) {
+        let app = TestApp::spawn(backend).await;
+        let portal = app.rp("portal").await;
+        let first = app.sign_in(&portal).await;
+        // Elsewhere, alice turns on an authenticator app.
+        let elsewhere = new_browser();
+        let request = app.auth_request(&portal, &[]);
+        app.sign_in_through_in(&elsewhere, &request, USERNAME, PASSWORD).await;
+        let (_, _, page) = app.get_in(&elsewhere, "/account/totp").await;
+        let totp = authenticator_from(&page);
+        let code = totp.generate(app.state.clock.now() as u64);
+        let (status, _, _) = app.submit_in(&elsewhere, &page, "/account/totp", &[("code", &code)]).await;
+        assert_eq!(status, StatusCode::OK);
+
+        // This browser's aal1 session steps up with the code and keeps its sid.
+        let request = app.auth_request(&portal, &[("acr_values", "aal2")]);
+        let (status, location, _) = app.get(&request.url).await;
+        assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/login/second-factor")));
+        let (_, _, page) = app.get("/login/second-factor").await;
+        let code = next_code(&app, &totp);
+        let (status, location, _) = app.submit_in(&app.browser, &page, "/login/second-factor", &[("code", &code)]).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let raised = app.exchange(&portal, code_from(&location.unwrap(), &request), request).await;
+        assert_eq!(acr_of(&raised).as_deref(), Some("aal2"));
+        assert_eq!(raised.sid(), first.sid(), "the same provider session, raised");
+    }
+
+    async fn a_parked_request_cannot_be_resumed_by_a_session_that_does_not_answer_it(backend) {
+        let app = TestApp::spawn(backend).await;
+        let portal = app.rp("portal").await;
+        app.sign_in(&portal).await;
+        for extra in [("prompt", "login"), ("acr_values", "aal2"), ("max_age", "0")] {
+            let request = app.auth_request(&portal, &[extra]);
+            let (_, location, _) = app.get(&request.url).await;
+            let location = location.unwrap();
+            let id = location.strip_prefix("/login?request=").expect("sent to sign in");
+            let (status, location, _) = app.get(&format!("/login/continue?request={id}")).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{extra:?}");
+            assert!(location.is_none(), "no code for {extra:?}");
+        }
+    }
+
+    async fn concurrent_wrong_codes_cannot_exceed_the_limit(backend) {
+        let app = TestApp::spawn(backend).await;
+        let portal = app.rp("portal").await;
+        first_sign_in_with_enrolment(&app, &new_browser(), &portal, MIA, &[]).await;
+        let browser = new_browser();
+        let request = app.auth_request(&portal, &[]);
+        app.sign_in_through_in(&browser, &request, MIA, PASSWORD).await;
+        let (_, _, page) = app.get_in(&browser, "/login/second-factor").await;
+        let csrf = hidden_input(&page, "csrf_token").unwrap();
+        let guesses: Vec<String> = (0..20).map(|i| format!("{:06}", 100_000 + i)).collect();
+        let forms: Vec<[(&str, &str); 2]> = guesses.iter().map(|g| [("csrf_token", csrf.as_str()), ("code", g.as_str())]).collect();
+        let posts = forms.iter().map(|form| app.post_in(&browser, "/login/second-factor", form));
+        futures::future::join_all(posts).await;
+        let kinds = app.state.store.audit_events_for("user-mia", 500).await.unwrap();
+        let checked = kinds.iter().filter(|e| e.kind == "second_factor_failed").count();
+        assert!(checked <= 5, "at most the limit of guesses were checked, not {checked}");
     }
 
     async fn prompt_none_cannot_step_up(backend) {

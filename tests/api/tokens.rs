@@ -120,6 +120,8 @@ each_backend! {
         let form = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", redirect.as_str()), ("code_verifier", verifier.as_str())];
         let (status, body, _) = token_request(&app, Some(("backoffice", BACKOFFICE_SECRET)), &form).await;
         assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")), "another client");
+        let (status, _) = redeem(&app, &code, &verifier).await;
+        assert_eq!(status, StatusCode::OK, "another client's attempt did not burn the code");
 
         let (code, verifier) = fresh_code(&app, &rp).await;
         let (status, body, _) = token_request(&app, Some(("portal", PORTAL_SECRET)), &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", "http://127.0.0.1:9/other"), ("code_verifier", &verifier)]).await;
@@ -203,6 +205,13 @@ each_backend! {
         assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_scope")));
         let refreshed = rp.exchange_refresh_token(&RefreshToken::new(token.clone())).unwrap().request_async(&rp_http()).await;
         assert!(refreshed.is_err(), "a refused request still used the token");
+        let signed_in = app.sso(&rp).await;
+        let token = signed_in.tokens.refresh_token().unwrap().secret().clone();
+        let (status, body, _) = token_request(&app, Some(("portal", PORTAL_SECRET)), &[("grant_type", "refresh_token"), ("refresh_token", &token), ("scope", "openid")]).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body["scope"], "openid", "a narrower scope applies");
+        let info: Value = rp_http().get(app.url("/userinfo")).bearer_auth(body["access_token"].as_str().unwrap()).send().await.unwrap().json().await.unwrap();
+        assert!(info.get("email").is_none(), "no email claim without the email scope: {info}");
         let signed_in = app.sso(&rp).await;
         let token = signed_in.tokens.refresh_token().unwrap().secret().clone();
         let (status, body, _) = token_request(&app, Some(("backoffice", BACKOFFICE_SECRET)), &[("grant_type", "refresh_token"), ("refresh_token", &token)]).await;

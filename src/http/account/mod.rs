@@ -53,7 +53,9 @@ pub async fn signed_in(
 
 /// Whether the password was re-entered in this session recently enough to change factors.
 pub fn recently_reauthenticated(app: &AppState, session: &Session) -> bool {
+    // Only a typed password counts: a second step that raised the session does not.
     let now = app.clock.now();
-    let recent = |at: i64| now - at <= app.config.reauth_window_secs;
-    session.reauthenticated_at.is_some_and(recent) || recent(session.auth_time)
+    session
+        .reauthenticated_at
+        .is_some_and(|at| now - at <= app.config.reauth_window_secs)
 }

@@ -205,11 +205,20 @@ pub async fn submit_step_up(
         )
         .await;
     }
-    let stage = if factors::has_factor(&app, &user).await? {
-        Stage::SecondFactor
-    } else {
-        Stage::Enroll
-    };
+    if !factors::has_factor(&app, &user).await? {
+        let message = "There is no second factor to verify with yet.";
+        return render_account(
+            &app,
+            &headers,
+            &session,
+            &user,
+            None,
+            Some(message),
+            StatusCode::CONFLICT,
+        )
+        .await;
+    }
+    let stage = Stage::SecondFactor;
     let target = PendingTarget {
         request_id: None,
         next_path: Some(PATH),
@@ -245,7 +254,7 @@ pub async fn submit_sign_out_others(
     }
     let ended = app
         .store
-        .end_sessions_of_user(&user.id, Some(&session.sid))
+        .end_sessions_of_user(&user.id, Some(&session.sid), app.clock.now())
         .await?;
     let ip = peer.ip().to_string();
     factors::audit(

@@ -86,7 +86,7 @@ pub async fn render_enrolment(
     required: bool,
     error: Option<&'static str>,
 ) -> Result<Response, PageError> {
-    let enrolment = factors::enrolment(app, user).await?;
+    let enrolment = factors::enrolment(app, user, error.is_some()).await?;
     let (csrf_token, cookie) = cookies::csrf_token(app, headers);
     let page = EnrollPage {
         csrf_token,
@@ -113,6 +113,10 @@ pub async fn show_enroll(
         .await?
         .ok_or_else(expired_sign_in)?;
     let user = pending_user(&app, &pending).await?;
+    if factors::has_factor(&app, &user).await? {
+        // A factor was added meanwhile: this sign-in must give it instead.
+        return Err(expired_sign_in());
+    }
     render_enrolment(&app, &headers, &user, PATH, true, None).await
 }
 
@@ -126,6 +130,10 @@ pub async fn submit_enroll(
         .await?
         .ok_or_else(expired_sign_in)?;
     let user = pending_user(&app, &pending).await?;
+    if factors::has_factor(&app, &user).await? {
+        // A factor was added meanwhile: this sign-in must give it instead.
+        return Err(expired_sign_in());
+    }
     let form = Params::parse(&body);
     if !cookies::csrf_ok(&app, &headers, form.get("csrf_token").ok().flatten()) {
         return render_enrolment(
@@ -146,7 +154,7 @@ pub async fn submit_enroll(
             return render_enrolment(&app, &headers, &user, PATH, true, Some(message)).await
         }
     };
-    let (_, cookie) = finish_second_step(
+    let (session, cookie) = finish_second_step(
         &app,
         &headers,
         peer,
@@ -156,6 +164,11 @@ pub async fn submit_enroll(
         &amr_with_totp(),
     )
     .await?;
+    if let Some(request_id) = &pending.request_id {
+        app.store
+            .complete_auth_request(request_id, &session.sid)
+            .await?;
+    }
     let (csrf_token, csrf_cookie) = cookies::csrf_token(&app, &headers);
     let href = continue_link(pending.request_id.as_deref(), pending.next_path.as_deref());
     let mut response = BackupCodesPage::new(codes, href, csrf_token, false).render(&app)?;

@@ -7,7 +7,7 @@ pub mod second_factor;
 
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -93,7 +93,16 @@ pub async fn finish_second_step(
         Some(sid) => cookies::raise_session(app, sid, amr)
             .await?
             .ok_or_else(expired_sign_in),
-        None => Ok(cookies::start_session(app, headers, user, "aal2", amr, Some(&ip)).await?),
+        None => Ok(cookies::start_session(
+            app,
+            headers,
+            user,
+            "aal2",
+            amr,
+            Some(&ip),
+            pending.created_at,
+        )
+        .await?),
     }
 }
 
@@ -105,7 +114,7 @@ pub async fn onward(
     next: Option<&str>,
 ) -> Response {
     match request_id {
-        Some(id) => authorize::resume(app, id, session)
+        Some(id) => authorize::resume(app, id, session, true)
             .await
             .unwrap_or_else(IntoResponse::into_response),
         None => see_other(next.unwrap_or("/account")),
@@ -124,20 +133,27 @@ pub fn continue_link(request_id: Option<&str>, next: Option<&str>) -> String {
 
 async fn continue_sign_in(
     State(app): State<AppState>,
-    ConnectInfo(_peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<Response, PageError> {
     let query = Params::parse(query.unwrap_or_default().as_bytes());
-    let request_id = query
-        .get("request")
-        .ok()
-        .flatten()
-        .filter(|r| r.len() <= 64);
     let session = cookies::current_session(&app, &headers)
         .await?
         .ok_or_else(expired_sign_in)?;
-    Ok(onward(&app, &session, request_id, None).await)
+    let Some(request_id) = query
+        .get("request")
+        .ok()
+        .flatten()
+        .filter(|r| r.len() <= 64)
+    else {
+        return Ok(see_other("/account"));
+    };
+    // Only the sign-in that completed the request may resume it from here.
+    let completed_by = app.store.auth_request_completed_by(request_id).await?;
+    let fresh = completed_by.as_deref() == Some(session.sid.as_str());
+    Ok(authorize::resume(&app, request_id, &session, fresh)
+        .await
+        .unwrap_or_else(IntoResponse::into_response))
 }
 
 #[cfg(test)]

@@ -44,7 +44,7 @@ async fn parked(app: &AppState, id: &str) -> Result<Option<AuthorizeRequest>, Pa
     if id.len() > 64 {
         return Ok(None);
     }
-    let Some(params) = app.store.auth_request(id, app.clock.now()).await? else {
+    let Some((params, _)) = app.store.auth_request(id, app.clock.now()).await? else {
         return Ok(None);
     };
     Ok(serde_json::from_str(&params).ok())
@@ -165,8 +165,16 @@ pub async fn submit_login(
     match after_password(&facts) {
         Next::Done => {
             let amr = vec!["pwd".to_string()];
-            let (session, cookie) =
-                cookies::start_session(&app, &headers, &user, "aal1", &amr, Some(&ip)).await?;
+            let (session, cookie) = cookies::start_session(
+                &app,
+                &headers,
+                &user,
+                "aal1",
+                &amr,
+                Some(&ip),
+                app.clock.now(),
+            )
+            .await?;
             factors::audit(
                 &app,
                 "signed_in",

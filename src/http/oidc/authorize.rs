@@ -167,11 +167,13 @@ async fn step_up(
         .user_by_id(&session.user_id)
         .await?
         .ok_or_else(|| PageError::BadRequest("Your account no longer exists.".into()))?;
-    let stage = if factors::has_factor(app, &user).await? {
-        Stage::SecondFactor
-    } else {
-        Stage::Enroll
-    };
+    if !factors::has_factor(app, &user).await? {
+        // Enrolling a factor needs the password, not just a session cookie:
+        // the sign-in page runs again, then the enrolment.
+        let id = park(app, &request).await?;
+        return Ok(see_other(&format!("/login?request={id}")));
+    }
+    let stage = Stage::SecondFactor;
     let id = park(app, &request).await?;
     let target = PendingTarget {
         request_id: Some(&id),
@@ -194,20 +196,36 @@ fn hint_subject(app: &AppState, hint: &str) -> Option<String> {
 }
 
 /// Resumes a request parked while the user signed in, now that `session` exists.
+/// `fresh` says that `session` was just signed in (or raised) for this very
+/// request, which a request with `prompt=login` or `max_age` needs.
 pub async fn resume(
     app: &AppState,
     request_id: &str,
     session: &Session,
+    fresh: bool,
 ) -> Result<Response, PageError> {
     let now = app.clock.now();
-    let Some(params) = app.store.auth_request(request_id, now).await? else {
+    let Some((params, _)) = app.store.auth_request(request_id, now).await? else {
         return Err(expired_request());
     };
+    let request: AuthorizeRequest = serde_json::from_str(&params)
+        .map_err(|e| PageError::Internal(format!("parked request: {e}")))?;
+    // The parked id is no capability: the session itself must answer the
+    // request (its level, a sign-in for this request, the hinted user).
+    let hinted = request
+        .id_token_hint
+        .as_deref()
+        .and_then(|hint| hint_subject(app, hint));
+    if !request.satisfied_by(&session.acr, session.auth_time, fresh, now)
+        || hinted.is_some_and(|sub| sub != session.user_id)
+    {
+        return Err(PageError::BadRequest(
+            "This sign-in is not complete. Go back to the application and sign in again.".into(),
+        ));
+    }
     if !app.store.take_auth_request(request_id).await? {
         return Err(expired_request());
     }
-    let request: AuthorizeRequest = serde_json::from_str(&params)
-        .map_err(|e| PageError::Internal(format!("parked request: {e}")))?;
     let client = app.store.client(&request.client_id).await?;
     if !client.is_some_and(|c| c.redirect_uris.contains(&request.redirect_uri)) {
         return Err(PageError::BadRequest(

@@ -1,8 +1,11 @@
 //! The OpenID Connect endpoints.
 
 pub mod authorize;
+pub mod client_auth;
 pub mod discovery;
+pub mod introspection;
 pub mod jwks;
+pub mod revocation;
 pub mod token;
 pub mod userinfo;
 
@@ -20,6 +23,8 @@ pub fn router() -> Router<AppState> {
             get(authorize::authorize_get).post(authorize::authorize_post),
         )
         .route(token::PATH, post(token::token))
+        .route(revocation::PATH, post(revocation::revoke))
+        .route(introspection::PATH, post(introspection::introspect))
         .route(
             userinfo::PATH,
             get(userinfo::userinfo).post(userinfo::userinfo),

@@ -4,16 +4,15 @@
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, PRAGMA};
+use axum::http::header::{CACHE_CONTROL, PRAGMA};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
 use serde::Serialize;
 
+use super::client_auth::{authenticate_client, form_params, param};
 use crate::app::AppState;
-use crate::auth::{password, secret};
+use crate::auth::secret;
 use crate::http::error::OAuthError;
 use crate::oidc::claims::{self, AccessTokenClaims, Authentication, Subject, ACCESS_TOKEN_TYP};
 use crate::oidc::keys::Alg;
@@ -50,155 +49,13 @@ async fn exchange(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<TokenResponse, OAuthError> {
-    let is_form = headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    if !is_form {
-        return Err(OAuthError::InvalidRequest(
-            "the body must be application/x-www-form-urlencoded".into(),
-        ));
-    }
-    let params = Params::parse(body);
-    if let Some(name) = params.first_duplicate() {
-        return Err(OAuthError::InvalidRequest(format!(
-            "parameter {name} was sent more than once"
-        )));
-    }
+    let params = form_params(headers, body)?;
     let client = authenticate_client(app, headers, &params).await?;
     match param(&params, "grant_type")? {
         Some("authorization_code") => authorization_code(app, &client, &params).await,
         Some("refresh_token") => refresh_token(app, &client, &params).await,
         Some(_) => Err(OAuthError::UnsupportedGrantType),
         None => Err(OAuthError::InvalidRequest("grant_type is missing".into())),
-    }
-}
-
-fn param<'a>(params: &'a Params, name: &str) -> Result<Option<&'a str>, OAuthError> {
-    params
-        .get(name)
-        .map_err(|d| OAuthError::InvalidRequest(d.to_string()))
-}
-
-/// The client's credentials as presented: (client_id, secret, via Basic).
-fn presented_credentials(
-    headers: &HeaderMap,
-    params: &Params,
-) -> Result<(String, Option<String>, bool), OAuthError> {
-    let basic = match headers.get(AUTHORIZATION) {
-        Some(value) => {
-            let text = value
-                .to_str()
-                .map_err(|_| OAuthError::InvalidClient("malformed Authorization header", true))?;
-            let (scheme, rest) = text.split_once(' ').unwrap_or((text, ""));
-            if !scheme.eq_ignore_ascii_case("basic") {
-                return Err(OAuthError::InvalidClient(
-                    "only Basic client authentication is accepted",
-                    true,
-                ));
-            }
-            let decoded = STANDARD
-                .decode(rest.trim())
-                .ok()
-                .and_then(|bytes| String::from_utf8(bytes).ok())
-                .ok_or(OAuthError::InvalidClient(
-                    "malformed Basic credentials",
-                    true,
-                ))?;
-            let (id, secret) = decoded.split_once(':').ok_or(OAuthError::InvalidClient(
-                "malformed Basic credentials",
-                true,
-            ))?;
-            // RFC 6749 §2.3.1: both parts are form-urlencoded.
-            Some((form_decode(id), form_decode(secret)))
-        }
-        None => None,
-    };
-    let body_id = param(params, "client_id")?;
-    let body_secret = param(params, "client_secret")?;
-    match basic {
-        Some((id, secret)) => {
-            if body_secret.is_some() {
-                return Err(OAuthError::InvalidRequest(
-                    "use one client authentication method, not two".into(),
-                ));
-            }
-            if body_id.is_some_and(|b| b != id) {
-                return Err(OAuthError::InvalidClient(
-                    "client_id does not match the credentials",
-                    true,
-                ));
-            }
-            Ok((id, Some(secret), true))
-        }
-        None => {
-            let id = body_id.ok_or(OAuthError::InvalidClient(
-                "client authentication is missing",
-                false,
-            ))?;
-            Ok((id.to_string(), body_secret.map(str::to_string), false))
-        }
-    }
-}
-
-fn form_decode(part: &str) -> String {
-    form_urlencoded::parse(part.as_bytes())
-        .next()
-        .map(|(k, v)| {
-            if v.is_empty() {
-                k.into_owned()
-            } else {
-                format!("{k}={v}")
-            }
-        })
-        .unwrap_or_default()
-}
-
-async fn authenticate_client(
-    app: &AppState,
-    headers: &HeaderMap,
-    params: &Params,
-) -> Result<Client, OAuthError> {
-    let (client_id, presented, via_basic) = presented_credentials(headers, params)?;
-    let client = app
-        .store
-        .client(&client_id)
-        .await?
-        .ok_or(OAuthError::InvalidClient(
-            "unknown client or wrong secret",
-            via_basic,
-        ))?;
-    match (&client.secret_hash, presented) {
-        (None, None) => Ok(client),
-        (None, Some(_)) => Err(OAuthError::InvalidClient(
-            "a public client has no secret",
-            via_basic,
-        )),
-        (Some(_), None) => Err(OAuthError::InvalidClient(
-            "client authentication is missing",
-            via_basic,
-        )),
-        (Some(hash), Some(presented)) => {
-            if app
-                .client_secrets
-                .is_known_good(&client.client_id, hash, &presented)
-            {
-                return Ok(client);
-            }
-            let (stored, candidate) = (hash.clone(), presented.clone());
-            let good = tokio::task::spawn_blocking(move || password::verify(&candidate, &stored))
-                .await
-                .map_err(|e| OAuthError::Internal(format!("secret check: {e}")))?;
-            if !good {
-                return Err(OAuthError::InvalidClient(
-                    "unknown client or wrong secret",
-                    via_basic,
-                ));
-            }
-            app.client_secrets
-                .remember(&client.client_id, hash, &presented);
-            Ok(client)
-        }
     }
 }
 
@@ -214,7 +71,7 @@ async fn authorization_code(
     let now = app.clock.now();
     let code = match app
         .store
-        .redeem_code(&secret::token_hash(code), now)
+        .redeem_code(&secret::token_hash(code), &client.client_id, now)
         .await?
     {
         CodeRedemption::Redeemed(code) => code,
@@ -254,7 +111,15 @@ async fn authorization_code(
         return Err(OAuthError::InvalidGrant("the grant was revoked"));
     }
     let nonce = code.grant.nonce.clone();
-    issue_tokens(app, client, &code.grant, nonce.as_deref(), now).await
+    issue_tokens(
+        app,
+        client,
+        &code.grant,
+        &code.grant.scope,
+        nonce.as_deref(),
+        now,
+    )
+    .await
 }
 
 async fn refresh_token(
@@ -293,14 +158,17 @@ async fn refresh_token(
     if grant.revoked_at.is_some() {
         return Err(OAuthError::InvalidGrant("the refresh token was revoked"));
     }
-    if let Some(requested) = requested_scope {
-        if !scope::is_subset(requested, &grant.scope) {
+    // RFC 6749 §6: a narrower scope applies to the new access token only.
+    let scope = match requested_scope {
+        Some(requested) if !scope::is_subset(requested, &grant.scope) => {
             return Err(OAuthError::InvalidScope(
                 "the requested scope exceeds the original grant",
             ));
         }
-    }
-    issue_tokens(app, client, &grant, None, now).await
+        Some(requested) => scope::normalize(requested),
+        None => grant.scope.clone(),
+    };
+    issue_tokens(app, client, &grant, &scope, None, now).await
 }
 
 /// Signs the ID and access tokens and stores a new refresh token.
@@ -308,6 +176,7 @@ async fn issue_tokens(
     app: &AppState,
     client: &Client,
     grant: &Grant,
+    scope: &str,
     nonce: Option<&str>,
     now: i64,
 ) -> Result<TokenResponse, OAuthError> {
@@ -336,7 +205,7 @@ async fn issue_tokens(
         &subject,
         &auth,
         nonce,
-        &grant.scope,
+        scope,
         now,
         config.id_token_lifetime_secs,
     );
@@ -348,7 +217,7 @@ async fn issue_tokens(
         exp: now + config.access_token_lifetime_secs,
         iat: now,
         jti: secret::random_id(),
-        scope: grant.scope.clone(),
+        scope: scope.to_string(),
         sid: grant.sid.clone(),
         gid: grant.id.clone(),
         auth_time: grant.auth_time,
@@ -375,39 +244,6 @@ async fn issue_tokens(
         expires_in: config.access_token_lifetime_secs,
         id_token,
         refresh_token: Some(refresh_token),
-        scope: grant.scope.clone(),
+        scope: scope.to_string(),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn basic_credentials_are_form_decoded() {
-        assert_eq!(form_decode("my%20client"), "my client");
-        assert_eq!(form_decode("a+b"), "a b");
-        assert_eq!(form_decode("s%3Ae%2Fc"), "s:e/c");
-        assert_eq!(form_decode(""), "");
-    }
-
-    #[test]
-    fn basic_and_body_secrets_together_are_refused() {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            AUTHORIZATION,
-            format!("Basic {}", STANDARD.encode("c:s")).parse().unwrap(),
-        );
-        let params = Params::parse(b"client_secret=s");
-        assert!(matches!(
-            presented_credentials(&headers, &params),
-            Err(OAuthError::InvalidRequest(_))
-        ));
-        let params = Params::parse(b"client_id=c");
-        let (id, secret, basic) = presented_credentials(&headers, &params).unwrap();
-        assert_eq!(
-            (id.as_str(), secret.as_deref(), basic),
-            ("c", Some("s"), true)
-        );
-    }
 }

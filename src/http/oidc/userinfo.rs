@@ -53,6 +53,9 @@ async fn lookup(app: &AppState, headers: &HeaderMap) -> Result<UserInfo, OAuthEr
     if !check_access_token(&claims, app.config.issuer(), app.clock.now()) {
         return Err(OAuthError::InvalidToken("the access token has expired"));
     }
+    if app.store.access_token_revoked(&claims.jti).await? {
+        return Err(OAuthError::InvalidToken("the access token was revoked"));
+    }
     let grant = app.store.grant(&claims.gid).await?;
     if !grant.is_some_and(|g| g.revoked_at.is_none() && g.user_id == claims.sub) {
         return Err(OAuthError::InvalidToken("the access token was revoked"));

@@ -1,0 +1,203 @@
+//! Client authentication at the token, revocation and introspection
+//! endpoints (RFC 6749 §2.3): client_secret_basic, client_secret_post, and
+//! `none` for public clients. Secrets are argon2id hashes, checked once per
+//! process and then from `ClientSecretCache`.
+
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::HeaderMap;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+
+use crate::app::AppState;
+use crate::auth::password;
+use crate::http::error::OAuthError;
+use crate::oidc::params::Params;
+use crate::store::Client;
+
+/// The parameters of a protocol POST: a form body, no parameter twice.
+pub fn form_params(headers: &HeaderMap, body: &[u8]) -> Result<Params, OAuthError> {
+    let is_form = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return Err(OAuthError::InvalidRequest(
+            "the body must be application/x-www-form-urlencoded".into(),
+        ));
+    }
+    let params = Params::parse(body);
+    if let Some(name) = params.first_duplicate() {
+        return Err(OAuthError::InvalidRequest(format!(
+            "parameter {name} was sent more than once"
+        )));
+    }
+    Ok(params)
+}
+
+pub fn param<'a>(params: &'a Params, name: &str) -> Result<Option<&'a str>, OAuthError> {
+    params
+        .get(name)
+        .map_err(|d| OAuthError::InvalidRequest(d.to_string()))
+}
+
+/// The client's credentials as presented: (client_id, secret, via Basic).
+fn presented_credentials(
+    headers: &HeaderMap,
+    params: &Params,
+) -> Result<(String, Option<String>, bool), OAuthError> {
+    let basic = match headers.get(AUTHORIZATION) {
+        Some(value) => {
+            let text = value
+                .to_str()
+                .map_err(|_| OAuthError::InvalidClient("malformed Authorization header", true))?;
+            let (scheme, rest) = text.split_once(' ').unwrap_or((text, ""));
+            if !scheme.eq_ignore_ascii_case("basic") {
+                return Err(OAuthError::InvalidClient(
+                    "only Basic client authentication is accepted",
+                    true,
+                ));
+            }
+            let decoded = STANDARD
+                .decode(rest.trim())
+                .ok()
+                .and_then(|bytes| String::from_utf8(bytes).ok())
+                .ok_or(OAuthError::InvalidClient(
+                    "malformed Basic credentials",
+                    true,
+                ))?;
+            let (id, secret) = decoded.split_once(':').ok_or(OAuthError::InvalidClient(
+                "malformed Basic credentials",
+                true,
+            ))?;
+            // RFC 6749 §2.3.1: both parts are form-urlencoded.
+            let (id, secret) = (form_decode(id), form_decode(secret));
+            if id.contains('\0') || secret.contains('\0') {
+                return Err(OAuthError::InvalidClient(
+                    "malformed Basic credentials",
+                    true,
+                ));
+            }
+            Some((id, secret))
+        }
+        None => None,
+    };
+    let body_id = param(params, "client_id")?;
+    let body_secret = param(params, "client_secret")?;
+    match basic {
+        Some((id, secret)) => {
+            if body_secret.is_some() {
+                return Err(OAuthError::InvalidRequest(
+                    "use one client authentication method, not two".into(),
+                ));
+            }
+            if body_id.is_some_and(|b| b != id) {
+                return Err(OAuthError::InvalidClient(
+                    "client_id does not match the credentials",
+                    true,
+                ));
+            }
+            Ok((id, Some(secret), true))
+        }
+        None => {
+            let id = body_id.ok_or(OAuthError::InvalidClient(
+                "client authentication is missing",
+                false,
+            ))?;
+            Ok((id.to_string(), body_secret.map(str::to_string), false))
+        }
+    }
+}
+
+fn form_decode(part: &str) -> String {
+    form_urlencoded::parse(part.as_bytes())
+        .next()
+        .map(|(k, v)| {
+            if v.is_empty() {
+                k.into_owned()
+            } else {
+                format!("{k}={v}")
+            }
+        })
+        .unwrap_or_default()
+}
+
+pub async fn authenticate_client(
+    app: &AppState,
+    headers: &HeaderMap,
+    params: &Params,
+) -> Result<Client, OAuthError> {
+    let (client_id, presented, via_basic) = presented_credentials(headers, params)?;
+    let client = app
+        .store
+        .client(&client_id)
+        .await?
+        .ok_or(OAuthError::InvalidClient(
+            "unknown client or wrong secret",
+            via_basic,
+        ))?;
+    match (&client.secret_hash, presented) {
+        (None, None) => Ok(client),
+        (None, Some(_)) => Err(OAuthError::InvalidClient(
+            "a public client has no secret",
+            via_basic,
+        )),
+        (Some(_), None) => Err(OAuthError::InvalidClient(
+            "client authentication is missing",
+            via_basic,
+        )),
+        (Some(hash), Some(presented)) => {
+            if app
+                .client_secrets
+                .is_known_good(&client.client_id, hash, &presented)
+            {
+                return Ok(client);
+            }
+            let (stored, candidate) = (hash.clone(), presented.clone());
+            let good = tokio::task::spawn_blocking(move || password::verify(&candidate, &stored))
+                .await
+                .map_err(|e| OAuthError::Internal(format!("secret check: {e}")))?;
+            if !good {
+                return Err(OAuthError::InvalidClient(
+                    "unknown client or wrong secret",
+                    via_basic,
+                ));
+            }
+            app.client_secrets
+                .remember(&client.client_id, hash, &presented);
+            Ok(client)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_credentials_are_form_decoded() {
+        assert_eq!(form_decode("my%20client"), "my client");
+        assert_eq!(form_decode("a+b"), "a b");
+        assert_eq!(form_decode("s%3Ae%2Fc"), "s:e/c");
+        assert_eq!(form_decode(""), "");
+    }
+
+    #[test]
+    fn basic_and_body_secrets_together_are_refused() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            AUTHORIZATION,
+            format!("Basic {}", STANDARD.encode("c:s")).parse().unwrap(),
+        );
+        let params = Params::parse(b"client_secret=s");
+        assert!(matches!(
+            presented_credentials(&headers, &params),
+            Err(OAuthError::InvalidRequest(_))
+        ));
+        let params = Params::parse(b"client_id=c");
+        let (id, secret, basic) = presented_credentials(&headers, &params).unwrap();
+        assert_eq!(
+            (id.as_str(), secret.as_deref(), basic),
+            ("c", Some("s"), true)
+        );
+    }
+}
