@@ -27,6 +27,10 @@ pub struct AppState {
     pub dummy_hash: Arc<str>,
     pub client_secrets: Arc<ClientSecretCache>,
     pub discovery: Arc<str>,
+    /// Wakes the back-channel logout sender when a delivery is queued.
+    pub deliveries: Arc<tokio::sync::Notify>,
+    /// Outgoing HTTP (back-channel logout): no redirects, short timeouts.
+    pub http: reqwest::Client,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +41,8 @@ pub enum StartError {
     Password(#[from] password::PasswordError),
     #[error(transparent)]
     Vault(#[from] crate::auth::vault::VaultError),
+    #[error("HTTP client: {0}")]
+    Http(#[from] reqwest::Error),
     #[error("templates: {0}")]
     Templates(#[from] minijinja::Error),
 }
@@ -58,6 +64,12 @@ impl AppState {
             dummy_hash: dummy_hash.into(),
             client_secrets: Arc::new(ClientSecretCache::default()),
             discovery,
+            deliveries: Arc::new(tokio::sync::Notify::new()),
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .connect_timeout(std::time::Duration::from_secs(5))
+                .timeout(std::time::Duration::from_secs(10))
+                .build()?,
         })
     }
 }
@@ -107,6 +119,7 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let sender = tokio::spawn(crate::backchannel::run(state.clone()));
     let keys = state.keys.clone();
     let clock = state.clock.clone();
     let reload = tokio::spawn(async move {
@@ -124,6 +137,7 @@ pub async fn serve(
         .with_graceful_shutdown(shutdown)
         .await;
     reload.abort();
+    sender.abort();
     served
 }
 

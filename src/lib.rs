@@ -2,8 +2,10 @@
 
 /// `AppState` and the router.
 pub mod app;
-/// Pure authentication logic: passwords, secrets.
+/// Pure authentication logic: passwords, second factors, secrets.
 pub mod auth;
+/// Back-channel logout delivery.
+pub mod backchannel;
 /// The `gatehouse` command line.
 pub mod cli;
 /// The only source of "now".

@@ -192,7 +192,16 @@ pub async fn current_pending(
 
 /// Deletes the pending-sign-in cookie.
 pub fn clear_pending(app: &AppState) -> HeaderValue {
-    let cookie = Cookie::build((name(app, PENDING), ""))
+    clear(app, PENDING)
+}
+
+/// Deletes the session cookie.
+pub fn clear_session(app: &AppState) -> HeaderValue {
+    clear(app, SESSION)
+}
+
+fn clear(app: &AppState, base: &'static str) -> HeaderValue {
+    let cookie = Cookie::build((name(app, base), ""))
         .path("/")
         .http_only(true)
         .secure(app.config.is_https())

@@ -20,10 +20,6 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/login/password.html"),
     ),
     (
-        "oidc/error.html",
-        include_str!("../../templates/oidc/error.html"),
-    ),
-    (
         "login/second_factor.html",
         include_str!("../../templates/login/second_factor.html"),
     ),
@@ -42,6 +38,18 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "account/security.html",
         include_str!("../../templates/account/security.html"),
+    ),
+    (
+        "oidc/error.html",
+        include_str!("../../templates/oidc/error.html"),
+    ),
+    (
+        "oidc/logout_confirm.html",
+        include_str!("../../templates/oidc/logout_confirm.html"),
+    ),
+    (
+        "oidc/signed_out.html",
+        include_str!("../../templates/oidc/signed_out.html"),
     ),
     (
         "setup/setup.html",

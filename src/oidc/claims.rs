@@ -112,6 +112,44 @@ pub struct AccessTokenClaims {
     pub acr: String,
 }
 
+/// A back-channel logout token (OpenID Connect Back-Channel Logout 1.0 §2.4):
+/// no `nonce`, an `events` member naming the logout event.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct LogoutTokenClaims {
+    pub iss: String,
+    pub aud: String,
+    pub iat: i64,
+    pub exp: i64,
+    pub jti: String,
+    pub sub: String,
+    pub sid: String,
+    pub events: serde_json::Value,
+}
+
+pub const LOGOUT_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
+/// The `typ` of logout tokens (Back-Channel Logout 1.0 §2.4).
+pub const LOGOUT_TOKEN_TYP: &str = "logout+jwt";
+
+pub fn logout_token(
+    issuer: &str,
+    client_id: &str,
+    sub: &str,
+    sid: &str,
+    jti: String,
+    now: i64,
+) -> LogoutTokenClaims {
+    LogoutTokenClaims {
+        iss: issuer.to_string(),
+        aud: client_id.to_string(),
+        iat: now,
+        exp: now + 120,
+        jti,
+        sub: sub.to_string(),
+        sid: sid.to_string(),
+        events: serde_json::json!({ LOGOUT_EVENT: {} }),
+    }
+}
+
 /// The `typ` of access tokens (RFC 9068 §2.1).
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
 
@@ -193,6 +231,24 @@ mod tests {
             .unwrap()
             .get("nonce")
             .is_none());
+    }
+
+    #[test]
+    fn logout_tokens_have_the_event_and_no_nonce() {
+        let token = serde_json::to_value(logout_token(
+            "https://idp",
+            "portal",
+            "u1",
+            "s1",
+            "j1".into(),
+            100,
+        ))
+        .unwrap();
+        assert_eq!(token["events"][LOGOUT_EVENT], serde_json::json!({}));
+        assert!(token.get("nonce").is_none());
+        for name in ["iss", "aud", "iat", "jti", "sub", "sid"] {
+            assert!(token.get(name).is_some(), "{name}");
+        }
     }
 
     #[test]

@@ -137,32 +137,22 @@ impl Store {
         Ok(())
     }
 
-    /// Ends every session of a user but `keep_sid`, and revokes the grants
-    /// made in them; returns how many sessions ended.
+    /// Ends every session of a user but `keep_sid` as `end_session` does
+    /// (back-channel logouts queued, grants revoked); returns how many ended.
     pub async fn end_sessions_of_user(
         &self,
         user_id: &str,
         keep_sid: Option<&str>,
         now: i64,
     ) -> Result<u64, Error> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "update grants set revoked_at = $1 where revoked_at is null and sid in \
-             (select sid from sessions where user_id = $2 and sid <> coalesce($3, ''))",
-        )
-        .bind(now)
-        .bind(user_id)
-        .bind(keep_sid)
-        .execute(&mut *tx)
-        .await?;
-        let done =
-            sqlx::query("delete from sessions where user_id = $1 and sid <> coalesce($2, '')")
-                .bind(user_id)
-                .bind(keep_sid)
-                .execute(&mut *tx)
-                .await?;
-        tx.commit().await?;
-        Ok(done.rows_affected())
+        let mut ended = 0;
+        for sid in self.session_sids_of_user(user_id).await? {
+            if Some(sid.as_str()) != keep_sid {
+                self.end_session(&sid, now).await?;
+                ended += 1;
+            }
+        }
+        Ok(ended)
     }
 
     /// Raises a session after a second step: new cookie-id hash, new level and

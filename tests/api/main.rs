@@ -6,6 +6,7 @@ mod cli;
 mod code_flow;
 mod common;
 mod hostile;
+mod logout;
 mod revocation;
 mod second_factor;
 mod session;

@@ -256,6 +256,7 @@ pub async fn submit_sign_out_others(
         .store
         .end_sessions_of_user(&user.id, Some(&session.sid), app.clock.now())
         .await?;
+    app.deliveries.notify_one();
     let ip = peer.ip().to_string();
     factors::audit(
         &app,

@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::response::IntoResponse;
 
-use super::{authorize, introspection, jwks, revocation, token, userinfo};
+use super::{authorize, introspection, jwks, logout, revocation, token, userinfo};
 use crate::app::AppState;
 use crate::oidc::scope;
 
@@ -18,6 +18,9 @@ pub fn document(issuer: &str) -> String {
         "token_endpoint": format!("{issuer}{}", token::PATH),
         "userinfo_endpoint": format!("{issuer}{}", userinfo::PATH),
         "jwks_uri": format!("{issuer}{}", jwks::PATH),
+        "end_session_endpoint": format!("{issuer}{}", logout::PATH),
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": true,
         "revocation_endpoint": format!("{issuer}{}", revocation::PATH),
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "introspection_endpoint": format!("{issuer}{}", introspection::PATH),

@@ -5,6 +5,7 @@ pub mod client_auth;
 pub mod discovery;
 pub mod introspection;
 pub mod jwks;
+pub mod logout;
 pub mod revocation;
 pub mod token;
 pub mod userinfo;
@@ -24,6 +25,11 @@ pub fn router() -> Router<AppState> {
         )
         .route(token::PATH, post(token::token))
         .route(revocation::PATH, post(revocation::revoke))
+        .route(
+            logout::PATH,
+            get(logout::logout_get).post(logout::logout_post),
+        )
+        .route(logout::CONFIRM_PATH, post(logout::submit_confirm))
         .route(introspection::PATH, post(introspection::introspect))
         .route(
             userinfo::PATH,
