@@ -29,7 +29,7 @@ pub use grants::{Grant, NewGrant};
 pub use logout_deliveries::LogoutDelivery;
 pub use pending_logins::{NewPendingLogin, PendingLogin};
 pub use refresh_tokens::{RefreshRotation, RefreshStatus};
-pub use sessions::{NewSession, Session};
+pub use sessions::{NewSession, Session, SessionListing};
 pub use totp_factors::TotpFactor;
 pub use users::{NewUser, User};
 

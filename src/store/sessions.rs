@@ -16,6 +16,17 @@ pub struct Session {
     pub reauthenticated_at: Option<i64>,
 }
 
+/// A session as its owner sees it in their list.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct SessionListing {
+    pub sid: String,
+    pub acr: String,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+}
+
 pub struct NewSession<'a> {
     pub id_hash: &'a str,
     pub sid: &'a str,
@@ -178,5 +189,33 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         Ok(row.map(Session::from))
+    }
+
+    /// A user's live sessions, most recently seen first.
+    pub async fn sessions_of_user(
+        &self,
+        user_id: &str,
+        now: i64,
+        idle_secs: i64,
+    ) -> Result<Vec<SessionListing>, Error> {
+        let rows = sqlx::query_as(
+            "select sid, acr, ip, user_agent, created_at, last_seen_at from sessions \
+             where user_id = $1 and expires_at > $2 and last_seen_at > $3 order by last_seen_at desc, sid",
+        )
+        .bind(user_id)
+        .bind(now)
+        .bind(now - idle_secs)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows)
+    }
+
+    /// The owner of session `sid`, if it exists.
+    pub async fn session_owner(&self, sid: &str) -> Result<Option<String>, Error> {
+        let row: Option<(String,)> = sqlx::query_as("select user_id from sessions where sid = $1")
+            .bind(sid)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|(user_id,)| user_id))
     }
 }

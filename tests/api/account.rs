@@ -230,3 +230,60 @@ each_backend! {
         assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "this address is throttled for every user");
     }
 }
+
+each_backend! {
+    async fn the_account_page_lists_sessions_and_signs_them_out(backend) {
+        let app = TestApp::spawn(backend).await;
+        let portal = app.rp("portal").await;
+        let mine = app.sign_in(&portal).await;
+        let laptop = new_browser();
+        let request = app.auth_request(&portal, &[]);
+        let (_, location, _) = app.sign_in_through_in(&laptop, &request, USERNAME, PASSWORD).await;
+        let theirs = app.exchange(&portal, code_from(&location.unwrap(), &request), request).await;
+        app.add_user("bob", PASSWORD).await;
+        let bobs = new_browser();
+        let request = app.auth_request(&portal, &[]);
+        let (_, location, _) = app.sign_in_through_in(&bobs, &request, "bob", PASSWORD).await;
+        let bob = app.exchange(&portal, code_from(&location.unwrap(), &request), request).await;
+
+        let page = account_page(&app, &app.browser).await;
+        assert_eq!(page.matches(r#"class="session""#).count(), 2, "alice's two sessions, not bob's");
+        assert!(page.contains("(this device)"));
+        assert!(page.contains(&mine.sid()) && page.contains(&theirs.sid()) && !page.contains(&bob.sid()));
+
+        let (status, _, _) = app.submit_in(&app.browser, &page, "/account/sessions/sign-out", &[("sid", &bob.sid())]).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "another user's session is out of reach");
+        let probe = app.auth_request(&portal, &[("prompt", "none")]);
+        let (_, location, _) = app.get_in(&bobs, &probe.url).await;
+        assert!(!query_of(&location.unwrap()).contains_key("error"), "bob is still signed in");
+
+        let (status, _, page) = app.submit_in(&app.browser, &page, "/account/sessions/sign-out", &[("sid", &theirs.sid())]).await;
+        assert_eq!(status, StatusCode::OK, "{}", page.split("<h1>").nth(1).unwrap_or(""));
+        assert_eq!(page.matches(r#"class="session""#).count(), 1);
+        let probe = app.auth_request(&portal, &[("prompt", "none")]);
+        let (_, location, _) = app.get_in(&laptop, &probe.url).await;
+        assert_eq!(query_of(&location.unwrap()).get("error").map(String::as_str), Some("login_required"));
+
+        let (status, location, _) = app.submit_in(&app.browser, &page, "/account/sessions/sign-out-everywhere", &[]).await;
+        assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/")));
+        let probe = app.auth_request(&portal, &[("prompt", "none")]);
+        let (_, location, _) = app.get(&probe.url).await;
+        assert_eq!(query_of(&location.unwrap()).get("error").map(String::as_str), Some("login_required"));
+    }
+
+    async fn a_session_ends_after_its_absolute_lifetime_even_when_in_use(backend) {
+        let app = TestApp::spawn(backend).await;
+        let portal = app.rp("portal").await;
+        app.sign_in(&portal).await;
+        let mut signed_in_probes = 0;
+        for _ in 0..29 {
+            app.state.clock.advance(3000);
+            let probe = app.auth_request(&portal, &[("prompt", "none")]);
+            let (_, location, _) = app.get(&probe.url).await;
+            if !query_of(&location.unwrap()).contains_key("error") {
+                signed_in_probes += 1;
+            }
+        }
+        assert_eq!(signed_in_probes, 28, "in use every 50 minutes, the session lasts 24 hours and no longer");
+    }
+}

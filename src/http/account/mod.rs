@@ -30,6 +30,14 @@ pub fn router() -> Router<AppState> {
         )
         .route("/account/totp/disable", post(factors::submit_disable_totp))
         .route("/account/backup-codes", post(factors::submit_regenerate))
+        .route(
+            "/account/sessions/sign-out",
+            post(security::submit_sign_out_session),
+        )
+        .route(
+            "/account/sessions/sign-out-everywhere",
+            post(security::submit_sign_out_everywhere),
+        )
 }
 
 /// The signed-in user of this browser, or a redirect to sign in first.

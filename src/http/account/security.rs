@@ -39,6 +39,45 @@ pub struct AccountPage {
     pub notice: Option<&'static str>,
     pub error: Option<&'static str>,
     pub offer_sign_out_others: bool,
+    pub sessions: Vec<SessionRow>,
+}
+
+/// One line of the session list.
+#[derive(Serialize)]
+pub struct SessionRow {
+    pub sid: String,
+    pub device: String,
+    pub ip: String,
+    pub last_seen: String,
+    pub signed_in: String,
+    pub is_current: bool,
+    pub with_second_factor: bool,
+}
+
+/// A short name for the browser and system a user agent string describes.
+fn device(user_agent: Option<&str>) -> String {
+    let Some(ua) = user_agent.filter(|ua| !ua.is_empty()) else {
+        return "Unknown device".into();
+    };
+    let browser = ["Edg/", "Firefox/", "Chrome/", "Safari/", "curl/", "reqwest"]
+        .iter()
+        .find(|b| ua.contains(*b))
+        .map(|b| match *b {
+            "Edg/" => "Edge",
+            "Firefox/" => "Firefox",
+            "Chrome/" => "Chrome",
+            "Safari/" => "Safari",
+            "curl/" => "curl",
+            _ => "An HTTP client",
+        });
+    let system = ["Android", "iPhone", "iPad", "Windows", "Mac OS", "Linux"]
+        .iter()
+        .find(|s| ua.contains(*s));
+    match (browser, system) {
+        (Some(b), Some(s)) => format!("{b} on {}", s.replace("Mac OS", "macOS")),
+        (Some(b), None) => b.to_string(),
+        _ => ua.chars().take(60).collect(),
+    }
 }
 
 impl Page for AccountPage {
@@ -72,8 +111,25 @@ pub async fn render_account(
 ) -> Result<Response, PageError> {
     let totp = app.store.active_totp(&user.id).await?;
     let backup = app.store.backup_code_summary(&user.id).await?;
+    let now = app.clock.now();
+    let sessions = app
+        .store
+        .sessions_of_user(&user.id, now, app.config.session_idle_secs)
+        .await?
+        .into_iter()
+        .map(|s| SessionRow {
+            is_current: s.sid == session.sid,
+            with_second_factor: s.acr == "aal2",
+            device: device(s.user_agent.as_deref()),
+            ip: s.ip.unwrap_or_else(|| "unknown".into()),
+            last_seen: when(s.last_seen_at),
+            signed_in: when(s.created_at),
+            sid: s.sid,
+        })
+        .collect();
     let (csrf_token, cookie) = cookies::csrf_token(app, headers);
     let page = AccountPage {
+        sessions,
         csrf_token,
         username: user.username.clone(),
         acr: session.acr.clone(),
@@ -86,7 +142,8 @@ pub async fn render_account(
         reauthenticated: recently_reauthenticated(app, session),
         needs_step_up: totp.is_some() && session.acr != "aal2",
         // After a change to the factors, the user may want other devices out.
-        offer_sign_out_others: notice.is_some_and(|n| n != SIGNED_OUT_OTHERS) && error.is_none(),
+        offer_sign_out_others: notice.is_some_and(|n| n != SIGNED_OUT_OTHERS && n != SESSION_ENDED)
+            && error.is_none(),
         notice,
         error,
     };
@@ -115,6 +172,7 @@ pub fn checked_form(app: &AppState, headers: &HeaderMap, body: &[u8]) -> Option<
 }
 
 const SIGNED_OUT_OTHERS: &str = "Your other sessions are signed out.";
+const SESSION_ENDED: &str = "That session is signed out.";
 pub const EXPIRED_FORM: &str = "This form has expired. Please try again.";
 
 pub async fn submit_reauth(
@@ -227,6 +285,119 @@ pub async fn submit_step_up(
     let cookie = cookies::start_pending(&app, &user.id, stage, target).await?;
     let mut response = see_other(login::stage_path(stage));
     cookies::attach(&mut response, Some(cookie));
+    Ok(response)
+}
+
+/// Signs one of the user's own sessions out (another device, or this one).
+pub async fn submit_sign_out_session(
+    State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let (session, user) = match signed_in(&app, &headers).await? {
+        Ok(found) => found,
+        Err(redirect) => return Ok(redirect),
+    };
+    let Some(form) = checked_form(&app, &headers, &body) else {
+        return render_account(
+            &app,
+            &headers,
+            &session,
+            &user,
+            None,
+            Some(EXPIRED_FORM),
+            StatusCode::FORBIDDEN,
+        )
+        .await;
+    };
+    let sid = form
+        .get("sid")
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+        .to_string();
+    // Only the user's own sessions, whatever id the form carries.
+    if app.store.session_owner(&sid).await?.as_deref() != Some(user.id.as_str()) {
+        let message = "That session is already signed out.";
+        return render_account(
+            &app,
+            &headers,
+            &session,
+            &user,
+            None,
+            Some(message),
+            StatusCode::NOT_FOUND,
+        )
+        .await;
+    }
+    app.store.end_session(&sid, app.clock.now()).await?;
+    app.deliveries.notify_one();
+    let ip = peer.ip().to_string();
+    factors::audit(
+        &app,
+        "session_ended",
+        &user,
+        Some(&ip),
+        serde_json::json!({}),
+    )
+    .await?;
+    if sid == session.sid {
+        let mut response = see_other("/");
+        cookies::attach(&mut response, Some(cookies::clear_session(&app)));
+        return Ok(response);
+    }
+    render_account(
+        &app,
+        &headers,
+        &session,
+        &user,
+        Some(SESSION_ENDED),
+        None,
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// Signs every session of the user out, this one included.
+pub async fn submit_sign_out_everywhere(
+    State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let (session, user) = match signed_in(&app, &headers).await? {
+        Ok(found) => found,
+        Err(redirect) => return Ok(redirect),
+    };
+    if checked_form(&app, &headers, &body).is_none() {
+        return render_account(
+            &app,
+            &headers,
+            &session,
+            &user,
+            None,
+            Some(EXPIRED_FORM),
+            StatusCode::FORBIDDEN,
+        )
+        .await;
+    }
+    let ended = app
+        .store
+        .end_sessions_of_user(&user.id, None, app.clock.now())
+        .await?;
+    app.deliveries.notify_one();
+    let ip = peer.ip().to_string();
+    factors::audit(
+        &app,
+        "signed_out_everywhere",
+        &user,
+        Some(&ip),
+        serde_json::json!({ "sessions": ended }),
+    )
+    .await?;
+    let mut response = see_other("/");
+    cookies::attach(&mut response, Some(cookies::clear_session(&app)));
     Ok(response)
 }
 
