@@ -12,6 +12,8 @@ pub mod cli;
 pub mod clock;
 /// Settings from file, environment and flags.
 pub mod config;
+/// `gatehouse demo`: the provider with two example relying parties.
+pub mod demo;
 /// Second factors against the store: codes, enrolment, lock-out, reset.
 pub mod factors;
 /// HTTP handlers (axum only): extract, call, respond.

@@ -3,6 +3,7 @@
 
 mod account;
 mod client;
+mod demo;
 mod keys;
 mod serve;
 mod user;
@@ -54,6 +55,8 @@ enum Command {
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// The provider plus two example relying parties and a demo user.
+    Demo(demo::DemoArgs),
 }
 
 /// A failed command: usage errors exit 2, everything else 1.
@@ -89,6 +92,7 @@ failed_from!(
     crate::oidc::keys::KeyError,
     crate::auth::password::PasswordError,
     crate::app::StartError,
+    crate::demo::DemoError,
     std::io::Error
 );
 
@@ -98,6 +102,8 @@ impl Cli {
             Some(Command::Serve(args)) => (args.listen.clone(), args.issuer.clone()),
             _ => (None, None),
         };
+        let own_database =
+            self.database_url.is_some() || std::env::var_os("GATEHOUSE_DATABASE_URL").is_some();
         let overrides = Overrides {
             listen,
             issuer,
@@ -124,6 +130,7 @@ impl Cli {
             Some(Command::User(cmd)) => user::run(cmd, &config).await,
             Some(Command::Client(cmd)) => client::run(cmd, &config).await,
             Some(Command::Keys(cmd)) => keys::run(cmd, &config),
+            Some(Command::Demo(args)) => demo::run(args, config, own_database).await,
         }
     }
 }

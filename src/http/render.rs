@@ -16,6 +16,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("base.html", include_str!("../../templates/base.html")),
     ("home.html", include_str!("../../templates/home.html")),
     (
+        "demo/app.html",
+        include_str!("../../templates/demo/app.html"),
+    ),
+    (
         "login/password.html",
         include_str!("../../templates/login/password.html"),
     ),

@@ -5,6 +5,7 @@ mod account;
 mod cli;
 mod code_flow;
 mod common;
+mod demo;
 mod hostile;
 mod logout;
 mod revocation;
