@@ -242,6 +242,18 @@ impl TestApp {
         self.start(listener);
     }
 
+    /// Another node on the same database and keys (not serving HTTP).
+    pub async fn second_node(&self) -> AppState {
+        build_state(
+            self.dir.path(),
+            &self.database_url,
+            self.addr,
+            self.state.clock.clone(),
+            self.tweak,
+        )
+        .await
+    }
+
     async fn seed(&self) {
         let store = &self.state.store;
         let now = self.state.clock.now();

@@ -268,6 +268,35 @@ each_backend! {
         assert_eq!(shop_receiver.tokens().len(), 1, "delivered once");
     }
 
+    async fn two_nodes_sending_at_once_deliver_each_logout_once(backend) {
+        let app = TestApp::spawn(backend).await;
+        let (shop_receiver, shop_uri) = Receiver::start(0).await;
+        let (desk_receiver, desk_uri) = Receiver::start(0).await;
+        register_receivers(&app, &shop_uri, &desk_uri).await;
+        let other = app.second_node().await;
+        for _ in 0..5 {
+            let shop = rp_for(&app, "shop", SHOP_SECRET).await;
+            let desk = rp_for(&app, "desk", DESK_SECRET).await;
+            let browser = new_browser();
+            let request = app.auth_request(&shop, &[]);
+            let (_, location, _) = app.sign_in_through_in(&browser, &request, USERNAME, PASSWORD).await;
+            app.exchange(&shop, code_from(&location.unwrap(), &request), request).await;
+            let request = app.auth_request(&desk, &[]);
+            let (_, location, _) = app.get_in(&browser, &request.url).await;
+            app.exchange(&desk, code_from(&location.unwrap(), &request), request).await;
+        }
+        // Ten deliveries queued at once, claimed by both nodes (and the server's own sender).
+        let ended = app.state.store.end_sessions_of_user("user-alice", None, app.state.clock.now()).await.unwrap();
+        assert_eq!(ended, 5);
+        let (a, b) = tokio::join!(gatehouse::backchannel::deliver_due(&app.state), gatehouse::backchannel::deliver_due(&other));
+        a.unwrap();
+        b.unwrap();
+        eventually("every delivery was made", || shop_receiver.tokens().len() + desk_receiver.tokens().len() >= 10).await;
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert_eq!(shop_receiver.tokens().len(), 5, "each shop logout once");
+        assert_eq!(desk_receiver.tokens().len(), 5, "each desk logout once");
+    }
+
     async fn discovery_advertises_logout(backend) {
         let app = TestApp::spawn(backend).await;
         let doc: Value = rp_http().get(app.url("/.well-known/openid-configuration")).send().await.unwrap().json().await.unwrap();
