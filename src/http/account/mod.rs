@@ -4,8 +4,10 @@
 pub mod factors;
 pub mod security;
 
-use axum::http::HeaderMap;
-use axum::response::Response;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 
@@ -13,6 +15,7 @@ use crate::app::AppState;
 use crate::http::cookies;
 use crate::http::error::PageError;
 use crate::http::oidc::authorize::see_other;
+use crate::oidc::params::Params;
 use crate::store::{Session, User};
 
 pub fn router() -> Router<AppState> {
@@ -66,4 +69,72 @@ pub fn recently_reauthenticated(app: &AppState, session: &Session) -> bool {
     session
         .reauthenticated_at
         .is_some_and(|at| now - at <= app.config.reauth_window_secs)
+}
+
+/// The signed-in user of this browser, for the account pages; a visitor is
+/// sent to sign in first.
+pub struct Account {
+    pub session: Session,
+    pub user: User,
+    headers: HeaderMap,
+}
+
+impl FromRequestParts<AppState> for Account {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Response> {
+        match signed_in(app, &parts.headers)
+            .await
+            .map_err(IntoResponse::into_response)?
+        {
+            Ok((session, user)) => Ok(Account {
+                session,
+                user,
+                headers: parts.headers.clone(),
+            }),
+            Err(redirect) => Err(redirect),
+        }
+    }
+}
+
+impl Account {
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The account page, with a notice or an error.
+    pub async fn page(
+        &self,
+        app: &AppState,
+        notice: Option<&'static str>,
+        error: Option<&'static str>,
+        status: StatusCode,
+    ) -> Result<Response, PageError> {
+        security::render_account(
+            app,
+            &self.headers,
+            &self.session,
+            &self.user,
+            notice,
+            error,
+            status,
+        )
+        .await
+    }
+
+    /// The account page saying why a change was refused.
+    pub async fn refuse(
+        &self,
+        app: &AppState,
+        error: &'static str,
+        status: StatusCode,
+    ) -> Result<Response, PageError> {
+        self.page(app, None, Some(error), status).await
+    }
+
+    /// A submitted form, if its CSRF token matches this browser's.
+    pub fn form(&self, app: &AppState, body: &[u8]) -> Option<Params> {
+        let form = Params::parse(body);
+        cookies::csrf_ok(app, &self.headers, form.get("csrf_token").ok().flatten()).then_some(form)
+    }
 }

@@ -4,12 +4,12 @@
 use std::net::SocketAddr;
 
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, RawQuery, State};
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Serialize;
 
-use super::{recently_reauthenticated, signed_in};
+use super::{recently_reauthenticated, Account};
 use crate::app::AppState;
 use crate::auth::login_flow::Stage;
 use crate::factors::{self, PasswordCheck};
@@ -18,7 +18,6 @@ use crate::http::error::PageError;
 use crate::http::login;
 use crate::http::oidc::authorize::see_other;
 use crate::http::render::Page;
-use crate::oidc::params::Params;
 use crate::store::{Session, User};
 
 pub const PATH: &str = "/account";
@@ -155,48 +154,28 @@ pub async fn render_account(
 
 pub async fn show_account(
     State(app): State<AppState>,
-    headers: HeaderMap,
-    RawQuery(_): RawQuery,
+    account: Account,
 ) -> Result<Response, PageError> {
-    let (session, user) = match signed_in(&app, &headers).await? {
-        Ok(found) => found,
-        Err(redirect) => return Ok(redirect),
-    };
-    render_account(&app, &headers, &session, &user, None, None, StatusCode::OK).await
-}
-
-/// Checks the CSRF token of an account form; the parsed form if it holds.
-pub fn checked_form(app: &AppState, headers: &HeaderMap, body: &[u8]) -> Option<Params> {
-    let form = Params::parse(body);
-    cookies::csrf_ok(app, headers, form.get("csrf_token").ok().flatten()).then_some(form)
+    account.page(&app, None, None, StatusCode::OK).await
 }
 
 const SIGNED_OUT_OTHERS: &str = "Your other sessions are signed out.";
 const SESSION_ENDED: &str = "That session is signed out.";
 pub const EXPIRED_FORM: &str = "This form has expired. Please try again.";
+const THROTTLED: &str = "Too many failed attempts. Wait a few minutes, then try again.";
 
 pub async fn submit_reauth(
     State(app): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    account: Account,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let (session, user) = match signed_in(&app, &headers).await? {
-        Ok(found) => found,
-        Err(redirect) => return Ok(redirect),
+    let Some(form) = account.form(&app, &body) else {
+        return account
+            .refuse(&app, EXPIRED_FORM, StatusCode::FORBIDDEN)
+            .await;
     };
-    let Some(form) = checked_form(&app, &headers, &body) else {
-        return render_account(
-            &app,
-            &headers,
-            &session,
-            &user,
-            None,
-            Some(EXPIRED_FORM),
-            StatusCode::FORBIDDEN,
-        )
-        .await;
-    };
+    let user = &account.user;
     let password = form
         .get("password")
         .ok()
@@ -204,39 +183,28 @@ pub async fn submit_reauth(
         .unwrap_or_default()
         .to_string();
     let ip = peer.ip().to_string();
-    match factors::check_password(&app, &user.username, Some(&user), password, Some(&ip)).await? {
+    match factors::check_password(&app, &user.username, Some(user), password, Some(&ip)).await? {
         PasswordCheck::Correct => {
             app.store
-                .mark_reauthenticated(&session.sid, app.clock.now())
+                .mark_reauthenticated(&account.session.sid, app.clock.now())
                 .await?;
             let next = login::local_path(form.get("next").ok().flatten())
                 .unwrap_or_else(|| PATH.to_string());
             Ok(see_other(&next))
         }
         PasswordCheck::Wrong => {
-            render_account(
-                &app,
-                &headers,
-                &session,
-                &user,
-                None,
-                Some("That password is not right."),
-                StatusCode::UNAUTHORIZED,
-            )
-            .await
+            account
+                .refuse(
+                    &app,
+                    "That password is not right.",
+                    StatusCode::UNAUTHORIZED,
+                )
+                .await
         }
         PasswordCheck::Throttled { .. } => {
-            let message = "Too many failed attempts. Wait a few minutes, then try again.";
-            render_account(
-                &app,
-                &headers,
-                &session,
-                &user,
-                None,
-                Some(message),
-                StatusCode::TOO_MANY_REQUESTS,
-            )
-            .await
+            account
+                .refuse(&app, THROTTLED, StatusCode::TOO_MANY_REQUESTS)
+                .await
         }
     }
 }
@@ -244,46 +212,31 @@ pub async fn submit_reauth(
 /// Raises an `aal1` session of a user who has a factor, to change that factor.
 pub async fn submit_step_up(
     State(app): State<AppState>,
-    headers: HeaderMap,
+    account: Account,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let (session, user) = match signed_in(&app, &headers).await? {
-        Ok(found) => found,
-        Err(redirect) => return Ok(redirect),
-    };
-    if checked_form(&app, &headers, &body).is_none() {
-        return render_account(
-            &app,
-            &headers,
-            &session,
-            &user,
-            None,
-            Some(EXPIRED_FORM),
-            StatusCode::FORBIDDEN,
-        )
-        .await;
+    if account.form(&app, &body).is_none() {
+        return account
+            .refuse(&app, EXPIRED_FORM, StatusCode::FORBIDDEN)
+            .await;
     }
-    if !factors::has_factor(&app, &user).await? {
-        let message = "There is no second factor to verify with yet.";
-        return render_account(
-            &app,
-            &headers,
-            &session,
-            &user,
-            None,
-            Some(message),
-            StatusCode::CONFLICT,
-        )
-        .await;
+    if !factors::has_factor(&app, &account.user).await? {
+        return account
+            .refuse(
+                &app,
+                "There is no second factor to verify with yet.",
+                StatusCode::CONFLICT,
+            )
+            .await;
     }
-    let stage = Stage::SecondFactor;
     let target = PendingTarget {
         request_id: None,
         next_path: Some(PATH),
-        session_sid: Some(&session.sid),
+        session_sid: Some(&account.session.sid),
     };
-    let cookie = cookies::start_pending(&app, &user.id, stage, target).await?;
-    let mut response = see_other(login::stage_path(stage));
+    let cookie =
+        cookies::start_pending(&app, &account.user.id, Stage::SecondFactor, target).await?;
+    let mut response = see_other(login::stage_path(Stage::SecondFactor));
     cookies::attach(&mut response, Some(cookie));
     Ok(response)
 }
@@ -292,24 +245,13 @@ pub async fn submit_step_up(
 pub async fn submit_sign_out_session(
     State(app): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    account: Account,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let (session, user) = match signed_in(&app, &headers).await? {
-        Ok(found) => found,
-        Err(redirect) => return Ok(redirect),
-    };
-    let Some(form) = checked_form(&app, &headers, &body) else {
-        return render_account(
-            &app,
-            &headers,
-            &session,
-            &user,
-            None,
-            Some(EXPIRED_FORM),
-            StatusCode::FORBIDDEN,
-        )
-        .await;
+    let Some(form) = account.form(&app, &body) else {
+        return account
+            .refuse(&app, EXPIRED_FORM, StatusCode::FORBIDDEN)
+            .await;
     };
     let sid = form
         .get("sid")
@@ -318,18 +260,14 @@ pub async fn submit_sign_out_session(
         .unwrap_or_default()
         .to_string();
     // Only the user's own sessions, whatever id the form carries.
-    if app.store.session_owner(&sid).await?.as_deref() != Some(user.id.as_str()) {
-        let message = "That session is already signed out.";
-        return render_account(
-            &app,
-            &headers,
-            &session,
-            &user,
-            None,
-            Some(message),
-            StatusCode::NOT_FOUND,
-        )
-        .await;
+    if app.store.session_owner(&sid).await?.as_deref() != Some(account.user.id.as_str()) {
+        return account
+            .refuse(
+                &app,
+                "That session is already signed out.",
+                StatusCode::NOT_FOUND,
+            )
+            .await;
     }
     app.store.end_session(&sid, app.clock.now()).await?;
     app.deliveries.notify_one();
@@ -337,63 +275,46 @@ pub async fn submit_sign_out_session(
     factors::audit(
         &app,
         "session_ended",
-        &user,
+        &account.user,
         Some(&ip),
         serde_json::json!({}),
     )
     .await?;
-    if sid == session.sid {
+    if sid == account.session.sid {
         let mut response = see_other("/");
         cookies::attach(&mut response, Some(cookies::clear_session(&app)));
         return Ok(response);
     }
-    render_account(
-        &app,
-        &headers,
-        &session,
-        &user,
-        Some(SESSION_ENDED),
-        None,
-        StatusCode::OK,
-    )
-    .await
+    account
+        .page(&app, Some(SESSION_ENDED), None, StatusCode::OK)
+        .await
 }
 
 /// Signs every session of the user out, this one included.
 pub async fn submit_sign_out_everywhere(
     State(app): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    account: Account,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let (session, user) = match signed_in(&app, &headers).await? {
-        Ok(found) => found,
-        Err(redirect) => return Ok(redirect),
-    };
-    if checked_form(&app, &headers, &body).is_none() {
-        return render_account(
-            &app,
-            &headers,
-            &session,
-            &user,
-            None,
-            Some(EXPIRED_FORM),
-            StatusCode::FORBIDDEN,
-        )
-        .await;
+    if account.form(&app, &body).is_none() {
+        return account
+            .refuse(&app, EXPIRED_FORM, StatusCode::FORBIDDEN)
+            .await;
     }
     let ended = app
         .store
-        .end_sessions_of_user(&user.id, None, app.clock.now())
+        .end_sessions_of_user(&account.user.id, None, app.clock.now())
         .await?;
     app.deliveries.notify_one();
     let ip = peer.ip().to_string();
+    let detail = serde_json::json!({ "sessions": ended });
     factors::audit(
         &app,
         "signed_out_everywhere",
-        &user,
+        &account.user,
         Some(&ip),
-        serde_json::json!({ "sessions": ended }),
+        detail,
     )
     .await?;
     let mut response = see_other("/");
@@ -404,49 +325,32 @@ pub async fn submit_sign_out_everywhere(
 pub async fn submit_sign_out_others(
     State(app): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    account: Account,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let (session, user) = match signed_in(&app, &headers).await? {
-        Ok(found) => found,
-        Err(redirect) => return Ok(redirect),
-    };
-    if checked_form(&app, &headers, &body).is_none() {
-        return render_account(
-            &app,
-            &headers,
-            &session,
-            &user,
-            None,
-            Some(EXPIRED_FORM),
-            StatusCode::FORBIDDEN,
-        )
-        .await;
+    if account.form(&app, &body).is_none() {
+        return account
+            .refuse(&app, EXPIRED_FORM, StatusCode::FORBIDDEN)
+            .await;
     }
+    let now = app.clock.now();
     let ended = app
         .store
-        .end_sessions_of_user(&user.id, Some(&session.sid), app.clock.now())
+        .end_sessions_of_user(&account.user.id, Some(&account.session.sid), now)
         .await?;
     app.deliveries.notify_one();
     let ip = peer.ip().to_string();
     factors::audit(
         &app,
         "other_sessions_ended",
-        &user,
+        &account.user,
         Some(&ip),
         serde_json::json!({ "sessions": ended }),
     )
     .await?;
-    render_account(
-        &app,
-        &headers,
-        &session,
-        &user,
-        Some(SIGNED_OUT_OTHERS),
-        None,
-        StatusCode::OK,
-    )
-    .await
+    account
+        .page(&app, Some(SIGNED_OUT_OTHERS), None, StatusCode::OK)
+        .await
 }
 
 #[cfg(test)]
@@ -457,5 +361,12 @@ mod tests {
     fn times_read_as_utc_dates() {
         assert_eq!(when(0), "1970-01-01 00:00 UTC");
         assert_eq!(when(1_795_619_027), "2026-11-25 15:03 UTC");
+    }
+
+    #[test]
+    fn devices_get_short_names() {
+        let chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Safari/537.36";
+        assert_eq!(device(Some(chrome)), "Chrome on Linux");
+        assert_eq!(device(None), "Unknown device");
     }
 }
