@@ -10,8 +10,9 @@ use crate::oidc::claims::{logout_token, LOGOUT_TOKEN_TYP};
 use crate::oidc::keys::Alg;
 use crate::store::{self, LogoutDelivery};
 
-/// How long a claimed delivery is reserved for the node that claimed it.
-const LEASE_SECS: i64 = 30;
+/// How long a claimed delivery is reserved for the node that claimed it:
+/// longer than one attempt can take (5 s to connect, 10 s in all).
+const LEASE_SECS: i64 = 60;
 /// After this many failed attempts (about a day of backoff) a delivery is given up.
 const MAX_ATTEMPTS: i64 = 16;
 
@@ -31,20 +32,29 @@ pub async fn run(app: AppState) {
     }
 }
 
-/// Sends every delivery that is due now; returns how many were attempted.
+/// Sends every delivery that is due now, claiming one at a time so that a
+/// slow relying party never outlasts a lease; returns how many were attempted.
 pub async fn deliver_due(app: &AppState) -> Result<usize, store::Error> {
-    let now = app.clock.now();
-    let due = app
-        .store
-        .claim_logout_deliveries(now, LEASE_SECS, 20)
-        .await?;
-    let count = due.len();
-    for delivery in due {
+    let mut attempted = 0;
+    loop {
+        let now = app.clock.now();
+        let lease_until = now + LEASE_SECS;
+        let Some(delivery) = app
+            .store
+            .claim_logout_deliveries(now, LEASE_SECS, 1)
+            .await?
+            .pop()
+        else {
+            return Ok(attempted);
+        };
+        attempted += 1;
         let outcome = send(app, &delivery).await;
         let now = app.clock.now();
         match outcome {
             Ok(()) => {
-                app.store.logout_delivered(&delivery.id, now).await?;
+                app.store
+                    .logout_delivered(&delivery.id, lease_until, now)
+                    .await?;
                 tracing::info!(client_id = %delivery.client_id, "back-channel logout delivered");
             }
             Err(error) => {
@@ -52,12 +62,11 @@ pub async fn deliver_due(app: &AppState) -> Result<usize, store::Error> {
                 let retry_at = (attempts < MAX_ATTEMPTS).then(|| now + backoff_secs(attempts - 1));
                 tracing::warn!(client_id = %delivery.client_id, attempts, %error, "back-channel logout not delivered");
                 app.store
-                    .logout_attempt_failed(&delivery.id, &error, retry_at, now)
+                    .logout_attempt_failed(&delivery.id, lease_until, &error, retry_at, now)
                     .await?;
             }
         }
     }
-    Ok(count)
 }
 
 async fn send(app: &AppState, delivery: &LogoutDelivery) -> Result<(), String> {

@@ -106,13 +106,21 @@ pub async fn check_password(
         lock_secs: window_secs,
     };
     let (user_key, ip_key) = password_keys(username, ip);
-    let mut gates = vec![(user_key.clone(), by_user)];
-    gates.extend(ip_key.clone().map(|key| (key, by_ip)));
+    // The address first: a throttled address cannot run up a user's count.
+    let mut gates: Vec<(String, Limit)> =
+        ip_key.clone().map(|key| (key, by_ip)).into_iter().collect();
+    gates.push((user_key.clone(), by_user));
     let mut attempts = Vec::new();
     for (key, limit) in &gates {
         match open_gate(app, key, *limit, now).await? {
             Gate::Open(attempt) => attempts.push(attempt),
-            Gate::Locked { until } => return Ok(PasswordCheck::Throttled { until }),
+            Gate::Locked { until } => {
+                // The attempts already counted for this one were never checked.
+                for (counted, _) in gates.iter().take(attempts.len()) {
+                    app.store.forgive_attempt(counted).await?;
+                }
+                return Ok(PasswordCheck::Throttled { until });
+            }
         }
     }
     let stored = user.map_or_else(|| app.dummy_hash.to_string(), |u| u.password_hash.clone());

@@ -199,10 +199,13 @@ async fn login(State(rp): State<Arc<RelyingParty>>) -> Response {
         .add_scope(Scope::new("email".into()))
         .set_pkce_challenge(challenge)
         .url();
-    rp.pending
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(state.secret().clone(), (nonce, verifier));
+    let mut pending = rp.pending.lock().unwrap_or_else(|e| e.into_inner());
+    // A bound on sign-ins begun and never finished.
+    if pending.len() >= 1000 {
+        pending.clear();
+    }
+    pending.insert(state.secret().clone(), (nonce, verifier));
+    drop(pending);
     redirect(url.as_str())
 }
 
@@ -364,6 +367,9 @@ async fn verify_logout_token(rp: &RelyingParty, token: &str) -> Result<String, S
         serde_json::from_slice(&jwks.bytes().await.map_err(|e| e.to_string())?)
             .map_err(|e| e.to_string())?;
     let header = josekit::jwt::decode_header(token).map_err(|e| e.to_string())?;
+    if header.claim("typ").and_then(|t| t.as_str()) != Some("logout+jwt") {
+        return Err("not a logout token".into());
+    }
     let kid = header
         .claim("kid")
         .and_then(|k| k.as_str())
@@ -384,10 +390,16 @@ async fn verify_logout_token(rp: &RelyingParty, token: &str) -> Result<String, S
         josekit::jws::deserialize_compact(token, verifier.as_ref()).map_err(|e| e.to_string())?;
     let claims: serde_json::Value = serde_json::from_slice(&payload).map_err(|e| e.to_string())?;
     let event = &claims["events"]["http://schemas.openid.net/event/backchannel-logout"];
+    let now = crate::clock::Clock::system().now();
+    let fresh = claims["iat"]
+        .as_i64()
+        .is_some_and(|iat| (now - iat).abs() <= 300)
+        && claims["exp"].as_i64().is_some_and(|exp| exp > now);
     if claims["iss"] != rp.issuer.as_str()
         || claims["aud"] != rp.name
         || !event.is_object()
         || claims.get("nonce").is_some()
+        || !fresh
     {
         return Err("not a logout token for this app".into());
     }

@@ -150,6 +150,9 @@ pub fn logout_token(
     }
 }
 
+/// The `typ` of ID tokens.
+pub const ID_TOKEN_TYP: &str = "JWT";
+
 /// The `typ` of access tokens (RFC 9068 §2.1).
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
 

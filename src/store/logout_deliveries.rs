@@ -19,6 +19,15 @@ impl Store {
     /// revokes the grants made in it, and deletes it. Returns the queued count.
     pub async fn end_session(&self, sid: &str, now: i64) -> Result<u64, Error> {
         let mut tx = self.pool.begin().await?;
+        // Writing first takes the lock (a row lock in PostgreSQL, the write
+        // lock in SQLite): of two concurrent ends of one session, one queues.
+        let deleted = sqlx::query("delete from sessions where sid = $1")
+            .bind(sid)
+            .execute(&mut *tx)
+            .await?;
+        if deleted.rows_affected() == 0 {
+            return Ok(0);
+        }
         let receivers: Vec<(String, String, String)> = sqlx::query_as(
             "select distinct g.client_id, c.backchannel_logout_uri, g.user_id from grants g \
              join clients c on c.client_id = g.client_id \
@@ -81,10 +90,21 @@ impl Store {
         Ok(rows)
     }
 
-    pub async fn logout_delivered(&self, id: &str, now: i64) -> Result<(), Error> {
-        sqlx::query("update logout_deliveries set delivered_at = $1, attempts = attempts + 1, locked_until = null where id = $2")
+    /// Records a delivery made under the lease `lease_until` (a lease that
+    /// another node has taken over since is left alone).
+    pub async fn logout_delivered(
+        &self,
+        id: &str,
+        lease_until: i64,
+        now: i64,
+    ) -> Result<(), Error> {
+        sqlx::query(
+            "update logout_deliveries set delivered_at = $1, attempts = attempts + 1, locked_until = null \
+             where id = $2 and locked_until = $3",
+        )
             .bind(now)
             .bind(id)
+            .bind(lease_until)
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -94,6 +114,7 @@ impl Store {
     pub async fn logout_attempt_failed(
         &self,
         id: &str,
+        lease_until: i64,
         error: &str,
         retry_at: Option<i64>,
         now: i64,
@@ -101,12 +122,13 @@ impl Store {
         sqlx::query(
             "update logout_deliveries set attempts = attempts + 1, last_error = $1, locked_until = null, \
              next_attempt_at = coalesce($2, next_attempt_at), failed_at = case when $2 is null then $3 else null end \
-             where id = $4",
+             where id = $4 and locked_until = $5",
         )
         .bind(error)
         .bind(retry_at)
         .bind(now)
         .bind(id)
+        .bind(lease_until)
         .execute(&self.pool)
         .await?;
         Ok(())

@@ -210,6 +210,8 @@ each_backend! {
         assert_eq!(status, StatusCode::OK);
         assert!(location.is_none());
         assert!(page.contains("Sign out?"));
+        let (_, _, spoofed) = app.get(&logout_url(&app, &[("client_id", "Your bank requires you")])).await;
+        assert!(!spoofed.contains("Your bank"), "only registered clients are named");
         assert!(is_signed_in(&app, &portal).await, "nothing ends before the user confirms");
         let (status, _, _) = app.post_form("/logout/confirm", &[]).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "the confirmation needs its CSRF token");
@@ -230,6 +232,7 @@ each_backend! {
             vec![("post_logout_redirect_uri", "http://127.0.0.1:9/shop/signed-out")],
             vec![("id_token_hint", "not-a-token")],
             vec![("id_token_hint", hint.as_str()), ("client_id", "backoffice")],
+            vec![("id_token_hint", signed_in.access_token.as_str())],
         ] {
             let (status, location, _) = app.get(&logout_url(&app, &params)).await;
             assert_eq!(status, StatusCode::BAD_REQUEST, "{params:?}");

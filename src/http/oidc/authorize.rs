@@ -17,6 +17,7 @@ use crate::http::login;
 use crate::oidc::authorize_request::{
     redirect_with, AuthorizeRequest, Prompt, RedirectError, Target,
 };
+use crate::oidc::claims::ID_TOKEN_TYP;
 use crate::oidc::params::Params;
 use crate::store::{NewAuthCode, NewGrant, Session};
 
@@ -188,8 +189,8 @@ async fn step_up(
 
 /// The subject of an ID token this provider signed; expiry does not matter for a hint.
 fn hint_subject(app: &AppState, hint: &str) -> Option<String> {
-    let (claims, _) = app.keys.verify(hint).ok()?;
-    if claims.get("iss")?.as_str()? != app.config.issuer() {
+    let (claims, typ) = app.keys.verify(hint).ok()?;
+    if typ.as_deref() != Some(ID_TOKEN_TYP) || claims.get("iss")?.as_str()? != app.config.issuer() {
         return None;
     }
     claims.get("sub")?.as_str().map(str::to_string)

@@ -15,6 +15,7 @@ use crate::http::cookies;
 use crate::http::error::PageError;
 use crate::http::render::Page;
 use crate::oidc::authorize_request::redirect_with;
+use crate::oidc::claims::ID_TOKEN_TYP;
 use crate::oidc::params::Params;
 
 pub const PATH: &str = "/logout";
@@ -64,11 +65,14 @@ async fn check(app: &AppState, params: &Params) -> Result<LogoutRequest, PageErr
     let mut hint = None;
     if let Some(token) = one("id_token_hint")? {
         // Our own ID token, expired or not (Logout 1.0 §2).
-        let (claims, _) = app
+        let (claims, typ) = app
             .keys
             .verify(&token)
             .map_err(|_| bad("id_token_hint is not an ID token issued here"))?;
-        if claims["iss"].as_str() != Some(app.config.issuer()) {
+        // Only an ID token: an access token or a logout token is no hint.
+        if typ.as_deref() != Some(ID_TOKEN_TYP)
+            || claims["iss"].as_str() != Some(app.config.issuer())
+        {
             return Err(bad("id_token_hint is not an ID token issued here"));
         }
         let aud = claims["aud"].as_str().map(str::to_string);
@@ -101,6 +105,11 @@ async fn check(app: &AppState, params: &Params) -> Result<LogoutRequest, PageErr
                 }
             }
         }
+    };
+    // Only a registered client is named on the confirmation page.
+    let client_id = match client_id {
+        Some(id) => app.store.client(&id).await?.map(|c| c.client_id),
+        None => None,
     };
     Ok(LogoutRequest {
         client_id,

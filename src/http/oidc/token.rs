@@ -14,7 +14,9 @@ use super::client_auth::{authenticate_client, form_params, param};
 use crate::app::AppState;
 use crate::auth::secret;
 use crate::http::error::OAuthError;
-use crate::oidc::claims::{self, AccessTokenClaims, Authentication, Subject, ACCESS_TOKEN_TYP};
+use crate::oidc::claims::{
+    self, AccessTokenClaims, Authentication, Subject, ACCESS_TOKEN_TYP, ID_TOKEN_TYP,
+};
 use crate::oidc::keys::Alg;
 use crate::oidc::params::Params;
 use crate::oidc::{pkce, scope};
@@ -224,7 +226,10 @@ async fn issue_tokens(
         acr: grant.acr.clone(),
     };
     let sign_error = |e: crate::oidc::keys::KeyError| OAuthError::Internal(e.to_string());
-    let id_token = app.keys.sign(alg, "JWT", &id_claims).map_err(sign_error)?;
+    let id_token = app
+        .keys
+        .sign(alg, ID_TOKEN_TYP, &id_claims)
+        .map_err(sign_error)?;
     let access_token = app
         .keys
         .sign(alg, ACCESS_TOKEN_TYP, &access_claims)
