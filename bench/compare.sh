@@ -102,6 +102,6 @@ python3 "$WORK/summarize.py" "$OUT" --baseline node-oidc-provider | tee "$OUT/su
 
 echo
 echo "Limits of this machine (both cores):"
-openssl speed -multi 2 -seconds 3 rsa2048 ecdsap256 ed25519 2>/dev/null | grep -E '^(rsa 2048|256 bits ecdsa|253 bits EdDSA)' | tee "$OUT/limits.txt" || true
+openssl speed -multi 2 -seconds 3 rsa2048 ecdsap256 ed25519 2>/dev/null | grep -E '^(rsa 2048|[ ]*256 bits ecdsa|[ ]*253 bits EdDSA)' | tee "$OUT/limits.txt" || true
 (cd "$ROOT" && cargo run --release --locked -j 2 --quiet --example argon2_rate) | tee -a "$OUT/limits.txt"
 echo "results in $OUT"

@@ -74,7 +74,7 @@ impl Store {
     ) -> Result<CodeRedemption, Error> {
         let row: Option<CodeRow> = sqlx::query_as(
             "update auth_codes set consumed_at = $1 where code_hash = $2 and consumed_at is null \
-             and grant_id in (select id from grants where client_id = $3) \
+             and exists (select 1 from grants g where g.id = auth_codes.grant_id and g.client_id = $3) \
              returning grant_id, redirect_uri, code_challenge, expires_at",
         )
         .bind(now)
