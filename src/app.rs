@@ -26,11 +26,13 @@ pub struct AppState {
     /// Verified against when a username is unknown (see `auth::password::dummy_hash`).
     pub dummy_hash: Arc<str>,
     pub client_secrets: Arc<ClientSecretCache>,
-    pub discovery: Arc<str>,
+    pub discovery: bytes::Bytes,
     /// Wakes the back-channel logout sender when a delivery is queued.
     pub deliveries: Arc<tokio::sync::Notify>,
     /// Outgoing HTTP (back-channel logout): no redirects, short timeouts.
     pub http: reqwest::Client,
+    /// At most one argon2id hash per core at a time: each takes 19 MiB.
+    pub hashing: Arc<tokio::sync::Semaphore>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -53,7 +55,7 @@ impl AppState {
         let keys = SigningKeys::open(&config.keys_dir, now, config.key_retirement_secs())?;
         let vault = Vault::open(&config.keys_dir)?;
         let dummy_hash = password::dummy_hash(config.hash_cost())?;
-        let discovery = http::oidc::discovery::document(config.issuer()).into();
+        let discovery = bytes::Bytes::from(http::oidc::discovery::document(config.issuer()));
         Ok(AppState {
             config: Arc::new(config),
             store,
@@ -65,12 +67,32 @@ impl AppState {
             client_secrets: Arc::new(ClientSecretCache::default()),
             discovery,
             deliveries: Arc::new(tokio::sync::Notify::new()),
+            hashing: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(1),
+            )),
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .connect_timeout(std::time::Duration::from_secs(5))
                 .timeout(std::time::Duration::from_secs(10))
                 .build()?,
         })
+    }
+}
+
+impl AppState {
+    /// Runs a password hash or check off the async runtime, at most one per core.
+    pub async fn hash_blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, tokio::task::JoinError> {
+        let _permit = self
+            .hashing
+            .acquire()
+            .await
+            .expect("the hashing semaphore is never closed");
+        tokio::task::spawn_blocking(work).await
     }
 }
 

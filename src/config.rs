@@ -26,6 +26,9 @@ pub struct Config {
     pub session_lifetime_secs: i64,
     pub login_request_lifetime_secs: i64,
     pub log: String,
+    /// The algorithm of access tokens (ID tokens use each client's):
+    /// ES256 by default, a fraction of RS256's signing cost.
+    pub access_token_alg: String,
     /// The name authenticator apps show next to the account.
     pub totp_issuer: String,
     pub backup_code_count: usize,
@@ -63,6 +66,7 @@ impl Default for Config {
             session_lifetime_secs: 24 * 3600,
             login_request_lifetime_secs: 1800,
             log: "info".into(),
+            access_token_alg: "ES256".into(),
             totp_issuer: "Gatehouse".into(),
             backup_code_count: 10,
             mfa_failure_limit: 5,
@@ -104,6 +108,7 @@ const TEXT: &[&str] = &[
     "keys_dir",
     "log",
     "totp_issuer",
+    "access_token_alg",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -235,6 +240,11 @@ impl Config {
         if !(4..=50).contains(&self.backup_code_count) {
             return Err(ConfigError::Invalid(
                 "backup_code_count must be between 4 and 50".into(),
+            ));
+        }
+        if crate::oidc::keys::Alg::parse(&self.access_token_alg).is_none() {
+            return Err(ConfigError::Invalid(
+                "access_token_alg must be RS256, ES256 or EdDSA".into(),
             ));
         }
         if self.totp_issuer.trim().is_empty() {

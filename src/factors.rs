@@ -124,10 +124,10 @@ pub async fn check_password(
         }
     }
     let stored = user.map_or_else(|| app.dummy_hash.to_string(), |u| u.password_hash.clone());
-    let matches =
-        tokio::task::spawn_blocking(move || crate::auth::password::verify(&password, &stored))
-            .await
-            .map_err(|e| store::Error::Corrupt(format!("password check: {e}")))?;
+    let matches = app
+        .hash_blocking(move || crate::auth::password::verify(&password, &stored))
+        .await
+        .map_err(|e| store::Error::Corrupt(format!("password check: {e}")))?;
     if matches && user.is_some_and(|u| !u.is_disabled) {
         app.store.clear_failures(&user_key).await?;
         if let Some(ip_key) = &ip_key {

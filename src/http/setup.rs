@@ -163,7 +163,8 @@ async fn submit_setup(
         return render(&app, &headers, page, StatusCode::BAD_REQUEST);
     }
     let cost = app.config.hash_cost();
-    let password_hash = tokio::task::spawn_blocking(move || password::hash(&password, cost))
+    let password_hash = app
+        .hash_blocking(move || password::hash(&password, cost))
         .await
         .map_err(|e| PageError::Internal(format!("hashing: {e}")))?
         .map_err(|e| PageError::Internal(e.to_string()))?;

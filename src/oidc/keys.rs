@@ -80,7 +80,7 @@ struct KeySet {
     keys: Vec<SigningKey>,
     /// Index into `keys` of the signing key per algorithm.
     active: BTreeMap<Alg, usize>,
-    jwks: Arc<str>,
+    jwks: bytes::Bytes,
 }
 
 /// The provider's signing keys, reloaded from disk so that `gatehouse keys
@@ -305,7 +305,7 @@ fn build_set(keys_dir: &Path, now: i64, retirement_secs: i64) -> Result<KeySet, 
     Ok(KeySet {
         keys,
         active,
-        jwks: jwks.into(),
+        jwks: bytes::Bytes::from(jwks),
     })
 }
 
@@ -336,7 +336,7 @@ impl SigningKeys {
     }
 
     /// The JWKS document, as served.
-    pub fn jwks(&self) -> Arc<str> {
+    pub fn jwks(&self) -> bytes::Bytes {
         self.set().jwks.clone()
     }
 
@@ -390,11 +390,15 @@ mod tests {
 
     const NOW: i64 = 1_800_000_000;
 
+    fn jwks_text(keys: &SigningKeys) -> String {
+        String::from_utf8(keys.jwks().to_vec()).unwrap()
+    }
+
     #[test]
     fn first_open_generates_one_key_per_algorithm_with_private_files() {
         let dir = tempfile::tempdir().unwrap();
         let keys = SigningKeys::open(dir.path(), NOW, 3600).unwrap();
-        let jwks: serde_json::Value = serde_json::from_str(&keys.jwks()).unwrap();
+        let jwks: serde_json::Value = serde_json::from_slice(&keys.jwks()).unwrap();
         let algs: Vec<&str> = jwks["keys"]
             .as_array()
             .unwrap()
@@ -465,16 +469,16 @@ mod tests {
         let new_kid = keys.active_kid(Alg::RS256).unwrap();
         assert_ne!(old_kid, new_kid);
         assert!(
-            keys.jwks().contains(&old_kid),
+            jwks_text(&keys).contains(&old_kid),
             "old key still published while its tokens live"
         );
         assert!(keys.verify(&old_token).is_ok());
         keys.reload(NOW + 100 + 3601).unwrap();
         assert!(
-            !keys.jwks().contains(&old_kid),
+            !jwks_text(&keys).contains(&old_kid),
             "old key retired after the longest token life"
         );
-        assert!(keys.jwks().contains(&new_kid));
+        assert!(jwks_text(&keys).contains(&new_kid));
     }
 
     #[test]

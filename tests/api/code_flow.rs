@@ -22,6 +22,15 @@ each_backend! {
         assert_eq!(claims.email().map(|e| e.as_str()), Some("alice@example.com"));
         assert_eq!(claims.preferred_username().map(|u| u.as_str()), Some("alice"));
         assert!(signed_in.tokens.refresh_token().is_some());
+        let header = |jwt: &str| {
+            use base64::Engine;
+            let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(jwt.split('.').next().unwrap()).unwrap();
+            serde_json::from_slice::<serde_json::Value>(&bytes).unwrap()
+        };
+        let id_token = signed_in.tokens.extra_fields().id_token().unwrap().to_string();
+        assert_eq!(header(&id_token)["alg"], "RS256", "the client's algorithm");
+        assert_eq!(header(&signed_in.access_token)["alg"], "ES256", "access tokens: access_token_alg");
+        assert_eq!(header(&signed_in.access_token)["typ"], "at+jwt");
 
         let info: CoreUserInfoClaims = rp
             .user_info(AccessToken::new(signed_in.access_token.clone()), None)

@@ -153,7 +153,8 @@ pub async fn authenticate_client(
                 return Ok(client);
             }
             let (stored, candidate) = (hash.clone(), presented.clone());
-            let good = tokio::task::spawn_blocking(move || password::verify(&candidate, &stored))
+            let good = app
+                .hash_blocking(move || password::verify(&candidate, &stored))
                 .await
                 .map_err(|e| OAuthError::Internal(format!("secret check: {e}")))?;
             if !good {

@@ -53,6 +53,6 @@ pub async fn discovery(State(app): State<AppState>) -> impl IntoResponse {
             (CONTENT_TYPE, "application/json"),
             (CACHE_CONTROL, "public, max-age=300"),
         ],
-        app.discovery.to_string(),
+        app.discovery.clone(),
     )
 }

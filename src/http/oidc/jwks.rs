@@ -14,6 +14,6 @@ pub async fn jwks(State(app): State<AppState>) -> impl IntoResponse {
             (CONTENT_TYPE, "application/jwk-set+json"),
             (CACHE_CONTROL, "public, max-age=300"),
         ],
-        app.keys.jwks().to_string(),
+        app.keys.jwks(),
     )
 }

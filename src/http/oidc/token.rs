@@ -232,7 +232,11 @@ async fn issue_tokens(
         .map_err(sign_error)?;
     let access_token = app
         .keys
-        .sign(alg, ACCESS_TOKEN_TYP, &access_claims)
+        .sign(
+            Alg::parse(&config.access_token_alg).unwrap_or(Alg::ES256),
+            ACCESS_TOKEN_TYP,
+            &access_claims,
+        )
         .map_err(sign_error)?;
     let refresh_token = secret::random_token(32);
     app.store
