@@ -92,7 +92,11 @@ for alg in $ALGS; do
         psql "$PG_ADMIN" -qc 'create database gatehouse_bench' >/dev/null
         db_env="DATABASE_URL=$db"
       fi
-      run_peer "$name" "$db_env GATEHOUSE_BIN='$GATEHOUSE' exec '$HERE/gatehouse-peer.sh'" \
+      # Provisioned before the clock starts: the timed start is the server's own.
+      peer_dir="$OUT/$name-$alg-c$c.state"
+      rm -rf "$peer_dir"
+      env $db_env PORT="$PORT" PEER_DIR="$peer_dir" ALG="$alg" GATEHOUSE_BIN="$GATEHOUSE" "$HERE/gatehouse-peer.sh" prepare
+      run_peer "$name" "$db_env PEER_DIR='$peer_dir' GATEHOUSE_BIN='$GATEHOUSE' exec '$HERE/gatehouse-peer.sh'" \
         "--session-cmd $HERE/session-login.sh" "$alg" "$c"
     done
   done
