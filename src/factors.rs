@@ -78,8 +78,9 @@ async fn after_failure(
     if attempt < limit.limit {
         return Ok(None);
     }
-    let until = now + limit.lock_secs;
-    app.store.lock(key, until).await?;
+    // The checked attempt that reached the limit: each lock since the last
+    // success lasts twice as long as the one before.
+    let until = app.store.lock_escalating(key, now, limit.lock_secs).await?;
     Ok(Some(until))
 }
 

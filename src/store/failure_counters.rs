@@ -56,6 +56,21 @@ impl Store {
         Ok(())
     }
 
+    /// Locks `key` after a checked attempt reached the limit: for `base_secs`
+    /// the first time since its last success, twice as long each time after,
+    /// at most a day. Returns the end of the lock.
+    pub async fn lock_escalating(&self, key: &str, now: i64, base_secs: i64) -> Result<i64, Error> {
+        let (locks,): (i64,) = sqlx::query_as(
+            "update failure_counters set locks = locks + 1 where key = $1 returning locks",
+        )
+        .bind(key)
+        .fetch_one(&self.pool)
+        .await?;
+        let until = now + lock_secs(base_secs, locks);
+        self.lock(key, until).await?;
+        Ok(until)
+    }
+
     /// Locks `key` until `until` (a later attempt after that starts a new window).
     pub async fn lock(&self, key: &str, until: i64) -> Result<(), Error> {
         sqlx::query("update failure_counters set locked_until = $1 where key = $2 and coalesce(locked_until, 0) < $1")
@@ -73,5 +88,28 @@ impl Store {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+}
+
+/// The length of the `locks`-th lock: `base_secs` doubled each time, at most a day.
+fn lock_secs(base_secs: i64, locks: i64) -> i64 {
+    const DAY: i64 = 24 * 3600;
+    let doublings = (locks - 1).clamp(0, 20) as u32;
+    base_secs
+        .saturating_mul(1i64 << doublings)
+        .min(DAY.max(base_secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locks_double_up_to_a_day() {
+        assert_eq!(lock_secs(900, 1), 900);
+        assert_eq!(lock_secs(900, 2), 1800);
+        assert_eq!(lock_secs(900, 3), 3600);
+        assert_eq!(lock_secs(900, 10), 86400);
+        assert_eq!(lock_secs(900, 1000), 86400);
     }
 }

@@ -208,6 +208,40 @@ each_backend! {
         }
     }
 
+    async fn each_lock_since_the_last_success_lasts_twice_as_long(backend) {
+        let app = TestApp::spawn(backend).await;
+        let portal = app.rp("portal").await;
+        let enrolled = first_sign_in_with_enrolment(&app, &new_browser(), &portal, MIA, &[]).await;
+        // A fresh sign-in up to its second-factor page (pending sign-ins live 10 minutes).
+        let second_step = || async {
+            let browser = new_browser();
+            let request = app.auth_request(&portal, &[]);
+            app.sign_in_through_in(&browser, &request, MIA, PASSWORD).await;
+            let (_, _, page) = app.get_in(&browser, "/login/second-factor").await;
+            (browser, page)
+        };
+        for round in 0..2u32 {
+            let (browser, page) = second_step().await;
+            for n in 0..5 {
+                let guess = format!("{:06}", 200_000 + round * 10 + n);
+                app.submit_in(&browser, &page, "/login/second-factor", &[("code", &guess)]).await;
+            }
+            let (status, _, _) = app.submit_in(&browser, &page, "/login/second-factor", &[("code", "123123")]).await;
+            assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "locked after round {round}");
+            app.state.clock.advance(15 * 60 + 1);
+        }
+        // The second lock lasts 30 minutes: 15 have passed.
+        let (browser, page) = second_step().await;
+        let code = next_code(&app, &enrolled.totp);
+        let (status, _, _) = app.submit_in(&browser, &page, "/login/second-factor", &[("code", &code)]).await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+        app.state.clock.advance(15 * 60);
+        let (browser, page) = second_step().await;
+        let code = next_code(&app, &enrolled.totp);
+        let (status, _, _) = app.submit_in(&browser, &page, "/login/second-factor", &[("code", &code)]).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "after 30 minutes the right code works");
+    }
+
     async fn a_backup_code_works_once_with_pwd_and_mfa(backend) {
         let app = TestApp::spawn(backend).await;
         let portal = app.rp("portal").await;
