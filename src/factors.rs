@@ -187,11 +187,28 @@ impl Method {
 pub enum Check {
     Accepted(Method),
     /// Wrong, malformed or already used: counts as a failure.
-    Refused(&'static str),
+    Refused(Refusal),
     /// The second step is locked until this time; even a right code is refused.
     Locked {
         until: i64,
     },
+}
+
+/// Why a code was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    Wrong,
+    /// Right, but its time step (or the backup code) was used before.
+    AlreadyUsed,
+}
+
+impl Refusal {
+    fn reason(self) -> &'static str {
+        match self {
+            Refusal::Wrong => "wrong code",
+            Refusal::AlreadyUsed => "code already used",
+        }
+    }
 }
 
 fn lock_key(user_id: &str) -> String {
@@ -250,7 +267,7 @@ pub async fn check_code(
         "second_factor_failed",
         user,
         ip,
-        serde_json::json!({ "reason": reason }),
+        serde_json::json!({ "reason": reason.reason() }),
     )
     .await?;
     if let Some(until) = after_failure(app, &key, attempt, limit, now).await? {
@@ -274,22 +291,22 @@ async fn try_code(
     user: &User,
     code: &str,
     now: i64,
-) -> Result<Result<Method, &'static str>, store::Error> {
+) -> Result<Result<Method, Refusal>, store::Error> {
     let digits: String = code.chars().filter(|c| !c.is_whitespace()).collect();
     if digits.len() == totp::DIGITS && digits.bytes().all(|b| b.is_ascii_digit()) {
         let Some(factor) = app.store.active_totp(&user.id).await? else {
-            return Ok(Err("wrong code"));
+            return Ok(Err(Refusal::Wrong));
         };
         let Some(secret) = unseal(app, &factor) else {
-            return Ok(Err("wrong code"));
+            return Ok(Err(Refusal::Wrong));
         };
         return Ok(
             match totp::verify(&secret, &digits, now, factor.last_step) {
                 Ok(step) if app.store.use_totp_step(&factor.id, step, now).await? => {
                     Ok(Method::Totp)
                 }
-                Ok(_) | Err(TotpError::Replayed) => Err("code already used"),
-                Err(_) => Err("wrong code"),
+                Ok(_) | Err(TotpError::Replayed) => Err(Refusal::AlreadyUsed),
+                Err(_) => Err(Refusal::Wrong),
             },
         );
     }
@@ -299,10 +316,10 @@ async fn try_code(
             Ok(if app.store.use_backup_code(&user.id, &tag, now).await? {
                 Ok(Method::BackupCode)
             } else {
-                Err("wrong code")
+                Err(Refusal::Wrong)
             })
         }
-        None => Ok(Err("wrong code")),
+        None => Ok(Err(Refusal::Wrong)),
     }
 }
 
@@ -318,7 +335,6 @@ fn unseal(app: &AppState, factor: &TotpFactor) -> Option<Vec<u8>> {
 
 /// An enrolment just started for `user`: what the enrolment page shows.
 pub struct Enrolment {
-    pub factor_id: String,
     pub provisioning: totp::Provisioning,
     pub qr_svg: String,
 }
@@ -333,18 +349,13 @@ pub async fn enrolment(
 ) -> Result<Enrolment, store::Error> {
     let now = app.clock.now();
     let current = match again {
-        true => app
-            .store
-            .pending_totp(&user.id)
-            .await?
-            .filter(|p| p.created_at > now - app.config.pending_login_lifetime_secs),
+        true => fresh_pending_totp(app, user, now).await?,
         false => None,
     };
-    let (factor_id, secret) =
-        match current.and_then(|p| unseal(app, &p).map(|secret| (p.id, secret))) {
-            Some(found) => found,
-            None => new_enrolment(app, user, now).await?,
-        };
+    let secret = match current.and_then(|p| unseal(app, &p)) {
+        Some(secret) => secret,
+        None => new_enrolment(app, user, now).await?,
+    };
     let account = app.store.account_of(user).await?;
     let label = format!("{} ({})", user.username, account.name);
     let provisioning = totp::provisioning(&secret, &app.config.totp_issuer, &label)
@@ -358,23 +369,32 @@ pub async fn enrolment(
         })
         .map_err(|e| store::Error::Corrupt(format!("QR code: {e}")))?;
     Ok(Enrolment {
-        factor_id,
         provisioning,
         qr_svg,
     })
 }
 
-async fn new_enrolment(
-    app: &AppState,
-    user: &User,
-    now: i64,
-) -> Result<(String, Vec<u8>), store::Error> {
+async fn new_enrolment(app: &AppState, user: &User, now: i64) -> Result<Vec<u8>, store::Error> {
     let secret = totp::new_secret();
     let id = secret::random_id();
     app.store
         .start_totp_enrolment(&id, &user.id, &app.vault.seal(&secret, &user.id), now)
         .await?;
-    Ok((id, secret))
+    Ok(secret)
+}
+
+/// The user's enrolment under way, if it began within a pending sign-in's lifetime.
+async fn fresh_pending_totp(
+    app: &AppState,
+    user: &User,
+    now: i64,
+) -> Result<Option<TotpFactor>, store::Error> {
+    let fresh_since = now - app.config.pending_login_lifetime_secs;
+    Ok(app
+        .store
+        .pending_totp(&user.id)
+        .await?
+        .filter(|p| p.created_at > fresh_since))
 }
 
 /// Confirms the pending enrolment with a code from the app. On success the
@@ -386,13 +406,7 @@ pub async fn confirm_enrolment(
     ip: Option<&str>,
 ) -> Result<Result<Vec<String>, &'static str>, store::Error> {
     let now = app.clock.now();
-    let fresh_since = now - app.config.pending_login_lifetime_secs;
-    let pending = app
-        .store
-        .pending_totp(&user.id)
-        .await?
-        .filter(|p| p.created_at > fresh_since);
-    let Some(pending) = pending else {
+    let Some(pending) = fresh_pending_totp(app, user, now).await? else {
         return Ok(Err("This setup has expired. Scan the new code below."));
     };
     let Some(secret) = unseal(app, &pending) else {

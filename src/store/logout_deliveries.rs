@@ -142,13 +142,4 @@ impl Store {
                 .await?;
         Ok(count)
     }
-
-    /// The sids of a user's live sessions.
-    pub async fn session_sids_of_user(&self, user_id: &str) -> Result<Vec<String>, Error> {
-        let rows: Vec<(String,)> = sqlx::query_as("select sid from sessions where user_id = $1")
-            .bind(user_id)
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows.into_iter().map(|(sid,)| sid).collect())
-    }
 }

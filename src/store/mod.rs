@@ -152,10 +152,6 @@ impl Store {
         Ok(Store { pool, backend })
     }
 
-    pub fn backend(&self) -> Backend {
-        self.backend
-    }
-
     /// Applies pending migrations for this backend.
     pub async fn migrate(&self) -> Result<(), Error> {
         let migrator = match self.backend {

@@ -140,12 +140,13 @@ impl Store {
         Ok(())
     }
 
-    pub async fn delete_session_by_sid(&self, sid: &str) -> Result<(), Error> {
-        sqlx::query("delete from sessions where sid = $1")
-            .bind(sid)
-            .execute(&self.pool)
+    /// The sids of a user's live sessions.
+    pub async fn session_sids_of_user(&self, user_id: &str) -> Result<Vec<String>, Error> {
+        let rows: Vec<(String,)> = sqlx::query_as("select sid from sessions where user_id = $1")
+            .bind(user_id)
+            .fetch_all(&self.pool)
             .await?;
-        Ok(())
+        Ok(rows.into_iter().map(|(sid,)| sid).collect())
     }
 
     /// Ends every session of a user but `keep_sid` as `end_session` does

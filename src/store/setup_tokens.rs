@@ -34,17 +34,6 @@ impl Store {
         .await?;
         Ok(row.is_some())
     }
-
-    /// Consumes the token; of concurrent calls exactly one gets `true`.
-    pub async fn take_setup_token(&self, hash: &str, now: i64) -> Result<bool, Error> {
-        let done =
-            sqlx::query("delete from setup_tokens where token_hash = $1 and expires_at > $2")
-                .bind(hash)
-                .bind(now)
-                .execute(&self.pool)
-                .await?;
-        Ok(done.rows_affected() == 1)
-    }
 }
 
 impl Store {

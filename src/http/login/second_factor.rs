@@ -12,7 +12,7 @@ use serde::Serialize;
 use super::{expired_sign_in, finish_second_step, onward, pending_user};
 use crate::app::AppState;
 use crate::auth::login_flow::Stage;
-use crate::factors::{self, Check};
+use crate::factors::{self, Check, Refusal};
 use crate::http::cookies;
 use crate::http::error::PageError;
 use crate::http::render::Page;
@@ -115,7 +115,7 @@ pub async fn submit_second_factor(
             cookies::attach(&mut response, Some(cookies::clear_pending(&app)));
             Ok(response)
         }
-        Check::Refused("code already used") => render(
+        Check::Refused(Refusal::AlreadyUsed) => render(
             &app,
             &headers,
             Some("That code was already used. Wait for the next code in your app."),
