@@ -32,10 +32,12 @@ pub enum CodeRedemption {
 
 #[derive(sqlx::FromRow)]
 struct CodeRow {
-    grant_id: String,
     redirect_uri: String,
     code_challenge: Option<String>,
     expires_at: i64,
+    consumed_at: Option<i64>,
+    #[sqlx(flatten)]
+    grant: GrantRow,
 }
 
 impl Store {
@@ -63,50 +65,49 @@ impl Store {
         Ok(())
     }
 
-    /// Consumes a code issued to `client_id`, in one statement, so that of
-    /// many concurrent redemptions exactly one sees `Redeemed`. A code of
-    /// another client is left as it is.
+    /// Consumes a code issued to `client_id`: of many concurrent redemptions
+    /// exactly one sees `Redeemed` (the conditional update decides), and a
+    /// code of another client is left as it is. The grant is read before the
+    /// code is consumed, so a replay that revokes it afterwards cannot make the
+    /// winning redemption fail: the tokens it issues are revoked instead.
     pub async fn redeem_code(
         &self,
         code_hash: &str,
         client_id: &str,
         now: i64,
     ) -> Result<CodeRedemption, Error> {
-        let row: Option<CodeRow> = sqlx::query_as(
-            "update auth_codes set consumed_at = $1 where code_hash = $2 and consumed_at is null \
-             and exists (select 1 from grants g where g.id = auth_codes.grant_id and g.client_id = $3) \
-             returning grant_id, redirect_uri, code_challenge, expires_at",
-        )
-        .bind(now)
-        .bind(code_hash)
-        .bind(client_id)
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some(row) = row else {
-            let known: Option<(String, Option<i64>)> = sqlx::query_as(
-                "select c.grant_id, c.consumed_at from auth_codes c join grants g on g.id = c.grant_id \
-                 where c.code_hash = $1 and g.client_id = $2",
-            )
+        let sql = format!(
+            "select c.redirect_uri, c.code_challenge, c.expires_at, c.consumed_at, {} \
+             from auth_codes c join grants g on g.id = c.grant_id where c.code_hash = $1 and g.client_id = $2",
+            GRANT_COLUMNS.split(", ").map(|c| format!("g.{c}")).collect::<Vec<_>>().join(", ")
+        );
+        let row: Option<CodeRow> = sqlx::query_as(&sql)
             .bind(code_hash)
             .bind(client_id)
             .fetch_optional(&self.pool)
             .await?;
-            return Ok(match known {
-                Some((grant_id, Some(_))) => CodeRedemption::Replayed { grant_id },
-                _ => CodeRedemption::Unknown,
-            });
+        let Some(row) = row else {
+            return Ok(CodeRedemption::Unknown);
         };
-        let sql = format!("select {GRANT_COLUMNS} from grants where id = $1");
-        let grant: GrantRow = sqlx::query_as(&sql)
-            .bind(&row.grant_id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(Error::NotFound("grant of an authorization code"))?;
+        let grant: Grant = row.grant.into();
+        if row.consumed_at.is_some() {
+            return Ok(CodeRedemption::Replayed { grant_id: grant.id });
+        }
+        let consumed = sqlx::query(
+            "update auth_codes set consumed_at = $1 where code_hash = $2 and consumed_at is null",
+        )
+        .bind(now)
+        .bind(code_hash)
+        .execute(&self.pool)
+        .await?;
+        if consumed.rows_affected() != 1 {
+            return Ok(CodeRedemption::Replayed { grant_id: grant.id });
+        }
         Ok(CodeRedemption::Redeemed(Box::new(AuthCode {
             redirect_uri: row.redirect_uri,
             code_challenge: row.code_challenge,
             expires_at: row.expires_at,
-            grant: grant.into(),
+            grant,
         })))
     }
 }

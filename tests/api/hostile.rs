@@ -55,7 +55,16 @@ each_backend! {
             ("/userinfo", "application/x-www-form-urlencoded", b"access_token=x".to_vec()),
         ];
         for (path, content_type, body) in bodies {
-            let response = http.post(app.url(path)).header("content-type", content_type).body(body).send().await.unwrap();
+            let oversize = body.len() > 64 * 1024;
+            let response = match http.post(app.url(path)).header("content-type", content_type).body(body).send().await {
+                Ok(response) => response,
+                // The server may answer 413 and close before an oversize body is fully sent.
+                Err(err) if oversize => {
+                    assert!(err.is_request(), "{err}");
+                    continue;
+                }
+                Err(err) => panic!("POST {path}: {err}"),
+            };
             let status = response.status();
             let text = response.text().await.unwrap_or_default();
             assert!(status.is_client_error() || status.is_redirection(), "POST {path} ({content_type}) gave {status}");
