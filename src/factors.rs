@@ -490,7 +490,8 @@ pub async fn disable(app: &AppState, user: &User, ip: Option<&str>) -> Result<()
 pub async fn reset(
     app_store: &store::Store,
     user: &User,
-    actor: Option<&str>,
+    actor: Option<&User>,
+    ip: Option<&str>,
     now: i64,
 ) -> Result<(), store::Error> {
     app_store.remove_second_factors(&user.id).await?;
@@ -502,9 +503,14 @@ pub async fn reset(
         .audit(NewAuditEvent {
             kind: "second_factor_reset",
             user_id: Some(&user.id),
-            actor_id: actor,
-            ip: None,
-            detail: serde_json::json!({ "sessions_ended": sessions, "grants_revoked": grants }),
+            actor_id: actor.map(|a| a.id.as_str()),
+            ip,
+            detail: serde_json::json!({
+                "username": user.username,
+                "by": actor.map_or("operator command", |a| a.username.as_str()),
+                "sessions_ended": sessions,
+                "grants_revoked": grants,
+            }),
             now,
         })
         .await

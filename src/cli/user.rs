@@ -41,7 +41,7 @@ pub async fn run(cmd: UserCommand, config: &Config) -> Result<(), CliError> {
                 .user_by_username(&username)
                 .await?
                 .ok_or_else(|| CliError::Failed(format!("no user named {username:?}")))?;
-            crate::factors::reset(&store, &user, None, now()).await?;
+            crate::factors::reset(&store, &user, None, None, now()).await?;
             println!("reset two-step verification of {username}: sessions ended, tokens revoked; they enrol again at next sign-in");
             Ok(())
         }

@@ -2,6 +2,7 @@
 //! with the layers every response gets.
 
 pub mod account;
+pub mod admin;
 pub mod assets;
 pub mod cookies;
 pub mod error;
@@ -34,6 +35,7 @@ pub fn router(state: AppState) -> Router {
         .merge(setup::router())
         .merge(home::router())
         .merge(account::router())
+        .merge(admin::router())
         .merge(assets::router())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(

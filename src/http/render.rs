@@ -60,6 +60,26 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/setup/setup.html"),
     ),
     (
+        "admin/layout.html",
+        include_str!("../../templates/admin/layout.html"),
+    ),
+    (
+        "admin/overview.html",
+        include_str!("../../templates/admin/overview.html"),
+    ),
+    (
+        "admin/contacts_menu.html",
+        include_str!("../../templates/admin/contacts_menu.html"),
+    ),
+    (
+        "admin/contacts.html",
+        include_str!("../../templates/admin/contacts.html"),
+    ),
+    (
+        "admin/confirm_reset.html",
+        include_str!("../../templates/admin/confirm_reset.html"),
+    ),
+    (
         "setup/done.html",
         include_str!("../../templates/setup/done.html"),
     ),
@@ -80,6 +100,21 @@ impl Templates {
 
     pub fn render(&self, name: &str, context: impl Serialize) -> Result<String, PageError> {
         Ok(self.env.get_template(name)?.render(context)?)
+    }
+}
+
+/// A time as people read it on a page: `2026-11-25 14:03 UTC`.
+pub fn when(unix: i64) -> String {
+    match time::OffsetDateTime::from_unix_timestamp(unix) {
+        Ok(t) => format!(
+            "{}-{:02}-{:02} {:02}:{:02} UTC",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute()
+        ),
+        Err(_) => "an unknown time".into(),
     }
 }
 

@@ -78,6 +78,16 @@ impl Store {
         Ok(row.map(Account::from))
     }
 
+    /// Every account, by name.
+    pub async fn accounts(&self) -> Result<Vec<Account>, Error> {
+        let rows: Vec<AccountRow> = sqlx::query_as(
+            "select id, name, require_mfa, factors, created_at from accounts order by name",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(Account::from).collect())
+    }
+
     pub async fn account_by_id(&self, id: &str) -> Result<Option<Account>, Error> {
         let row: Option<AccountRow> = sqlx::query_as(
             "select id, name, require_mfa, factors, created_at from accounts where id = $1",

@@ -91,6 +91,11 @@ impl Store {
         .bind(session.reauthenticated_at)
         .execute(&self.pool)
         .await?;
+        sqlx::query("update users set last_sign_in_at = $1 where id = $2")
+            .bind(session.auth_time)
+            .bind(session.user_id)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 

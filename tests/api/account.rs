@@ -50,9 +50,9 @@ each_backend! {
     async fn the_account_page_needs_a_session(backend) {
         let app = TestApp::spawn(backend).await;
         let (status, location, _) = app.get("/account").await;
-        assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/login?next=/account")));
+        assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/login?next=%2Faccount")));
         let (status, location, _) = app.post_form("/account/backup-codes", &[]).await;
-        assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/login?next=/account")));
+        assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/login?next=%2Faccount")));
     }
 
     async fn turning_totp_on_needs_a_recent_password(backend) {

@@ -150,6 +150,13 @@ async fn drop_old_test_databases(admin: &sqlx::AnyPool) {
         .await;
 }
 
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Member,
+    Administrator,
+    Operator,
+}
+
 pub struct TestApp {
     pub base: String,
     pub state: AppState,
@@ -308,6 +315,18 @@ impl TestApp {
     }
 
     pub async fn add_user_to(&self, username: &str, password: &str, account_id: &str) -> String {
+        self.add_member(username, password, account_id, Role::Member)
+            .await
+    }
+
+    /// A user of `account_id` in `role`; their id is `user-<username>`.
+    pub async fn add_member(
+        &self,
+        username: &str,
+        password: &str,
+        account_id: &str,
+        role: Role,
+    ) -> String {
         let id = format!("user-{username}");
         self.state
             .store
@@ -317,8 +336,8 @@ impl TestApp {
                 username,
                 email: &format!("{username}@example.com"),
                 password_hash: &password::hash(password, CHEAP).unwrap(),
-                is_admin: false,
-                is_operator: false,
+                is_admin: role == Role::Administrator,
+                is_operator: role == Role::Operator,
                 now: self.state.clock.now(),
             })
             .await

@@ -2,6 +2,7 @@
 //! parties and browsers would, on SQLite and (with GATEHOUSE_TEST_PG_URL) PostgreSQL.
 
 mod account;
+mod admin;
 mod cli;
 mod code_flow;
 mod common;

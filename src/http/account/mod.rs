@@ -43,13 +43,19 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-/// The signed-in user of this browser, or a redirect to sign in first.
+/// The signed-in user of this browser, or a redirect to sign in and come
+/// back to `back_to` (a local path).
 pub async fn signed_in(
     app: &AppState,
     headers: &HeaderMap,
+    back_to: &str,
 ) -> Result<Result<(Session, User), Response>, PageError> {
+    let to_login = || {
+        let next: String = form_urlencoded::byte_serialize(back_to.as_bytes()).collect();
+        see_other(&format!("/login?next={next}"))
+    };
     let Some(session) = cookies::current_session(app, headers).await? else {
-        return Ok(Err(see_other("/login?next=/account")));
+        return Ok(Err(to_login()));
     };
     match app
         .store
@@ -58,7 +64,7 @@ pub async fn signed_in(
         .filter(|u| !u.is_disabled)
     {
         Some(user) => Ok(Ok((session, user))),
-        None => Ok(Err(see_other("/login?next=/account"))),
+        None => Ok(Err(to_login())),
     }
 }
 
@@ -83,7 +89,7 @@ impl FromRequestParts<AppState> for Account {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Response> {
-        match signed_in(app, &parts.headers)
+        match signed_in(app, &parts.headers, security::PATH)
             .await
             .map_err(IntoResponse::into_response)?
         {

@@ -17,7 +17,7 @@ use crate::http::cookies::{self, PendingTarget};
 use crate::http::error::PageError;
 use crate::http::login;
 use crate::http::oidc::authorize::see_other;
-use crate::http::render::Page;
+use crate::http::render::{when, Page};
 use crate::store::{Session, User};
 
 pub const PATH: &str = "/account";
@@ -81,21 +81,6 @@ fn device(user_agent: Option<&str>) -> String {
 
 impl Page for AccountPage {
     const TEMPLATE: &'static str = "account/security.html";
-}
-
-/// A time as people read it on this page: `2026-11-25 14:03 UTC`.
-fn when(unix: i64) -> String {
-    match time::OffsetDateTime::from_unix_timestamp(unix) {
-        Ok(t) => format!(
-            "{}-{:02}-{:02} {:02}:{:02} UTC",
-            t.year(),
-            u8::from(t.month()),
-            t.day(),
-            t.hour(),
-            t.minute()
-        ),
-        Err(_) => "an unknown time".into(),
-    }
 }
 
 /// The account page for `user` in `session`, with an optional message.

@@ -1,0 +1,3 @@
+-- What the console shows of each member: when they last signed in.
+alter table users add column last_sign_in_at bigint;
+create index users_account_username on users(account_id, username);

@@ -1,0 +1,207 @@
+//! The provider console at `/admin`: account administrators manage their
+//! account, operators every account. Every page needs an `aal2` session;
+//! an administrator without one is sent through the second step (or to enrol
+//! a factor) first, and comes back here.
+
+pub mod contacts;
+pub mod overview;
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use serde::Serialize;
+
+use crate::app::AppState;
+use crate::auth::admin_rights::{self, Denied};
+use crate::auth::login_flow::Stage;
+use crate::factors;
+use crate::http::account::signed_in;
+use crate::http::cookies::{self, PendingTarget};
+use crate::http::error::PageError;
+use crate::http::login;
+use crate::http::oidc::authorize::see_other;
+use crate::oidc::params::Params;
+use crate::store::{Account, Session, User};
+
+pub const PATH: &str = "/admin";
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(PATH, get(overview::show))
+        .route(contacts::PATH, get(contacts::show_menu))
+        .route(contacts::ALL_PATH, get(contacts::show_all))
+        .route(
+            "/admin/contacts/{id}/reset-2fa",
+            get(contacts::confirm_reset).post(contacts::submit_reset),
+        )
+}
+
+/// A signed-in administrator or operator with an `aal2` session.
+pub struct Admin {
+    pub session: Session,
+    pub user: User,
+    pub ip: Option<String>,
+    headers: HeaderMap,
+}
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Response> {
+        match admit(parts, app).await {
+            Ok(admitted) => admitted,
+            Err(error) => Err(error.into_response()),
+        }
+    }
+}
+
+/// Where to come back to after signing in: this page for a GET, the console's
+/// front page otherwise (a form is not replayed).
+fn back_to(parts: &Parts) -> String {
+    let here = parts.uri.path_and_query().map(|p| p.as_str());
+    match parts.method {
+        axum::http::Method::GET => login::local_path(here).unwrap_or_else(|| PATH.into()),
+        _ => PATH.into(),
+    }
+}
+
+async fn admit(parts: &Parts, app: &AppState) -> Result<Result<Admin, Response>, PageError> {
+    let back_to = back_to(parts);
+    let (session, user) = match signed_in(app, &parts.headers, &back_to).await? {
+        Ok(found) => found,
+        Err(to_login) => return Ok(Err(to_login)),
+    };
+    if !admin_rights::may_enter(&user) {
+        return Err(PageError::Forbidden(
+            Denied::NotAdministrator.message().into(),
+        ));
+    }
+    if session.acr != "aal2" {
+        // The console needs the second step; without a factor, enrol one first.
+        let stage = if factors::has_factor(app, &user).await? {
+            Stage::SecondFactor
+        } else {
+            Stage::Enroll
+        };
+        let target = PendingTarget {
+            request_id: None,
+            next_path: Some(&back_to),
+            session_sid: Some(&session.sid),
+        };
+        let cookie = cookies::start_pending(app, &user.id, stage, target).await?;
+        let mut response = see_other(login::stage_path(stage));
+        cookies::attach(&mut response, Some(cookie));
+        return Ok(Err(response));
+    }
+    let ip = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(peer)| peer.ip().to_string());
+    Ok(Ok(Admin {
+        session,
+        user,
+        ip,
+        headers: parts.headers.clone(),
+    }))
+}
+
+/// The account switcher's entries.
+#[derive(Serialize)]
+pub struct AccountChoice {
+    pub id: String,
+    pub name: String,
+    pub selected: bool,
+}
+
+/// What every console page shows around its content.
+#[derive(Serialize)]
+pub struct Frame {
+    pub csrf_token: String,
+    pub admin: String,
+    pub is_operator: bool,
+    pub account_id: String,
+    pub account_name: String,
+    pub accounts: Vec<AccountChoice>,
+    /// The console section this page belongs to, for the navigation.
+    pub section: &'static str,
+}
+
+impl Admin {
+    /// The account a page is about: `requested` (a query's `account`) or the
+    /// administrator's own; refused unless they administer it.
+    pub async fn account(
+        &self,
+        app: &AppState,
+        requested: Option<&str>,
+    ) -> Result<Account, PageError> {
+        let id = requested
+            .filter(|id| !id.is_empty())
+            .unwrap_or(&self.user.account_id);
+        if let Err(denied) = admin_rights::may_manage(&self.user, id) {
+            return Err(PageError::Forbidden(denied.message().into()));
+        }
+        app.store
+            .account_by_id(id)
+            .await?
+            .ok_or_else(|| PageError::NotFound("There is no such account.".into()))
+    }
+
+    /// The frame of a page about `account`, with the cookie of a new CSRF token if one was made.
+    pub async fn frame(
+        &self,
+        app: &AppState,
+        account: &Account,
+        section: &'static str,
+    ) -> Result<(Frame, Option<axum::http::HeaderValue>), PageError> {
+        let accounts = if self.user.is_operator {
+            app.store.accounts().await?
+        } else {
+            vec![account.clone()]
+        };
+        let (csrf_token, cookie) = cookies::csrf_token(app, &self.headers);
+        let frame = Frame {
+            csrf_token,
+            admin: self.user.username.clone(),
+            is_operator: self.user.is_operator,
+            account_id: account.id.clone(),
+            account_name: account.name.clone(),
+            accounts: accounts
+                .into_iter()
+                .map(|a| AccountChoice {
+                    selected: a.id == account.id,
+                    id: a.id,
+                    name: a.name,
+                })
+                .collect(),
+            section,
+        };
+        Ok((frame, cookie))
+    }
+
+    /// A submitted form, if its CSRF token matches this browser's.
+    pub fn form(&self, app: &AppState, body: &[u8]) -> Result<Params, PageError> {
+        let form = Params::parse(body);
+        if cookies::csrf_ok(app, &self.headers, form.get("csrf_token").ok().flatten()) {
+            Ok(form)
+        } else {
+            Err(PageError::Forbidden(
+                "This form has expired. Go back, reload the page and try again.".into(),
+            ))
+        }
+    }
+}
+
+/// The query of a console page, parsed leniently: a repeated or odd parameter is ignored.
+pub fn query(raw: Option<String>) -> Params {
+    Params::parse(raw.unwrap_or_default().as_bytes())
+}
+
+/// A single-valued parameter, or `None` when absent, repeated or overlong.
+pub fn param<'a>(params: &'a Params, name: &str) -> Option<&'a str> {
+    params.get(name).ok().flatten().filter(|v| v.len() <= 200)
+}

@@ -1,0 +1,104 @@
+//! The console's view of an account's members: who they are and what protects them.
+
+use super::{Error, Store};
+
+/// A member as the console lists them.
+#[derive(Debug, sqlx::FromRow)]
+pub struct Contact {
+    pub id: String,
+    pub username: String,
+    pub email: String,
+    pub is_admin: i64,
+    pub is_disabled: i64,
+    pub must_enroll: i64,
+    pub last_sign_in_at: Option<i64>,
+    /// Confirmed authenticator apps (0 or 1).
+    pub totp: i64,
+    pub totp_last_used_at: Option<i64>,
+    pub backup_codes_left: i64,
+    pub backup_code_last_used_at: Option<i64>,
+    /// Until when the second step is locked after failures, if it ever was
+    /// (the counter keyed `mfa:<user id>`, as `factors` keeps it).
+    pub locked_until: Option<i64>,
+}
+
+/// Which members a listing holds.
+pub struct ContactQuery<'a> {
+    pub account_id: &'a str,
+    /// Part of a username or email address; empty for everyone.
+    pub search: &'a str,
+    /// Only members with no second factor.
+    pub without_factor: bool,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// `text` as a `like` pattern that matches it anywhere, with `\` escaping
+/// the pattern characters a search may contain.
+fn contains_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+const WHERE: &str = "where u.account_id = $1 \
+     and (lower(u.username) like $2 escape '\\' or lower(u.email) like $2 escape '\\') \
+     and ($3 = 0 or not exists (select 1 from totp_factors t \
+          where t.user_id = u.id and t.confirmed_at is not null))";
+
+impl Store {
+    /// One page of an account's members, by username, and how many match in all.
+    pub async fn contacts(&self, query: &ContactQuery<'_>) -> Result<(Vec<Contact>, i64), Error> {
+        let pattern = contains_pattern(query.search);
+        let without = i64::from(query.without_factor);
+        let sql = format!(
+            "select u.id, u.username, u.email, u.is_admin, u.is_disabled, u.must_enroll, \
+             u.last_sign_in_at, \
+             (select count(*) from totp_factors t where t.user_id = u.id \
+                and t.confirmed_at is not null) as totp, \
+             (select max(t.last_used_at) from totp_factors t where t.user_id = u.id \
+                and t.confirmed_at is not null) as totp_last_used_at, \
+             (select count(*) from backup_codes b where b.user_id = u.id \
+                and b.used_at is null) as backup_codes_left, \
+             (select max(b.used_at) from backup_codes b where b.user_id = u.id) \
+                as backup_code_last_used_at, \
+             (select f.locked_until from failure_counters f where f.key = 'mfa:' || u.id) \
+                as locked_until \
+             from users u {WHERE} order by u.username limit $4 offset $5"
+        );
+        let rows = sqlx::query_as(&sql)
+            .bind(query.account_id)
+            .bind(&pattern)
+            .bind(without)
+            .bind(query.limit)
+            .bind(query.offset)
+            .fetch_all(&self.pool)
+            .await?;
+        let (total,): (i64,) = sqlx::query_as(&format!("select count(*) from users u {WHERE}"))
+            .bind(query.account_id)
+            .bind(&pattern)
+            .bind(without)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok((rows, total))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::contains_pattern;
+
+    #[test]
+    fn searches_match_their_text_literally() {
+        assert_eq!(contains_pattern("Mia"), "%mia%");
+        assert_eq!(contains_pattern("a_b%c\\"), "%a\\_b\\%c\\\\%");
+        assert_eq!(contains_pattern(""), "%%");
+    }
+}

@@ -1,0 +1,363 @@
+//! The provider console: who may enter, the contact list, and Reset 2FA
+//! with every authorisation rule around it.
+
+use openidconnect::OAuth2TokenResponse;
+use reqwest::StatusCode;
+use totp_rs::TOTP;
+
+use crate::common::*;
+use crate::each_backend;
+use crate::second_factor::first_sign_in_with_enrolment;
+
+const ADA: &str = "ada";
+const ADA_ID: &str = "user-ada";
+
+/// The href of the first link whose text is `text`.
+pub fn link_named(page: &str, text: &str) -> String {
+    let end = page
+        .find(&format!(">{text}</a>"))
+        .unwrap_or_else(|| panic!("a link {text:?} in {page}"));
+    let start = page[..end].rfind("href=\"").expect("an href") + 6;
+    let stop = start + page[start..].find('"').unwrap();
+    html_unescape(&page[start..stop])
+}
+
+/// The password step towards the console, from a visitor's first request to `/admin`.
+async fn password_towards_console(
+    app: &TestApp,
+    browser: &reqwest::Client,
+    username: &str,
+) -> (StatusCode, Option<String>) {
+    let (status, location, _) = app.get_in(browser, "/admin").await;
+    assert_eq!(
+        (status, location.as_deref()),
+        (StatusCode::SEE_OTHER, Some("/login?next=%2Fadmin")),
+        "a visitor is sent to sign in"
+    );
+    let (_, _, page) = app.get_in(browser, "/login?next=%2Fadmin").await;
+    assert_eq!(
+        hidden_input(&page, "next")
+            .map(|n| html_unescape(&n))
+            .as_deref(),
+        Some("/admin")
+    );
+    let (status, location, _) = app
+        .submit_in(
+            browser,
+            &page,
+            "/login",
+            &[
+                ("next", "/admin"),
+                ("username", username),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    (status, location)
+}
+
+/// An administrator's first visit: password, then (no factor yet) enrolment,
+/// then the console. Returns their authenticator.
+pub async fn console_first_visit(app: &TestApp, browser: &reqwest::Client, username: &str) -> TOTP {
+    let (status, location) = password_towards_console(app, browser, username).await;
+    assert_eq!(
+        (status, location.as_deref()),
+        (StatusCode::SEE_OTHER, Some("/admin"))
+    );
+    let (status, location, _) = app.get_in(browser, "/admin").await;
+    assert_eq!(
+        (status, location.as_deref()),
+        (StatusCode::SEE_OTHER, Some("/login/enroll")),
+        "an administrator without a factor enrols first"
+    );
+    let (status, _, page) = app.get_in(browser, "/login/enroll").await;
+    assert_eq!(status, StatusCode::OK);
+    let totp = authenticator_from(&page);
+    let code = totp.generate(app.state.clock.now() as u64);
+    let (status, _, codes) = app
+        .submit_in(browser, &page, "/login/enroll", &[("code", &code)])
+        .await;
+    assert_eq!(status, StatusCode::OK, "{codes}");
+    assert_eq!(backup_codes_on(&codes).len(), 10);
+    assert!(
+        html_unescape(&codes).contains(r#"href="/admin""#),
+        "the codes page continues to the console"
+    );
+    let (status, _, page) = app.get_in(browser, "/admin").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains(">Contacts</a>"));
+    totp
+}
+
+async fn all_contacts(app: &TestApp, browser: &reqwest::Client, query: &str) -> String {
+    let (status, _, page) = app
+        .get_in(browser, &format!("/admin/contacts/all{query}"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    page
+}
+
+fn usernames_listed(page: &str) -> Vec<String> {
+    page.split(r#"<strong class="username">"#)
+        .skip(1)
+        .map(|rest| rest[..rest.find('<').unwrap()].to_string())
+        .collect()
+}
+
+async fn confirm_page(
+    app: &TestApp,
+    browser: &reqwest::Client,
+    user_id: &str,
+) -> (StatusCode, String) {
+    let (status, _, page) = app
+        .get_in(browser, &format!("/admin/contacts/{user_id}/reset-2fa"))
+        .await;
+    (status, page)
+}
+
+async fn totp_count(app: &TestApp, user_id: &str) -> usize {
+    usize::from(
+        app.state
+            .store
+            .active_totp(user_id)
+            .await
+            .unwrap()
+            .is_some(),
+    )
+}
+
+each_backend! {
+    async fn visitors_sign_in_and_members_get_403(backend) {
+        let app = TestApp::spawn(backend).await;
+        let (status, location, _) = app.post_form("/admin/contacts/user-alice/reset-2fa", &[]).await;
+        assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/login?next=%2Fadmin")));
+        let (status, location, _) = app.get("/admin/contacts/all?account=acct-acme&q=a").await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert_eq!(location.as_deref(), Some("/login?next=%2Fadmin%2Fcontacts%2Fall%3Faccount%3Dacct-acme%26q%3Da"), "and comes back to the same page");
+
+        let (status, location) = password_towards_console(&app, &app.browser, USERNAME).await;
+        assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/admin")));
+        for path in ["/admin", "/admin/contacts", "/admin/contacts/all", "/admin/contacts/user-mia/reset-2fa"] {
+            let (status, _, page) = app.get(path).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{path}");
+            assert!(page.contains("for account administrators"), "{page}");
+        }
+        let (_, _, account) = app.get("/account").await;
+        let (status, _, _) = app.submit_in(&app.browser, &account, "/admin/contacts/user-mia/reset-2fa", &[]).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+    }
+
+    async fn an_administrator_enrols_before_entering_and_an_aal1_session_steps_up(backend) {
+        let app = TestApp::spawn(backend).await;
+        app.add_member(ADA, PASSWORD, "acct-acme", Role::Administrator).await;
+        let totp = console_first_visit(&app, &app.browser, ADA).await;
+        assert_eq!(totp_count(&app, ADA_ID).await, 1);
+        // From then on, signing in towards the console asks for the code.
+        let later = new_browser();
+        let (status, location) = password_towards_console(&app, &later, ADA).await;
+        assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/login/second-factor")));
+        let (_, _, page) = app.get_in(&later, "/login/second-factor").await;
+        app.state.clock.advance(30);
+        let code = totp.generate(app.state.clock.now() as u64);
+        let (status, location, _) = app.submit_in(&later, &page, "/login/second-factor", &[("code", &code)]).await;
+        assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/admin")));
+        let (status, _, _) = app.get_in(&later, "/admin").await;
+        assert_eq!(status, StatusCode::OK);
+
+        // Another administrator signs in without a factor, then adds one from
+        // another browser: this session is still aal1, so the console asks for it.
+        let grace = new_browser();
+        app.add_member("grace", PASSWORD, "acct-acme", Role::Administrator).await;
+        password_towards_console(&app, &grace, "grace").await;
+        let other = new_browser();
+        password_towards_console(&app, &other, "grace").await;
+        let (_, _, page) = app.get_in(&other, "/account/totp").await;
+        let their_app = authenticator_from(&page);
+        let code = their_app.generate(app.state.clock.now() as u64);
+        let (status, _, _) = app.submit_in(&other, &page, "/account/totp", &[("code", &code)]).await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, location, _) = app.get_in(&grace, "/admin/contacts").await;
+        assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/login/second-factor")));
+        let (_, _, page) = app.get_in(&grace, "/login/second-factor").await;
+        app.state.clock.advance(30);
+        let code = their_app.generate(app.state.clock.now() as u64);
+        let (status, location, _) = app.submit_in(&grace, &page, "/login/second-factor", &[("code", &code)]).await;
+        assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/admin/contacts")));
+        let (status, _, page) = app.get_in(&grace, "/admin/contacts").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(page.contains(">All Contacts</a>"));
+    }
+
+    async fn all_contacts_lists_the_account_with_search_pages_and_status(backend) {
+        let app = TestApp::spawn(backend).await;
+        app.add_member(ADA, PASSWORD, "acct-acme", Role::Administrator).await;
+        let portal = app.rp("portal").await;
+        let alice = new_browser();
+        first_sign_in_with_enrolment(&app, &alice, &portal, USERNAME, &[("acr_values", "aal2")]).await;
+        console_first_visit(&app, &app.browser, ADA).await;
+
+        let page = all_contacts(&app, &app.browser, "").await;
+        assert_eq!(usernames_listed(&page), vec![ADA, USERNAME], "acme only, by name");
+        assert!(!page.contains(MIA), "no member of another account");
+        let alice_row = &page[page.find(r#"data-username="alice""#).unwrap()..];
+        let alice_row = &alice_row[..alice_row.find("</tr>").unwrap()];
+        assert!(alice_row.contains("Authenticator app, 10 backup codes"), "{alice_row}");
+        assert!(!alice_row.contains("never"), "a last sign-in: {alice_row}");
+        assert!(alice_row.contains("Reset 2FA"));
+        let ada_row = &page[page.find(r#"data-username="ada""#).unwrap()..];
+        let ada_row = &ada_row[..ada_row.find("</tr>").unwrap()];
+        assert!(ada_row.contains(">you<") && !ada_row.contains("Reset 2FA"), "no reset of oneself: {ada_row}");
+
+        assert_eq!(usernames_listed(&all_contacts(&app, &app.browser, "?q=LIC").await), vec![USERNAME]);
+        assert_eq!(usernames_listed(&all_contacts(&app, &app.browser, "?q=%25").await), Vec::<String>::new(), "a % is matched literally");
+        assert_eq!(usernames_listed(&all_contacts(&app, &app.browser, "?q=example.com").await).len(), 2, "emails are searched");
+
+        let hash = app.state.store.user_by_username(USERNAME).await.unwrap().unwrap().password_hash;
+        for n in 0..30 {
+            app.state.store.create_user(gatehouse::store::NewUser {
+                id: &format!("user-m{n:02}"), account_id: "acct-acme", username: &format!("m{n:02}"),
+                email: &format!("m{n:02}@example.com"), password_hash: &hash,
+                is_admin: false, is_operator: false, now: app.state.clock.now(),
+            }).await.unwrap();
+        }
+        let first = all_contacts(&app, &app.browser, "?account=acct-acme").await;
+        assert!(first.contains("32 members · page 1 of 2"), "{first}");
+        assert_eq!(usernames_listed(&first).len(), 25);
+        let second = all_contacts(&app, &app.browser, &link_named(&first, "Next page")["/admin/contacts/all".len()..]).await;
+        let rest = usernames_listed(&second);
+        assert_eq!(rest.len(), 7);
+        assert!(!usernames_listed(&first).iter().any(|u| rest.contains(u)), "pages do not overlap");
+        let unenrolled = all_contacts(&app, &app.browser, "?without=1").await;
+        assert!(unenrolled.contains("30 members"), "the report of members without a factor");
+        assert!(!usernames_listed(&unenrolled).contains(&USERNAME.to_string()));
+        let (status, _, _) = app.get("/admin/contacts/all?page=-1&q=%00").await;
+        assert_eq!(status, StatusCode::OK, "odd parameters are ignored");
+    }
+
+    async fn reset_2fa_confirms_then_resets_and_the_member_enrols_again(backend) {
+        let app = TestApp::spawn(backend).await;
+        app.add_member(ADA, PASSWORD, "acct-acme", Role::Administrator).await;
+        let portal = app.rp("portal").await;
+        let alice = new_browser();
+        let enrolled = first_sign_in_with_enrolment(&app, &alice, &portal, USERNAME, &[("acr_values", "aal2")]).await;
+        let refresh = enrolled.signed_in.tokens.refresh_token().unwrap().clone();
+        // Alice then locks her second step with wrong codes.
+        let request = app.auth_request(&portal, &[("prompt", "login")]);
+        let locked_out = new_browser();
+        app.sign_in_through_in(&locked_out, &request, USERNAME, PASSWORD).await;
+        let (_, _, mut page) = app.get_in(&locked_out, "/login/second-factor").await;
+        for _ in 0..5 {
+            page = app.submit_in(&locked_out, &page, "/login/second-factor", &[("code", "000000")]).await.2;
+        }
+        console_first_visit(&app, &app.browser, ADA).await;
+        let listed = all_contacts(&app, &app.browser, "").await;
+        assert!(listed.contains("locked until"), "the lock shows: {listed}");
+
+        let confirm_href = link_named(&listed, "Reset 2FA");
+        assert_eq!(confirm_href, "/admin/contacts/user-alice/reset-2fa");
+        let (status, confirm) = confirm_page(&app, &app.browser, "user-alice").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(confirm.contains("<h1 id=\"confirm-title\">Confirm</h1>") && confirm.contains(">Yes</button>"));
+        assert_eq!(link_named(&confirm, "No"), "/admin/contacts/all?account=acct-acme");
+        assert_eq!(totp_count(&app, "user-alice").await, 1, "showing the confirm step changes nothing");
+
+        let (status, location, _) = app.submit_in(&app.browser, &confirm, &confirm_href, &[]).await;
+        assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/admin/contacts/all?account=acct-acme&reset=user-alice")));
+        let after = all_contacts(&app, &app.browser, &location.unwrap()["/admin/contacts/all".len()..]).await;
+        assert!(after.contains("alice&#x27;s two-factor authentication was reset. They will set it up again at their next sign-in."), "{after}");
+        let alice_row = &after[after.find(r#"data-username="alice""#).unwrap()..];
+        let alice_row = &alice_row[..alice_row.find("</tr>").unwrap()];
+        assert!(alice_row.contains("None") && alice_row.contains("sets up at next sign-in") && !alice_row.contains("locked"), "{alice_row}");
+
+        // The effects: factors gone, sessions ended, tokens revoked, lock cleared, enrolment due.
+        assert_eq!(totp_count(&app, "user-alice").await, 0);
+        assert_eq!(app.state.store.backup_code_summary("user-alice").await.unwrap().remaining, 0);
+        assert!(app.state.store.user_by_id("user-alice").await.unwrap().unwrap().must_enroll);
+        let (status, location, _) = app.get_in(&alice, "/account").await;
+        assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/login?next=%2Faccount")), "signed out");
+        assert!(portal.exchange_refresh_token(&refresh).unwrap().request_async(&rp_http()).await.is_err(), "refresh token revoked");
+        let events = app.state.store.audit_events_for("user-alice", 50).await.unwrap();
+        let reset = events.iter().find(|e| e.kind == "second_factor_reset").expect("an audit event");
+        assert_eq!(reset.actor_id.as_deref(), Some(ADA_ID), "who");
+        assert_eq!(reset.ip.as_deref(), Some("127.0.0.1"), "from where");
+        assert!(reset.detail.contains(r#""by":"ada""#), "{}", reset.detail);
+
+        let request = app.auth_request(&portal, &[]);
+        let (_, location, _) = app.sign_in_through_in(&new_browser(), &request, USERNAME, PASSWORD).await;
+        assert_eq!(location.as_deref(), Some("/login/enroll"), "enrolling again at the next sign-in");
+    }
+
+    async fn nobody_resets_outside_their_account_or_their_own_or_without_the_form_token(backend) {
+        let app = TestApp::spawn(backend).await;
+        app.add_member(ADA, PASSWORD, "acct-acme", Role::Administrator).await;
+        let fortress = app.rp("portal").await;
+        let mia = new_browser();
+        first_sign_in_with_enrolment(&app, &mia, &fortress, MIA, &[]).await;
+        console_first_visit(&app, &app.browser, ADA).await;
+        let (_, confirm) = confirm_page(&app, &app.browser, "user-alice").await;
+        let csrf = hidden_input(&confirm, "csrf_token").expect("the confirm form's token");
+
+        // Another account's member, by editing the id in the request.
+        let (status, page) = confirm_page(&app, &app.browser, "user-mia").await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert!(page.contains("You do not administer this account."));
+        let (status, _, _) = app.post_in(&app.browser, "/admin/contacts/user-mia/reset-2fa", &[("csrf_token", &csrf)]).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert_eq!(totp_count(&app, "user-mia").await, 1, "mia keeps her factor");
+        for path in ["/admin?account=acct-fortress", "/admin/contacts/all?account=acct-fortress", "/admin/contacts?account=acct-fortress"] {
+            let (status, _, _) = app.get(path).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{path}");
+        }
+        let (status, _, _) = app.get("/admin?account=acct-nowhere").await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "an unknown account is not theirs either");
+        let (status, _, _) = app.post_in(&app.browser, "/admin/contacts/user-nobody/reset-2fa", &[("csrf_token", &csrf)]).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+
+        // Their own factors.
+        let (status, page) = confirm_page(&app, &app.browser, ADA_ID).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert!(page.contains("cannot reset your own"), "{page}");
+        let (status, _, _) = app.post_in(&app.browser, &format!("/admin/contacts/{ADA_ID}/reset-2fa"), &[("csrf_token", &csrf)]).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert_eq!(totp_count(&app, ADA_ID).await, 1, "ada keeps her factor");
+
+        // Without the form's token, or with a wrong one.
+        let portal = app.rp("portal").await;
+        let alice = new_browser();
+        first_sign_in_with_enrolment(&app, &alice, &portal, USERNAME, &[("acr_values", "aal2")]).await;
+        for form in [vec![], vec![("csrf_token", "forged")]] {
+            let (status, _, page) = app.post_in(&app.browser, "/admin/contacts/user-alice/reset-2fa", &form).await;
+            assert_eq!(status, StatusCode::FORBIDDEN);
+            assert!(page.contains("This form has expired"));
+        }
+        assert_eq!(totp_count(&app, "user-alice").await, 1, "alice keeps her factor");
+        // The token of another browser does not carry over either.
+        let other = new_browser();
+        let (_, _, login) = app.get_in(&other, "/login").await;
+        let theirs = hidden_input(&login, "csrf_token").unwrap();
+        let (status, _, _) = app.post_in(&app.browser, "/admin/contacts/user-alice/reset-2fa", &[("csrf_token", &theirs)]).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert_eq!(totp_count(&app, "user-alice").await, 1);
+    }
+
+    async fn operators_switch_accounts_and_reset_there(backend) {
+        let app = TestApp::spawn(backend).await;
+        app.add_member("otto", PASSWORD, "acct-acme", Role::Operator).await;
+        let portal = app.rp("portal").await;
+        let mia = new_browser();
+        first_sign_in_with_enrolment(&app, &mia, &portal, MIA, &[]).await;
+        console_first_visit(&app, &app.browser, "otto").await;
+        let (_, _, page) = app.get("/admin").await;
+        assert!(page.contains(r#"<option value="acct-fortress">fortress</option>"#), "the switcher lists every account: {page}");
+        let (status, _, page) = app.get("/admin?account=acct-fortress").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(page.contains("Required for every member"));
+        let page = all_contacts(&app, &app.browser, "?account=acct-fortress").await;
+        assert_eq!(usernames_listed(&page), vec![MIA]);
+        let (_, confirm) = confirm_page(&app, &app.browser, "user-mia").await;
+        let (status, location, _) = app.submit_in(&app.browser, &confirm, "/admin/contacts/user-mia/reset-2fa", &[]).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert_eq!(location.as_deref(), Some("/admin/contacts/all?account=acct-fortress&reset=user-mia"));
+        assert_eq!(totp_count(&app, "user-mia").await, 0);
+    }
+}
