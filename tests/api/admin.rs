@@ -5,6 +5,7 @@ use openidconnect::OAuth2TokenResponse;
 use reqwest::StatusCode;
 use totp_rs::TOTP;
 
+use crate::browser::Browser;
 use crate::common::*;
 use crate::each_backend;
 use crate::second_factor::first_sign_in_with_enrolment;
@@ -359,5 +360,79 @@ each_backend! {
         assert_eq!(status, StatusCode::SEE_OTHER);
         assert_eq!(location.as_deref(), Some("/admin/contacts/all?account=acct-fortress&reset=user-mia"));
         assert_eq!(totp_count(&app, "user-mia").await, 0);
+    }
+
+    async fn an_administrator_resets_a_members_2fa_in_a_real_browser(backend) {
+        let app = TestApp::spawn(backend).await;
+        app.add_member(ADA, PASSWORD, "acct-acme", Role::Administrator).await;
+        let portal = app.rp("portal").await;
+        // Alice uses an authenticator app, then loses her phone; ada has hers.
+        first_sign_in_with_enrolment(&app, &new_browser(), &portal, USERNAME, &[("acr_values", "aal2")]).await;
+        let ada_app = console_first_visit(&app, &new_browser(), ADA).await;
+        let prefix = format!("console-{}", backend.name());
+
+        let chromium = Browser::start(&prefix, 1280, 900).await;
+        chromium.goto(&app.url("/admin")).await;
+        assert_eq!(chromium.path().await, "/login?next=%2Fadmin", "sent to sign in");
+        chromium.fill("#username", ADA).await;
+        chromium.fill("#password", PASSWORD).await;
+        chromium.click_button("Sign in").await;
+        assert_eq!(chromium.path().await, "/login/second-factor");
+        app.state.clock.advance(30);
+        chromium.fill("input[name=code]", &ada_app.generate(app.state.clock.now() as u64)).await;
+        chromium.click_button("Verify").await;
+        assert_eq!(chromium.path().await, "/admin");
+        chromium.screenshot("overview").await;
+
+        chromium.click_link("Contacts").await;
+        chromium.screenshot("contacts").await;
+        chromium.click_link("All Contacts").await;
+        assert!(chromium.path().await.starts_with("/admin/contacts/all"));
+        chromium.screenshot("all-contacts").await;
+        let row = chromium.text_of(r#"tr[data-username="alice"]"#).await;
+        assert!(row.contains("Authenticator app, 10 backup codes"), "{row}");
+        chromium.click(r#"tr[data-username="alice"] a.button"#).await;
+        assert_eq!(chromium.path().await, "/admin/contacts/user-alice/reset-2fa");
+        assert_eq!(chromium.text_of("h1").await, "Confirm");
+        chromium.screenshot("confirm-reset").await;
+        // No goes back and changes nothing.
+        chromium.click_link("No").await;
+        assert!(chromium.path().await.starts_with("/admin/contacts/all"));
+        assert!(app.state.store.active_totp("user-alice").await.unwrap().is_some());
+        chromium.click(r#"tr[data-username="alice"] a.button"#).await;
+        chromium.click_button("Yes").await;
+        assert_eq!(chromium.path().await, "/admin/contacts/all?account=acct-acme&reset=user-alice");
+        let notice = chromium.text_of("p.notice").await;
+        assert_eq!(notice, "alice's two-factor authentication was reset. They will set it up again at their next sign-in.");
+        let row = chromium.text_of(r#"tr[data-username="alice"]"#).await;
+        assert!(row.contains("None") && row.contains("sets up at next sign-in"), "{row}");
+        chromium.screenshot("after-reset").await;
+        // The console on a phone.
+        chromium.client.set_window_size(390, 844).await.unwrap();
+        chromium.screenshot("all-contacts-phone").await;
+        chromium.quit().await;
+
+        let reset = app.state.store.audit_events_for("user-alice", 50).await.unwrap()
+            .into_iter().find(|e| e.kind == "second_factor_reset").expect("the audit trail");
+        assert_eq!((reset.actor_id.as_deref(), reset.ip.as_deref()), (Some(ADA_ID), Some("127.0.0.1")));
+
+        // Alice, at her next sign-in in her own browser, enrols again.
+        let phone = Browser::start(&prefix, 390, 844).await;
+        let request = app.auth_request(&portal, &[]);
+        phone.goto(&request.url).await;
+        assert!(phone.path().await.starts_with("/login?request="));
+        phone.fill("#username", USERNAME).await;
+        phone.fill("#password", PASSWORD).await;
+        phone.click_button("Sign in").await;
+        assert_eq!(phone.path().await, "/login/enroll");
+        let page = phone.source().await;
+        assert!(page.contains("<svg") && page.contains("otpauth://totp/"), "a QR code and the app link");
+        phone.screenshot("member-enrols-again").await;
+        let fresh = authenticator_from(&page);
+        phone.fill("input[name=code]", &fresh.generate(app.state.clock.now() as u64)).await;
+        phone.click_button("Turn on").await;
+        assert_eq!(backup_codes_on(&phone.source().await).len(), 10);
+        phone.quit().await;
+        assert!(app.state.store.active_totp("user-alice").await.unwrap().is_some(), "enrolled again");
     }
 }

@@ -1,0 +1,207 @@
+//! A real browser: headless Chromium (Debian's `chromium` and
+//! `chromium-driver`) driven over WebDriver with fantoccini.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+
+/// A chromedriver process and a browser session on it; both end on drop.
+pub struct Browser {
+    pub client: Client,
+    driver: Child,
+    /// Chromium's profile, which also names its processes for clean-up.
+    profile: tempfile::TempDir,
+    /// Screenshots are named `<prefix>-<name>.png`.
+    prefix: String,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn chromedriver() -> PathBuf {
+    let path = std::env::var_os("CHROMEDRIVER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromedriver"));
+    assert!(
+        path.exists(),
+        "the browser tests need chromedriver at {} (Debian: apt-get install chromium chromium-driver; \
+         .ci/install-browser does it)",
+        path.display()
+    );
+    path
+}
+
+/// Where screenshots of the pages go, for review.
+pub fn screenshot_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("screenshots")
+}
+
+impl Browser {
+    /// A headless Chromium with a window of `width` × `height` CSS pixels.
+    pub async fn start(prefix: &str, width: u32, height: u32) -> Browser {
+        let port = free_port();
+        let driver = Command::new(chromedriver())
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let profile = tempfile::Builder::new()
+            .prefix("gatehouse-chromium")
+            .tempdir()
+            .unwrap();
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert(
+            "goog:chromeOptions".into(),
+            serde_json::json!({
+                "binary": std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
+                "args": [
+                    "--headless=new",
+                    "--no-sandbox",
+                    "--disable-dev-shm-usage",
+                    "--disable-gpu",
+                    "--no-first-run",
+                    "--disable-breakpad",
+                    "--disable-crash-reporter",
+                    "--password-store=basic",
+                    format!("--window-size={width},{height}"),
+                    format!("--user-data-dir={}", profile.path().display()),
+                ],
+            }),
+        );
+        let url = format!("http://127.0.0.1:{port}");
+        let mut last_error = String::new();
+        for _ in 0..100 {
+            match ClientBuilder::native()
+                .capabilities(capabilities.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(client) => {
+                    return Browser {
+                        client,
+                        driver,
+                        profile,
+                        prefix: prefix.to_string(),
+                    }
+                }
+                Err(e) => last_error = e.to_string(),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no WebDriver session with chromedriver on port {port}: {last_error}");
+    }
+
+    pub async fn goto(&self, url: &str) {
+        self.client.goto(url).await.expect("the page loads");
+    }
+
+    pub async fn path(&self) -> String {
+        let url = self.client.current_url().await.unwrap();
+        match url.query() {
+            Some(query) => format!("{}?{query}", url.path()),
+            None => url.path().to_string(),
+        }
+    }
+
+    pub async fn source(&self) -> String {
+        self.client.source().await.unwrap()
+    }
+
+    pub async fn fill(&self, css: &str, text: &str) {
+        let input = self
+            .client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("an input {css}: {e}"));
+        input.clear().await.unwrap();
+        input.send_keys(text).await.unwrap();
+    }
+
+    /// Clicks what `locator` finds, which loads another page, and waits until
+    /// the old page is gone (its root element goes stale) and the new one has loaded.
+    async fn navigate_by(&self, locator: Locator<'_>) {
+        let old_root = self.client.find(Locator::Css("html")).await.unwrap();
+        let target = self
+            .client
+            .find(locator)
+            .await
+            .unwrap_or_else(|e| panic!("an element {locator:?}: {e}"));
+        target.click().await.unwrap();
+        for _ in 0..200 {
+            if old_root.tag_name().await.is_err() {
+                let ready = self
+                    .client
+                    .execute("return document.readyState", vec![])
+                    .await;
+                if ready.is_ok_and(|state| state == "complete") {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("clicking {locator:?} did not load another page");
+    }
+
+    /// Clicks the element `css` and waits for the next page.
+    pub async fn click(&self, css: &str) {
+        self.navigate_by(Locator::Css(css)).await;
+    }
+
+    /// Clicks the link whose text is `text` and waits for the next page.
+    pub async fn click_link(&self, text: &str) {
+        self.navigate_by(Locator::LinkText(text)).await;
+    }
+
+    /// Clicks the button whose text is `text` and waits for the next page.
+    pub async fn click_button(&self, text: &str) {
+        let xpath = format!("//button[normalize-space()='{text}']");
+        self.navigate_by(Locator::XPath(&xpath)).await;
+    }
+
+    pub async fn text_of(&self, css: &str) -> String {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("an element {css}: {e}"))
+            .text()
+            .await
+            .unwrap()
+    }
+
+    /// Saves what the browser shows as `<prefix>-<name>.png`.
+    pub async fn screenshot(&self, name: &str) {
+        let png = self.client.screenshot().await.expect("a screenshot");
+        assert!(png.starts_with(b"\x89PNG"), "a PNG image");
+        let dir = screenshot_dir();
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("{}-{name}.png", self.prefix)), png).unwrap();
+    }
+}
+
+impl Browser {
+    /// Ends the browser session, then the driver.
+    pub async fn quit(self) {
+        let _ = self.client.clone().close().await;
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        // After a failure the session was not closed: end the driver, and
+        // the Chromium processes of this profile that it leaves behind.
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+        let _ = Command::new("pkill")
+            .args(["-f", "--"])
+            .arg(format!("--user-data-dir={}", self.profile.path().display()))
+            .status();
+    }
+}
