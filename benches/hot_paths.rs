@@ -118,6 +118,7 @@ fn session_lookup(c: &mut Criterion) {
             ip: None,
             user_agent: None,
             expires_at: NOW + 86400,
+            idle_secs: 3600,
             reauthenticated_at: NOW,
         };
         store.create_session(session).await.unwrap();
@@ -127,7 +128,7 @@ fn session_lookup(c: &mut Criterion) {
     c.bench_function("session lookup (SQLite)", |b| {
         b.iter(|| {
             runtime
-                .block_on(store.live_session(&hash, NOW + 10, 3600))
+                .block_on(store.live_session(&hash, NOW + 10))
                 .unwrap()
                 .unwrap()
         })

@@ -5,7 +5,7 @@
 
 use crate::app::AppState;
 use crate::auth::totp::{self, TotpError};
-use crate::auth::{backup_codes, secret};
+use crate::auth::{backup_codes, policy, secret};
 use crate::store::{self, NewAuditEvent, TotpFactor, User};
 
 /// The outcome of a password check.
@@ -149,6 +149,7 @@ pub async fn check_password(
             } else {
                 "password_failed"
             },
+            account_id: user.map(|u| u.account_id.as_str()),
             user_id: user.map(|u| u.id.as_str()),
             actor_id: None,
             ip,
@@ -228,10 +229,12 @@ pub async fn check_code(
 ) -> Result<Check, store::Error> {
     let now = app.clock.now();
     let key = lock_key(&user.id);
+    let account = app.store.account_of(user).await?;
+    let policy = policy::lock_policy(&app.config, &account.settings);
     let limit = Limit {
-        limit: app.config.mfa_failure_limit,
+        limit: policy.failure_limit,
         window_secs: FAILURE_WINDOW_SECS,
-        lock_secs: app.config.mfa_lockout_secs,
+        lock_secs: policy.lockout_secs,
     };
     let attempt = match open_gate(app, &key, limit, now).await? {
         Gate::Open(attempt) => attempt,
@@ -502,6 +505,7 @@ pub async fn reset(
     app_store
         .audit(NewAuditEvent {
             kind: "second_factor_reset",
+            account_id: Some(&user.account_id),
             user_id: Some(&user.id),
             actor_id: actor.map(|a| a.id.as_str()),
             ip,
@@ -526,6 +530,7 @@ pub async fn audit(
     app.store
         .audit(NewAuditEvent {
             kind,
+            account_id: Some(&user.account_id),
             user_id: Some(&user.id),
             actor_id: Some(&user.id),
             ip,

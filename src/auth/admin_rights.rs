@@ -74,6 +74,7 @@ mod tests {
             is_operator: operator,
             is_disabled: false,
             must_enroll: false,
+            sign_ins_without_factor: 0,
         }
     }
 

@@ -4,6 +4,7 @@ pub mod admin_rights;
 pub mod backup_codes;
 pub mod login_flow;
 pub mod password;
+pub mod policy;
 pub mod secret;
 pub mod totp;
 pub mod vault;

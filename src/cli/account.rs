@@ -112,7 +112,7 @@ pub async fn run(cmd: AccountCommand, config: &Config) -> Result<(), CliError> {
             let store = open_store(config).await?;
             let factors = factors.map(|f| factor_names(&f));
             store
-                .update_account_policy(&name, require_mfa, factors.as_deref())
+                .update_account_policy(&name, require_mfa, factors.as_deref(), now())
                 .await
                 .map_err(|e| match e {
                     store::Error::NotFound(_) => {

@@ -8,6 +8,7 @@ use cookie::{Cookie, SameSite};
 
 use crate::app::AppState;
 use crate::auth::login_flow::Stage;
+use crate::auth::policy;
 use crate::auth::secret;
 use crate::store::{self, NewPendingLogin, NewSession, PendingLogin, Session, User};
 
@@ -63,7 +64,7 @@ pub async fn current_session(
     let now = app.clock.now();
     let session = app
         .store
-        .live_session(&secret::token_hash(&id), now, app.config.session_idle_secs)
+        .live_session(&secret::token_hash(&id), now)
         .await?;
     if let Some(session) = &session {
         if now - session.last_seen_at >= TOUCH_INTERVAL_SECS {
@@ -95,7 +96,9 @@ pub async fn start_session(
         .get(axum::http::header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .map(|ua| ua.chars().take(256).collect::<String>());
-    let expires_at = now + app.config.session_lifetime_secs;
+    let account = app.store.account_of(user).await?;
+    let limits = policy::session_limits(&app.config, &account.settings);
+    let expires_at = now + limits.lifetime_secs;
     app.store
         .create_session(NewSession {
             id_hash: &secret::token_hash(&id),
@@ -107,6 +110,7 @@ pub async fn start_session(
             ip,
             user_agent: user_agent.as_deref(),
             expires_at,
+            idle_secs: limits.idle_secs,
             reauthenticated_at: password_at,
         })
         .await?;

@@ -80,6 +80,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/admin/confirm_reset.html"),
     ),
     (
+        "admin/settings.html",
+        include_str!("../../templates/admin/settings.html"),
+    ),
+    (
         "setup/done.html",
         include_str!("../../templates/setup/done.html"),
     ),

@@ -9,6 +9,22 @@ pub struct Account {
     pub require_mfa: bool,
     pub factors: Vec<String>,
     pub created_at: i64,
+    pub settings: AccountSettings,
+}
+
+/// What an account's administrators set; `None` means the provider's setting.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct AccountSettings {
+    /// When two-factor authentication last became required.
+    pub mfa_required_at: Option<i64>,
+    /// Days after `mfa_required_at` during which members may still sign in without a factor (0: none).
+    pub mfa_grace_days: i64,
+    /// Sign-ins a member may still make without a factor once it is required (0: none).
+    pub mfa_grace_sign_ins: i64,
+    pub session_idle_secs: Option<i64>,
+    pub session_lifetime_secs: Option<i64>,
+    pub mfa_failure_limit: Option<i64>,
+    pub mfa_lockout_secs: Option<i64>,
 }
 
 pub struct NewAccount<'a> {
@@ -26,7 +42,18 @@ struct AccountRow {
     require_mfa: i64,
     factors: String,
     created_at: i64,
+    mfa_required_at: Option<i64>,
+    mfa_grace_days: i64,
+    mfa_grace_sign_ins: i64,
+    session_idle_secs: Option<i64>,
+    session_lifetime_secs: Option<i64>,
+    mfa_failure_limit: Option<i64>,
+    mfa_lockout_secs: Option<i64>,
 }
+
+const ACCOUNT_COLUMNS: &str = "id, name, require_mfa, factors, created_at, mfa_required_at, \
+     mfa_grace_days, mfa_grace_sign_ins, session_idle_secs, session_lifetime_secs, \
+     mfa_failure_limit, mfa_lockout_secs";
 
 impl From<AccountRow> for Account {
     fn from(row: AccountRow) -> Self {
@@ -41,6 +68,15 @@ impl From<AccountRow> for Account {
                 .map(str::to_string)
                 .collect(),
             created_at: row.created_at,
+            settings: AccountSettings {
+                mfa_required_at: row.mfa_required_at,
+                mfa_grace_days: row.mfa_grace_days,
+                mfa_grace_sign_ins: row.mfa_grace_sign_ins,
+                session_idle_secs: row.session_idle_secs,
+                session_lifetime_secs: row.session_lifetime_secs,
+                mfa_failure_limit: row.mfa_failure_limit,
+                mfa_lockout_secs: row.mfa_lockout_secs,
+            },
         }
     }
 }
@@ -50,16 +86,18 @@ where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
     sqlx::query(
-            "insert into accounts (id, name, require_mfa, factors, created_at) values ($1, $2, $3, $4, $5)",
-        )
-        .bind(account.id)
-        .bind(account.name)
-        .bind(flag(account.require_mfa))
-        .bind(account.factors.join(","))
-        .bind(account.now)
-        .execute(db)
-        .await
-        .map_err(|e| Error::duplicate_as(e, "an account with that name"))?;
+        "insert into accounts (id, name, require_mfa, factors, created_at, mfa_required_at) \
+             values ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(account.id)
+    .bind(account.name)
+    .bind(flag(account.require_mfa))
+    .bind(account.factors.join(","))
+    .bind(account.now)
+    .bind(account.require_mfa.then_some(account.now))
+    .execute(db)
+    .await
+    .map_err(|e| Error::duplicate_as(e, "an account with that name"))?;
     Ok(())
 }
 
@@ -69,9 +107,9 @@ impl Store {
     }
 
     pub async fn account_by_name(&self, name: &str) -> Result<Option<Account>, Error> {
-        let row: Option<AccountRow> = sqlx::query_as(
-            "select id, name, require_mfa, factors, created_at from accounts where name = $1",
-        )
+        let row: Option<AccountRow> = sqlx::query_as(&format!(
+            "select {ACCOUNT_COLUMNS} from accounts where name = $1"
+        ))
         .bind(name)
         .fetch_optional(&self.pool)
         .await?;
@@ -80,18 +118,18 @@ impl Store {
 
     /// Every account, by name.
     pub async fn accounts(&self) -> Result<Vec<Account>, Error> {
-        let rows: Vec<AccountRow> = sqlx::query_as(
-            "select id, name, require_mfa, factors, created_at from accounts order by name",
-        )
+        let rows: Vec<AccountRow> = sqlx::query_as(&format!(
+            "select {ACCOUNT_COLUMNS} from accounts order by name"
+        ))
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.into_iter().map(Account::from).collect())
     }
 
     pub async fn account_by_id(&self, id: &str) -> Result<Option<Account>, Error> {
-        let row: Option<AccountRow> = sqlx::query_as(
-            "select id, name, require_mfa, factors, created_at from accounts where id = $1",
-        )
+        let row: Option<AccountRow> = sqlx::query_as(&format!(
+            "select {ACCOUNT_COLUMNS} from accounts where id = $1"
+        ))
         .bind(id)
         .fetch_optional(&self.pool)
         .await?;
@@ -99,24 +137,84 @@ impl Store {
     }
 
     /// Changes an account's policies; `None` leaves a setting as it is.
+    /// Requiring 2FA where it was not starts its grace period now.
     pub async fn update_account_policy(
         &self,
         name: &str,
         require_mfa: Option<bool>,
         factors: Option<&[String]>,
+        now: i64,
     ) -> Result<(), Error> {
-        let done = sqlx::query(
+        let Some(account) = self.account_by_name(name).await? else {
+            return Err(Error::NotFound("account"));
+        };
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
             "update accounts set require_mfa = coalesce($1, require_mfa), \
-             factors = coalesce($2, factors) where name = $3",
+             factors = coalesce($2, factors) where id = $3",
         )
         .bind(require_mfa.map(flag))
         .bind(factors.map(|f| f.join(",")))
-        .bind(name)
-        .execute(&self.pool)
+        .bind(&account.id)
+        .execute(&mut *tx)
         .await?;
-        if done.rows_affected() == 0 {
-            return Err(Error::NotFound("account"));
+        if require_mfa == Some(true) && !account.require_mfa {
+            start_requiring_mfa(&mut tx, &account.id, now).await?;
         }
+        tx.commit().await?;
         Ok(())
     }
+
+    /// Saves the console's settings of account `id`.
+    pub async fn update_account_settings(
+        &self,
+        id: &str,
+        require_mfa: bool,
+        settings: &AccountSettings,
+        now: i64,
+    ) -> Result<(), Error> {
+        let Some(account) = self.account_by_id(id).await? else {
+            return Err(Error::NotFound("account"));
+        };
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "update accounts set require_mfa = $1, mfa_grace_days = $2, mfa_grace_sign_ins = $3, \
+             session_idle_secs = $4, session_lifetime_secs = $5, mfa_failure_limit = $6, \
+             mfa_lockout_secs = $7 where id = $8",
+        )
+        .bind(flag(require_mfa))
+        .bind(settings.mfa_grace_days)
+        .bind(settings.mfa_grace_sign_ins)
+        .bind(settings.session_idle_secs)
+        .bind(settings.session_lifetime_secs)
+        .bind(settings.mfa_failure_limit)
+        .bind(settings.mfa_lockout_secs)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        if require_mfa && !account.require_mfa {
+            start_requiring_mfa(&mut tx, id, now).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// 2FA becomes required now: the grace period starts, every member's count of
+/// sign-ins without a factor starts again.
+async fn start_requiring_mfa(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    account_id: &str,
+    now: i64,
+) -> Result<(), Error> {
+    sqlx::query("update accounts set mfa_required_at = $1 where id = $2")
+        .bind(now)
+        .bind(account_id)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("update users set sign_ins_without_factor = 0 where account_id = $1")
+        .bind(account_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }

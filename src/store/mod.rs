@@ -21,7 +21,7 @@ mod setup_tokens;
 mod totp_factors;
 mod users;
 
-pub use accounts::{Account, NewAccount};
+pub use accounts::{Account, AccountSettings, NewAccount};
 pub use audit::{AuditEvent, NewAuditEvent};
 pub use auth_codes::{AuthCode, CodeRedemption, NewAuthCode};
 pub use backup_codes::BackupCodeSummary;

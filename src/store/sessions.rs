@@ -37,6 +37,8 @@ pub struct NewSession<'a> {
     pub ip: Option<&'a str>,
     pub user_agent: Option<&'a str>,
     pub expires_at: i64,
+    /// Ends the session after this long without use.
+    pub idle_secs: i64,
     pub reauthenticated_at: i64,
 }
 
@@ -76,8 +78,8 @@ impl Store {
     pub async fn create_session(&self, session: NewSession<'_>) -> Result<(), Error> {
         sqlx::query(
             "insert into sessions (id_hash, sid, user_id, auth_time, acr, amr, ip, user_agent, \
-             created_at, last_seen_at, expires_at, reauthenticated_at) \
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $4, $4, $9, $10)",
+             created_at, last_seen_at, expires_at, reauthenticated_at, idle_secs) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $4, $4, $9, $10, $11)",
         )
         .bind(session.id_hash)
         .bind(session.sid)
@@ -89,6 +91,7 @@ impl Store {
         .bind(session.user_agent)
         .bind(session.expires_at)
         .bind(session.reauthenticated_at)
+        .bind(session.idle_secs)
         .execute(&self.pool)
         .await?;
         sqlx::query("update users set last_sign_in_at = $1 where id = $2")
@@ -100,20 +103,14 @@ impl Store {
     }
 
     /// The live session whose cookie id hashes to `id_hash`, if it has neither
-    /// expired nor been idle for longer than `idle_secs`.
-    pub async fn live_session(
-        &self,
-        id_hash: &str,
-        now: i64,
-        idle_secs: i64,
-    ) -> Result<Option<Session>, Error> {
+    /// expired nor been idle for longer than its limit.
+    pub async fn live_session(&self, id_hash: &str, now: i64) -> Result<Option<Session>, Error> {
         let row: Option<SessionRow> = sqlx::query_as(
             "select sid, user_id, auth_time, acr, amr, last_seen_at, expires_at, reauthenticated_at from sessions \
-             where id_hash = $1 and expires_at > $2 and last_seen_at > $3",
+             where id_hash = $1 and expires_at > $2 and last_seen_at + idle_secs > $2",
         )
         .bind(id_hash)
         .bind(now)
-        .bind(now - idle_secs)
         .fetch_optional(&self.pool)
         .await?;
         Ok(row.map(Session::from))
@@ -202,15 +199,14 @@ impl Store {
         &self,
         user_id: &str,
         now: i64,
-        idle_secs: i64,
     ) -> Result<Vec<SessionListing>, Error> {
         let rows = sqlx::query_as(
             "select sid, acr, ip, user_agent, created_at, last_seen_at from sessions \
-             where user_id = $1 and expires_at > $2 and last_seen_at > $3 order by last_seen_at desc, sid",
+             where user_id = $1 and expires_at > $2 and last_seen_at + idle_secs > $2 \
+             order by last_seen_at desc, sid",
         )
         .bind(user_id)
         .bind(now)
-        .bind(now - idle_secs)
         .fetch_all(&self.pool)
         .await?;
         Ok(rows)

@@ -14,6 +14,8 @@ pub struct User {
     pub is_disabled: bool,
     /// An operator reset the user's factors: enrol again at next sign-in.
     pub must_enroll: bool,
+    /// Sign-ins without a factor since the account began to require one.
+    pub sign_ins_without_factor: i64,
 }
 
 pub struct NewUser<'a> {
@@ -38,6 +40,7 @@ struct UserRow {
     is_operator: i64,
     is_disabled: i64,
     must_enroll: i64,
+    sign_ins_without_factor: i64,
 }
 
 impl From<UserRow> for User {
@@ -52,12 +55,14 @@ impl From<UserRow> for User {
             is_operator: row.is_operator != 0,
             is_disabled: row.is_disabled != 0,
             must_enroll: row.must_enroll != 0,
+            sign_ins_without_factor: row.sign_ins_without_factor,
         }
     }
 }
 
 const USER_COLUMNS: &str =
-    "id, account_id, username, email, password_hash, is_admin, is_operator, is_disabled, must_enroll";
+    "id, account_id, username, email, password_hash, is_admin, is_operator, is_disabled, \
+     must_enroll, sign_ins_without_factor";
 
 pub(super) async fn insert_user<'e, E>(db: E, user: &NewUser<'_>) -> Result<(), Error>
 where
@@ -109,6 +114,16 @@ impl Store {
             .fetch_one(&self.pool)
             .await?;
         Ok(count)
+    }
+
+    pub async fn count_sign_in_without_factor(&self, user_id: &str) -> Result<(), Error> {
+        sqlx::query(
+            "update users set sign_ins_without_factor = sign_ins_without_factor + 1 where id = $1",
+        )
+        .bind(user_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     pub async fn set_must_enroll(&self, user_id: &str, must_enroll: bool) -> Result<(), Error> {

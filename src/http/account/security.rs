@@ -98,7 +98,7 @@ pub async fn render_account(
     let now = app.clock.now();
     let sessions = app
         .store
-        .sessions_of_user(&user.id, now, app.config.session_idle_secs)
+        .sessions_of_user(&user.id, now)
         .await?
         .into_iter()
         .map(|s| SessionRow {

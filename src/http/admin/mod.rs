@@ -5,6 +5,7 @@
 
 pub mod contacts;
 pub mod overview;
+pub mod settings;
 
 use std::net::SocketAddr;
 
@@ -26,7 +27,7 @@ use crate::http::error::PageError;
 use crate::http::login;
 use crate::http::oidc::authorize::see_other;
 use crate::oidc::params::Params;
-use crate::store::{Account, Session, User};
+use crate::store::{Account, ContactQuery, NewAuditEvent, Session, User};
 
 pub const PATH: &str = "/admin";
 
@@ -35,6 +36,7 @@ pub fn router() -> Router<AppState> {
         .route(PATH, get(overview::show))
         .route(contacts::PATH, get(contacts::show_menu))
         .route(contacts::ALL_PATH, get(contacts::show_all))
+        .route(settings::PATH, get(settings::show).post(settings::submit))
         .route(
             "/admin/contacts/{id}/reset-2fa",
             get(contacts::confirm_reset).post(contacts::submit_reset),
@@ -183,6 +185,29 @@ impl Admin {
         Ok((frame, cookie))
     }
 
+    /// Records a console action in the audit log: this administrator, from this address.
+    pub async fn audit(
+        &self,
+        app: &AppState,
+        kind: &str,
+        account_id: &str,
+        member_id: Option<&str>,
+        detail: serde_json::Value,
+    ) -> Result<(), PageError> {
+        app.store
+            .audit(NewAuditEvent {
+                kind,
+                account_id: Some(account_id),
+                user_id: member_id,
+                actor_id: Some(&self.user.id),
+                ip: self.ip.as_deref(),
+                detail,
+                now: app.clock.now(),
+            })
+            .await?;
+        Ok(())
+    }
+
     /// A submitted form, if its CSRF token matches this browser's.
     pub fn form(&self, app: &AppState, body: &[u8]) -> Result<Params, PageError> {
         let form = Params::parse(body);
@@ -204,4 +229,19 @@ pub fn query(raw: Option<String>) -> Params {
 /// A single-valued parameter, or `None` when absent, repeated or overlong.
 pub fn param<'a>(params: &'a Params, name: &str) -> Option<&'a str> {
     params.get(name).ok().flatten().filter(|v| v.len() <= 200)
+}
+
+/// How many members of the account have no second factor.
+pub async fn count_without_factor(app: &AppState, account_id: &str) -> Result<i64, PageError> {
+    let (_, count) = app
+        .store
+        .contacts(&ContactQuery {
+            account_id,
+            search: "",
+            without_factor: true,
+            limit: 0,
+            offset: 0,
+        })
+        .await?;
+    Ok(count)
 }

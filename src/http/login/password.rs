@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use crate::app::AppState;
 use crate::auth::login_flow::{after_password, Facts, Next};
+use crate::auth::policy;
 use crate::factors::{self, PasswordCheck};
 use crate::http::cookies::{self, PendingTarget};
 use crate::http::error::PageError;
@@ -159,11 +160,19 @@ pub async fn submit_login(
     let facts = Facts {
         has_factor: factors::has_factor(&app, &user).await?,
         must_enroll: user.must_enroll,
-        account_requires_mfa: account.require_mfa,
+        account_requires_mfa: policy::enrolment_required(
+            &account,
+            user.sign_ins_without_factor,
+            app.clock.now(),
+        ),
         wants_aal2: parked_request.as_ref().is_some_and(|r| r.wants_aal2()),
     };
     match after_password(&facts) {
         Next::Done => {
+            if account.require_mfa {
+                // A sign-in within the grace period of the account's 2FA requirement.
+                app.store.count_sign_in_without_factor(&user.id).await?;
+            }
             let amr = vec!["pwd".to_string()];
             let (session, cookie) = cookies::start_session(
                 &app,

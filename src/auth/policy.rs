@@ -1,0 +1,277 @@
+//! An account's policies over the provider's defaults: when enrolment in 2FA
+//! is due, how long sessions last, when the second step locks; and the
+//! checks on what administrators may set.
+
+use crate::config::Config;
+use crate::store::{Account, AccountSettings};
+
+/// How long a new session lasts.
+#[derive(Debug, PartialEq, Eq)]
+pub struct SessionLimits {
+    pub idle_secs: i64,
+    pub lifetime_secs: i64,
+}
+
+pub fn session_limits(config: &Config, settings: &AccountSettings) -> SessionLimits {
+    SessionLimits {
+        idle_secs: settings
+            .session_idle_secs
+            .unwrap_or(config.session_idle_secs),
+        lifetime_secs: settings
+            .session_lifetime_secs
+            .unwrap_or(config.session_lifetime_secs),
+    }
+}
+
+/// Consecutive failed codes that lock the second step, and the first lock's length.
+#[derive(Debug, PartialEq, Eq)]
+pub struct LockPolicy {
+    pub failure_limit: i64,
+    pub lockout_secs: i64,
+}
+
+pub fn lock_policy(config: &Config, settings: &AccountSettings) -> LockPolicy {
+    LockPolicy {
+        failure_limit: settings
+            .mfa_failure_limit
+            .unwrap_or(config.mfa_failure_limit),
+        lockout_secs: settings.mfa_lockout_secs.unwrap_or(config.mfa_lockout_secs),
+    }
+}
+
+/// Whether the account's requirement of 2FA makes a member without a factor
+/// enrol at this sign-in, or a grace period still lets them in without one.
+/// `sign_ins_without_factor` counts their sign-ins since it became required.
+pub fn enrolment_required(account: &Account, sign_ins_without_factor: i64, now: i64) -> bool {
+    if !account.require_mfa {
+        return false;
+    }
+    let s = &account.settings;
+    if s.mfa_grace_days > 0 {
+        let since = s.mfa_required_at.unwrap_or(account.created_at);
+        return now >= since + s.mfa_grace_days * 86_400;
+    }
+    if s.mfa_grace_sign_ins > 0 {
+        return sign_ins_without_factor >= s.mfa_grace_sign_ins;
+    }
+    true
+}
+
+/// The grace period an administrator chose.
+#[derive(Debug, PartialEq, Eq, Clone, Copy)]
+pub enum Grace {
+    None,
+    Days(i64),
+    SignIns(i64),
+}
+
+/// Settings as submitted, in the units the console shows.
+#[derive(Debug, Default)]
+pub struct SettingsInput<'a> {
+    pub require_mfa: bool,
+    /// `none`, `days` or `sign_ins`.
+    pub grace: &'a str,
+    pub grace_days: &'a str,
+    pub grace_sign_ins: &'a str,
+    /// Minutes; empty for the provider's setting.
+    pub idle_minutes: &'a str,
+    /// Hours; empty for the provider's setting.
+    pub lifetime_hours: &'a str,
+    pub failure_limit: &'a str,
+    /// Minutes; empty for the provider's setting.
+    pub lockout_minutes: &'a str,
+}
+
+/// A whole number in `range`, or `None` for an empty field.
+fn number(
+    text: &str,
+    range: std::ops::RangeInclusive<i64>,
+    what: &str,
+) -> Result<Option<i64>, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    match text.parse::<i64>() {
+        Ok(n) if range.contains(&n) => Ok(Some(n)),
+        _ => Err(format!(
+            "{what} must be a whole number from {} to {}.",
+            range.start(),
+            range.end()
+        )),
+    }
+}
+
+/// Checks submitted settings; the error names the field and the allowed values.
+/// `current` keeps what the form does not change (when 2FA became required).
+pub fn parse_settings(
+    input: &SettingsInput<'_>,
+    current: &AccountSettings,
+    config: &Config,
+) -> Result<AccountSettings, String> {
+    let grace = match input.grace {
+        "" | "none" => Grace::None,
+        "days" => Grace::Days(
+            number(input.grace_days, 1..=365, "The grace period in days")?
+                .ok_or("Enter the number of days of the grace period.")?,
+        ),
+        "sign_ins" => Grace::SignIns(
+            number(
+                input.grace_sign_ins,
+                1..=100,
+                "The grace period in sign-ins",
+            )?
+            .ok_or("Enter the number of sign-ins of the grace period.")?,
+        ),
+        _ => return Err("Choose a grace period.".into()),
+    };
+    let idle = number(input.idle_minutes, 5..=43_200, "The idle time in minutes")?;
+    let lifetime = number(
+        input.lifetime_hours,
+        1..=8_760,
+        "The session lifetime in hours",
+    )?;
+    let failure_limit = number(input.failure_limit, 3..=20, "The failure limit")?;
+    let lockout = number(input.lockout_minutes, 1..=1_440, "The cooldown in minutes")?;
+    let settings = AccountSettings {
+        mfa_required_at: current.mfa_required_at,
+        mfa_grace_days: match grace {
+            Grace::Days(days) => days,
+            _ => 0,
+        },
+        mfa_grace_sign_ins: match grace {
+            Grace::SignIns(n) => n,
+            _ => 0,
+        },
+        session_idle_secs: idle.map(|m| m * 60),
+        session_lifetime_secs: lifetime.map(|h| h * 3600),
+        mfa_failure_limit: failure_limit,
+        mfa_lockout_secs: lockout.map(|m| m * 60),
+    };
+    let limits = session_limits(config, &settings);
+    if limits.idle_secs > limits.lifetime_secs {
+        return Err("The idle time cannot be longer than the session lifetime.".into());
+    }
+    Ok(settings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn account(require_mfa: bool, settings: AccountSettings) -> Account {
+        Account {
+            id: "a".into(),
+            name: "a".into(),
+            require_mfa,
+            factors: vec![],
+            created_at: 0,
+            settings,
+        }
+    }
+
+    #[test]
+    fn the_account_setting_wins_over_the_provider_default() {
+        let config = Config::default();
+        let defaults = session_limits(&config, &AccountSettings::default());
+        assert_eq!(defaults.idle_secs, config.session_idle_secs);
+        let own = AccountSettings {
+            session_idle_secs: Some(600),
+            mfa_failure_limit: Some(3),
+            ..Default::default()
+        };
+        assert_eq!(session_limits(&config, &own).idle_secs, 600);
+        assert_eq!(lock_policy(&config, &own).failure_limit, 3);
+        assert_eq!(
+            lock_policy(&config, &own).lockout_secs,
+            config.mfa_lockout_secs
+        );
+    }
+
+    #[test]
+    fn enrolment_is_due_when_required_and_the_grace_is_over() {
+        assert!(!enrolment_required(
+            &account(false, Default::default()),
+            0,
+            0
+        ));
+        assert!(enrolment_required(&account(true, Default::default()), 0, 0));
+        let days = AccountSettings {
+            mfa_required_at: Some(1_000),
+            mfa_grace_days: 2,
+            ..Default::default()
+        };
+        assert!(!enrolment_required(
+            &account(true, days.clone()),
+            0,
+            1_000 + 2 * 86_400 - 1
+        ));
+        assert!(enrolment_required(
+            &account(true, days),
+            0,
+            1_000 + 2 * 86_400
+        ));
+        let sign_ins = AccountSettings {
+            mfa_grace_sign_ins: 3,
+            ..Default::default()
+        };
+        assert!(!enrolment_required(&account(true, sign_ins.clone()), 2, 0));
+        assert!(enrolment_required(&account(true, sign_ins), 3, 0));
+    }
+
+    #[test]
+    fn settings_are_parsed_in_the_units_shown() {
+        let config = Config::default();
+        let input = SettingsInput {
+            require_mfa: true,
+            grace: "sign_ins",
+            grace_sign_ins: "3",
+            idle_minutes: "30",
+            lifetime_hours: "",
+            failure_limit: "4",
+            lockout_minutes: "10",
+            ..Default::default()
+        };
+        let settings = parse_settings(&input, &AccountSettings::default(), &config).unwrap();
+        assert_eq!(settings.mfa_grace_sign_ins, 3);
+        assert_eq!(settings.mfa_grace_days, 0);
+        assert_eq!(settings.session_idle_secs, Some(1800));
+        assert_eq!(settings.session_lifetime_secs, None);
+        assert_eq!(settings.mfa_lockout_secs, Some(600));
+    }
+
+    #[test]
+    fn bad_settings_say_what_is_allowed() {
+        let config = Config::default();
+        let current = AccountSettings::default();
+        let bad = |input: SettingsInput| parse_settings(&input, &current, &config).unwrap_err();
+        assert_eq!(
+            bad(SettingsInput {
+                failure_limit: "1",
+                ..Default::default()
+            }),
+            "The failure limit must be a whole number from 3 to 20."
+        );
+        assert!(bad(SettingsInput {
+            grace: "days",
+            ..Default::default()
+        })
+        .contains("number of days"));
+        assert!(bad(SettingsInput {
+            idle_minutes: "abc",
+            ..Default::default()
+        })
+        .contains("idle time"));
+        assert!(bad(SettingsInput {
+            grace: "forever",
+            ..Default::default()
+        })
+        .contains("Choose"));
+        assert!(bad(SettingsInput {
+            idle_minutes: "600",
+            lifetime_hours: "2",
+            ..Default::default()
+        })
+        .contains("cannot be longer"));
+    }
+}

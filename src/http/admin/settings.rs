@@ -1,0 +1,232 @@
+//! Account settings: **Require two-factor authentication** with an optional
+//! grace period, session lifetimes, and the second step's failure limit.
+
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Serialize;
+
+use super::{param, query, Admin, Frame};
+use crate::app::AppState;
+use crate::auth::policy::{self, SettingsInput};
+use crate::http::cookies;
+use crate::http::error::PageError;
+use crate::http::oidc::authorize::see_other;
+use crate::http::render::Page;
+use crate::oidc::params::Params;
+use crate::store::{Account, AccountSettings};
+
+pub const PATH: &str = "/admin/settings";
+
+/// The form's fields, as shown (and as submitted, when refused).
+#[derive(Serialize)]
+struct Fields {
+    require_mfa: bool,
+    grace: String,
+    grace_days: String,
+    grace_sign_ins: String,
+    idle_minutes: String,
+    lifetime_hours: String,
+    failure_limit: String,
+    lockout_minutes: String,
+}
+
+impl Fields {
+    fn of(account: &Account) -> Fields {
+        let s = &account.settings;
+        let text = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
+        Fields {
+            require_mfa: account.require_mfa,
+            grace: if s.mfa_grace_days > 0 {
+                "days"
+            } else if s.mfa_grace_sign_ins > 0 {
+                "sign_ins"
+            } else {
+                "none"
+            }
+            .into(),
+            grace_days: text((s.mfa_grace_days > 0).then_some(s.mfa_grace_days)),
+            grace_sign_ins: text((s.mfa_grace_sign_ins > 0).then_some(s.mfa_grace_sign_ins)),
+            idle_minutes: text(s.session_idle_secs.map(|v| v / 60)),
+            lifetime_hours: text(s.session_lifetime_secs.map(|v| v / 3600)),
+            failure_limit: text(s.mfa_failure_limit),
+            lockout_minutes: text(s.mfa_lockout_secs.map(|v| v / 60)),
+        }
+    }
+
+    fn submitted(form: &Params) -> Fields {
+        let field = |name| param(form, name).unwrap_or_default().to_string();
+        Fields {
+            require_mfa: param(form, "require_mfa") == Some("on"),
+            grace: field("grace"),
+            grace_days: field("grace_days"),
+            grace_sign_ins: field("grace_sign_ins"),
+            idle_minutes: field("idle_minutes"),
+            lifetime_hours: field("lifetime_hours"),
+            failure_limit: field("failure_limit"),
+            lockout_minutes: field("lockout_minutes"),
+        }
+    }
+
+    fn input(&self) -> SettingsInput<'_> {
+        SettingsInput {
+            require_mfa: self.require_mfa,
+            grace: &self.grace,
+            grace_days: &self.grace_days,
+            grace_sign_ins: &self.grace_sign_ins,
+            idle_minutes: &self.idle_minutes,
+            lifetime_hours: &self.lifetime_hours,
+            failure_limit: &self.failure_limit,
+            lockout_minutes: &self.lockout_minutes,
+        }
+    }
+}
+
+/// The provider's own settings, shown where an account keeps them.
+#[derive(Serialize)]
+struct Defaults {
+    idle_minutes: i64,
+    lifetime_hours: i64,
+    failure_limit: i64,
+    lockout_minutes: i64,
+}
+
+#[derive(Serialize)]
+struct SettingsPage {
+    #[serde(flatten)]
+    frame: Frame,
+    fields: Fields,
+    defaults: Defaults,
+    without_factor: i64,
+    notice: Option<&'static str>,
+    error: Option<String>,
+}
+
+impl Page for SettingsPage {
+    const TEMPLATE: &'static str = "admin/settings.html";
+}
+
+async fn render(
+    app: &AppState,
+    admin: &Admin,
+    account: &Account,
+    fields: Fields,
+    notice: Option<&'static str>,
+    error: Option<String>,
+) -> Result<Response, PageError> {
+    let (frame, cookie) = admin.frame(app, account, "settings").await?;
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let c = &app.config;
+    let mut response = SettingsPage {
+        frame,
+        fields,
+        defaults: Defaults {
+            idle_minutes: c.session_idle_secs / 60,
+            lifetime_hours: c.session_lifetime_secs / 3600,
+            failure_limit: c.mfa_failure_limit,
+            lockout_minutes: c.mfa_lockout_secs / 60,
+        },
+        without_factor: super::count_without_factor(app, &account.id).await?,
+        notice,
+        error,
+    }
+    .render(app)?;
+    *response.status_mut() = status;
+    cookies::attach(&mut response, cookie);
+    Ok(response)
+}
+
+pub async fn show(
+    State(app): State<AppState>,
+    admin: Admin,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, PageError> {
+    let params = query(raw);
+    let account = admin.account(&app, param(&params, "account")).await?;
+    let notice = (param(&params, "saved") == Some("1")).then_some(
+        "Saved. Changes to two-factor authentication apply at each member's next sign-in.",
+    );
+    render(&app, &admin, &account, Fields::of(&account), notice, None).await
+}
+
+/// What changed, for the audit log: each setting's old and new value.
+fn changes(
+    before: (&bool, &AccountSettings),
+    after: (&bool, &AccountSettings),
+) -> serde_json::Value {
+    let mut changed = serde_json::Map::new();
+    if before.0 != after.0 {
+        changed.insert("require_mfa".into(), serde_json::json!([before.0, after.0]));
+    }
+    let (old, new) = (
+        serde_json::to_value(before.1).unwrap_or_default(),
+        serde_json::to_value(after.1).unwrap_or_default(),
+    );
+    if let (Some(old), Some(new)) = (old.as_object(), new.as_object()) {
+        for (name, value) in new {
+            if name != "mfa_required_at" && old.get(name) != Some(value) {
+                changed.insert(name.clone(), serde_json::json!([old.get(name), value]));
+            }
+        }
+    }
+    serde_json::Value::Object(changed)
+}
+
+pub async fn submit(
+    State(app): State<AppState>,
+    admin: Admin,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let form = admin.form(&app, &body)?;
+    let account = admin.account(&app, param(&form, "account")).await?;
+    let fields = Fields::submitted(&form);
+    let settings = match policy::parse_settings(&fields.input(), &account.settings, &app.config) {
+        Ok(settings) => settings,
+        Err(error) => return render(&app, &admin, &account, fields, None, Some(error)).await,
+    };
+    let now = app.clock.now();
+    app.store
+        .update_account_settings(&account.id, fields.require_mfa, &settings, now)
+        .await?;
+    let changed = changes(
+        (&account.require_mfa, &account.settings),
+        (&fields.require_mfa, &settings),
+    );
+    admin
+        .audit(
+            &app,
+            "account_settings_changed",
+            &account.id,
+            None,
+            serde_json::json!({ "account": account.name, "changed": changed }),
+        )
+        .await?;
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    query.append_pair("account", &account.id);
+    query.append_pair("saved", "1");
+    Ok(see_other(&format!("{PATH}?{}", query.finish())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_audit_names_what_changed() {
+        let before = AccountSettings::default();
+        let after = AccountSettings {
+            mfa_failure_limit: Some(3),
+            ..Default::default()
+        };
+        let changed = changes((&false, &before), (&true, &after));
+        assert_eq!(
+            changed,
+            serde_json::json!({ "require_mfa": [false, true], "mfa_failure_limit": [null, 3] })
+        );
+    }
+}
