@@ -520,6 +520,11 @@ pub async fn reset(
         .await
 }
 
+/// Lifts a lock of the second step (an administrator saw the member is who they say).
+pub async fn unlock(app_store: &store::Store, user: &User) -> Result<(), store::Error> {
+    app_store.clear_failures(&lock_key(&user.id)).await
+}
+
 pub async fn audit(
     app: &AppState,
     kind: &str,

@@ -9,6 +9,7 @@ pub mod error;
 pub mod home;
 pub mod login;
 pub mod oidc;
+pub mod password_link;
 pub mod render;
 pub mod setup;
 
@@ -33,6 +34,7 @@ pub fn router(state: AppState) -> Router {
         .merge(oidc::router())
         .merge(login::router())
         .merge(setup::router())
+        .merge(password_link::router())
         .merge(home::router())
         .merge(account::router())
         .merge(admin::router())

@@ -84,6 +84,26 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/admin/settings.html"),
     ),
     (
+        "password/set.html",
+        include_str!("../../templates/password/set.html"),
+    ),
+    (
+        "password/done.html",
+        include_str!("../../templates/password/done.html"),
+    ),
+    (
+        "admin/new_member.html",
+        include_str!("../../templates/admin/new_member.html"),
+    ),
+    (
+        "admin/password_link.html",
+        include_str!("../../templates/admin/password_link.html"),
+    ),
+    (
+        "admin/member.html",
+        include_str!("../../templates/admin/member.html"),
+    ),
+    (
         "setup/done.html",
         include_str!("../../templates/setup/done.html"),
     ),

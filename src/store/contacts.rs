@@ -53,13 +53,8 @@ const WHERE: &str = "where u.account_id = $1 \
      and ($3 = 0 or not exists (select 1 from totp_factors t \
           where t.user_id = u.id and t.confirmed_at is not null))";
 
-impl Store {
-    /// One page of an account's members, by username, and how many match in all.
-    pub async fn contacts(&self, query: &ContactQuery<'_>) -> Result<(Vec<Contact>, i64), Error> {
-        let pattern = contains_pattern(query.search);
-        let without = i64::from(query.without_factor);
-        let sql = format!(
-            "select u.id, u.username, u.email, u.is_admin, u.is_disabled, u.must_enroll, \
+const CONTACT_COLUMNS: &str =
+    "u.id, u.username, u.email, u.is_admin, u.is_disabled, u.must_enroll, \
              u.last_sign_in_at, \
              (select count(*) from totp_factors t where t.user_id = u.id \
                 and t.confirmed_at is not null) as totp, \
@@ -70,8 +65,24 @@ impl Store {
              (select max(b.used_at) from backup_codes b where b.user_id = u.id) \
                 as backup_code_last_used_at, \
              (select f.locked_until from failure_counters f where f.key = 'mfa:' || u.id) \
-                as locked_until \
-             from users u {WHERE} order by u.username limit $4 offset $5"
+                as locked_until";
+
+impl Store {
+    /// One member as the console lists them.
+    pub async fn contact(&self, user_id: &str) -> Result<Option<Contact>, Error> {
+        let sql = format!("select {CONTACT_COLUMNS} from users u where u.id = $1");
+        Ok(sqlx::query_as(&sql)
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// One page of an account's members, by username, and how many match in all.
+    pub async fn contacts(&self, query: &ContactQuery<'_>) -> Result<(Vec<Contact>, i64), Error> {
+        let pattern = contains_pattern(query.search);
+        let without = i64::from(query.without_factor);
+        let sql = format!(
+            "select {CONTACT_COLUMNS} from users u {WHERE} order by u.username limit $4 offset $5"
         );
         let rows = sqlx::query_as(&sql)
             .bind(query.account_id)

@@ -14,6 +14,7 @@ mod contacts;
 mod failure_counters;
 mod grants;
 mod logout_deliveries;
+mod password_links;
 mod pending_logins;
 mod refresh_tokens;
 mod sessions;

@@ -126,6 +126,24 @@ impl Store {
         Ok(())
     }
 
+    pub async fn set_disabled(&self, user_id: &str, disabled: bool) -> Result<(), Error> {
+        sqlx::query("update users set is_disabled = $1 where id = $2")
+            .bind(flag(disabled))
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn set_admin(&self, user_id: &str, admin: bool) -> Result<(), Error> {
+        sqlx::query("update users set is_admin = $1 where id = $2")
+            .bind(flag(admin))
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     pub async fn set_must_enroll(&self, user_id: &str, must_enroll: bool) -> Result<(), Error> {
         sqlx::query("update users set must_enroll = $1 where id = $2")
             .bind(flag(must_enroll))

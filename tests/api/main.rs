@@ -3,6 +3,7 @@
 
 mod account;
 mod admin;
+mod admin_members;
 mod admin_settings;
 mod browser;
 mod cli;

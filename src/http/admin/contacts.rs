@@ -77,6 +77,10 @@ fn factor_summary(contact: &Contact) -> String {
     }
 }
 
+pub(super) fn factor_summary_of(contact: &Contact) -> String {
+    factor_summary(contact)
+}
+
 fn contact_row(contact: Contact, actor: &User, now: i64) -> ContactRow {
     let last_used = contact
         .totp_last_used_at
@@ -195,7 +199,7 @@ pub async fn show_all(
 }
 
 /// The member a console action is about, if the administrator may change them.
-async fn member(app: &AppState, admin: &Admin, id: &str) -> Result<User, PageError> {
+pub(super) async fn member(app: &AppState, admin: &Admin, id: &str) -> Result<User, PageError> {
     let member = app
         .store
         .user_by_id(id)

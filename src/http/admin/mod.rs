@@ -4,6 +4,7 @@
 //! a factor) first, and comes back here.
 
 pub mod contacts;
+pub mod members;
 pub mod overview;
 pub mod settings;
 
@@ -13,7 +14,7 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use serde::Serialize;
 
@@ -38,8 +39,24 @@ pub fn router() -> Router<AppState> {
         .route(contacts::ALL_PATH, get(contacts::show_all))
         .route(settings::PATH, get(settings::show).post(settings::submit))
         .route(
+            members::NEW_PATH,
+            get(members::show_new).post(members::submit_new),
+        )
+        .route("/admin/contacts/{id}", get(members::show_member))
+        .route(
             "/admin/contacts/{id}/reset-2fa",
             get(contacts::confirm_reset).post(contacts::submit_reset),
+        )
+        .route("/admin/contacts/{id}/unlock", post(members::submit_unlock))
+        .route(
+            "/admin/contacts/{id}/disable",
+            post(members::submit_disable),
+        )
+        .route("/admin/contacts/{id}/enable", post(members::submit_enable))
+        .route("/admin/contacts/{id}/role", post(members::submit_role))
+        .route(
+            "/admin/contacts/{id}/password-link",
+            post(members::submit_password_link),
         )
 }
 
