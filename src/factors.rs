@@ -493,7 +493,7 @@ pub async fn disable(app: &AppState, user: &User, ip: Option<&str>) -> Result<()
 pub async fn reset(
     app_store: &store::Store,
     user: &User,
-    actor: Option<&User>,
+    actor: Option<(&str, &str)>,
     ip: Option<&str>,
     now: i64,
 ) -> Result<(), store::Error> {
@@ -507,11 +507,11 @@ pub async fn reset(
             kind: "second_factor_reset",
             account_id: Some(&user.account_id),
             user_id: Some(&user.id),
-            actor_id: actor.map(|a| a.id.as_str()),
+            actor_id: actor.map(|(id, _)| id),
             ip,
             detail: serde_json::json!({
                 "username": user.username,
-                "by": actor.map_or("operator command", |a| a.username.as_str()),
+                "by": actor.map_or("operator command", |(_, name)| name),
                 "sessions_ended": sessions,
                 "grants_revoked": grants,
             }),

@@ -12,6 +12,8 @@ pub mod cli;
 pub mod clock;
 /// Settings from file, environment and flags.
 pub mod config;
+/// The provider console's operations, for its pages and its API.
+pub mod console;
 /// `gatehouse demo`: the provider with two example relying parties.
 pub mod demo;
 /// Second factors against the store: codes, enrolment, lock-out, reset.

@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod admin_api;
 pub mod assets;
 pub mod cookies;
 pub mod error;
@@ -38,6 +39,7 @@ pub fn router(state: AppState) -> Router {
         .merge(home::router())
         .merge(account::router())
         .merge(admin::router())
+        .merge(admin_api::router())
         .merge(assets::router())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(

@@ -19,19 +19,8 @@ use crate::oidc::params::Params;
 use crate::store::User;
 
 pub const PATH: &str = "/password";
-/// How long a link works.
-pub const LINK_LIFETIME_SECS: i64 = 72 * 3600;
-
 pub fn router() -> Router<AppState> {
     Router::new().route(PATH, get(show).post(submit))
-}
-
-/// The link for a fresh token.
-pub fn link(app: &AppState, token: &str) -> String {
-    format!(
-        "{}{PATH}?token={token}",
-        app.config.issuer.trim_end_matches('/')
-    )
 }
 
 #[derive(Serialize)]

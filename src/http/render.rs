@@ -104,6 +104,22 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/admin/member.html"),
     ),
     (
+        "admin/audit.html",
+        include_str!("../../templates/admin/audit.html"),
+    ),
+    (
+        "admin/clients.html",
+        include_str!("../../templates/admin/clients.html"),
+    ),
+    (
+        "admin/client.html",
+        include_str!("../../templates/admin/client.html"),
+    ),
+    (
+        "admin/client_secret.html",
+        include_str!("../../templates/admin/client_secret.html"),
+    ),
+    (
         "setup/done.html",
         include_str!("../../templates/setup/done.html"),
     ),

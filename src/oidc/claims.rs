@@ -112,6 +112,35 @@ pub struct AccessTokenClaims {
     pub acr: String,
 }
 
+/// The audience of access tokens for the console's API (appended to the issuer).
+pub const ADMIN_API_PATH: &str = "/admin/api";
+/// The scope that a client-credentials token for the console's API carries.
+pub const ADMIN_SCOPE: &str = "admin";
+
+/// RFC 9068 access-token claims of the client-credentials grant: the client
+/// acts for itself, with no user and no session.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ClientAccessTokenClaims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: String,
+    pub client_id: String,
+    pub exp: i64,
+    pub iat: i64,
+    pub jti: String,
+    pub scope: String,
+}
+
+/// Whether a client-credentials token is for this issuer's console API, unexpired, with `admin`.
+pub fn check_admin_api_token(claims: &ClientAccessTokenClaims, issuer: &str, now: i64) -> bool {
+    claims.iss == issuer
+        && claims.aud == format!("{issuer}{ADMIN_API_PATH}")
+        && claims.sub == claims.client_id
+        && claims.exp > now
+        && claims.iat <= now + 60
+        && claims.scope.split(' ').any(|s| s == ADMIN_SCOPE)
+}
+
 /// A back-channel logout token (OpenID Connect Back-Channel Logout 1.0 §2.4):
 /// no `nonce`, an `events` member naming the logout event.
 #[derive(Debug, Serialize, Deserialize)]

@@ -5,4 +5,5 @@ pub mod claims;
 pub mod keys;
 pub mod params;
 pub mod pkce;
+pub mod registration;
 pub mod scope;

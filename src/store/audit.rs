@@ -24,13 +24,33 @@ pub struct AuditEvent {
     pub detail: String,
 }
 
+/// An audit event as the console shows it.
+#[derive(Debug, sqlx::FromRow)]
+pub struct AuditEntry {
+    pub at: i64,
+    pub kind: String,
+    pub username: Option<String>,
+    pub actor: Option<String>,
+    pub ip: Option<String>,
+    pub detail: String,
+}
+
+/// An event id that sorts by when it was written (microseconds, then random),
+/// so that events of the same second list in the order they happened.
+fn event_id() -> String {
+    let micros = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros());
+    format!("{micros:016x}-{}", crate::auth::secret::random_id())
+}
+
 impl Store {
     pub async fn audit(&self, event: NewAuditEvent<'_>) -> Result<(), Error> {
         sqlx::query(
             "insert into audit_events (id, at, kind, user_id, actor_id, ip, detail, account_id) \
              values ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
-        .bind(crate::auth::secret::random_id())
+        .bind(event_id())
         .bind(event.now)
         .bind(event.kind)
         .bind(event.user_id)
@@ -51,7 +71,7 @@ impl Store {
     ) -> Result<Vec<AuditEvent>, Error> {
         let rows = sqlx::query_as(
             "select at, kind, user_id, actor_id, ip, detail from audit_events where user_id = $1 \
-             order by at desc, id limit $2",
+             order by at desc, id desc limit $2",
         )
         .bind(user_id)
         .bind(limit)
@@ -73,7 +93,34 @@ impl Store {
         let rows = sqlx::query_as(
             "select at, kind, user_id, actor_id, ip, detail from audit_events \
              where account_id = $1 and ($2 = '' or kind = $2) and ($3 = '' or user_id = $3) \
-             order by at desc, id limit $4 offset $5",
+             order by at desc, id desc limit $4 offset $5",
+        )
+        .bind(account_id)
+        .bind(kind.unwrap_or(""))
+        .bind(user_id.unwrap_or(""))
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows)
+    }
+
+    /// The console's audit log of an account: one page, newest first, with
+    /// the usernames of the member and of who acted.
+    pub async fn audit_log(
+        &self,
+        account_id: &str,
+        kind: Option<&str>,
+        user_id: Option<&str>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<AuditEntry>, Error> {
+        let rows = sqlx::query_as(
+            "select e.at, e.kind, u.username, coalesce(a.username, e.actor_id) as actor, e.ip, e.detail \
+             from audit_events e left join users u on u.id = e.user_id \
+             left join users a on a.id = e.actor_id \
+             where e.account_id = $1 and ($2 = '' or e.kind = $2) and ($3 = '' or e.user_id = $3) \
+             order by e.at desc, e.id desc limit $4 offset $5",
         )
         .bind(account_id)
         .bind(kind.unwrap_or(""))

@@ -11,6 +11,9 @@ pub struct Client {
     pub post_logout_redirect_uris: Vec<String>,
     pub backchannel_logout_uri: Option<String>,
     pub id_token_alg: String,
+    /// The `admin` scope granted for the client-credentials grant: an
+    /// account id, or `*` for every account.
+    pub admin_scope: Option<String>,
 }
 
 impl Client {
@@ -37,6 +40,7 @@ struct ClientRow {
     post_logout_redirect_uris: String,
     backchannel_logout_uri: Option<String>,
     id_token_alg: String,
+    admin_scope: Option<String>,
 }
 
 fn uri_list(text: &str) -> Result<Vec<String>, Error> {
@@ -53,6 +57,7 @@ impl TryFrom<ClientRow> for Client {
             secret_hash: row.secret_hash,
             backchannel_logout_uri: row.backchannel_logout_uri,
             id_token_alg: row.id_token_alg,
+            admin_scope: row.admin_scope,
         })
     }
 }
@@ -80,11 +85,70 @@ impl Store {
     pub async fn client(&self, client_id: &str) -> Result<Option<Client>, Error> {
         let row: Option<ClientRow> = sqlx::query_as(
             "select client_id, secret_hash, redirect_uris, post_logout_redirect_uris, \
-             backchannel_logout_uri, id_token_alg from clients where client_id = $1",
+             backchannel_logout_uri, id_token_alg, admin_scope from clients where client_id = $1",
         )
         .bind(client_id)
         .fetch_optional(&self.pool)
         .await?;
         row.map(Client::try_from).transpose()
+    }
+
+    /// Every client, by id.
+    pub async fn clients(&self) -> Result<Vec<Client>, Error> {
+        let rows: Vec<ClientRow> = sqlx::query_as(
+            "select client_id, secret_hash, redirect_uris, post_logout_redirect_uris, \
+             backchannel_logout_uri, id_token_alg, admin_scope from clients order by client_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(Client::try_from).collect()
+    }
+
+    /// Changes a client's URIs and algorithm (not its id or secret).
+    pub async fn update_client(&self, client: NewClient<'_>) -> Result<(), Error> {
+        let to_json = |uris: &[String]| serde_json::to_string(uris).unwrap_or_else(|_| "[]".into());
+        let done = sqlx::query(
+            "update clients set redirect_uris = $1, post_logout_redirect_uris = $2, \
+             backchannel_logout_uri = $3, id_token_alg = $4 where client_id = $5",
+        )
+        .bind(to_json(client.redirect_uris))
+        .bind(to_json(client.post_logout_redirect_uris))
+        .bind(client.backchannel_logout_uri)
+        .bind(client.id_token_alg)
+        .bind(client.client_id)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(Error::NotFound("client"));
+        }
+        Ok(())
+    }
+
+    /// Replaces a confidential client's secret hash.
+    pub async fn set_client_secret(&self, client_id: &str, secret_hash: &str) -> Result<(), Error> {
+        let done = sqlx::query(
+            "update clients set secret_hash = $1 where client_id = $2 and secret_hash is not null",
+        )
+        .bind(secret_hash)
+        .bind(client_id)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(Error::NotFound("confidential client"));
+        }
+        Ok(())
+    }
+
+    pub async fn set_client_admin_scope(
+        &self,
+        client_id: &str,
+        scope: Option<&str>,
+    ) -> Result<(), Error> {
+        sqlx::query("update clients set admin_scope = $1 where client_id = $2")
+            .bind(scope)
+            .bind(client_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 }

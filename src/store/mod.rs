@@ -23,7 +23,7 @@ mod totp_factors;
 mod users;
 
 pub use accounts::{Account, AccountSettings, NewAccount};
-pub use audit::{AuditEvent, NewAuditEvent};
+pub use audit::{AuditEntry, AuditEvent, NewAuditEvent};
 pub use auth_codes::{AuthCode, CodeRedemption, NewAuthCode};
 pub use backup_codes::BackupCodeSummary;
 pub use clients::{Client, NewClient};

@@ -364,17 +364,22 @@ impl TestApp {
 
     /// A relying party for `client_id`, configured by discovery.
     pub async fn rp(&self, client_id: &str) -> Rp {
-        let http = rp_http();
-        let metadata =
-            CoreProviderMetadata::discover_async(IssuerUrl::new(self.base.clone()).unwrap(), &http)
-                .await
-                .expect("discovery works");
         let secret = match client_id {
             "portal" => Some(PORTAL_SECRET),
             "backoffice" => Some(BACKOFFICE_SECRET),
             "edge" => Some(EDGE_SECRET),
             _ => None,
         };
+        self.rp_with(client_id, secret).await
+    }
+
+    /// A relying party `client_id` with `secret`, redirecting to `redirect_uri(client_id)`.
+    pub async fn rp_with(&self, client_id: &str, secret: Option<&str>) -> Rp {
+        let http = rp_http();
+        let metadata =
+            CoreProviderMetadata::discover_async(IssuerUrl::new(self.base.clone()).unwrap(), &http)
+                .await
+                .expect("discovery works");
         CoreClient::from_provider_metadata(
             metadata,
             ClientId::new(client_id.to_string()),

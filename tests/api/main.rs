@@ -3,6 +3,9 @@
 
 mod account;
 mod admin;
+mod admin_api;
+mod admin_audit;
+mod admin_clients;
 mod admin_members;
 mod admin_settings;
 mod browser;

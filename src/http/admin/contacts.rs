@@ -8,8 +8,7 @@ use serde::Serialize;
 
 use super::{param, query, Admin, Frame};
 use crate::app::AppState;
-use crate::auth::admin_rights;
-use crate::factors;
+use crate::console;
 use crate::http::cookies;
 use crate::http::error::PageError;
 use crate::http::oidc::authorize::see_other;
@@ -198,18 +197,6 @@ pub async fn show_all(
     Ok(response)
 }
 
-/// The member a console action is about, if the administrator may change them.
-pub(super) async fn member(app: &AppState, admin: &Admin, id: &str) -> Result<User, PageError> {
-    let member = app
-        .store
-        .user_by_id(id)
-        .await?
-        .ok_or_else(|| PageError::NotFound("There is no such member.".into()))?;
-    admin_rights::may_change_member(&admin.user, &member)
-        .map_err(|denied| PageError::Forbidden(denied.message().into()))?;
-    Ok(member)
-}
-
 #[derive(Serialize)]
 struct ConfirmResetPage {
     #[serde(flatten)]
@@ -230,7 +217,7 @@ pub async fn confirm_reset(
     admin: Admin,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let member = member(&app, &admin, &id).await?;
+    let member = console::member_to_change(&app, &admin.actor(), &id).await?;
     let account = admin.account(&app, Some(&member.account_id)).await?;
     let (frame, cookie) = admin.frame(&app, &account, "contacts").await?;
     let mut response = ConfirmResetPage {
@@ -253,16 +240,7 @@ pub async fn submit_reset(
     body: Bytes,
 ) -> Result<Response, PageError> {
     admin.form(&app, &body)?;
-    let member = member(&app, &admin, &id).await?;
-    factors::reset(
-        &app.store,
-        &member,
-        Some(&admin.user),
-        admin.ip.as_deref(),
-        app.clock.now(),
-    )
-    .await?;
-    tracing::info!(member = %member.id, admin = %admin.user.id, "second factors reset from the console");
+    let member = console::reset_2fa(&app, &admin.actor(), &id).await?;
     let mut query = form_urlencoded::Serializer::new(String::new());
     query.append_pair("account", &member.account_id);
     query.append_pair("reset", &member.id);

@@ -8,17 +8,14 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Serialize;
 
-use super::contacts::member;
 use super::{param, query, Admin, Frame};
 use crate::app::AppState;
-use crate::auth::{password, secret};
-use crate::factors;
+use crate::console::{self, ConsoleError, NewMember, PasswordLink};
 use crate::http::cookies;
 use crate::http::error::PageError;
 use crate::http::oidc::authorize::see_other;
-use crate::http::password_link::{self, LINK_LIFETIME_SECS};
 use crate::http::render::{when, Page};
-use crate::store::{self, Account, NewUser, User};
+use crate::store::{Account, User};
 
 pub const NEW_PATH: &str = "/admin/contacts/new";
 
@@ -40,7 +37,7 @@ struct NewMemberPage {
     #[serde(flatten)]
     frame: Frame,
     fields: NewMemberFields,
-    error: Option<&'static str>,
+    error: Option<String>,
 }
 
 impl Page for NewMemberPage {
@@ -66,16 +63,17 @@ async fn render_new(
     admin: &Admin,
     account: &Account,
     fields: NewMemberFields,
-    error: Option<&'static str>,
+    error: Option<String>,
 ) -> Result<Response, PageError> {
     let (frame, cookie) = admin.frame(app, account, "contacts").await?;
+    let refused = error.is_some();
     let mut response = NewMemberPage {
         frame,
         fields,
         error,
     }
     .render(app)?;
-    if error.is_some() {
+    if refused {
         *response.status_mut() = StatusCode::BAD_REQUEST;
     }
     cookies::attach(&mut response, cookie);
@@ -92,51 +90,21 @@ pub async fn show_new(
     render_new(&app, &admin, &account, NewMemberFields::default(), None).await
 }
 
-/// What is wrong with a new member's username or email, if anything.
-fn check_new_member(fields: &NewMemberFields) -> Option<&'static str> {
-    let username_ok = (1..=100).contains(&fields.username.chars().count())
-        && !fields
-            .username
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control());
-    let email_ok = fields.email.len() <= 254
-        && fields
-            .email
-            .split_once('@')
-            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
-        && !fields
-            .email
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control());
-    if !username_ok {
-        Some("Choose a username of 1 to 100 characters without spaces.")
-    } else if !email_ok {
-        Some("Enter a valid email address.")
-    } else {
-        None
-    }
-}
-
-/// A new one-time link for `member`, shown once to the administrator.
-async fn issue_link(
+/// The page that shows a member's one-time link, once.
+async fn show_link(
     app: &AppState,
     admin: &Admin,
     account: &Account,
     member: &User,
+    link: PasswordLink,
 ) -> Result<Response, PageError> {
-    let token = secret::random_token(32);
-    let now = app.clock.now();
-    let expires_at = now + LINK_LIFETIME_SECS;
-    app.store
-        .put_password_link(&secret::token_hash(&token), &member.id, now, expires_at)
-        .await?;
     let (frame, cookie) = admin.frame(app, account, "contacts").await?;
     let mut response = LinkPage {
         frame,
         username: member.username.clone(),
         member_href: member_path(&member.id),
-        link: password_link::link(app, &token),
-        valid_until: when(expires_at),
+        link: link.link,
+        valid_until: when(link.expires_at),
     }
     .render(app)?;
     cookies::attach(&mut response, cookie);
@@ -158,59 +126,18 @@ pub async fn submit_new(
         email: param(&form, "email").unwrap_or_default().trim().to_string(),
         is_admin: param(&form, "is_admin") == Some("on"),
     };
-    if let Some(error) = check_new_member(&fields) {
-        return render_new(&app, &admin, &account, fields, Some(error)).await;
-    }
-    // Until the member uses their link, no password works: the hash is of a random one.
-    let cost = app.config.hash_cost();
-    let unusable = app
-        .hash_blocking(move || password::hash(&secret::random_token(32), cost))
-        .await
-        .map_err(|e| PageError::Internal(format!("hashing: {e}")))?
-        .map_err(|e| PageError::Internal(e.to_string()))?;
-    let id = secret::random_id();
-    let created = app
-        .store
-        .create_user(NewUser {
-            id: &id,
-            account_id: &account.id,
-            username: &fields.username,
-            email: &fields.email,
-            password_hash: &unusable,
-            is_admin: fields.is_admin,
-            is_operator: false,
-            now: app.clock.now(),
-        })
-        .await;
-    match created {
-        Ok(()) => {}
-        Err(store::Error::Duplicate(_)) => {
-            return render_new(
-                &app,
-                &admin,
-                &account,
-                fields,
-                Some("That username is taken. Choose another."),
-            )
-            .await
+    let new = NewMember {
+        username: &fields.username,
+        email: &fields.email,
+        administrator: fields.is_admin,
+    };
+    match console::create_member(&app, &admin.actor(), &account.id, &new).await {
+        Ok((member, link)) => show_link(&app, &admin, &account, &member, link).await,
+        Err(ConsoleError::Invalid(error) | ConsoleError::Duplicate(error)) => {
+            render_new(&app, &admin, &account, fields, Some(error)).await
         }
-        Err(e) => return Err(e.into()),
+        Err(e) => Err(e.into()),
     }
-    admin
-        .audit(
-            &app,
-            "member_created",
-            &account.id,
-            Some(&id),
-            serde_json::json!({ "username": fields.username, "administrator": fields.is_admin }),
-        )
-        .await?;
-    let member = app
-        .store
-        .user_by_id(&id)
-        .await?
-        .ok_or(store::Error::NotFound("the new member"))?;
-    issue_link(&app, &admin, &account, &member).await
 }
 
 #[derive(Serialize)]
@@ -243,9 +170,7 @@ pub async fn show_member(
 ) -> Result<Response, PageError> {
     let params = query(raw);
     // Seeing a member needs the right to their account; changing them, more (not oneself).
-    let Some(user) = app.store.user_by_id(&id).await? else {
-        return Err(PageError::NotFound("There is no such member.".into()));
-    };
+    let user = console::member_to_see(&app, &admin.actor(), &id).await?;
     let account = admin.account(&app, Some(&user.account_id)).await?;
     let contact = app.store.contact(&user.id).await?;
     let now = app.clock.now();
@@ -292,17 +217,7 @@ pub async fn submit_unlock(
     body: Bytes,
 ) -> Result<Response, PageError> {
     admin.form(&app, &body)?;
-    let member = member(&app, &admin, &id).await?;
-    factors::unlock(&app.store, &member).await?;
-    admin
-        .audit(
-            &app,
-            "second_factor_unlocked",
-            &member.account_id,
-            Some(&member.id),
-            serde_json::json!({ "username": member.username }),
-        )
-        .await?;
+    let member = console::unlock(&app, &admin.actor(), &id).await?;
     Ok(done(&member, "unlocked"))
 }
 
@@ -313,27 +228,7 @@ pub async fn submit_disable(
     body: Bytes,
 ) -> Result<Response, PageError> {
     admin.form(&app, &body)?;
-    let member = member(&app, &admin, &id).await?;
-    let now = app.clock.now();
-    app.store.set_disabled(&member.id, true).await?;
-    let sessions = app
-        .store
-        .end_sessions_of_user(&member.id, None, now)
-        .await?;
-    let grants = app.store.revoke_grants_of_user(&member.id, now).await?;
-    admin
-        .audit(
-            &app,
-            "member_disabled",
-            &member.account_id,
-            Some(&member.id),
-            serde_json::json!({
-                "username": member.username,
-                "sessions_ended": sessions,
-                "grants_revoked": grants,
-            }),
-        )
-        .await?;
+    let member = console::disable(&app, &admin.actor(), &id).await?;
     Ok(done(&member, "disabled"))
 }
 
@@ -344,17 +239,7 @@ pub async fn submit_enable(
     body: Bytes,
 ) -> Result<Response, PageError> {
     admin.form(&app, &body)?;
-    let member = member(&app, &admin, &id).await?;
-    app.store.set_disabled(&member.id, false).await?;
-    admin
-        .audit(
-            &app,
-            "member_enabled",
-            &member.account_id,
-            Some(&member.id),
-            serde_json::json!({ "username": member.username }),
-        )
-        .await?;
+    let member = console::enable(&app, &admin.actor(), &id).await?;
     Ok(done(&member, "enabled"))
 }
 
@@ -365,22 +250,12 @@ pub async fn submit_role(
     body: Bytes,
 ) -> Result<Response, PageError> {
     let form = admin.form(&app, &body)?;
-    let member = member(&app, &admin, &id).await?;
-    let is_admin = match param(&form, "administrator") {
+    let administrator = match param(&form, "administrator") {
         Some("yes") => true,
         Some("no") => false,
         _ => return Err(PageError::BadRequest("Choose a role.".into())),
     };
-    app.store.set_admin(&member.id, is_admin).await?;
-    admin
-        .audit(
-            &app,
-            "member_role_changed",
-            &member.account_id,
-            Some(&member.id),
-            serde_json::json!({ "username": member.username, "administrator": is_admin }),
-        )
-        .await?;
+    let member = console::set_administrator(&app, &admin.actor(), &id, administrator).await?;
     Ok(done(&member, "role"))
 }
 
@@ -392,41 +267,14 @@ pub async fn submit_password_link(
     body: Bytes,
 ) -> Result<Response, PageError> {
     admin.form(&app, &body)?;
-    let member = member(&app, &admin, &id).await?;
+    let (member, link) = console::issue_password_link(&app, &admin.actor(), &id).await?;
     let account = admin.account(&app, Some(&member.account_id)).await?;
-    admin
-        .audit(
-            &app,
-            "password_link_issued",
-            &account.id,
-            Some(&member.id),
-            serde_json::json!({ "username": member.username }),
-        )
-        .await?;
-    issue_link(&app, &admin, &account, &member).await
+    show_link(&app, &admin, &account, &member, link).await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn fields(username: &str, email: &str) -> NewMemberFields {
-        NewMemberFields {
-            username: username.into(),
-            email: email.into(),
-            is_admin: false,
-        }
-    }
-
-    #[test]
-    fn new_members_need_a_username_and_an_email() {
-        assert_eq!(check_new_member(&fields("ann", "ann@example.com")), None);
-        assert!(check_new_member(&fields("", "ann@example.com")).is_some());
-        assert!(check_new_member(&fields("a b", "ann@example.com")).is_some());
-        assert!(check_new_member(&fields("ann", "ann")).is_some());
-        assert!(check_new_member(&fields("ann", "@example.com")).is_some());
-        assert!(check_new_member(&fields("ann", "ann@localhost")).is_some());
-    }
 
     #[test]
     fn member_paths_escape_the_id() {

@@ -3,6 +3,8 @@
 //! an administrator without one is sent through the second step (or to enrol
 //! a factor) first, and comes back here.
 
+pub mod audit;
+pub mod clients;
 pub mod contacts;
 pub mod members;
 pub mod overview;
@@ -19,8 +21,9 @@ use axum::Router;
 use serde::Serialize;
 
 use crate::app::AppState;
-use crate::auth::admin_rights::{self, Denied};
+use crate::auth::admin_rights::{self, Actor, Denied};
 use crate::auth::login_flow::Stage;
+use crate::console::{self, ConsoleError};
 use crate::factors;
 use crate::http::account::signed_in;
 use crate::http::cookies::{self, PendingTarget};
@@ -28,7 +31,7 @@ use crate::http::error::PageError;
 use crate::http::login;
 use crate::http::oidc::authorize::see_other;
 use crate::oidc::params::Params;
-use crate::store::{Account, ContactQuery, NewAuditEvent, Session, User};
+use crate::store::{Account, ContactQuery, Session, User};
 
 pub const PATH: &str = "/admin";
 
@@ -38,6 +41,20 @@ pub fn router() -> Router<AppState> {
         .route(contacts::PATH, get(contacts::show_menu))
         .route(contacts::ALL_PATH, get(contacts::show_all))
         .route(settings::PATH, get(settings::show).post(settings::submit))
+        .route(audit::PATH, get(audit::show))
+        .route(clients::PATH, get(clients::show_list))
+        .route(
+            clients::NEW_PATH,
+            get(clients::show_new).post(clients::submit_new),
+        )
+        .route(
+            "/admin/clients/{client_id}",
+            get(clients::show_client).post(clients::submit_client),
+        )
+        .route(
+            "/admin/clients/{client_id}/secret",
+            post(clients::submit_rotate),
+        )
         .route(
             members::NEW_PATH,
             get(members::show_new).post(members::submit_new),
@@ -151,6 +168,11 @@ pub struct Frame {
 }
 
 impl Admin {
+    /// Who acts, for the console's operations.
+    pub fn actor(&self) -> Actor {
+        Actor::of_user(&self.user, self.ip.clone())
+    }
+
     /// The account a page is about: `requested` (a query's `account`) or the
     /// administrator's own; refused unless they administer it.
     pub async fn account(
@@ -161,13 +183,7 @@ impl Admin {
         let id = requested
             .filter(|id| !id.is_empty())
             .unwrap_or(&self.user.account_id);
-        if let Err(denied) = admin_rights::may_manage(&self.user, id) {
-            return Err(PageError::Forbidden(denied.message().into()));
-        }
-        app.store
-            .account_by_id(id)
-            .await?
-            .ok_or_else(|| PageError::NotFound("There is no such account.".into()))
+        Ok(console::account(app, &self.actor(), id).await?)
     }
 
     /// The frame of a page about `account`, with the cookie of a new CSRF token if one was made.
@@ -177,11 +193,7 @@ impl Admin {
         account: &Account,
         section: &'static str,
     ) -> Result<(Frame, Option<axum::http::HeaderValue>), PageError> {
-        let accounts = if self.user.is_operator {
-            app.store.accounts().await?
-        } else {
-            vec![account.clone()]
-        };
+        let accounts = console::accounts(app, &self.actor()).await?;
         let (csrf_token, cookie) = cookies::csrf_token(app, &self.headers);
         let frame = Frame {
             csrf_token,
@@ -200,29 +212,6 @@ impl Admin {
             section,
         };
         Ok((frame, cookie))
-    }
-
-    /// Records a console action in the audit log: this administrator, from this address.
-    pub async fn audit(
-        &self,
-        app: &AppState,
-        kind: &str,
-        account_id: &str,
-        member_id: Option<&str>,
-        detail: serde_json::Value,
-    ) -> Result<(), PageError> {
-        app.store
-            .audit(NewAuditEvent {
-                kind,
-                account_id: Some(account_id),
-                user_id: member_id,
-                actor_id: Some(&self.user.id),
-                ip: self.ip.as_deref(),
-                detail,
-                now: app.clock.now(),
-            })
-            .await?;
-        Ok(())
     }
 
     /// A submitted form, if its CSRF token matches this browser's.
@@ -261,4 +250,16 @@ pub async fn count_without_factor(app: &AppState, account_id: &str) -> Result<i6
         })
         .await?;
     Ok(count)
+}
+
+impl From<ConsoleError> for PageError {
+    fn from(err: ConsoleError) -> Self {
+        match err {
+            ConsoleError::Denied(denied) => PageError::Forbidden(denied.message().into()),
+            ConsoleError::NotFound(what) => PageError::NotFound(what.into()),
+            ConsoleError::Invalid(why) | ConsoleError::Duplicate(why) => PageError::BadRequest(why),
+            ConsoleError::Store(e) => e.into(),
+            ConsoleError::Hashing(e) => PageError::Internal(e),
+        }
+    }
 }

@@ -10,12 +10,13 @@ use serde::Serialize;
 use super::{param, query, Admin, Frame};
 use crate::app::AppState;
 use crate::auth::policy::{self, SettingsInput};
+use crate::console;
 use crate::http::cookies;
 use crate::http::error::PageError;
 use crate::http::oidc::authorize::see_other;
 use crate::http::render::Page;
 use crate::oidc::params::Params;
-use crate::store::{Account, AccountSettings};
+use crate::store::Account;
 
 pub const PATH: &str = "/admin/settings";
 
@@ -154,29 +155,6 @@ pub async fn show(
     render(&app, &admin, &account, Fields::of(&account), notice, None).await
 }
 
-/// What changed, for the audit log: each setting's old and new value.
-fn changes(
-    before: (&bool, &AccountSettings),
-    after: (&bool, &AccountSettings),
-) -> serde_json::Value {
-    let mut changed = serde_json::Map::new();
-    if before.0 != after.0 {
-        changed.insert("require_mfa".into(), serde_json::json!([before.0, after.0]));
-    }
-    let (old, new) = (
-        serde_json::to_value(before.1).unwrap_or_default(),
-        serde_json::to_value(after.1).unwrap_or_default(),
-    );
-    if let (Some(old), Some(new)) = (old.as_object(), new.as_object()) {
-        for (name, value) in new {
-            if name != "mfa_required_at" && old.get(name) != Some(value) {
-                changed.insert(name.clone(), serde_json::json!([old.get(name), value]));
-            }
-        }
-    }
-    serde_json::Value::Object(changed)
-}
-
 pub async fn submit(
     State(app): State<AppState>,
     admin: Admin,
@@ -189,44 +167,16 @@ pub async fn submit(
         Ok(settings) => settings,
         Err(error) => return render(&app, &admin, &account, fields, None, Some(error)).await,
     };
-    let now = app.clock.now();
-    app.store
-        .update_account_settings(&account.id, fields.require_mfa, &settings, now)
-        .await?;
-    let changed = changes(
-        (&account.require_mfa, &account.settings),
-        (&fields.require_mfa, &settings),
-    );
-    admin
-        .audit(
-            &app,
-            "account_settings_changed",
-            &account.id,
-            None,
-            serde_json::json!({ "account": account.name, "changed": changed }),
-        )
-        .await?;
+    console::save_settings(
+        &app,
+        &admin.actor(),
+        &account.id,
+        fields.require_mfa,
+        &settings,
+    )
+    .await?;
     let mut query = form_urlencoded::Serializer::new(String::new());
     query.append_pair("account", &account.id);
     query.append_pair("saved", "1");
     Ok(see_other(&format!("{PATH}?{}", query.finish())))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_audit_names_what_changed() {
-        let before = AccountSettings::default();
-        let after = AccountSettings {
-            mfa_failure_limit: Some(3),
-            ..Default::default()
-        };
-        let changed = changes((&false, &before), (&true, &after));
-        assert_eq!(
-            changed,
-            serde_json::json!({ "require_mfa": [false, true], "mfa_failure_limit": [null, 3] })
-        );
-    }
 }

@@ -15,7 +15,8 @@ use crate::app::AppState;
 use crate::auth::secret;
 use crate::http::error::OAuthError;
 use crate::oidc::claims::{
-    self, AccessTokenClaims, Authentication, Subject, ACCESS_TOKEN_TYP, ID_TOKEN_TYP,
+    self, AccessTokenClaims, Authentication, ClientAccessTokenClaims, Subject, ACCESS_TOKEN_TYP,
+    ADMIN_API_PATH, ADMIN_SCOPE, ID_TOKEN_TYP,
 };
 use crate::oidc::keys::Alg;
 use crate::oidc::params::Params;
@@ -29,7 +30,8 @@ struct TokenResponse {
     access_token: String,
     token_type: &'static str,
     expires_in: i64,
-    id_token: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id_token: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     refresh_token: Option<String>,
     scope: String,
@@ -56,9 +58,59 @@ async fn exchange(
     match param(&params, "grant_type")? {
         Some("authorization_code") => authorization_code(app, &client, &params).await,
         Some("refresh_token") => refresh_token(app, &client, &params).await,
+        Some("client_credentials") => client_credentials(app, &client, &params),
         Some(_) => Err(OAuthError::UnsupportedGrantType),
         None => Err(OAuthError::InvalidRequest("grant_type is missing".into())),
     }
+}
+
+/// RFC 6749 §4.4, for the console's API: a confidential client that an
+/// operator granted the `admin` scope gets a short-lived access token for it.
+fn client_credentials(
+    app: &AppState,
+    client: &Client,
+    params: &Params,
+) -> Result<TokenResponse, OAuthError> {
+    if client.is_public() || client.admin_scope.is_none() {
+        return Err(OAuthError::UnauthorizedClient(
+            "this client may not use the client_credentials grant",
+        ));
+    }
+    if let Some(requested) = param(params, "scope")? {
+        if requested.split(' ').any(|s| s != ADMIN_SCOPE) {
+            return Err(OAuthError::InvalidScope(
+                "only the admin scope can be granted",
+            ));
+        }
+    }
+    let config = &app.config;
+    let now = app.clock.now();
+    let claims = ClientAccessTokenClaims {
+        iss: config.issuer().to_string(),
+        sub: client.client_id.clone(),
+        aud: format!("{}{ADMIN_API_PATH}", config.issuer()),
+        client_id: client.client_id.clone(),
+        exp: now + config.access_token_lifetime_secs,
+        iat: now,
+        jti: secret::random_id(),
+        scope: ADMIN_SCOPE.to_string(),
+    };
+    let access_token = app
+        .keys
+        .sign(
+            Alg::parse(&config.access_token_alg).unwrap_or(Alg::ES256),
+            ACCESS_TOKEN_TYP,
+            &claims,
+        )
+        .map_err(|e| OAuthError::Internal(e.to_string()))?;
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: config.access_token_lifetime_secs,
+        id_token: None,
+        refresh_token: None,
+        scope: ADMIN_SCOPE.to_string(),
+    })
 }
 
 async fn authorization_code(
@@ -251,7 +303,7 @@ async fn issue_tokens(
         access_token,
         token_type: "Bearer",
         expires_in: config.access_token_lifetime_secs,
-        id_token,
+        id_token: Some(id_token),
         refresh_token: Some(refresh_token),
         scope: scope.to_string(),
     })

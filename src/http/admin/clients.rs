@@ -1,0 +1,323 @@
+//! Relying parties: operators register and edit clients; a new or rotated
+//! secret is shown once and only its hash is kept.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Serialize;
+
+use super::{param, Admin, Frame};
+use crate::app::AppState;
+use crate::auth::admin_rights;
+use crate::console::{self, ConsoleError};
+use crate::http::cookies;
+use crate::http::error::PageError;
+use crate::http::oidc::authorize::see_other;
+use crate::http::render::Page;
+use crate::oidc::params::Params;
+use crate::oidc::registration::{uri_lines, Registration, ID_TOKEN_ALGS};
+use crate::store::Client;
+
+pub const PATH: &str = "/admin/clients";
+pub const NEW_PATH: &str = "/admin/clients/new";
+
+/// The page of a client.
+pub fn client_path(client_id: &str) -> String {
+    let id: String = form_urlencoded::byte_serialize(client_id.as_bytes()).collect();
+    format!("{PATH}/{id}")
+}
+
+/// The operator's own account frames these pages.
+async fn frame(
+    app: &AppState,
+    admin: &Admin,
+) -> Result<(Frame, Option<axum::http::HeaderValue>), PageError> {
+    admin_rights::may_manage_clients(&admin.actor())
+        .map_err(|denied| PageError::Forbidden(denied.message().into()))?;
+    let account = admin.account(app, None).await?;
+    admin.frame(app, &account, "clients").await
+}
+
+#[derive(Serialize)]
+struct ClientRow {
+    client_id: String,
+    href: String,
+    public: bool,
+    redirect_uris: Vec<String>,
+    id_token_alg: String,
+    backchannel: bool,
+}
+
+#[derive(Serialize)]
+struct ClientsPage {
+    #[serde(flatten)]
+    frame: Frame,
+    clients: Vec<ClientRow>,
+}
+
+impl Page for ClientsPage {
+    const TEMPLATE: &'static str = "admin/clients.html";
+}
+
+pub async fn show_list(State(app): State<AppState>, admin: Admin) -> Result<Response, PageError> {
+    let (frame, cookie) = frame(&app, &admin).await?;
+    let clients = app
+        .store
+        .clients()
+        .await?
+        .into_iter()
+        .map(|c| ClientRow {
+            href: client_path(&c.client_id),
+            public: c.is_public(),
+            backchannel: c.backchannel_logout_uri.is_some(),
+            client_id: c.client_id,
+            redirect_uris: c.redirect_uris,
+            id_token_alg: c.id_token_alg,
+        })
+        .collect();
+    let mut response = ClientsPage { frame, clients }.render(&app)?;
+    cookies::attach(&mut response, cookie);
+    Ok(response)
+}
+
+/// The form's fields, as shown or as submitted.
+#[derive(Serialize, Default)]
+struct Fields {
+    client_id: String,
+    redirect_uris: String,
+    post_logout_redirect_uris: String,
+    backchannel_logout_uri: String,
+    id_token_alg: String,
+    public: bool,
+    /// The `admin` grant: empty, an account id, or `*`.
+    admin_scope: String,
+}
+
+impl Fields {
+    fn of(client: &Client) -> Fields {
+        Fields {
+            client_id: client.client_id.clone(),
+            redirect_uris: client.redirect_uris.join("\n"),
+            post_logout_redirect_uris: client.post_logout_redirect_uris.join("\n"),
+            backchannel_logout_uri: client.backchannel_logout_uri.clone().unwrap_or_default(),
+            id_token_alg: client.id_token_alg.clone(),
+            public: client.is_public(),
+            admin_scope: client.admin_scope.clone().unwrap_or_default(),
+        }
+    }
+
+    fn submitted(form: &Params) -> Fields {
+        let field = |name| {
+            form.get(name)
+                .ok()
+                .flatten()
+                .filter(|v| v.len() <= 20_000)
+                .unwrap_or_default()
+                .to_string()
+        };
+        Fields {
+            client_id: field("client_id").trim().to_string(),
+            redirect_uris: field("redirect_uris"),
+            post_logout_redirect_uris: field("post_logout_redirect_uris"),
+            backchannel_logout_uri: field("backchannel_logout_uri").trim().to_string(),
+            id_token_alg: field("id_token_alg"),
+            public: field("kind") == "public",
+            admin_scope: field("admin_scope"),
+        }
+    }
+
+    fn registration(&self) -> Registration {
+        Registration {
+            client_id: self.client_id.clone(),
+            redirect_uris: uri_lines(&self.redirect_uris),
+            post_logout_redirect_uris: uri_lines(&self.post_logout_redirect_uris),
+            backchannel_logout_uri: Some(self.backchannel_logout_uri.clone())
+                .filter(|u| !u.is_empty()),
+            id_token_alg: self.id_token_alg.clone(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ClientFormPage {
+    #[serde(flatten)]
+    frame: Frame,
+    is_new: bool,
+    action: String,
+    fields: Fields,
+    algs: &'static [&'static str],
+    /// The accounts an `admin` grant can name.
+    grantable: Vec<(String, String)>,
+    notice: Option<&'static str>,
+    error: Option<String>,
+}
+
+impl Page for ClientFormPage {
+    const TEMPLATE: &'static str = "admin/client.html";
+}
+
+async fn render_form(
+    app: &AppState,
+    admin: &Admin,
+    is_new: bool,
+    fields: Fields,
+    notice: Option<&'static str>,
+    error: Option<String>,
+) -> Result<Response, PageError> {
+    let (frame, cookie) = frame(app, admin).await?;
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let mut response = ClientFormPage {
+        frame,
+        is_new,
+        action: if is_new {
+            NEW_PATH.to_string()
+        } else {
+            client_path(&fields.client_id)
+        },
+        fields,
+        algs: ID_TOKEN_ALGS,
+        grantable: app
+            .store
+            .accounts()
+            .await?
+            .into_iter()
+            .map(|a| (a.id, a.name))
+            .collect(),
+        notice,
+        error,
+    }
+    .render(app)?;
+    *response.status_mut() = status;
+    cookies::attach(&mut response, cookie);
+    Ok(response)
+}
+
+#[derive(Serialize)]
+struct SecretPage {
+    #[serde(flatten)]
+    frame: Frame,
+    client_id: String,
+    client_href: String,
+    secret: String,
+}
+
+impl Page for SecretPage {
+    const TEMPLATE: &'static str = "admin/client_secret.html";
+}
+
+async fn show_secret(
+    app: &AppState,
+    admin: &Admin,
+    client_id: &str,
+    secret: String,
+) -> Result<Response, PageError> {
+    let (frame, cookie) = frame(app, admin).await?;
+    let mut response = SecretPage {
+        frame,
+        client_id: client_id.to_string(),
+        client_href: client_path(client_id),
+        secret,
+    }
+    .render(app)?;
+    cookies::attach(&mut response, cookie);
+    Ok(response)
+}
+
+pub async fn show_new(State(app): State<AppState>, admin: Admin) -> Result<Response, PageError> {
+    let fields = Fields {
+        id_token_alg: "RS256".into(),
+        ..Fields::default()
+    };
+    render_form(&app, &admin, true, fields, None, None).await
+}
+
+pub async fn submit_new(
+    State(app): State<AppState>,
+    admin: Admin,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let form = admin.form(&app, &body)?;
+    frame(&app, &admin).await?;
+    let fields = Fields::submitted(&form);
+    let registration = fields.registration();
+    let actor = admin.actor();
+    match console::create_client(
+        &app,
+        &actor,
+        &admin.user.account_id,
+        &registration,
+        fields.public,
+    )
+    .await
+    {
+        Ok(Some(secret)) => show_secret(&app, &admin, &registration.client_id, secret).await,
+        Ok(None) => Ok(see_other(&format!(
+            "{}?saved=1",
+            client_path(&registration.client_id)
+        ))),
+        Err(ConsoleError::Invalid(error) | ConsoleError::Duplicate(error)) => {
+            render_form(&app, &admin, true, fields, None, Some(error)).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn show_client(
+    State(app): State<AppState>,
+    admin: Admin,
+    Path(client_id): Path<String>,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
+) -> Result<Response, PageError> {
+    let client = console::client(&app, &admin.actor(), &client_id).await?;
+    let saved = super::query(raw);
+    let notice = (param(&saved, "saved") == Some("1")).then_some("Saved.");
+    render_form(&app, &admin, false, Fields::of(&client), notice, None).await
+}
+
+pub async fn submit_client(
+    State(app): State<AppState>,
+    admin: Admin,
+    Path(client_id): Path<String>,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let form = admin.form(&app, &body)?;
+    let actor = admin.actor();
+    let existing = console::client(&app, &actor, &client_id).await?;
+    let mut fields = Fields::submitted(&form);
+    // The id and the kind stay as registered.
+    fields.client_id = existing.client_id.clone();
+    fields.public = existing.is_public();
+    let registration = fields.registration();
+    let account = admin.user.account_id.clone();
+    if let Err(ConsoleError::Invalid(error)) =
+        console::update_client(&app, &actor, &account, &registration).await
+    {
+        return render_form(&app, &admin, false, fields, None, Some(error)).await;
+    }
+    let scope = match param(&form, "admin_scope").unwrap_or_default() {
+        "" => None,
+        scope => Some(scope),
+    };
+    if scope != existing.admin_scope.as_deref() {
+        console::set_client_admin_scope(&app, &actor, &account, &client_id, scope).await?;
+    }
+    Ok(see_other(&format!("{}?saved=1", client_path(&client_id))))
+}
+
+pub async fn submit_rotate(
+    State(app): State<AppState>,
+    admin: Admin,
+    Path(client_id): Path<String>,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    admin.form(&app, &body)?;
+    let secret =
+        console::rotate_client_secret(&app, &admin.actor(), &admin.user.account_id, &client_id)
+            .await?;
+    show_secret(&app, &admin, &client_id, secret).await
+}

@@ -1,0 +1,259 @@
+//! The console's JSON API: client-credentials tokens with the `admin` scope,
+//! the same rules as the console, and its OpenAPI document.
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::common::*;
+use crate::each_backend;
+use crate::second_factor::first_sign_in_with_enrolment;
+
+const ROBOT_SECRET: &str = "robot-secret-0123456789";
+
+/// Registers confidential client `robot` with the `admin` grant `scope` (or none).
+async fn robot(app: &TestApp, scope: Option<&str>) {
+    let hash = gatehouse::auth::password::hash(ROBOT_SECRET, CHEAP).unwrap();
+    app.state
+        .store
+        .create_client(gatehouse::store::NewClient {
+            client_id: "robot",
+            secret_hash: Some(&hash),
+            redirect_uris: &[app.redirect_uri("robot")],
+            post_logout_redirect_uris: &[],
+            backchannel_logout_uri: None,
+            id_token_alg: "RS256",
+            now: app.state.clock.now(),
+        })
+        .await
+        .unwrap();
+    app.state
+        .store
+        .set_client_admin_scope("robot", scope)
+        .await
+        .unwrap();
+}
+
+async fn token_request(
+    app: &TestApp,
+    client: &str,
+    secret: &str,
+    form: &[(&str, &str)],
+) -> (StatusCode, Value) {
+    let response = reqwest::Client::new()
+        .post(app.url("/token"))
+        .basic_auth(client, Some(secret))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap())
+}
+
+async fn admin_token(app: &TestApp) -> String {
+    let (status, body) = token_request(
+        app,
+        "robot",
+        ROBOT_SECRET,
+        &[("grant_type", "client_credentials"), ("scope", "admin")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["access_token"].as_str().unwrap().to_string()
+}
+
+async fn call(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut request = reqwest::Client::new().request(method, app.url(path));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("JSON from {path}: {text}")),
+    )
+}
+
+async fn get(app: &TestApp, path: &str, token: &str) -> (StatusCode, Value) {
+    call(app, reqwest::Method::GET, path, Some(token), None).await
+}
+
+async fn post(app: &TestApp, path: &str, token: &str, body: Option<Value>) -> (StatusCode, Value) {
+    call(app, reqwest::Method::POST, path, Some(token), body).await
+}
+
+async fn put(app: &TestApp, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+    call(app, reqwest::Method::PUT, path, Some(token), Some(body)).await
+}
+
+each_backend! {
+    async fn the_client_credentials_grant_is_for_clients_granted_admin(backend) {
+        let app = TestApp::spawn(backend).await;
+        robot(&app, Some("acct-acme")).await;
+        let grant = [("grant_type", "client_credentials")];
+        let (status, body) = token_request(&app, "portal", PORTAL_SECRET, &grant).await;
+        assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("unauthorized_client")), "no admin grant");
+        let response = reqwest::Client::new().post(app.url("/token")).form(&[("grant_type", "client_credentials"), ("client_id", "spa")]).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(response.json::<Value>().await.unwrap()["error"], "unauthorized_client", "a public client");
+        let (status, body) = token_request(&app, "robot", "wrong secret", &grant).await;
+        assert_eq!((status, body["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_client")));
+        let (status, body) = token_request(&app, "robot", ROBOT_SECRET, &[("grant_type", "client_credentials"), ("scope", "admin openid")]).await;
+        assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_scope")));
+        let (status, body) = token_request(&app, "robot", ROBOT_SECRET, &grant).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["token_type"], "Bearer");
+        assert_eq!(body["scope"], "admin");
+        assert!(body.get("id_token").is_none() && body.get("refresh_token").is_none(), "{body}");
+        let claims = raw_claims(body["access_token"].as_str().unwrap());
+        assert_eq!(claims["aud"], format!("{}/admin/api", app.base));
+        assert_eq!(claims["sub"], "robot");
+        let (_, _, discovery) = app.get("/.well-known/openid-configuration").await;
+        assert!(discovery.contains("client_credentials"));
+    }
+
+    async fn the_api_refuses_anything_but_a_live_admin_token(backend) {
+        let app = TestApp::spawn(backend).await;
+        robot(&app, Some("acct-acme")).await;
+        let (status, body) = call(&app, reqwest::Method::GET, "/admin/api/accounts", None, None).await;
+        assert_eq!((status, body["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_token")));
+        let user_token = app.sign_in(&app.rp("portal").await).await.access_token;
+        assert_eq!(get(&app, "/admin/api/accounts", &user_token).await.0, StatusCode::UNAUTHORIZED, "a user's access token");
+        assert_eq!(get(&app, "/admin/api/accounts", "not.a.token").await.0, StatusCode::UNAUTHORIZED);
+        let token = admin_token(&app).await;
+        let response = reqwest::Client::new().get(app.url("/admin/api/accounts")).send().await.unwrap();
+        assert!(response.headers()["www-authenticate"].to_str().unwrap().starts_with("Bearer"));
+        assert_eq!(get(&app, "/admin/api/accounts", &token).await.0, StatusCode::OK);
+        let userinfo = reqwest::Client::new().get(app.url("/userinfo")).bearer_auth(&token).send().await.unwrap();
+        assert_eq!(userinfo.status(), StatusCode::UNAUTHORIZED, "not a token for userinfo");
+        app.state.store.set_client_admin_scope("robot", None).await.unwrap();
+        assert_eq!(get(&app, "/admin/api/accounts", &token).await.0, StatusCode::UNAUTHORIZED, "the grant taken away");
+        app.state.store.set_client_admin_scope("robot", Some("acct-acme")).await.unwrap();
+        app.state.clock.advance(app.state.config.access_token_lifetime_secs + 1);
+        assert_eq!(get(&app, "/admin/api/accounts", &token).await.0, StatusCode::UNAUTHORIZED, "expired");
+    }
+
+    async fn an_account_client_resets_2fa_within_its_account_only(backend) {
+        let app = TestApp::spawn(backend).await;
+        robot(&app, Some("acct-acme")).await;
+        let portal = app.rp("portal").await;
+        first_sign_in_with_enrolment(&app, &new_browser(), &portal, USERNAME, &[("acr_values", "aal2")]).await;
+        first_sign_in_with_enrolment(&app, &new_browser(), &portal, MIA, &[]).await;
+        let token = admin_token(&app).await;
+        let (_, accounts) = get(&app, "/admin/api/accounts", &token).await;
+        assert_eq!(accounts["accounts"].as_array().unwrap().len(), 1);
+        assert_eq!(accounts["accounts"][0]["name"], "acme");
+        let (status, members) = get(&app, "/admin/api/accounts/acct-acme/members?q=ali", &token).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(members["total"], 1);
+        assert_eq!(members["members"][0]["factors"]["totp"], true);
+        assert_eq!(members["members"][0]["factors"]["backup_codes_left"], 10);
+
+        let (status, reset) = post(&app, "/admin/api/members/user-alice/reset-2fa", &token, None).await;
+        assert_eq!(status, StatusCode::OK, "{reset}");
+        assert_eq!((reset["factors"]["totp"].as_bool(), reset["must_enroll"].as_bool()), (Some(false), Some(true)));
+        assert!(app.state.store.active_totp("user-alice").await.unwrap().is_none());
+        let (_, log) = get(&app, "/admin/api/accounts/acct-acme/audit?kind=second_factor_reset", &token).await;
+        let event = &log["events"][0];
+        assert_eq!((event["member"].as_str(), event["actor"].as_str(), event["ip"].as_str()), (Some("alice"), Some("client:robot"), Some("127.0.0.1")));
+
+        for (status, what) in [
+            (get(&app, "/admin/api/accounts/acct-fortress/members", &token).await.0, "another account's members"),
+            (post(&app, "/admin/api/members/user-mia/reset-2fa", &token, None).await.0, "another account's member"),
+            (put(&app, "/admin/api/accounts/acct-fortress/settings", &token, json!({ "require_mfa": false })).await.0, "another account's settings"),
+            (get(&app, "/admin/api/clients", &token).await.0, "relying parties"),
+        ] {
+            assert_eq!(status, StatusCode::FORBIDDEN, "{what}");
+        }
+        assert!(app.state.store.active_totp("user-mia").await.unwrap().is_some(), "mia keeps her factor");
+        assert!(app.state.store.account_by_id("acct-fortress").await.unwrap().unwrap().require_mfa);
+        assert_eq!(post(&app, "/admin/api/members/user-nobody/unlock", &token, None).await.0, StatusCode::NOT_FOUND);
+    }
+
+    async fn an_operator_client_manages_members_settings_and_clients(backend) {
+        let app = TestApp::spawn(backend).await;
+        robot(&app, Some("*")).await;
+        let token = admin_token(&app).await;
+        let (_, accounts) = get(&app, "/admin/api/accounts", &token).await;
+        assert_eq!(accounts["accounts"].as_array().unwrap().len(), 2);
+
+        let (status, created) = post(&app, "/admin/api/accounts/acct-fortress/members", &token, Some(json!({ "username": "nina", "email": "nina@example.com" }))).await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        assert!(created["password_link"].as_str().unwrap().starts_with(&format!("{}/password?token=", app.base)));
+        let nina = created["member"]["id"].as_str().unwrap().to_string();
+        let (status, body) = post(&app, "/admin/api/accounts/acct-fortress/members", &token, Some(json!({ "username": "nina", "email": "nina@example.com" }))).await;
+        assert_eq!((status, body["error"].as_str()), (StatusCode::CONFLICT, Some("conflict")));
+        let (status, body) = post(&app, "/admin/api/accounts/acct-fortress/members", &token, Some(json!({ "username": "x", "email": "nope", "extra": 1 }))).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "unknown fields are refused: {body}");
+        let (status, body) = post(&app, "/admin/api/accounts/acct-fortress/members", &token, Some(json!({ "username": "x", "email": "nope" }))).await;
+        assert_eq!((status, body["error_description"].as_str()), (StatusCode::BAD_REQUEST, Some("Enter a valid email address.")));
+        let (status, role) = put(&app, &format!("/admin/api/members/{nina}/administrator"), &token, json!({ "administrator": true })).await;
+        assert_eq!((status, role["administrator"].as_bool()), (StatusCode::OK, Some(true)));
+        let (status, disabled) = post(&app, &format!("/admin/api/members/{nina}/disable"), &token, None).await;
+        assert_eq!((status, disabled["disabled"].as_bool()), (StatusCode::OK, Some(true)));
+        assert_eq!(post(&app, &format!("/admin/api/members/{nina}/password-link"), &token, None).await.0, StatusCode::OK);
+
+        let (status, account) = put(&app, "/admin/api/accounts/acct-acme/settings", &token, json!({ "require_mfa": true, "grace": "days", "grace_days": 7, "mfa_failure_limit": 4 })).await;
+        assert_eq!(status, StatusCode::OK, "{account}");
+        assert_eq!((account["require_mfa"].as_bool(), account["settings"]["mfa_grace_days"].as_i64(), account["settings"]["mfa_failure_limit"].as_i64()), (Some(true), Some(7), Some(4)));
+        let (status, body) = put(&app, "/admin/api/accounts/acct-acme/settings", &token, json!({ "require_mfa": true, "mfa_failure_limit": 99 })).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(body["error_description"].as_str().unwrap().contains("from 3 to 20"));
+
+        let redirect = app.redirect_uri("crm");
+        let (status, created) = post(&app, "/admin/api/clients", &token, Some(json!({ "client_id": "crm", "redirect_uris": [redirect], "id_token_alg": "ES256" }))).await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let secret = created["client_secret"].as_str().unwrap().to_string();
+        let (status, _) = token_request(&app, "crm", &secret, &[("grant_type", "client_credentials")]).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "authenticated, but not granted admin");
+        let (status, body) = put(&app, "/admin/api/clients/crm", &token, json!({ "redirect_uris": ["relative"] })).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        let (status, body) = put(&app, "/admin/api/clients/crm", &token, json!({ "redirect_uris": [redirect, "https://crm.example/cb"] })).await;
+        assert_eq!((status, body["redirect_uris"].as_array().map(Vec::len)), (StatusCode::OK, Some(2)));
+        let (status, rotated) = post(&app, "/admin/api/clients/crm/secret", &token, None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_ne!(rotated["client_secret"].as_str().unwrap(), secret);
+        let (status, _) = token_request(&app, "crm", &secret, &[("grant_type", "client_credentials")]).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "the old secret no longer authenticates");
+        let (status, body) = post(&app, "/admin/api/clients", &token, Some(json!({ "client_id": "crm", "redirect_uris": [redirect] }))).await;
+        assert_eq!((status, body["error"].as_str()), (StatusCode::CONFLICT, Some("conflict")));
+        let response = reqwest::Client::new().post(app.url("/admin/api/clients")).bearer_auth(&token).header("content-type", "application/json").body("{not json").send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(response.json::<Value>().await.unwrap()["error"], "invalid_request");
+    }
+
+    async fn the_openapi_document_describes_every_route(backend) {
+        let app = TestApp::spawn(backend).await;
+        robot(&app, Some("*")).await;
+        let response = reqwest::Client::new().get(app.url("/admin/api/openapi.json")).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let doc: Value = response.json().await.unwrap();
+        assert_eq!(doc["openapi"], "3.1.0");
+        let token = admin_token(&app).await;
+        let paths = doc["paths"].as_object().unwrap();
+        assert_eq!(paths.len(), 15);
+        for (path, operations) in paths {
+            let concrete = path.replace("{account_id}", "acct-acme").replace("{id}", "user-alice").replace("{client_id}", "portal");
+            for method in operations.as_object().unwrap().keys() {
+                assert!(operations[method]["responses"].is_object(), "{method} {path} has responses");
+                let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+                if method != reqwest::Method::GET {
+                    continue;
+                }
+                let (status, _) = call(&app, method, &concrete, Some(&token), None).await;
+                assert_eq!(status, StatusCode::OK, "GET {concrete} is served");
+            }
+        }
+    }
+}
