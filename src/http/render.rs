@@ -120,6 +120,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/admin/client_secret.html"),
     ),
     (
+        "admin/find.html",
+        include_str!("../../templates/admin/find.html"),
+    ),
+    (
         "setup/done.html",
         include_str!("../../templates/setup/done.html"),
     ),

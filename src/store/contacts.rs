@@ -67,7 +67,32 @@ const CONTACT_COLUMNS: &str =
              (select f.locked_until from failure_counters f where f.key = 'mfa:' || u.id) \
                 as locked_until";
 
+/// A member found across accounts, with the account they belong to.
+#[derive(Debug, sqlx::FromRow)]
+pub struct FoundMember {
+    pub id: String,
+    pub username: String,
+    pub email: String,
+    pub account_id: String,
+    pub account_name: String,
+}
+
 impl Store {
+    /// Members of any account whose username or email contains `search`, by username.
+    pub async fn find_members(&self, search: &str, limit: i64) -> Result<Vec<FoundMember>, Error> {
+        let rows = sqlx::query_as(
+            "select u.id, u.username, u.email, u.account_id, a.name as account_name \
+             from users u join accounts a on a.id = u.account_id \
+             where lower(u.username) like $1 escape '\\' or lower(u.email) like $1 escape '\\' \
+             order by u.username limit $2",
+        )
+        .bind(contains_pattern(search))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows)
+    }
+
     /// One member as the console lists them.
     pub async fn contact(&self, user_id: &str) -> Result<Option<Contact>, Error> {
         let sql = format!("select {CONTACT_COLUMNS} from users u where u.id = $1");

@@ -27,7 +27,7 @@ pub use audit::{AuditEntry, AuditEvent, NewAuditEvent};
 pub use auth_codes::{AuthCode, CodeRedemption, NewAuthCode};
 pub use backup_codes::BackupCodeSummary;
 pub use clients::{Client, NewClient};
-pub use contacts::{Contact, ContactQuery};
+pub use contacts::{Contact, ContactQuery, FoundMember};
 pub use grants::{Grant, NewGrant};
 pub use logout_deliveries::LogoutDelivery;
 pub use pending_logins::{NewPendingLogin, PendingLogin};

@@ -210,6 +210,8 @@ each_backend! {
         assert!(ada_row.contains(">you<") && !ada_row.contains("Reset 2FA"), "no reset of oneself: {ada_row}");
 
         assert_eq!(usernames_listed(&all_contacts(&app, &app.browser, "?q=LIC").await), vec![USERNAME]);
+        let (status, location, _) = app.get("/admin/find?q=mia").await;
+        assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/admin/contacts/all?account=acct-acme&q=mia")), "an administrator searches their own account");
         assert_eq!(usernames_listed(&all_contacts(&app, &app.browser, "?q=%25").await), Vec::<String>::new(), "a % is matched literally");
         assert_eq!(usernames_listed(&all_contacts(&app, &app.browser, "?q=example.com").await).len(), 2, "emails are searched");
 
@@ -353,6 +355,12 @@ each_backend! {
         let (status, _, page) = app.get("/admin?account=acct-fortress").await;
         assert_eq!(status, StatusCode::OK);
         assert!(page.contains("Required for every member"));
+        // Finding a member in any account, then switching to the account they belong to.
+        let (status, _, found) = app.get("/admin/find?q=MI").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(found.contains(r#"data-username="mia""#) && found.contains("<td>fortress</td>"), "{found}");
+        let switch = link_named(&found, "Switch to the account to which the user belongs");
+        assert_eq!(switch, "/admin/contacts/all?account=acct-fortress&q=mia");
         let page = all_contacts(&app, &app.browser, "?account=acct-fortress").await;
         assert_eq!(usernames_listed(&page), vec![MIA]);
         let (_, confirm) = confirm_page(&app, &app.browser, "user-mia").await;
@@ -434,5 +442,87 @@ each_backend! {
         assert_eq!(backup_codes_on(&phone.source().await).len(), 10);
         phone.quit().await;
         assert!(app.state.store.active_totp("user-alice").await.unwrap().is_some(), "enrolled again");
+    }
+
+    async fn an_operator_walks_every_console_page_in_a_browser(backend) {
+        let app = TestApp::spawn(backend).await;
+        app.add_member("otto", PASSWORD, "acct-acme", Role::Operator).await;
+        let otto_app = console_first_visit(&app, &new_browser(), "otto").await;
+        let prefix = format!("operator-{}", backend.name());
+        let chromium = Browser::start(&prefix, 1280, 900).await;
+        chromium.goto(&app.url("/admin")).await;
+        chromium.fill("#username", "otto").await;
+        chromium.fill("#password", PASSWORD).await;
+        chromium.click_button("Sign in").await;
+        app.state.clock.advance(30);
+        chromium.fill("input[name=code]", &otto_app.generate(app.state.clock.now() as u64)).await;
+        chromium.click_button("Verify").await;
+        assert_eq!(chromium.path().await, "/admin");
+
+        // Each page: shown, screenshot saved, usable at a desktop's and a phone's width.
+        async fn check(chromium: &Browser, name: &str) {
+            for (width, suffix) in [(1280, ""), (390, "-phone")] {
+                chromium.client.set_window_size(width, 900).await.unwrap();
+                let problems = chromium.accessibility_problems().await;
+                assert!(problems.is_empty(), "{name}{suffix}: {problems:?}");
+                chromium.screenshot(&format!("{name}{suffix}")).await;
+            }
+            chromium.client.set_window_size(1280, 900).await.unwrap();
+        }
+        check(&chromium, "overview").await;
+        chromium.fill("#find-member", "mia").await;
+        chromium.click_button("Find").await;
+        check(&chromium, "find").await;
+        chromium.click_link("Switch to the account to which the user belongs").await;
+        assert_eq!(chromium.path().await, "/admin/contacts/all?account=acct-fortress&q=mia");
+        check(&chromium, "all-contacts").await;
+        chromium.click(r#"tr[data-username="mia"] a"#).await;
+        assert_eq!(chromium.path().await, "/admin/contacts/user-mia");
+        check(&chromium, "member").await;
+        chromium.click_link("Reset 2FA").await;
+        check(&chromium, "confirm-reset").await;
+        chromium.click_link("No").await;
+        chromium.click_link("Add a member").await;
+        check(&chromium, "new-member").await;
+        chromium.fill("#username", "nina").await;
+        chromium.fill("#email", "nina@example.com").await;
+        chromium.click_button("Add member").await;
+        check(&chromium, "password-link").await;
+        let link = chromium.client.find(fantoccini::Locator::Css("#password-link")).await.unwrap().prop("value").await.unwrap().unwrap();
+        assert!(app.state.store.user_by_username("nina").await.unwrap().is_some_and(|u| u.account_id == "acct-fortress"));
+        chromium.click_link("Settings").await;
+        check(&chromium, "settings").await;
+        chromium.fill("#failure_limit", "1").await;
+        chromium.click_button("Save settings").await;
+        assert!(chromium.text_of("p.error").await.contains("from 3 to 20"));
+        check(&chromium, "settings-refused").await;
+        chromium.fill("#failure_limit", "4").await;
+        chromium.click_button("Save settings").await;
+        assert!(chromium.text_of("p.notice").await.starts_with("Saved."));
+        chromium.click_link("Audit log").await;
+        check(&chromium, "audit-log").await;
+        let log = chromium.source().await;
+        assert!(log.contains(r#"data-kind="account_settings_changed""#) && log.contains(r#"data-kind="member_created""#));
+        chromium.click_link("Relying parties").await;
+        check(&chromium, "clients").await;
+        chromium.click_link("portal").await;
+        check(&chromium, "client").await;
+        chromium.click_button("Rotate the secret").await;
+        check(&chromium, "client-secret").await;
+        chromium.click_link("Back to portal").await;
+        chromium.click_link("Back to relying parties").await;
+        chromium.click_link("Register a relying party").await;
+        check(&chromium, "new-client").await;
+
+        // The new member's link, in their own browser.
+        chromium.quit().await;
+        let member = Browser::start(&prefix, 390, 844).await;
+        member.goto(&link).await;
+        check(&member, "set-password").await;
+        member.fill("#password", "nina's own password").await;
+        member.fill("#password_again", "nina's own password").await;
+        member.click_button("Set password").await;
+        assert_eq!(member.text_of("h1").await, "Your password is set");
+        member.quit().await;
     }
 }

@@ -34,13 +34,13 @@ each_backend! {
         assert!(kinds.contains(&"password_failed".into()) && kinds.contains(&"totp_enrolled".into()), "{kinds:?}");
         let reset_row = &log[log.find(r#"data-kind="second_factor_reset""#).unwrap()..];
         let reset_row = &reset_row[..reset_row.find("</tr>").unwrap()];
-        assert!(reset_row.contains("<td>alice</td><td>ada</td><td>127.0.0.1</td>"), "whom, by whom, from where: {reset_row}");
+        assert!(reset_row.contains(r#"<td data-label="Member">alice</td><td data-label="By">ada</td><td data-label="From">127.0.0.1</td>"#), "whom, by whom, from where: {reset_row}");
         assert!(!log.contains(">mia<"), "nothing from another account");
 
         let (_, _, failed) = app.get("/admin/audit?kind=password_failed").await;
         assert_eq!(kinds_listed(&failed), vec!["password_failed"]);
         let (_, _, of_ada) = app.get("/admin/audit?member=ada").await;
-        assert!(!kinds_listed(&of_ada).is_empty() && !of_ada.contains("<td>alice</td>"));
+        assert!(!kinds_listed(&of_ada).is_empty() && !of_ada.contains(">alice</td>"));
         let (_, _, of_mia) = app.get("/admin/audit?member=mia").await;
         assert!(of_mia.contains("There is no member mia in acme") && kinds_listed(&of_mia).is_empty());
         let (status, _, _) = app.get("/admin/audit?kind=nonsense&page=x").await;

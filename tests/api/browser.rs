@@ -176,6 +176,30 @@ impl Browser {
             .unwrap()
     }
 
+    /// What keeps this page from being usable by everyone: form fields
+    /// without a label, not exactly one main heading, no page language, or
+    /// content wider than the window (a phone would scroll sideways).
+    pub async fn accessibility_problems(&self) -> Vec<String> {
+        let script = r#"
+            const problems = [];
+            for (const field of document.querySelectorAll(
+                'input:not([type=hidden]):not([hidden]), select, textarea')) {
+                const labelled = (field.labels && field.labels.length > 0)
+                    || field.getAttribute('aria-label') || field.getAttribute('aria-labelledby');
+                if (!labelled) problems.push('no label for ' + (field.name || field.id || field.type));
+            }
+            const headings = document.querySelectorAll('h1').length;
+            if (headings !== 1) problems.push(headings + ' main headings');
+            if (!document.documentElement.lang) problems.push('no page language');
+            if (document.documentElement.scrollWidth > window.innerWidth + 1)
+                problems.push('wider than the window: ' + document.documentElement.scrollWidth
+                    + ' > ' + window.innerWidth);
+            return problems;
+        "#;
+        let value = self.client.execute(script, vec![]).await.unwrap();
+        serde_json::from_value(value).unwrap()
+    }
+
     /// Saves what the browser shows as `<prefix>-<name>.png`.
     pub async fn screenshot(&self, name: &str) {
         let png = self.client.screenshot().await.expect("a screenshot");

@@ -38,6 +38,7 @@ pub const PATH: &str = "/admin";
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(PATH, get(overview::show))
+        .route(overview::FIND_PATH, get(overview::show_find))
         .route(contacts::PATH, get(contacts::show_menu))
         .route(contacts::ALL_PATH, get(contacts::show_all))
         .route(settings::PATH, get(settings::show).post(settings::submit))

@@ -8,6 +8,7 @@ use super::{param, query, Admin, Frame};
 use crate::app::AppState;
 use crate::http::cookies;
 use crate::http::error::PageError;
+use crate::http::oidc::authorize::see_other;
 use crate::http::render::Page;
 use crate::store::ContactQuery;
 
@@ -31,21 +32,91 @@ pub async fn show(
 ) -> Result<Response, PageError> {
     let params = query(raw);
     let account = admin.account(&app, param(&params, "account")).await?;
-    let count = |without_factor| ContactQuery {
-        account_id: &account.id,
-        search: "",
-        without_factor,
-        limit: 0,
-        offset: 0,
-    };
-    let (_, members) = app.store.contacts(&count(false)).await?;
-    let (_, without_factor) = app.store.contacts(&count(true)).await?;
+    let (_, members) = app
+        .store
+        .contacts(&ContactQuery {
+            account_id: &account.id,
+            search: "",
+            without_factor: false,
+            limit: 0,
+            offset: 0,
+        })
+        .await?;
+    let without_factor = super::count_without_factor(&app, &account.id).await?;
     let (frame, cookie) = admin.frame(&app, &account, "overview").await?;
     let mut response = OverviewPage {
         frame,
         require_mfa: account.require_mfa,
         members,
         without_factor,
+    }
+    .render(&app)?;
+    cookies::attach(&mut response, cookie);
+    Ok(response)
+}
+
+pub const FIND_PATH: &str = "/admin/find";
+
+#[derive(Serialize)]
+struct FoundRow {
+    username: String,
+    email: String,
+    account_name: String,
+    /// All Contacts of the member's account, searched for them.
+    switch_href: String,
+}
+
+#[derive(Serialize)]
+struct FindPage {
+    #[serde(flatten)]
+    frame: Frame,
+    search: String,
+    found: Vec<FoundRow>,
+}
+
+impl Page for FindPage {
+    const TEMPLATE: &'static str = "admin/find.html";
+}
+
+/// Finds a member in any account (operators), with a link that switches to
+/// the account the member belongs to; an administrator searches their own.
+pub async fn show_find(
+    State(app): State<AppState>,
+    admin: Admin,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, PageError> {
+    let params = query(raw);
+    let search = param(&params, "q").unwrap_or_default().trim().to_string();
+    let contacts_of = |account_id: &str, username: &str| {
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        query.append_pair("account", account_id);
+        query.append_pair("q", username);
+        format!("{}?{}", super::contacts::ALL_PATH, query.finish())
+    };
+    if !admin.user.is_operator {
+        return Ok(see_other(&contacts_of(&admin.user.account_id, &search)));
+    }
+    let found = if search.is_empty() {
+        Vec::new()
+    } else {
+        app.store
+            .find_members(&search, 50)
+            .await?
+            .into_iter()
+            .map(|m| FoundRow {
+                switch_href: contacts_of(&m.account_id, &m.username),
+                username: m.username,
+                email: m.email,
+                account_name: m.account_name,
+            })
+            .collect()
+    };
+    let account = admin.account(&app, None).await?;
+    let (frame, cookie) = admin.frame(&app, &account, "overview").await?;
+    let mut response = FindPage {
+        frame,
+        search,
+        found,
     }
     .render(&app)?;
     cookies::attach(&mut response, cookie);
