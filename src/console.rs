@@ -311,6 +311,7 @@ pub async fn issue_password_link(
     member_id: &str,
 ) -> Result<(User, PasswordLink)> {
     let member = member_to_change(app, actor, member_id).await?;
+    let link = put_link(app, &member).await?;
     let detail = serde_json::json!({ "username": member.username });
     audit(
         app,
@@ -321,7 +322,6 @@ pub async fn issue_password_link(
         detail,
     )
     .await?;
-    let link = put_link(app, &member).await?;
     Ok((member, link))
 }
 
@@ -374,10 +374,9 @@ pub async fn save_settings(
     Ok(account)
 }
 
-/// The account that records an actor's changes to relying parties.
-fn client_audit_account<'a>(actor: &'a Actor, fallback: &'a str) -> &'a str {
-    actor.account_id.as_deref().unwrap_or(fallback)
-}
+/// Changes to relying parties belong to no account: they are the provider's
+/// events, in the operators' log.
+const PROVIDER_EVENT: &str = "";
 
 pub async fn client(app: &AppState, actor: &Actor, client_id: &str) -> Result<Client> {
     admin_rights::may_manage_clients(actor)?;
@@ -391,7 +390,6 @@ pub async fn client(app: &AppState, actor: &Actor, client_id: &str) -> Result<Cl
 pub async fn create_client(
     app: &AppState,
     actor: &Actor,
-    audit_account: &str,
     registration: &Registration,
     public: bool,
 ) -> Result<Option<String>> {
@@ -426,8 +424,7 @@ pub async fn create_client(
         "public": public,
         "redirect_uris": registration.redirect_uris,
     });
-    let account = client_audit_account(actor, audit_account);
-    audit(app, actor, "client_created", account, None, detail).await?;
+    audit(app, actor, "client_created", PROVIDER_EVENT, None, detail).await?;
     Ok(secret.map(|(secret, _)| secret))
 }
 
@@ -435,7 +432,6 @@ pub async fn create_client(
 pub async fn update_client(
     app: &AppState,
     actor: &Actor,
-    audit_account: &str,
     registration: &Registration,
 ) -> Result<()> {
     let existing = client(app, actor, &registration.client_id).await?;
@@ -458,15 +454,13 @@ pub async fn update_client(
         "backchannel_logout_uri": registration.backchannel_logout_uri,
         "id_token_alg": registration.id_token_alg,
     });
-    let account = client_audit_account(actor, audit_account);
-    audit(app, actor, "client_changed", account, None, detail).await
+    audit(app, actor, "client_changed", PROVIDER_EVENT, None, detail).await
 }
 
 /// A new secret for a confidential client, returned once; the old one stops working.
 pub async fn rotate_client_secret(
     app: &AppState,
     actor: &Actor,
-    audit_account: &str,
     client_id: &str,
 ) -> Result<String> {
     let existing = client(app, actor, client_id).await?;
@@ -479,8 +473,15 @@ pub async fn rotate_client_secret(
     let hash = hash_secret(app, secret.clone()).await?;
     app.store.set_client_secret(client_id, &hash).await?;
     let detail = serde_json::json!({ "client_id": client_id });
-    let account = client_audit_account(actor, audit_account);
-    audit(app, actor, "client_secret_rotated", account, None, detail).await?;
+    audit(
+        app,
+        actor,
+        "client_secret_rotated",
+        PROVIDER_EVENT,
+        None,
+        detail,
+    )
+    .await?;
     Ok(secret)
 }
 
@@ -489,7 +490,20 @@ pub async fn rotate_client_secret(
 pub async fn set_client_admin_scope(
     app: &AppState,
     actor: &Actor,
-    audit_account: &str,
+    client_id: &str,
+    scope: Option<&str>,
+) -> Result<()> {
+    check_client_admin_scope(app, actor, client_id, scope).await?;
+    app.store.set_client_admin_scope(client_id, scope).await?;
+    let detail = serde_json::json!({ "client_id": client_id, "admin_scope": scope });
+    audit(app, actor, "client_changed", PROVIDER_EVENT, None, detail).await
+}
+
+/// Whether `scope` can be granted to the client: a confidential one, and an
+/// account that exists (or `*`).
+pub async fn check_client_admin_scope(
+    app: &AppState,
+    actor: &Actor,
     client_id: &str,
     scope: Option<&str>,
 ) -> Result<()> {
@@ -504,10 +518,7 @@ pub async fn set_client_admin_scope(
             return Err(ConsoleError::Invalid("There is no such account.".into()));
         }
     }
-    app.store.set_client_admin_scope(client_id, scope).await?;
-    let detail = serde_json::json!({ "client_id": client_id, "admin_scope": scope });
-    let account = client_audit_account(actor, audit_account);
-    audit(app, actor, "client_changed", account, None, detail).await
+    Ok(())
 }
 
 #[cfg(test)]

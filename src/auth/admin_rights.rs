@@ -15,6 +15,8 @@ pub enum Denied {
     OwnFactors,
     /// Relying parties serve every account: only operators register them.
     NotOperator,
+    /// An operator's sign-in is changed by another operator only.
+    OperatorMember,
 }
 
 impl Denied {
@@ -27,6 +29,10 @@ impl Denied {
             Denied::OtherAccount => "You do not administer this account.",
             Denied::NotOperator => {
                 "Relying parties are registered by the operators of this provider."
+            }
+            Denied::OperatorMember => {
+                "This member is an operator of the provider: only another operator can change \
+                 their sign-in."
             }
             Denied::OwnFactors => {
                 "You cannot reset your own two-factor authentication here. Ask another \
@@ -107,6 +113,11 @@ pub fn may_change_member(actor: &Actor, member: &User) -> Result<(), Denied> {
     may_manage(actor, &member.account_id)?;
     if actor.id == member.id {
         return Err(Denied::OwnFactors);
+    }
+    // Else an account's administrator could reset an operator, set their
+    // password through a new link, and so become one.
+    if member.is_operator && !actor.operator {
+        return Err(Denied::OperatorMember);
     }
     Ok(())
 }
@@ -224,5 +235,22 @@ mod tests {
         let all = Actor::of_client("robot", ALL_ACCOUNTS, None);
         assert_eq!(may_manage(&all, "b"), Ok(()));
         assert_eq!(may_manage_clients(&all), Ok(()));
+    }
+
+    #[test]
+    fn only_operators_change_an_operator() {
+        let operator = user("o", "a", true, true);
+        assert_eq!(
+            may_change_member(&actor("x", "a", true, false), &operator),
+            Err(Denied::OperatorMember)
+        );
+        assert_eq!(
+            may_change_member(&Actor::of_client("robot", "a", None), &operator),
+            Err(Denied::OperatorMember)
+        );
+        assert_eq!(
+            may_change_member(&actor("p", "b", false, true), &operator),
+            Ok(())
+        );
     }
 }

@@ -155,6 +155,10 @@ async fn submit(
     {
         return Err(used_link());
     }
+    // A new password ends whatever the old one opened.
+    app.store.end_sessions_of_user(&user.id, None, now).await?;
+    app.store.revoke_grants_of_user(&user.id, now).await?;
+    app.deliveries.notify_one();
     crate::factors::audit(&app, "password_set", &user, None, serde_json::json!({})).await?;
     DonePage {
         username: user.username,

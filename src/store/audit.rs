@@ -105,30 +105,37 @@ impl Store {
         Ok(rows)
     }
 
-    /// The console's audit log of an account: one page, newest first, with
-    /// the usernames of the member and of who acted.
+    /// The console's audit log of an account (or, for `None`, the provider's
+    /// own events): one page, newest first, with the usernames of the member
+    /// and of who acted.
     pub async fn audit_log(
         &self,
-        account_id: &str,
+        account_id: Option<&str>,
         kind: Option<&str>,
         user_id: Option<&str>,
         limit: i64,
         offset: i64,
     ) -> Result<Vec<AuditEntry>, Error> {
-        let rows = sqlx::query_as(
+        // The account's own index serves an account's log.
+        let whose = match account_id {
+            Some(_) => "e.account_id = $1",
+            None => "e.account_id is null and $1 = ''",
+        };
+        let sql = format!(
             "select e.at, e.kind, u.username, coalesce(a.username, e.actor_id) as actor, e.ip, e.detail \
              from audit_events e left join users u on u.id = e.user_id \
              left join users a on a.id = e.actor_id \
-             where e.account_id = $1 and ($2 = '' or e.kind = $2) and ($3 = '' or e.user_id = $3) \
-             order by e.at desc, e.id desc limit $4 offset $5",
-        )
-        .bind(account_id)
-        .bind(kind.unwrap_or(""))
-        .bind(user_id.unwrap_or(""))
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(&self.pool)
-        .await?;
+             where {whose} and ($2 = '' or e.kind = $2) and ($3 = '' or e.user_id = $3) \
+             order by e.at desc, e.id desc limit $4 offset $5"
+        );
+        let rows = sqlx::query_as(&sql)
+            .bind(account_id.unwrap_or(""))
+            .bind(kind.unwrap_or(""))
+            .bind(user_id.unwrap_or(""))
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(&self.pool)
+            .await?;
         Ok(rows)
     }
 }

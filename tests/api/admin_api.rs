@@ -137,6 +137,10 @@ each_backend! {
         assert_eq!(get(&app, "/admin/api/accounts", &token).await.0, StatusCode::OK);
         let userinfo = reqwest::Client::new().get(app.url("/userinfo")).bearer_auth(&token).send().await.unwrap();
         assert_eq!(userinfo.status(), StatusCode::UNAUTHORIZED, "not a token for userinfo");
+        let revoked = admin_token(&app).await;
+        let response = reqwest::Client::new().post(app.url("/revoke")).basic_auth("robot", Some(ROBOT_SECRET)).form(&[("token", revoked.as_str())]).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(get(&app, "/admin/api/accounts", &revoked).await.0, StatusCode::UNAUTHORIZED, "revoked");
         app.state.store.set_client_admin_scope("robot", None).await.unwrap();
         assert_eq!(get(&app, "/admin/api/accounts", &token).await.0, StatusCode::UNAUTHORIZED, "the grant taken away");
         app.state.store.set_client_admin_scope("robot", Some("acct-acme")).await.unwrap();
@@ -179,6 +183,9 @@ each_backend! {
         assert!(app.state.store.active_totp("user-mia").await.unwrap().is_some(), "mia keeps her factor");
         assert!(app.state.store.account_by_id("acct-fortress").await.unwrap().unwrap().require_mfa);
         assert_eq!(post(&app, "/admin/api/members/user-nobody/unlock", &token, None).await.0, StatusCode::NOT_FOUND);
+        app.add_member("otto", PASSWORD, "acct-acme", Role::Operator).await;
+        let (status, body) = post(&app, "/admin/api/members/user-otto/reset-2fa", &token, None).await;
+        assert_eq!((status, body["error"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")), "an operator is not the account's to change");
     }
 
     async fn an_operator_client_manages_members_settings_and_clients(backend) {

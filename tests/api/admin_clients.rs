@@ -79,8 +79,21 @@ each_backend! {
         assert!(!code_flow_works(&app, &app.rp_with("crm", Some(&secret)).await).await, "the old secret is refused");
         assert!(code_flow_works(&app, &app.rp_with("crm", Some(&new_secret)).await).await);
 
-        let kinds: Vec<String> = app.state.store.audit_events_of_account("acct-acme", None, None, 50, 0).await.unwrap().into_iter().map(|e| e.kind).collect();
-        assert!(kinds.contains(&"client_created".into()) && kinds.contains(&"client_secret_rotated".into()), "{kinds:?}");
+        let of_acme: Vec<String> = app.state.store.audit_events_of_account("acct-acme", None, None, 50, 0).await.unwrap().into_iter().map(|e| e.kind).collect();
+        assert!(!of_acme.iter().any(|k| k.starts_with("client_")), "relying parties are no account's events: {of_acme:?}");
+        let (_, _, provider) = app.get("/admin/audit?provider=1").await;
+        assert!(provider.contains(r#"data-kind="client_created""#) && provider.contains(r#"data-kind="client_secret_rotated""#), "{provider}");
+
+        // Granting the admin scope: an unknown account is refused and nothing is saved.
+        let (_, _, page) = app.get("/admin/clients/crm").await;
+        let (status, _, refused) = app.submit_in(&app.browser, &page, "/admin/clients/crm", &[("redirect_uris", "https://changed.example/cb"), ("id_token_alg", "ES256"), ("admin_scope", "acct-nowhere")]).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(refused.contains("There is no such account."));
+        let crm = app.state.store.client("crm").await.unwrap().unwrap();
+        assert_eq!((crm.redirect_uris, crm.admin_scope), (vec![redirect.clone()], None));
+        let (status, _, _) = app.submit_in(&app.browser, &page, "/admin/clients/crm", &[("redirect_uris", &redirect), ("id_token_alg", "ES256"), ("admin_scope", "acct-fortress")]).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert_eq!(app.state.store.client("crm").await.unwrap().unwrap().admin_scope.as_deref(), Some("acct-fortress"));
     }
 
     async fn an_operator_edits_a_client_and_registers_a_public_one(backend) {
@@ -119,6 +132,7 @@ each_backend! {
         console_first_visit(&app, &app.browser, "ada").await;
         let (_, _, overview) = app.get("/admin").await;
         assert!(!overview.contains("Relying parties"));
+        assert_eq!(app.get("/admin/audit?provider=1").await.0, StatusCode::FORBIDDEN, "the provider's events are for operators");
         for path in ["/admin/clients", "/admin/clients/new", "/admin/clients/portal"] {
             let (status, _, page) = app.get(path).await;
             assert_eq!(status, StatusCode::FORBIDDEN, "{path}");

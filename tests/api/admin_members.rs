@@ -184,4 +184,41 @@ each_backend! {
         assert!(ada.is_admin && !ada.is_disabled && !mia.is_admin && !mia.is_disabled);
         assert!(app.state.store.user_by_username("eve").await.unwrap().is_none());
     }
+
+    async fn an_administrator_cannot_take_over_an_operator(backend) {
+        let app = TestApp::spawn(backend).await;
+        app.add_member("ada", PASSWORD, "acct-acme", Role::Administrator).await;
+        app.add_member("otto", PASSWORD, "acct-acme", Role::Operator).await;
+        console_first_visit(&app, &new_browser(), "otto").await;
+        console_first_visit(&app, &app.browser, "ada").await;
+        let csrf = hidden_input(&app.get("/admin/contacts/user-alice").await.2, "csrf_token").unwrap();
+        for action in ["reset-2fa", "disable", "password-link", "role", "unlock"] {
+            let (status, _, page) = app.post_in(&app.browser, &format!("/admin/contacts/user-otto/{action}"), &[("csrf_token", &csrf), ("administrator", "no")]).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{action}");
+            assert!(page.contains("only another operator"), "{page}");
+        }
+        let otto = app.state.store.user_by_id("user-otto").await.unwrap().unwrap();
+        assert!(!otto.is_disabled && !otto.must_enroll);
+        assert!(app.state.store.active_totp("user-otto").await.unwrap().is_some());
+    }
+
+    async fn a_new_password_from_a_link_ends_the_old_sessions(backend) {
+        let app = TestApp::spawn(backend).await;
+        app.add_member("ada", PASSWORD, "acct-acme", Role::Administrator).await;
+        let (_, _, alice) = password_step(&app, USERNAME, PASSWORD).await;
+        assert_eq!(app.get_in(&alice, "/account").await.0, StatusCode::OK);
+        console_first_visit(&app, &app.browser, "ada").await;
+        let (status, _, shown) = member_action(&app, "user-alice", "password-link", &[]).await;
+        assert_eq!(status, StatusCode::OK);
+        let link = input_value(&shown, "password-link");
+        assert_eq!(app.get_in(&alice, "/account").await.0, StatusCode::OK, "issuing a link changes nothing yet");
+        let visitor = new_browser();
+        let (_, _, page) = app.get_in(&visitor, &link).await;
+        let token = hidden_input(&page, "token").unwrap();
+        let (status, _, _) = app.submit_in(&visitor, &page, "/password", &[("token", &token), ("password", "a brand new password"), ("password_again", "a brand new password")]).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(app.get_in(&alice, "/account").await.0, StatusCode::SEE_OTHER, "the old session ended");
+        assert_eq!(password_step(&app, USERNAME, PASSWORD).await.0, StatusCode::UNAUTHORIZED, "the old password no longer works");
+        assert_eq!(password_step(&app, USERNAME, "a brand new password").await.0, StatusCode::SEE_OTHER);
+    }
 }

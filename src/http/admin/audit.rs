@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::{param, query, Admin, Frame};
 use crate::app::AppState;
+use crate::auth::admin_rights;
 use crate::http::cookies;
 use crate::http::error::PageError;
 use crate::http::render::{when, Page};
@@ -94,6 +95,7 @@ struct AuditPage {
     kinds: Vec<KindChoice>,
     member: String,
     unknown_member: bool,
+    provider: bool,
     rows: Vec<Row>,
     page: i64,
     previous_href: Option<String>,
@@ -126,6 +128,12 @@ pub async fn show(
 ) -> Result<Response, PageError> {
     let params = query(raw);
     let account = admin.account(&app, param(&params, "account")).await?;
+    // The provider's own events (relying parties) belong to no account: operators only.
+    let provider = param(&params, "provider") == Some("1");
+    if provider {
+        admin_rights::may_manage_clients(&admin.actor())
+            .map_err(|denied| PageError::Forbidden(denied.message().into()))?;
+    }
     let kind = param(&params, "kind")
         .filter(|k| KINDS.iter().any(|(known, _)| known == k))
         .unwrap_or_default();
@@ -152,7 +160,7 @@ pub async fn show(
     } else {
         app.store
             .audit_log(
-                &account.id,
+                (!provider).then_some(account.id.as_str()),
                 Some(kind),
                 member_id.flatten().as_deref(),
                 PAGE_SIZE + 1,
@@ -166,7 +174,14 @@ pub async fn show(
     let more = rows.len() as i64 > PAGE_SIZE;
     rows.truncate(PAGE_SIZE as usize);
     let (frame, cookie) = admin.frame(&app, &account, "audit").await?;
-    let href = |p| page_href(&account.id, kind, member, p);
+    let href = |p| {
+        let href = page_href(&account.id, kind, member, p);
+        if provider {
+            format!("{href}&provider=1")
+        } else {
+            href
+        }
+    };
     let mut response = AuditPage {
         previous_href: (page > 1).then(|| href(page - 1)),
         next_href: more.then(|| href(page + 1)),
@@ -180,6 +195,7 @@ pub async fn show(
             .collect(),
         member: member.to_string(),
         unknown_member,
+        provider,
         rows,
         page,
         frame,

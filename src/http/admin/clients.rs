@@ -246,15 +246,7 @@ pub async fn submit_new(
     let fields = Fields::submitted(&form);
     let registration = fields.registration();
     let actor = admin.actor();
-    match console::create_client(
-        &app,
-        &actor,
-        &admin.user.account_id,
-        &registration,
-        fields.public,
-    )
-    .await
-    {
+    match console::create_client(&app, &actor, &registration, fields.public).await {
         Ok(Some(secret)) => show_secret(&app, &admin, &registration.client_id, secret).await,
         Ok(None) => Ok(see_other(&format!(
             "{}?saved=1",
@@ -292,19 +284,26 @@ pub async fn submit_client(
     // The id and the kind stay as registered.
     fields.client_id = existing.client_id.clone();
     fields.public = existing.is_public();
-    let registration = fields.registration();
-    let account = admin.user.account_id.clone();
-    if let Err(ConsoleError::Invalid(error)) =
-        console::update_client(&app, &actor, &account, &registration).await
-    {
-        return render_form(&app, &admin, false, fields, None, Some(error)).await;
-    }
-    let scope = match param(&form, "admin_scope").unwrap_or_default() {
-        "" => None,
-        scope => Some(scope),
+    let scope = Some(fields.admin_scope.as_str()).filter(|s| !s.is_empty());
+    let scope_changes = scope != existing.admin_scope.as_deref();
+    // Everything is checked before anything is written.
+    let checked = match scope_changes {
+        true => console::check_client_admin_scope(&app, &actor, &client_id, scope).await,
+        false => Ok(()),
     };
-    if scope != existing.admin_scope.as_deref() {
-        console::set_client_admin_scope(&app, &actor, &account, &client_id, scope).await?;
+    let saved = match checked {
+        Ok(()) => console::update_client(&app, &actor, &fields.registration()).await,
+        Err(e) => Err(e),
+    };
+    match saved {
+        Ok(()) => {}
+        Err(ConsoleError::Invalid(error)) => {
+            return render_form(&app, &admin, false, fields, None, Some(error)).await
+        }
+        Err(e) => return Err(e.into()),
+    }
+    if scope_changes {
+        console::set_client_admin_scope(&app, &actor, &client_id, scope).await?;
     }
     Ok(see_other(&format!("{}?saved=1", client_path(&client_id))))
 }
@@ -316,8 +315,6 @@ pub async fn submit_rotate(
     body: Bytes,
 ) -> Result<Response, PageError> {
     admin.form(&app, &body)?;
-    let secret =
-        console::rotate_client_secret(&app, &admin.actor(), &admin.user.account_id, &client_id)
-            .await?;
+    let secret = console::rotate_client_secret(&app, &admin.actor(), &client_id).await?;
     show_secret(&app, &admin, &client_id, secret).await
 }

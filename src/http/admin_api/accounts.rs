@@ -196,7 +196,7 @@ pub async fn audit(
     let events = app
         .store
         .audit_log(
-            &account.id,
+            Some(&account.id),
             kind,
             member_id,
             PAGE_SIZE,

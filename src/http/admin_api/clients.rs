@@ -59,9 +59,6 @@ impl ClientBody {
     }
 }
 
-/// The account that records a client's changes: its own grant, as it acts for every account.
-const AUDIT_ACCOUNT_NONE: &str = "";
-
 pub async fn list(
     State(app): State<AppState>,
     ApiActor(actor): ApiActor,
@@ -95,8 +92,7 @@ pub async fn create(
         .clone()
         .ok_or_else(|| ApiError::BadRequest("client_id is missing".into()))?;
     let registration = submitted.registration(client_id);
-    let secret =
-        console::create_client(&app, &actor, AUDIT_ACCOUNT_NONE, &registration, public).await?;
+    let secret = console::create_client(&app, &actor, &registration, public).await?;
     let client = console::client(&app, &actor, &registration.client_id).await?;
     let mut answer = json!({ "client": client_json(&client) });
     if let Some(secret) = secret {
@@ -120,7 +116,7 @@ pub async fn update(
         return Err(ApiError::BadRequest("a client's id cannot change".into()));
     }
     let registration = submitted.registration(client_id.clone());
-    console::update_client(&app, &actor, AUDIT_ACCOUNT_NONE, &registration).await?;
+    console::update_client(&app, &actor, &registration).await?;
     let client = console::client(&app, &actor, &client_id).await?;
     Ok(reply(StatusCode::OK, client_json(&client)))
 }
@@ -130,8 +126,7 @@ pub async fn rotate(
     ApiActor(actor): ApiActor,
     Path(client_id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let secret =
-        console::rotate_client_secret(&app, &actor, AUDIT_ACCOUNT_NONE, &client_id).await?;
+    let secret = console::rotate_client_secret(&app, &actor, &client_id).await?;
     Ok(reply(
         StatusCode::OK,
         json!({ "client_id": client_id, "client_secret": secret }),

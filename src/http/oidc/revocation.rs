@@ -11,7 +11,7 @@ use super::client_auth::{authenticate_client, form_params, param};
 use crate::app::AppState;
 use crate::auth::secret;
 use crate::http::error::OAuthError;
-use crate::oidc::claims::{AccessTokenClaims, ACCESS_TOKEN_TYP};
+use crate::oidc::claims::{AccessTokenClaims, ClientAccessTokenClaims, ACCESS_TOKEN_TYP};
 
 pub const PATH: &str = "/revoke";
 
@@ -42,11 +42,16 @@ async fn revoke_token(app: &AppState, headers: &HeaderMap, body: &[u8]) -> Resul
     }
     if let Ok((payload, Some(typ))) = app.keys.verify(token) {
         if typ == ACCESS_TOKEN_TYP {
-            if let Ok(claims) = serde_json::from_value::<AccessTokenClaims>(payload) {
-                if claims.client_id == client.client_id {
-                    app.store
-                        .revoke_access_token(&claims.jti, claims.exp)
-                        .await?;
+            // A user's access token, or one of the client-credentials grant.
+            let revocable = serde_json::from_value::<AccessTokenClaims>(payload.clone())
+                .map(|c| (c.client_id, c.jti, c.exp))
+                .or_else(|_| {
+                    serde_json::from_value::<ClientAccessTokenClaims>(payload)
+                        .map(|c| (c.client_id, c.jti, c.exp))
+                });
+            if let Ok((client_id, jti, exp)) = revocable {
+                if client_id == client.client_id {
+                    app.store.revoke_access_token(&jti, exp).await?;
                 }
             }
         }
