@@ -80,31 +80,6 @@ impl Store {
         Ok(rows)
     }
 
-    /// One page of an account's events, newest first, of one kind and about
-    /// one member when given.
-    pub async fn audit_events_of_account(
-        &self,
-        account_id: &str,
-        kind: Option<&str>,
-        user_id: Option<&str>,
-        limit: i64,
-        offset: i64,
-    ) -> Result<Vec<AuditEvent>, Error> {
-        let rows = sqlx::query_as(
-            "select at, kind, user_id, actor_id, ip, detail from audit_events \
-             where account_id = $1 and ($2 = '' or kind = $2) and ($3 = '' or user_id = $3) \
-             order by at desc, id desc limit $4 offset $5",
-        )
-        .bind(account_id)
-        .bind(kind.unwrap_or(""))
-        .bind(user_id.unwrap_or(""))
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows)
-    }
-
     /// The console's audit log of an account (or, for `None`, the provider's
     /// own events): one page, newest first, with the usernames of the member
     /// and of who acted.

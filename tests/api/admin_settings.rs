@@ -57,9 +57,9 @@ each_backend! {
         assert_eq!(alice_signs_in(&app).await.1, None, "second sign-in of the grace");
         assert_eq!(alice_signs_in(&app).await.1.as_deref(), Some("/login/enroll"), "then enrolment");
 
-        let changed = app.state.store.audit_events_of_account("acct-acme", Some("account_settings_changed"), None, 10, 0).await.unwrap();
+        let changed = app.state.store.audit_log(Some("acct-acme"), Some("account_settings_changed"), None, 10, 0).await.unwrap();
         assert_eq!(changed.len(), 1);
-        assert_eq!(changed[0].actor_id.as_deref(), Some("user-ada"));
+        assert_eq!(changed[0].actor.as_deref(), Some("ada"));
         assert!(changed[0].detail.contains(r#""require_mfa":[false,true]"#), "{}", changed[0].detail);
     }
 

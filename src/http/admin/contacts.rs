@@ -59,7 +59,7 @@ struct ContactRow {
 }
 
 /// The factors of a member in words: "Authenticator app, 9 backup codes".
-fn factor_summary(contact: &Contact) -> String {
+pub(super) fn factor_summary(contact: &Contact) -> String {
     let mut parts = Vec::new();
     if contact.totp > 0 {
         parts.push("Authenticator app".to_string());
@@ -74,10 +74,6 @@ fn factor_summary(contact: &Contact) -> String {
     } else {
         parts.join(", ")
     }
-}
-
-pub(super) fn factor_summary_of(contact: &Contact) -> String {
-    factor_summary(contact)
 }
 
 fn contact_row(contact: Contact, actor: &User, now: i64) -> ContactRow {

@@ -185,7 +185,7 @@ pub async fn show_member(
     let mut response = MemberPage {
         frame,
         is_self: user.id == admin.user.id,
-        factors: contact.as_ref().map(super::contacts::factor_summary_of),
+        factors: contact.as_ref().map(super::contacts::factor_summary),
         locked_until: contact
             .as_ref()
             .and_then(|c| c.locked_until)
