@@ -54,9 +54,12 @@ each_backend! {
             ("/authorize", "text/plain", b"client_id=portal".to_vec()),
             ("/userinfo", "application/x-www-form-urlencoded", b"access_token=x".to_vec()),
         ];
+        // No pooled connections here: the server closes the one it refused an
+        // oversize body on, and a request reusing it would fail in transit.
+        let fresh = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).pool_max_idle_per_host(0).build().unwrap();
         for (path, content_type, body) in bodies {
             let oversize = body.len() > 64 * 1024;
-            let response = match http.post(app.url(path)).header("content-type", content_type).body(body).send().await {
+            let response = match fresh.post(app.url(path)).header("content-type", content_type).body(body).send().await {
                 Ok(response) => response,
                 // The server may answer 413 and close before an oversize body is fully sent.
                 Err(err) if oversize => {
