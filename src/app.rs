@@ -142,6 +142,7 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let sender = tokio::spawn(crate::backchannel::run(state.clone()));
+    let housekeeping = tokio::spawn(crate::housekeeping::run(state.clone()));
     let keys = state.keys.clone();
     let clock = state.clock.clone();
     let reload = tokio::spawn(async move {
@@ -160,6 +161,7 @@ pub async fn serve(
         .await;
     reload.abort();
     sender.abort();
+    housekeeping.abort();
     served
 }
 

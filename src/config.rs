@@ -44,6 +44,8 @@ pub struct Config {
     pub reauth_window_secs: i64,
     /// How long a sign-in may wait between its password and its second step.
     pub pending_login_lifetime_secs: i64,
+    /// How often expired codes, sessions, tokens and counters are purged.
+    pub purge_interval_secs: i64,
 }
 
 impl Default for Config {
@@ -73,6 +75,7 @@ impl Default for Config {
             mfa_lockout_secs: 900,
             password_failure_limit: 10,
             password_ip_failure_limit: 100,
+            purge_interval_secs: 300,
             password_failure_window_secs: 900,
             reauth_window_secs: 300,
             pending_login_lifetime_secs: 600,
@@ -82,6 +85,7 @@ impl Default for Config {
 
 /// Settings whose environment values are numbers; every other setting is text.
 const NUMERIC: &[&str] = &[
+    "purge_interval_secs",
     "password_hash_memory_kib",
     "password_hash_iterations",
     "password_hash_parallelism",
@@ -221,6 +225,7 @@ impl Config {
                 "login_request_lifetime_secs",
                 self.login_request_lifetime_secs,
             ),
+            ("purge_interval_secs", self.purge_interval_secs),
         ];
         for (name, secs) in lifetimes {
             if secs <= 0 {

@@ -18,6 +18,8 @@ pub mod console;
 pub mod demo;
 /// Second factors against the store: codes, enrolment, lock-out, reset.
 pub mod factors;
+/// Purging expired rows on a schedule.
+pub mod housekeeping;
 /// HTTP handlers (axum only): extract, call, respond.
 pub mod http;
 /// Pure OpenID Connect protocol logic.

@@ -7,6 +7,7 @@ pub mod admin_api;
 pub mod assets;
 pub mod cookies;
 pub mod error;
+pub mod health;
 pub mod home;
 pub mod login;
 pub mod oidc;
@@ -37,6 +38,7 @@ pub fn router(state: AppState) -> Router {
         .merge(setup::router())
         .merge(password_link::router())
         .merge(home::router())
+        .merge(health::router())
         .merge(account::router())
         .merge(admin::router())
         .merge(admin_api::router())

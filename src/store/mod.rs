@@ -13,6 +13,7 @@ mod clients;
 mod contacts;
 mod failure_counters;
 mod grants;
+mod housekeeping;
 mod logout_deliveries;
 mod password_links;
 mod pending_logins;
@@ -29,6 +30,7 @@ pub use backup_codes::BackupCodeSummary;
 pub use clients::{Client, NewClient};
 pub use contacts::{Contact, ContactQuery, FoundMember};
 pub use grants::{Grant, NewGrant};
+pub use housekeeping::{Horizons, Purged, Readiness};
 pub use logout_deliveries::LogoutDelivery;
 pub use pending_logins::{NewPendingLogin, PendingLogin};
 pub use refresh_tokens::{RefreshRotation, RefreshStatus};
@@ -156,12 +158,15 @@ impl Store {
     }
 
     /// Applies pending migrations for this backend.
-    pub async fn migrate(&self) -> Result<(), Error> {
-        let migrator = match self.backend {
+    fn migrator(&self) -> &'static Migrator {
+        match self.backend {
             Backend::Sqlite => &SQLITE_MIGRATIONS,
             Backend::Postgres => &POSTGRES_MIGRATIONS,
-        };
-        migrator.run(&self.pool).await?;
+        }
+    }
+
+    pub async fn migrate(&self) -> Result<(), Error> {
+        self.migrator().run(&self.pool).await?;
         Ok(())
     }
 
