@@ -26,6 +26,8 @@ pub struct Config {
     pub session_lifetime_secs: i64,
     pub login_request_lifetime_secs: i64,
     pub log: String,
+    /// `text` (for people) or `json` (one object per line, for log collectors).
+    pub log_format: String,
     /// The algorithm of access tokens (ID tokens use each client's):
     /// ES256 by default, a fraction of RS256's signing cost.
     pub access_token_alg: String,
@@ -68,6 +70,7 @@ impl Default for Config {
             session_lifetime_secs: 24 * 3600,
             login_request_lifetime_secs: 1800,
             log: "info".into(),
+            log_format: "text".into(),
             access_token_alg: "ES256".into(),
             totp_issuer: "Gatehouse".into(),
             backup_code_count: 10,
@@ -111,6 +114,7 @@ const TEXT: &[&str] = &[
     "database_url",
     "keys_dir",
     "log",
+    "log_format",
     "totp_issuer",
     "access_token_alg",
 ];
@@ -227,6 +231,12 @@ impl Config {
             ),
             ("purge_interval_secs", self.purge_interval_secs),
         ];
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            return Err(ConfigError::Invalid(format!(
+                "log_format must be \"text\" or \"json\", not {:?}",
+                self.log_format
+            )));
+        }
         for (name, secs) in lifetimes {
             if secs <= 0 {
                 return Err(ConfigError::Invalid(format!("{name} must be positive")));

@@ -13,6 +13,7 @@ pub mod login;
 pub mod oidc;
 pub mod password_link;
 pub mod render;
+pub mod request_log;
 pub mod setup;
 
 use axum::extract::DefaultBodyLimit;
@@ -49,6 +50,7 @@ pub fn router(state: AppState) -> Router {
             render::error_pages,
         ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn(request_log::log_requests))
         .layer(SetResponseHeaderLayer::overriding(
             CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(

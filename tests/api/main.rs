@@ -15,6 +15,7 @@ mod common;
 mod demo;
 mod hostile;
 mod logout;
+mod logs;
 mod operations;
 mod revocation;
 mod second_factor;
