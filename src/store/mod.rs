@@ -69,13 +69,42 @@ pub enum Error {
 
 impl From<sqlx::Error> for Error {
     fn from(err: sqlx::Error) -> Self {
-        match &err {
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-                Error::Unavailable(err.to_string())
-            }
-            _ => Error::Sql(err),
+        let unavailable = match &err {
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::WorkerCrashed => true,
+            sqlx::Error::Database(db) => db.code().is_some_and(|code| cannot_serve(&code)),
+            _ => false,
+        };
+        if unavailable {
+            Error::Unavailable(err.to_string())
+        } else {
+            Error::Sql(err)
         }
     }
+}
+
+/// Whether a database error code says the database cannot serve now (rather
+/// than that this statement is wrong): read-only, full, out of resources, shut
+/// down or unreachable. SQLite's codes are numbers (the low byte is the
+/// primary code); PostgreSQL's are SQLSTATEs.
+fn cannot_serve(code: &str) -> bool {
+    // PostgreSQL: connection exceptions, insufficient resources (disk full),
+    // operator intervention (shutdown), a read-only transaction, system errors.
+    let sqlstate = code.len() == 5
+        && (code.starts_with("08")
+            || code.starts_with("53")
+            || code.starts_with("57P")
+            || code == "25006"
+            || code.starts_with("58"));
+    // SQLite: BUSY, LOCKED, READONLY, IOERR, CORRUPT, FULL, CANTOPEN, and their
+    // extended codes (all below 11,000, unlike any numeric SQLSTATE but 0xxxx).
+    let sqlite = !code.starts_with('0')
+        && code
+            .parse::<i64>()
+            .is_ok_and(|n| n < 11_000 && matches!(n & 0xff, 5 | 6 | 8 | 10 | 11 | 13 | 14));
+    sqlstate || sqlite
 }
 
 impl Error {
@@ -146,9 +175,11 @@ impl Store {
                     .await
             }
             Backend::Postgres => {
+                // A database that does not answer within a second gets a clear
+                // 503 rather than a hanging request.
                 AnyPoolOptions::new()
                     .max_connections(16)
-                    .acquire_timeout(Duration::from_secs(10))
+                    .acquire_timeout(Duration::from_secs(1))
                     .connect_with(options)
                     .await
             }
@@ -209,6 +240,20 @@ fn flag(value: bool) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn errors_of_a_database_that_cannot_serve_are_told_apart() {
+        for code in [
+            "8", "1032", "13", "10", "5", "08006", "57P01", "53100", "25006",
+        ] {
+            assert!(cannot_serve(code), "{code}");
+        }
+        for code in [
+            "19", "2067", "1", "23505", "42601", "22P02", "22008", "21000", "01000",
+        ] {
+            assert!(!cannot_serve(code), "{code}");
+        }
+    }
 
     #[test]
     fn migrations_come_in_matching_pairs() {

@@ -674,6 +674,53 @@ pub fn hidden_input(page: &str, name: &str) -> Option<String> {
     Some(page[start..start + end].to_string())
 }
 
+/// Another node serving HTTP on its own port, on the same keys and clock as
+/// `app` but reaching its database through `database_url` (not migrated).
+pub struct Node {
+    pub base: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Node {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+impl TestApp {
+    pub async fn node_on(&self, database_url: &str) -> Node {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let config = Config {
+            listen: addr.to_string(),
+            issuer: format!("http://{addr}"),
+            database_url: database_url.to_string(),
+            ..self.state.config.as_ref().clone()
+        };
+        let store = Store::connect(database_url).await.unwrap();
+        let state = AppState::new(config, store, self.state.clock.clone()).unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let _ = app::serve(listener, state, async move {
+                let _ = stopped.await;
+            })
+            .await;
+        });
+        Node {
+            base: format!("http://{addr}"),
+            stop: Some(stop),
+        }
+    }
+}
+
 async fn build_state(
     dir: &Path,
     database_url: &str,

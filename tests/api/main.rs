@@ -13,6 +13,7 @@ mod cli;
 mod code_flow;
 mod common;
 mod demo;
+mod faults;
 mod hostile;
 mod logout;
 mod logs;
