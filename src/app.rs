@@ -155,6 +155,18 @@ pub async fn serve(
             }
         }
     });
+    let metrics = if state.config.metrics_listen.is_empty() {
+        None
+    } else {
+        crate::telemetry::handle();
+        let listener = tokio::net::TcpListener::bind(&state.config.metrics_listen).await?;
+        let router = crate::telemetry::router(state.clone());
+        Some(tokio::spawn(async move {
+            if let Err(err) = axum::serve(listener, router).await {
+                tracing::error!(%err, "the metrics listener stopped");
+            }
+        }))
+    };
     let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
@@ -162,6 +174,9 @@ pub async fn serve(
     reload.abort();
     sender.abort();
     housekeeping.abort();
+    if let Some(metrics) = metrics {
+        metrics.abort();
+    }
     served
 }
 

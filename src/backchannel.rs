@@ -56,11 +56,20 @@ pub async fn deliver_due(app: &AppState) -> Result<usize, store::Error> {
                     .logout_delivered(&delivery.id, lease_until, now)
                     .await?;
                 tracing::info!(client_id = %delivery.client_id, "back-channel logout delivered");
+                metrics::counter!("gatehouse_logout_deliveries_total", "outcome" => "delivered")
+                    .increment(1);
             }
             Err(error) => {
                 let attempts = delivery.attempts + 1;
                 let retry_at = (attempts < MAX_ATTEMPTS).then(|| now + backoff_secs(attempts - 1));
                 tracing::warn!(client_id = %delivery.client_id, attempts, %error, "back-channel logout not delivered");
+                let outcome = if retry_at.is_some() {
+                    "retry"
+                } else {
+                    "failed"
+                };
+                metrics::counter!("gatehouse_logout_deliveries_total", "outcome" => outcome)
+                    .increment(1);
                 app.store
                     .logout_attempt_failed(&delivery.id, lease_until, &error, retry_at, now)
                     .await?;

@@ -48,6 +48,8 @@ pub struct Config {
     pub pending_login_lifetime_secs: i64,
     /// How often expired codes, sessions, tokens and counters are purged.
     pub purge_interval_secs: i64,
+    /// Where `/metrics` (Prometheus) is served, apart from the provider; empty: nowhere.
+    pub metrics_listen: String,
 }
 
 impl Default for Config {
@@ -79,6 +81,7 @@ impl Default for Config {
             password_failure_limit: 10,
             password_ip_failure_limit: 100,
             purge_interval_secs: 300,
+            metrics_listen: String::new(),
             password_failure_window_secs: 900,
             reauth_window_secs: 300,
             pending_login_lifetime_secs: 600,
@@ -115,6 +118,7 @@ const TEXT: &[&str] = &[
     "keys_dir",
     "log",
     "log_format",
+    "metrics_listen",
     "totp_issuer",
     "access_token_alg",
 ];

@@ -26,3 +26,5 @@ pub mod http;
 pub mod oidc;
 /// The only SQL.
 pub mod store;
+/// Metrics for Prometheus.
+pub mod telemetry;

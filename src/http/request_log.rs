@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use axum::body::Body;
-use axum::extract::ConnectInfo;
+use axum::extract::{ConnectInfo, MatchedPath};
 use axum::http::{HeaderName, HeaderValue, Request};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -32,6 +32,12 @@ fn request_id(incoming: Option<&HeaderValue>) -> String {
 
 pub async fn log_requests(request: Request<Body>, next: Next) -> Response {
     let id = request_id(request.headers().get(&REQUEST_ID));
+    // The route's pattern, not the path: ids in paths must not multiply the series.
+    let endpoint = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str)
+        .to_string();
     let method = request.method().clone();
     let path = request.uri().path().to_string();
     let ip = request
@@ -43,7 +49,17 @@ pub async fn log_requests(request: Request<Body>, next: Next) -> Response {
     let started = Instant::now();
     let mut response = next.run(request).instrument(span.clone()).await;
     let status = response.status().as_u16();
-    let micros = started.elapsed().as_micros() as u64;
+    let elapsed = started.elapsed();
+    let micros = elapsed.as_micros() as u64;
+    metrics::counter!(
+        "gatehouse_http_requests_total",
+        "endpoint" => endpoint.clone(),
+        "method" => method.to_string(),
+        "status" => status.to_string()
+    )
+    .increment(1);
+    metrics::histogram!(crate::telemetry::REQUEST_SECONDS, "endpoint" => endpoint)
+        .record(elapsed.as_secs_f64());
     span.in_scope(|| {
         tracing::info!(
             target: "gatehouse::request",

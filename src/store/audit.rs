@@ -46,6 +46,8 @@ fn event_id() -> String {
 
 impl Store {
     pub async fn audit(&self, event: NewAuditEvent<'_>) -> Result<(), Error> {
+        // Sign-ins, failures, locks, resets...: each kind is also a counter.
+        metrics::counter!("gatehouse_events_total", "kind" => event.kind.to_string()).increment(1);
         sqlx::query(
             "insert into audit_events (id, at, kind, user_id, actor_id, ip, detail, account_id) \
              values ($1, $2, $3, $4, $5, $6, $7, $8)",

@@ -123,6 +123,12 @@ pub enum Backend {
     Postgres,
 }
 
+#[derive(Clone, Copy, Debug)]
+pub struct PoolUse {
+    pub idle: u32,
+    pub in_use: u32,
+}
+
 /// The database: every read and write of persistent state goes through here.
 #[derive(Clone)]
 pub struct Store {
@@ -199,6 +205,16 @@ impl Store {
     pub async fn migrate(&self) -> Result<(), Error> {
         self.migrator().run(&self.pool).await?;
         Ok(())
+    }
+
+    /// Connections of the pool, idle and in use.
+    pub fn pool_use(&self) -> PoolUse {
+        let size = self.pool.size();
+        let idle = self.pool.num_idle() as u32;
+        PoolUse {
+            idle,
+            in_use: size.saturating_sub(idle),
+        }
     }
 
     pub async fn close(&self) {

@@ -697,14 +697,20 @@ impl Drop for Node {
 
 impl TestApp {
     pub async fn node_on(&self, database_url: &str) -> Node {
+        self.node_with(database_url, |_| {}).await
+    }
+
+    /// A node as `node_on`, with its settings changed by `change`.
+    pub async fn node_with(&self, database_url: &str, change: impl FnOnce(&mut Config)) -> Node {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let config = Config {
+        let mut config = Config {
             listen: addr.to_string(),
             issuer: format!("http://{addr}"),
             database_url: database_url.to_string(),
             ..self.state.config.as_ref().clone()
         };
+        change(&mut config);
         let store = Store::connect(database_url).await.unwrap();
         let state = AppState::new(config, store, self.state.clock.clone()).unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

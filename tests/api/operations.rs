@@ -49,4 +49,46 @@ each_backend! {
         let again = gatehouse::housekeeping::purge(&app.state).await.unwrap();
         assert_eq!(again.rows, 0, "a second purge finds nothing: {again:?}");
     }
+
+    async fn metrics_count_requests_sign_ins_and_tokens(backend) {
+        let app = TestApp::spawn(backend).await;
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let node = app.node_with(&app.database_url, |c| c.metrics_listen = format!("127.0.0.1:{port}")).await;
+        // A sign-in and a token exchange through that node, and a wrong password.
+        let portal = app.rp("portal").await;
+        let request = app.auth_request(&portal, &[]);
+        let browser = new_browser();
+        let (_, location, _) = parts(browser.get(request.url.replace(&app.base, &node.base)).send().await.unwrap()).await;
+        let (_, _, login) = parts(browser.get(node.url(&location.unwrap())).send().await.unwrap()).await;
+        let csrf = hidden_input(&login, "csrf_token").unwrap();
+        let request_id = hidden_input(&login, "request").unwrap();
+        let wrong = [("csrf_token", csrf.as_str()), ("request", request_id.as_str()), ("username", USERNAME), ("password", "wrong password")];
+        assert_eq!(browser.post(node.url("/login")).form(&wrong).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+        let right = [("csrf_token", csrf.as_str()), ("request", request_id.as_str()), ("username", USERNAME), ("password", PASSWORD)];
+        let (status, location, _) = parts(browser.post(node.url("/login")).form(&right).send().await.unwrap()).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let code = code_from(&location.unwrap(), &request);
+        let token = reqwest::Client::new().post(node.url("/token")).basic_auth("portal", Some(PORTAL_SECRET))
+            .form(&[("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", app.redirect_uri("portal").as_str()), ("code_verifier", request.verifier.as_ref().unwrap().secret().as_str())])
+            .send().await.unwrap();
+        assert_eq!(token.status(), StatusCode::OK);
+
+        let scraped = reqwest::get(format!("http://127.0.0.1:{port}/metrics")).await.unwrap();
+        assert_eq!(scraped.status(), StatusCode::OK);
+        let text = scraped.text().await.unwrap();
+        let value = |series: &str| -> f64 {
+            text.lines().find(|l| l.starts_with(series)).and_then(|l| l.rsplit(' ').next()).and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| panic!("no {series} in:\n{text}"))
+        };
+        assert!(value(r#"gatehouse_http_requests_total{endpoint="/token",method="POST",status="200"}"#) >= 1.0);
+        assert!(value(r#"gatehouse_http_requests_total{endpoint="/login",method="POST",status="401"}"#) >= 1.0);
+        assert!(value(r#"gatehouse_http_request_duration_seconds_bucket{endpoint="/token",le="+Inf"}"#) >= 1.0);
+        assert!(value(r#"gatehouse_events_total{kind="signed_in"}"#) >= 1.0, "sign-ins by outcome");
+        assert!(value(r#"gatehouse_events_total{kind="password_failed"}"#) >= 1.0);
+        assert!(value(r#"gatehouse_tokens_issued_total{grant="authorization_code"}"#) >= 1.0);
+        assert!(value(r#"gatehouse_db_pool_connections{state="idle"}"#) >= 0.0);
+        assert!(value("gatehouse_logout_deliveries_pending") >= 0.0);
+        assert!(text.contains("# TYPE gatehouse_http_request_duration_seconds histogram"));
+        assert_eq!(reqwest::get(node.url("/metrics")).await.unwrap().status(), StatusCode::NOT_FOUND, "not on the provider's own listener");
+    }
 }

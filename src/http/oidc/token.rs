@@ -55,13 +55,19 @@ async fn exchange(
 ) -> Result<TokenResponse, OAuthError> {
     let params = form_params(headers, body)?;
     let client = authenticate_client(app, headers, &params).await?;
-    match param(&params, "grant_type")? {
+    let grant = param(&params, "grant_type")?;
+    let issued = match grant {
         Some("authorization_code") => authorization_code(app, &client, &params).await,
         Some("refresh_token") => refresh_token(app, &client, &params).await,
         Some("client_credentials") => client_credentials(app, &client, &params),
         Some(_) => Err(OAuthError::UnsupportedGrantType),
         None => Err(OAuthError::InvalidRequest("grant_type is missing".into())),
+    };
+    if let (Ok(_), Some(grant)) = (&issued, grant) {
+        metrics::counter!("gatehouse_tokens_issued_total", "grant" => grant.to_string())
+            .increment(1);
     }
+    issued
 }
 
 /// RFC 6749 §4.4, for the console's API: a confidential client that an
