@@ -31,6 +31,8 @@ pub struct AppState {
     pub deliveries: Arc<tokio::sync::Notify>,
     /// Outgoing HTTP (back-channel logout): no redirects, short timeouts.
     pub http: reqwest::Client,
+    /// The proxies whose forwarding headers name the client.
+    pub trusted_proxies: Arc<Vec<ipnet::IpNet>>,
     /// At most one argon2id hash per core at a time: each takes 19 MiB.
     pub hashing: Arc<tokio::sync::Semaphore>,
 }
@@ -47,6 +49,8 @@ pub enum StartError {
     Http(#[from] reqwest::Error),
     #[error("templates: {0}")]
     Templates(#[from] minijinja::Error),
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
 }
 
 impl AppState {
@@ -56,7 +60,9 @@ impl AppState {
         let vault = Vault::open(&config.keys_dir)?;
         let dummy_hash = password::dummy_hash(config.hash_cost())?;
         let discovery = bytes::Bytes::from(http::oidc::discovery::document(config.issuer()));
+        let trusted_proxies = Arc::new(config.proxies()?);
         Ok(AppState {
+            trusted_proxies,
             config: Arc::new(config),
             store,
             keys: Arc::new(keys),
@@ -167,10 +173,32 @@ pub async fn serve(
             }
         }))
     };
+    let tls = if state.config.serves_tls() {
+        Some(tls_config(&state.config).await?)
+    } else {
+        None
+    };
     let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let served = match tls {
+        Some(tls) => {
+            // Stop accepting at the signal; requests in flight get time to finish.
+            let handle = axum_server::Handle::new();
+            let stopping = handle.clone();
+            tokio::spawn(async move {
+                shutdown.await;
+                stopping.graceful_shutdown(Some(std::time::Duration::from_secs(30)));
+            });
+            axum_server::from_tcp_rustls(listener.into_std()?, tls)?
+                .handle(handle)
+                .serve(app)
+                .await
+        }
+        None => {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+    };
     reload.abort();
     sender.abort();
     housekeeping.abort();
@@ -178,6 +206,24 @@ pub async fn serve(
         metrics.abort();
     }
     served
+}
+
+/// The certificate and key of `tls_cert` and `tls_key`, for rustls (with ring).
+async fn tls_config(
+    config: &crate::config::Config,
+) -> std::io::Result<axum_server::tls_rustls::RustlsConfig> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    axum_server::tls_rustls::RustlsConfig::from_pem_file(&config.tls_cert, &config.tls_key)
+        .await
+        .map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!(
+                    "tls_cert {:?} and tls_key {:?} are not a usable PEM certificate and key: {e}",
+                    config.tls_cert, config.tls_key
+                ),
+            )
+        })
 }
 
 #[cfg(test)]

@@ -50,6 +50,37 @@ pub struct Config {
     pub purge_interval_secs: i64,
     /// Where `/metrics` (Prometheus) is served, apart from the provider; empty: nowhere.
     pub metrics_listen: String,
+    /// PEM files of the certificate chain and its private key: with both,
+    /// Gatehouse serves HTTPS itself (rustls).
+    pub tls_cert: String,
+    pub tls_key: String,
+    /// Proxies (addresses or CIDR ranges, comma-separated) whose
+    /// `X-Forwarded-For` or `Forwarded` header names the client.
+    pub trusted_proxies: String,
+}
+
+impl Config {
+    /// The trusted proxies, parsed.
+    pub fn proxies(&self) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+        self.trusted_proxies
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                p.parse::<ipnet::IpNet>()
+                    .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        ConfigError::Invalid(format!(
+                            "trusted_proxies: {p:?} is neither an IP address nor a CIDR range"
+                        ))
+                    })
+            })
+            .collect()
+    }
+
+    pub fn serves_tls(&self) -> bool {
+        !self.tls_cert.is_empty()
+    }
 }
 
 impl Default for Config {
@@ -82,6 +113,9 @@ impl Default for Config {
             password_ip_failure_limit: 100,
             purge_interval_secs: 300,
             metrics_listen: String::new(),
+            tls_cert: String::new(),
+            tls_key: String::new(),
+            trusted_proxies: String::new(),
             password_failure_window_secs: 900,
             reauth_window_secs: 300,
             pending_login_lifetime_secs: 600,
@@ -119,6 +153,9 @@ const TEXT: &[&str] = &[
     "log",
     "log_format",
     "metrics_listen",
+    "tls_cert",
+    "tls_key",
+    "trusted_proxies",
     "totp_issuer",
     "access_token_alg",
 ];
@@ -235,6 +272,27 @@ impl Config {
             ),
             ("purge_interval_secs", self.purge_interval_secs),
         ];
+        if self.tls_cert.is_empty() != self.tls_key.is_empty() {
+            return Err(ConfigError::Invalid(
+                "tls_cert and tls_key go together: set both (PEM files) to serve HTTPS, or neither"
+                    .into(),
+            ));
+        }
+        for (name, path) in [("tls_cert", &self.tls_cert), ("tls_key", &self.tls_key)] {
+            if !path.is_empty() && std::fs::File::open(path).is_err() {
+                return Err(ConfigError::Invalid(format!(
+                    "{name} {path:?} cannot be read: give the path of a PEM file"
+                )));
+            }
+        }
+        self.proxies()?;
+        if self.is_https() && self.tls_cert.is_empty() && self.trusted_proxies.is_empty() {
+            return Err(ConfigError::Invalid(format!(
+                "the issuer {:?} is https but Gatehouse would serve plain HTTP: set tls_cert and \
+                 tls_key, or trusted_proxies when a proxy in front terminates TLS",
+                self.issuer
+            )));
+        }
         if !matches!(self.log_format.as_str(), "text" | "json") {
             return Err(ConfigError::Invalid(format!(
                 "log_format must be \"text\" or \"json\", not {:?}",
@@ -341,6 +399,7 @@ mod tests {
             ("GATEHOUSE_ISSUER", "https://env.example"),
             ("GATEHOUSE_LISTEN", "127.0.0.1:2000"),
             ("GATEHOUSE_SESSION_LIFETIME_SECS", "7200"),
+            ("GATEHOUSE_TRUSTED_PROXIES", "10.0.0.1"),
         ]);
         let flags = Overrides {
             listen: Some("127.0.0.1:3000".into()),
@@ -352,6 +411,54 @@ mod tests {
         assert_eq!(config.session_idle_secs, 60);
         assert_eq!(config.session_lifetime_secs, 7200);
         assert!(config.is_https());
+    }
+
+    #[test]
+    fn https_needs_tls_or_a_proxy_and_tls_needs_both_files() {
+        let https = env(&[("GATEHOUSE_ISSUER", "https://id.example")]);
+        let plain = Config::from_layers(None, &https, Overrides::default()).unwrap_err();
+        assert!(
+            plain
+                .to_string()
+                .contains("set tls_cert and tls_key, or trusted_proxies"),
+            "{plain}"
+        );
+        let half = Config::from_layers(
+            None,
+            &env(&[("GATEHOUSE_TLS_CERT", "/etc/hostname")]),
+            Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(
+            half.to_string()
+                .contains("tls_cert and tls_key go together"),
+            "{half}"
+        );
+        let missing = Config::from_layers(
+            None,
+            &env(&[
+                ("GATEHOUSE_TLS_CERT", "/nonexistent/cert.pem"),
+                ("GATEHOUSE_TLS_KEY", "/nonexistent/key.pem"),
+            ]),
+            Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(
+            missing
+                .to_string()
+                .contains("tls_cert \"/nonexistent/cert.pem\" cannot be read"),
+            "{missing}"
+        );
+        let proxies = Config::from_layers(
+            None,
+            &env(&[("GATEHOUSE_TRUSTED_PROXIES", "10.0.0.0/8, nonsense")]),
+            Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(
+            proxies.to_string().contains("\"nonsense\" is neither"),
+            "{proxies}"
+        );
     }
 
     #[test]

@@ -29,8 +29,13 @@ pub async fn run(config: Config) -> Result<(), CliError> {
         // Printed, not logged: the link is a one-time secret for the person starting the server.
         println!("No administrator exists yet. Create one at:\n  {link}");
     }
+    let scheme = if state.config.serves_tls() {
+        "https"
+    } else {
+        "http"
+    };
     println!(
-        "Gatehouse listening on http://{addr} (issuer {})",
+        "Gatehouse listening on {scheme}://{addr} (issuer {})",
         state.config.issuer()
     );
     app::serve(listener, state, shutdown_signal()).await?;

@@ -5,6 +5,7 @@ pub mod account;
 pub mod admin;
 pub mod admin_api;
 pub mod assets;
+pub mod client_ip;
 pub mod cookies;
 pub mod error;
 pub mod health;
@@ -50,7 +51,10 @@ pub fn router(state: AppState) -> Router {
             render::error_pages,
         ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(axum::middleware::from_fn(request_log::log_requests))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            request_log::log_requests,
+        ))
         .layer(SetResponseHeaderLayer::overriding(
             CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(

@@ -2,17 +2,18 @@
 //! `X-Request-Id` and that every line logged while serving it names. Only the
 //! path is logged, never the query (codes, tokens and hints travel there).
 
-use std::net::SocketAddr;
 use std::time::Instant;
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, MatchedPath};
+use axum::extract::{MatchedPath, State};
 use axum::http::{HeaderName, HeaderValue, Request};
 use axum::middleware::Next;
 use axum::response::Response;
 use tracing::Instrument;
 
+use crate::app::AppState;
 use crate::auth::secret;
+use crate::http::client_ip;
 
 pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -30,7 +31,11 @@ fn request_id(incoming: Option<&HeaderValue>) -> String {
         .unwrap_or_else(secret::random_id)
 }
 
-pub async fn log_requests(request: Request<Body>, next: Next) -> Response {
+pub async fn log_requests(
+    State(app): State<AppState>,
+    request: Request<Body>,
+    next: Next,
+) -> Response {
     let id = request_id(request.headers().get(&REQUEST_ID));
     // The route's pattern, not the path: ids in paths must not multiply the series.
     let endpoint = request
@@ -40,11 +45,9 @@ pub async fn log_requests(request: Request<Body>, next: Next) -> Response {
         .to_string();
     let method = request.method().clone();
     let path = request.uri().path().to_string();
-    let ip = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(peer)| peer.ip().to_string())
-        .unwrap_or_default();
+    let (parts, body) = request.into_parts();
+    let ip = client_ip::of_parts(&parts, &app.trusted_proxies);
+    let request = Request::from_parts(parts, body);
     let span = tracing::info_span!("request", request_id = %id);
     let started = Instant::now();
     let mut response = next.run(request).instrument(span.clone()).await;

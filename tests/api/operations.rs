@@ -91,4 +91,58 @@ each_backend! {
         assert!(text.contains("# TYPE gatehouse_http_request_duration_seconds histogram"));
         assert_eq!(reqwest::get(node.url("/metrics")).await.unwrap().status(), StatusCode::NOT_FOUND, "not on the provider's own listener");
     }
+
+    async fn tls_serves_https_that_clients_verify(backend) {
+        let app = TestApp::spawn(backend).await;
+        let (cert, key) = (app.dir.path().join("cert.pem"), app.dir.path().join("key.pem"));
+        let made = std::process::Command::new("openssl")
+            .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout"])
+            .arg(&key).arg("-out").arg(&cert).output().unwrap();
+        assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+        let (cert_path, key_path) = (cert.display().to_string(), key.display().to_string());
+        let node = app.node_with(&app.database_url, move |c| {
+            c.tls_cert = cert_path;
+            c.tls_key = key_path;
+            c.issuer = format!("https://{}", c.listen);
+        }).await;
+        let https = node.base.replace("http://", "https://");
+        let root = reqwest::Certificate::from_pem(&std::fs::read(&cert).unwrap()).unwrap();
+        let client = reqwest::Client::builder().add_root_certificate(root).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let discovery = client.get(format!("{https}/.well-known/openid-configuration")).send().await.unwrap();
+        assert_eq!(discovery.status(), StatusCode::OK);
+        assert!(discovery.headers()["strict-transport-security"].to_str().unwrap().contains("max-age="));
+        let doc: serde_json::Value = discovery.json().await.unwrap();
+        assert_eq!(doc["issuer"], https.as_str());
+        let login = client.get(format!("{https}/login")).send().await.unwrap();
+        let cookie = login.headers()["set-cookie"].to_str().unwrap().to_string();
+        assert!(cookie.starts_with("__Host-") && cookie.contains("Secure") && cookie.contains("HttpOnly"), "{cookie}");
+        let unverified = reqwest::Client::new().get(format!("{https}/healthz")).send().await;
+        assert!(unverified.is_err(), "a client that does not trust the certificate refuses it");
+        assert!(!reqwest::get(node.url("/healthz")).await.map(|r| r.status().is_success()).unwrap_or(false), "no plain HTTP on the TLS port");
+    }
+
+    async fn forwarded_addresses_are_believed_only_from_trusted_proxies(backend) {
+        let app = TestApp::spawn(backend).await;
+        let behind = app.node_with(&app.database_url, |c| c.trusted_proxies = "127.0.0.1/32, 10.0.0.0/8".into()).await;
+        // A wrong password through each: the audit log records the address it believed.
+        async fn wrong_password(url: String, forwarded: &str) -> Option<String> {
+            let browser = new_browser();
+            let (_, _, page) = parts(browser.get(format!("{url}/login")).send().await.unwrap()).await;
+            let csrf = hidden_input(&page, "csrf_token").unwrap();
+            let response = browser.post(format!("{url}/login")).header("x-forwarded-for", forwarded)
+                .form(&[("csrf_token", csrf.as_str()), ("username", USERNAME), ("password", "wrong password")]).send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+            response.headers().get("x-request-id").map(|v| v.to_str().unwrap().to_string())
+        }
+        let last_ip = |app: &TestApp| {
+            let store = app.state.store.clone();
+            async move {
+                store.audit_events_for("user-alice", 1).await.unwrap().pop().unwrap().ip
+            }
+        };
+        wrong_password(app.base.clone(), "203.0.113.7").await;
+        assert_eq!(last_ip(&app).await.as_deref(), Some("127.0.0.1"), "not trusted: the header is ignored");
+        wrong_password(behind.base.clone(), "198.51.100.1, 203.0.113.7, 10.2.3.4").await;
+        assert_eq!(last_ip(&app).await.as_deref(), Some("203.0.113.7"), "trusted: the nearest untrusted hop");
+    }
 }

@@ -1,10 +1,8 @@
 //! Self-service factor changes: turning TOTP on (after re-entering the
 //! password), off (with the password and a current code), and new backup codes.
 
-use std::net::SocketAddr;
-
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 
@@ -13,6 +11,7 @@ use super::{recently_reauthenticated, Account};
 use crate::app::AppState;
 use crate::auth::login_flow::amr_with_totp;
 use crate::factors::{self, Check, PasswordCheck};
+use crate::http::client_ip::ClientIp;
 use crate::http::cookies;
 use crate::http::error::PageError;
 use crate::http::login::enroll::{render_enrolment, BackupCodesPage};
@@ -48,7 +47,7 @@ pub async fn show_enable_totp(
 
 pub async fn submit_enable_totp(
     State(app): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     account: Account,
     body: Bytes,
 ) -> Result<Response, PageError> {
@@ -61,7 +60,7 @@ pub async fn submit_enable_totp(
             .refuse(&app, CONFIRM_PASSWORD, StatusCode::FORBIDDEN)
             .await;
     }
-    let ip = peer.ip().to_string();
+    let ip = ip.to_string();
     let code = form.get("code").ok().flatten().unwrap_or_default();
     let codes = match factors::confirm_enrolment(&app, user, code, Some(&ip)).await? {
         Ok(codes) => codes,
@@ -81,7 +80,7 @@ pub async fn submit_enable_totp(
 
 pub async fn submit_disable_totp(
     State(app): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     account: Account,
     body: Bytes,
 ) -> Result<Response, PageError> {
@@ -100,7 +99,7 @@ pub async fn submit_disable_totp(
             )
             .await;
     }
-    let ip = peer.ip().to_string();
+    let ip = ip.to_string();
     let password = form
         .get("password")
         .ok()
@@ -137,7 +136,7 @@ pub async fn submit_disable_totp(
 
 pub async fn submit_regenerate(
     State(app): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     account: Account,
     body: Bytes,
 ) -> Result<Response, PageError> {
@@ -160,7 +159,7 @@ pub async fn submit_regenerate(
             .refuse(&app, CONFIRM_PASSWORD, StatusCode::FORBIDDEN)
             .await;
     }
-    let ip = peer.ip().to_string();
+    let ip = ip.to_string();
     let codes = factors::regenerate_backup_codes(&app, &account.user, Some(&ip)).await?;
     let (csrf_token, cookie) = cookies::csrf_token(&app, account.headers());
     let mut response =

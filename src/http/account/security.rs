@@ -1,10 +1,8 @@
 //! `/account`: what protects the account, the password re-entry that guards
 //! changes to it, and signing out other sessions.
 
-use std::net::SocketAddr;
-
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Serialize;
@@ -13,6 +11,7 @@ use super::{recently_reauthenticated, Account};
 use crate::app::AppState;
 use crate::auth::login_flow::Stage;
 use crate::factors::{self, PasswordCheck};
+use crate::http::client_ip::ClientIp;
 use crate::http::cookies::{self, PendingTarget};
 use crate::http::error::PageError;
 use crate::http::login;
@@ -151,7 +150,7 @@ const THROTTLED: &str = "Too many failed attempts. Wait a few minutes, then try 
 
 pub async fn submit_reauth(
     State(app): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     account: Account,
     body: Bytes,
 ) -> Result<Response, PageError> {
@@ -167,7 +166,7 @@ pub async fn submit_reauth(
         .flatten()
         .unwrap_or_default()
         .to_string();
-    let ip = peer.ip().to_string();
+    let ip = ip.to_string();
     match factors::check_password(&app, &user.username, Some(user), password, Some(&ip)).await? {
         PasswordCheck::Correct => {
             app.store
@@ -229,7 +228,7 @@ pub async fn submit_step_up(
 /// Signs one of the user's own sessions out (another device, or this one).
 pub async fn submit_sign_out_session(
     State(app): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     account: Account,
     body: Bytes,
 ) -> Result<Response, PageError> {
@@ -256,7 +255,7 @@ pub async fn submit_sign_out_session(
     }
     app.store.end_session(&sid, app.clock.now()).await?;
     app.deliveries.notify_one();
-    let ip = peer.ip().to_string();
+    let ip = ip.to_string();
     factors::audit(
         &app,
         "session_ended",
@@ -278,7 +277,7 @@ pub async fn submit_sign_out_session(
 /// Signs every session of the user out, this one included.
 pub async fn submit_sign_out_everywhere(
     State(app): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     account: Account,
     body: Bytes,
 ) -> Result<Response, PageError> {
@@ -292,7 +291,7 @@ pub async fn submit_sign_out_everywhere(
         .end_sessions_of_user(&account.user.id, None, app.clock.now())
         .await?;
     app.deliveries.notify_one();
-    let ip = peer.ip().to_string();
+    let ip = ip.to_string();
     let detail = serde_json::json!({ "sessions": ended });
     factors::audit(
         &app,
@@ -309,7 +308,7 @@ pub async fn submit_sign_out_everywhere(
 
 pub async fn submit_sign_out_others(
     State(app): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     account: Account,
     body: Bytes,
 ) -> Result<Response, PageError> {
@@ -324,7 +323,7 @@ pub async fn submit_sign_out_others(
         .end_sessions_of_user(&account.user.id, Some(&account.session.sid), now)
         .await?;
     app.deliveries.notify_one();
-    let ip = peer.ip().to_string();
+    let ip = ip.to_string();
     factors::audit(
         &app,
         "other_sessions_ended",

@@ -10,9 +10,7 @@ pub mod members;
 pub mod overview;
 pub mod settings;
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
@@ -135,10 +133,7 @@ async fn admit(parts: &Parts, app: &AppState) -> Result<Result<Admin, Response>,
         cookies::attach(&mut response, Some(cookie));
         return Ok(Err(response));
     }
-    let ip = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(peer)| peer.ip().to_string());
+    let ip = Some(crate::http::client_ip::of_parts(parts, &app.trusted_proxies).to_string());
     Ok(Ok(Admin {
         session,
         user,

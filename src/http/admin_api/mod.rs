@@ -7,9 +7,7 @@ pub mod accounts;
 pub mod clients;
 pub mod members;
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
@@ -209,10 +207,7 @@ impl FromRequestParts<AppState> for ApiActor {
                 "the client no longer has the admin scope",
             ));
         };
-        let ip = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(peer)| peer.ip().to_string());
+        let ip = Some(crate::http::client_ip::of_parts(parts, &app.trusted_proxies).to_string());
         Ok(ApiActor(Actor::of_client(&claims.client_id, &scope, ip)))
     }
 }

@@ -2,10 +2,8 @@
 //! policy, an operator's reset, or a relying party asking for `aal2`): QR
 //! code, typed key and `otpauth://` link; a code to confirm; the backup codes.
 
-use std::net::SocketAddr;
-
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Serialize;
@@ -14,6 +12,7 @@ use super::{continue_link, expired_sign_in, finish_second_step, pending_user};
 use crate::app::AppState;
 use crate::auth::login_flow::{amr_with_totp, Stage};
 use crate::factors;
+use crate::http::client_ip::ClientIp;
 use crate::http::cookies;
 use crate::http::error::PageError;
 use crate::http::render::Page;
@@ -122,7 +121,7 @@ pub async fn show_enroll(
 
 pub async fn submit_enroll(
     State(app): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, PageError> {
@@ -147,7 +146,7 @@ pub async fn submit_enroll(
         .await;
     }
     let code = form.get("code").ok().flatten().unwrap_or_default();
-    let ip = peer.ip().to_string();
+    let ip = ip.to_string();
     let codes = match factors::confirm_enrolment(&app, &user, code, Some(&ip)).await? {
         Ok(codes) => codes,
         Err(message) => {
@@ -157,7 +156,7 @@ pub async fn submit_enroll(
     let (session, cookie) = finish_second_step(
         &app,
         &headers,
-        peer,
+        &ip,
         &hash,
         &pending,
         &user,

@@ -5,8 +5,6 @@ pub mod enroll;
 pub mod password;
 pub mod second_factor;
 
-use std::net::SocketAddr;
-
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -79,7 +77,7 @@ pub async fn pending_user(app: &AppState, pending: &PendingLogin) -> Result<User
 pub async fn finish_second_step(
     app: &AppState,
     headers: &HeaderMap,
-    peer: SocketAddr,
+    ip: &str,
     pending_hash: &str,
     pending: &PendingLogin,
     user: &User,
@@ -88,7 +86,6 @@ pub async fn finish_second_step(
     if !app.store.take_pending_login(pending_hash).await? {
         return Err(expired_sign_in());
     }
-    let ip = peer.ip().to_string();
     match &pending.session_sid {
         Some(sid) => cookies::raise_session(app, sid, amr)
             .await?
@@ -99,7 +96,7 @@ pub async fn finish_second_step(
             user,
             "aal2",
             amr,
-            Some(&ip),
+            Some(ip),
             pending.created_at,
         )
         .await?),

@@ -2,10 +2,8 @@
 //! checks the password and, on success, starts the session and resumes the
 //! authorization request that sent the user here.
 
-use std::net::SocketAddr;
-
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Serialize;
@@ -14,6 +12,7 @@ use crate::app::AppState;
 use crate::auth::login_flow::{after_password, Facts, Next};
 use crate::auth::policy;
 use crate::factors::{self, PasswordCheck};
+use crate::http::client_ip::ClientIp;
 use crate::http::cookies::{self, PendingTarget};
 use crate::http::error::PageError;
 use crate::http::oidc::authorize::see_other;
@@ -96,7 +95,7 @@ fn render(
 
 pub async fn submit_login(
     State(app): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, PageError> {
@@ -138,21 +137,21 @@ pub async fn submit_login(
     } else {
         app.store.user_by_username(&username).await?
     };
-    let ip = peer.ip().to_string();
+    let ip = ip.to_string();
     let user =
         match factors::check_password(&app, &username, user.as_ref(), password, Some(&ip)).await? {
             PasswordCheck::Correct => {
                 user.ok_or_else(|| PageError::Internal("a correct password without a user".into()))?
             }
             PasswordCheck::Wrong => {
-                tracing::info!(ip = %peer.ip(), "sign-in failed");
+                tracing::info!(%ip, "sign-in failed");
                 page.error = Some("The username or password is incorrect.");
                 return render(&app, &headers, page, StatusCode::UNAUTHORIZED);
             }
             PasswordCheck::Throttled { until } => {
                 let minutes = ((until - app.clock.now()) as f64 / 60.0).ceil().max(1.0) as i64;
                 page.error = Some("Too many failed attempts. Wait a few minutes, then try again.");
-                tracing::warn!(ip = %peer.ip(), minutes, "sign-in throttled");
+                tracing::warn!(%ip, minutes, "sign-in throttled");
                 return render(&app, &headers, page, StatusCode::TOO_MANY_REQUESTS);
             }
         };

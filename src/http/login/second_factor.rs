@@ -1,10 +1,8 @@
 //! The second step of signing in: a TOTP code or a backup code, with the
 //! lock-out after repeated failures.
 
-use std::net::SocketAddr;
-
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Serialize;
@@ -13,6 +11,7 @@ use super::{expired_sign_in, finish_second_step, onward, pending_user};
 use crate::app::AppState;
 use crate::auth::login_flow::Stage;
 use crate::factors::{self, Check, Refusal};
+use crate::http::client_ip::ClientIp;
 use crate::http::cookies;
 use crate::http::error::PageError;
 use crate::http::render::Page;
@@ -72,7 +71,7 @@ pub async fn show_second_factor(
 
 pub async fn submit_second_factor(
     State(app): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, PageError> {
@@ -98,12 +97,12 @@ pub async fn submit_second_factor(
         );
     }
     let user = pending_user(&app, &pending).await?;
-    let ip = peer.ip().to_string();
+    let ip = ip.to_string();
     match factors::check_code(&app, &user, code, Some(&ip)).await? {
         Check::Accepted(method) => {
             let amr = method.amr();
             let (session, cookie) =
-                finish_second_step(&app, &headers, peer, &hash, &pending, &user, &amr).await?;
+                finish_second_step(&app, &headers, &ip, &hash, &pending, &user, &amr).await?;
             let mut response = onward(
                 &app,
                 &session,
