@@ -151,11 +151,28 @@ pub async fn serve(
     let housekeeping = tokio::spawn(crate::housekeeping::run(state.clone()));
     let keys = state.keys.clone();
     let clock = state.clock.clone();
+    let (keys_dir, rotation_days) = (
+        state.config.keys_dir.clone(),
+        state.config.key_rotation_days,
+    );
     let reload = tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(30));
         tick.tick().await;
         loop {
             tick.tick().await;
+            if rotation_days > 0 {
+                match crate::oidc::keys::rotate_if_older(
+                    &keys_dir,
+                    clock.now(),
+                    rotation_days * 86_400,
+                ) {
+                    Ok(made) if !made.is_empty() => {
+                        tracing::info!(keys = made.len(), "signing keys rotated on schedule");
+                    }
+                    Ok(_) => {}
+                    Err(err) => tracing::error!(%err, "rotating signing keys failed"),
+                }
+            }
             if let Err(err) = keys.reload(clock.now()) {
                 tracing::error!(%err, "reloading signing keys failed; keeping the loaded ones");
             }

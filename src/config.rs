@@ -54,6 +54,8 @@ pub struct Config {
     /// Gatehouse serves HTTPS itself (rustls).
     pub tls_cert: String,
     pub tls_key: String,
+    /// Signing keys older than this many days are replaced (0: only by `keys rotate`).
+    pub key_rotation_days: i64,
     /// Proxies (addresses or CIDR ranges, comma-separated) whose
     /// `X-Forwarded-For` or `Forwarded` header names the client.
     pub trusted_proxies: String,
@@ -116,6 +118,7 @@ impl Default for Config {
             tls_cert: String::new(),
             tls_key: String::new(),
             trusted_proxies: String::new(),
+            key_rotation_days: 90,
             password_failure_window_secs: 900,
             reauth_window_secs: 300,
             pending_login_lifetime_secs: 600,
@@ -125,6 +128,7 @@ impl Default for Config {
 
 /// Settings whose environment values are numbers; every other setting is text.
 const NUMERIC: &[&str] = &[
+    "key_rotation_days",
     "purge_interval_secs",
     "password_hash_memory_kib",
     "password_hash_iterations",
@@ -286,6 +290,11 @@ impl Config {
             }
         }
         self.proxies()?;
+        if self.key_rotation_days < 0 {
+            return Err(ConfigError::Invalid(
+                "key_rotation_days must be 0 (no schedule) or a number of days".into(),
+            ));
+        }
         if self.is_https() && self.tls_cert.is_empty() && self.trusted_proxies.is_empty() {
             return Err(ConfigError::Invalid(format!(
                 "the issuer {:?} is https but Gatehouse would serve plain HTTP: set tls_cert and \

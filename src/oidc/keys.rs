@@ -169,6 +169,28 @@ pub fn rotate(keys_dir: &Path, now: i64) -> Result<Vec<PathBuf>, KeyError> {
         .collect()
 }
 
+/// Adds a new key for each algorithm whose newest key is `max_age_secs` old or
+/// older: the schedule of `key_rotation_days`. Returns the new files.
+pub fn rotate_if_older(
+    keys_dir: &Path,
+    now: i64,
+    max_age_secs: i64,
+) -> Result<Vec<PathBuf>, KeyError> {
+    let existing = list(keys_dir)?;
+    let mut made = Vec::new();
+    for alg in Alg::ALL {
+        let newest = existing
+            .iter()
+            .filter(|(a, _, _)| *a == alg)
+            .map(|(_, created, _)| *created)
+            .max();
+        if newest.is_none_or(|created| now - created >= max_age_secs) {
+            made.push(generate(keys_dir, alg, now)?);
+        }
+    }
+    Ok(made)
+}
+
 /// The key files present: (algorithm, creation time, path).
 fn list(keys_dir: &Path) -> Result<Vec<(Alg, i64, PathBuf)>, KeyError> {
     let dir = signing_dir(keys_dir);
@@ -420,6 +442,33 @@ mod tests {
         assert!(
             jwks.to_string().find("\"d\"").is_none(),
             "no private member is published"
+        );
+    }
+
+    #[test]
+    fn the_schedule_rotates_old_keys_and_keeps_them_published_a_while() {
+        let dir = tempfile::tempdir().unwrap();
+        let day = 86_400;
+        let first = SigningKeys::open(dir.path(), NOW, 3600).unwrap();
+        assert!(rotate_if_older(dir.path(), NOW + 90 * day - 1, 90 * day)
+            .unwrap()
+            .is_empty());
+        let made = rotate_if_older(dir.path(), NOW + 90 * day, 90 * day).unwrap();
+        assert_eq!(made.len(), 3, "one per algorithm");
+        let later = SigningKeys::open(dir.path(), NOW + 90 * day, 3600).unwrap();
+        for alg in Alg::ALL {
+            let old = first.active_kid(alg).unwrap();
+            assert_ne!(later.active_kid(alg).unwrap(), old, "the new key signs");
+            assert!(
+                jwks_text(&later).contains(&old),
+                "the old key stays published"
+            );
+        }
+        let retired = SigningKeys::open(dir.path(), NOW + 90 * day + 3601, 3600).unwrap();
+        let old = first.active_kid(Alg::ES256).unwrap();
+        assert!(
+            !jwks_text(&retired).contains(&old),
+            "retired once its tokens expired"
         );
     }
 

@@ -1,138 +1,37 @@
 //! The logs of the real binary: one JSON line per request under the id the
 //! response carries, and never a secret of a full sign-in among them.
 
-use std::io::{Read, Write};
-use std::process::{Child, Command, Stdio};
+use std::io::Read;
+use std::process::Stdio;
 use std::sync::Arc;
 
 use reqwest::cookie::CookieStore;
 use reqwest::StatusCode;
 
+use crate::binary::*;
 use crate::common::*;
 
-const PASSWORD_OF_ANN: &str = "ann's long password";
 const WRONG_PASSWORD: &str = "a wrong guess of ann's";
-const CLIENT_SECRET: &str = "portal-secret-for-the-log-test";
-
-/// `gatehouse` with `args` on the test's folder, database and cheap hashes.
-fn gatehouse(dir: &std::path::Path, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
-    command
-        .args(args)
-        .args([
-            "--database-url",
-            &format!("sqlite://{}/db.sqlite", dir.display()),
-            "--keys-dir",
-        ])
-        .arg(dir.join("keys"))
-        .env("GATEHOUSE_PASSWORD_HASH_MEMORY_KIB", "256")
-        .env("GATEHOUSE_PASSWORD_HASH_ITERATIONS", "1")
-        .current_dir(dir);
-    command
-}
-
-fn run(dir: &std::path::Path, args: &[&str], stdin: Option<&str>) {
-    let mut child = gatehouse(dir, args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    if let Some(text) = stdin {
-        input.write_all(text.as_bytes()).unwrap();
-    }
-    drop(input);
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_sign_in_leaves_no_secret_in_the_json_logs() {
-    let dir = tempfile::Builder::new()
-        .prefix("gatehouse-logs")
-        .tempdir()
-        .unwrap();
-    let path = dir.path();
-    run(path, &["account", "create", "acme", "--require-mfa"], None);
-    run(
-        path,
-        &[
-            "user",
-            "create",
-            "--username",
-            "ann",
-            "--email",
-            "ann@example.com",
-            "--account",
-            "acme",
-            "--password-stdin",
-        ],
-        Some(&format!("{PASSWORD_OF_ANN}\n")),
-    );
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let base = format!("http://127.0.0.1:{port}");
-    let redirect = "http://127.0.0.1:9/portal/cb";
-    run(
-        path,
-        &[
-            "client",
-            "create",
-            "--client-id",
-            "portal",
-            "--redirect-uri",
-            redirect,
-            "--secret-stdin",
-        ],
-        Some(&format!("{CLIENT_SECRET}\n")),
-    );
-    let mut server = Server(
-        gatehouse(
-            path,
-            &[
-                "serve",
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-                "--issuer",
-                &base,
-            ],
-        )
-        .env("GATEHOUSE_LOG_FORMAT", "json")
-        .env("GATEHOUSE_LOG", "debug")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap(),
-    );
+    let (_dir, path) = temp_dir();
+    set_up(&path, true);
+    let redirect = REDIRECT;
+    let mut server = Server::start(&path, free_port(), |command| {
+        command
+            .env("GATEHOUSE_LOG_FORMAT", "json")
+            .env("GATEHOUSE_LOG", "debug")
+            .stderr(Stdio::piped());
+    })
+    .await;
+    let base = server.base.clone();
     let jar = Arc::new(reqwest::cookie::Jar::default());
     let browser = reqwest::Client::builder()
         .cookie_provider(jar.clone())
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    for _ in 0..100 {
-        if browser.get(format!("{base}/healthz")).send().await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
     let get = |url: String| {
         let browser = browser.clone();
         async move { parts(browser.get(url).send().await.unwrap()).await }
@@ -283,16 +182,16 @@ async fn a_full_sign_in_leaves_no_secret_in_the_json_logs() {
 
     // Give the server a moment to write its last lines, then read them all.
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    let _ = server.0.kill();
+    let _ = server.child.kill();
     let mut logs = String::new();
     server
-        .0
+        .child
         .stderr
         .take()
         .unwrap()
         .read_to_string(&mut logs)
         .unwrap();
-    let _ = server.0.wait();
+    let _ = server.child.wait();
 
     let mut secrets: Vec<(&str, String)> = vec![
         ("the password", PASSWORD_OF_ANN.into()),
