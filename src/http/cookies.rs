@@ -28,7 +28,7 @@ fn name(app: &AppState, base: &'static str) -> String {
 }
 
 /// The value of cookie `name` in the request, if sent once or more (the first wins).
-fn read(headers: &HeaderMap, name: &str) -> Option<String> {
+pub fn read(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(COOKIE)
         .iter()

@@ -41,7 +41,7 @@ pub fn param<'a>(params: &'a Params, name: &str) -> Result<Option<&'a str>, OAut
 }
 
 /// The client's credentials as presented: (client_id, secret, via Basic).
-fn presented_credentials(
+pub fn presented_credentials(
     headers: &HeaderMap,
     params: &Params,
 ) -> Result<(String, Option<String>, bool), OAuthError> {
