@@ -8,7 +8,6 @@ use serde::Serialize;
 use super::{param, query, Admin, Frame};
 use crate::app::AppState;
 use crate::auth::admin_rights;
-use crate::http::cookies;
 use crate::http::error::PageError;
 use crate::http::render::{when, Page};
 use crate::store::AuditEntry;
@@ -173,7 +172,6 @@ pub async fn show(
     };
     let more = rows.len() as i64 > PAGE_SIZE;
     rows.truncate(PAGE_SIZE as usize);
-    let (frame, cookie) = admin.frame(&app, &account, "audit").await?;
     let href = |p| {
         let href = page_href(&account.id, kind, member, p);
         if provider {
@@ -182,27 +180,30 @@ pub async fn show(
             href
         }
     };
-    let mut response = AuditPage {
-        previous_href: (page > 1).then(|| href(page - 1)),
-        next_href: more.then(|| href(page + 1)),
-        kinds: KINDS
-            .iter()
-            .map(|&(k, label)| KindChoice {
-                kind: k,
-                label,
-                selected: k == kind,
-            })
-            .collect(),
-        member: member.to_string(),
-        unknown_member,
-        provider,
-        rows,
-        page,
-        frame,
-    }
-    .render(&app)?;
-    cookies::attach(&mut response, cookie);
-    Ok(response)
+    let (previous_href, next_href) = (
+        (page > 1).then(|| href(page - 1)),
+        more.then(|| href(page + 1)),
+    );
+    admin
+        .render(&app, &account, "audit", |frame| AuditPage {
+            previous_href,
+            next_href,
+            kinds: KINDS
+                .iter()
+                .map(|&(k, label)| KindChoice {
+                    kind: k,
+                    label,
+                    selected: k == kind,
+                })
+                .collect(),
+            member: member.to_string(),
+            unknown_member,
+            provider,
+            rows,
+            page,
+            frame,
+        })
+        .await
 }
 
 #[cfg(test)]

@@ -11,13 +11,12 @@ use super::{param, Admin, Frame};
 use crate::app::AppState;
 use crate::auth::admin_rights;
 use crate::console::{self, ConsoleError};
-use crate::http::cookies;
 use crate::http::error::PageError;
 use crate::http::oidc::authorize::see_other;
 use crate::http::render::Page;
 use crate::oidc::params::Params;
 use crate::oidc::registration::{uri_lines, Registration, ID_TOKEN_ALGS};
-use crate::store::Client;
+use crate::store::{Account, Client};
 
 pub const PATH: &str = "/admin/clients";
 pub const NEW_PATH: &str = "/admin/clients/new";
@@ -28,15 +27,11 @@ pub fn client_path(client_id: &str) -> String {
     format!("{PATH}/{id}")
 }
 
-/// The operator's own account frames these pages.
-async fn frame(
-    app: &AppState,
-    admin: &Admin,
-) -> Result<(Frame, Option<axum::http::HeaderValue>), PageError> {
+/// The operator's own account, which frames these pages; refused to anyone else.
+async fn operators_account(app: &AppState, admin: &Admin) -> Result<Account, PageError> {
     admin_rights::may_manage_clients(&admin.actor())
         .map_err(|denied| PageError::Forbidden(denied.message().into()))?;
-    let account = admin.account(app, None).await?;
-    admin.frame(app, &account, "clients").await
+    admin.account(app, None).await
 }
 
 #[derive(Serialize)]
@@ -61,7 +56,7 @@ impl Page for ClientsPage {
 }
 
 pub async fn show_list(State(app): State<AppState>, admin: Admin) -> Result<Response, PageError> {
-    let (frame, cookie) = frame(&app, &admin).await?;
+    let account = operators_account(&app, &admin).await?;
     let clients = app
         .store
         .clients()
@@ -76,9 +71,12 @@ pub async fn show_list(State(app): State<AppState>, admin: Admin) -> Result<Resp
             id_token_alg: c.id_token_alg,
         })
         .collect();
-    let mut response = ClientsPage { frame, clients }.render(&app)?;
-    cookies::attach(&mut response, cookie);
-    Ok(response)
+    admin
+        .render(&app, &account, "clients", |frame| ClientsPage {
+            frame,
+            clients,
+        })
+        .await
 }
 
 /// The form's fields, as shown or as submitted.
@@ -165,35 +163,37 @@ async fn render_form(
     notice: Option<&'static str>,
     error: Option<String>,
 ) -> Result<Response, PageError> {
-    let (frame, cookie) = frame(app, admin).await?;
+    let account = operators_account(app, admin).await?;
     let status = if error.is_some() {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
     };
-    let mut response = ClientFormPage {
-        frame,
-        is_new,
-        action: if is_new {
-            NEW_PATH.to_string()
-        } else {
-            client_path(&fields.client_id)
-        },
-        fields,
-        algs: ID_TOKEN_ALGS,
-        grantable: app
-            .store
-            .accounts()
-            .await?
-            .into_iter()
-            .map(|a| (a.id, a.name))
-            .collect(),
-        notice,
-        error,
-    }
-    .render(app)?;
+    let grantable = app
+        .store
+        .accounts()
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a.name))
+        .collect();
+    let action = if is_new {
+        NEW_PATH.to_string()
+    } else {
+        client_path(&fields.client_id)
+    };
+    let mut response = admin
+        .render(app, &account, "clients", |frame| ClientFormPage {
+            frame,
+            is_new,
+            action,
+            fields,
+            algs: ID_TOKEN_ALGS,
+            grantable,
+            notice,
+            error,
+        })
+        .await?;
     *response.status_mut() = status;
-    cookies::attach(&mut response, cookie);
     Ok(response)
 }
 
@@ -216,16 +216,15 @@ async fn show_secret(
     client_id: &str,
     secret: String,
 ) -> Result<Response, PageError> {
-    let (frame, cookie) = frame(app, admin).await?;
-    let mut response = SecretPage {
-        frame,
-        client_id: client_id.to_string(),
-        client_href: client_path(client_id),
-        secret,
-    }
-    .render(app)?;
-    cookies::attach(&mut response, cookie);
-    Ok(response)
+    let account = operators_account(app, admin).await?;
+    admin
+        .render(app, &account, "clients", |frame| SecretPage {
+            frame,
+            client_id: client_id.to_string(),
+            client_href: client_path(client_id),
+            secret,
+        })
+        .await
 }
 
 pub async fn show_new(State(app): State<AppState>, admin: Admin) -> Result<Response, PageError> {
@@ -242,7 +241,7 @@ pub async fn submit_new(
     body: Bytes,
 ) -> Result<Response, PageError> {
     let form = admin.form(&app, &body)?;
-    frame(&app, &admin).await?;
+    operators_account(&app, &admin).await?;
     let fields = Fields::submitted(&form);
     let registration = fields.registration();
     let actor = admin.actor();

@@ -9,7 +9,6 @@ use serde::Serialize;
 use super::{param, query, Admin, Frame};
 use crate::app::AppState;
 use crate::console;
-use crate::http::cookies;
 use crate::http::error::PageError;
 use crate::http::oidc::authorize::see_other;
 use crate::http::render::{when, Page};
@@ -36,10 +35,9 @@ pub async fn show_menu(
 ) -> Result<Response, PageError> {
     let params = query(raw);
     let account = admin.account(&app, param(&params, "account")).await?;
-    let (frame, cookie) = admin.frame(&app, &account, "contacts").await?;
-    let mut response = MenuPage { frame }.render(&app)?;
-    cookies::attach(&mut response, cookie);
-    Ok(response)
+    admin
+        .render(&app, &account, "contacts", |frame| MenuPage { frame })
+        .await
 }
 
 /// One member in the list.
@@ -171,26 +169,28 @@ pub async fn show_all(
             }),
         None => None,
     };
-    let (frame, cookie) = admin.frame(&app, &account, "contacts").await?;
     let href = |p| listing_href(&account.id, &search, without_factor, p);
-    let mut response = AllContactsPage {
-        previous_href: (page > 1).then(|| href(page - 1)),
-        next_href: (page < pages).then(|| href(page + 1)),
-        contacts: contacts
-            .into_iter()
-            .map(|c| contact_row(c, &admin.user, now))
-            .collect(),
-        frame,
-        search,
-        without_factor,
-        total,
-        page,
-        pages,
-        notice,
-    }
-    .render(&app)?;
-    cookies::attach(&mut response, cookie);
-    Ok(response)
+    let (previous_href, next_href) = (
+        (page > 1).then(|| href(page - 1)),
+        (page < pages).then(|| href(page + 1)),
+    );
+    admin
+        .render(&app, &account, "contacts", |frame| AllContactsPage {
+            previous_href,
+            next_href,
+            contacts: contacts
+                .into_iter()
+                .map(|c| contact_row(c, &admin.user, now))
+                .collect(),
+            frame,
+            search,
+            without_factor,
+            total,
+            page,
+            pages,
+            notice,
+        })
+        .await
 }
 
 #[derive(Serialize)]
@@ -215,17 +215,15 @@ pub async fn confirm_reset(
 ) -> Result<Response, PageError> {
     let member = console::member_to_change(&app, &admin.actor(), &id).await?;
     let account = admin.account(&app, Some(&member.account_id)).await?;
-    let (frame, cookie) = admin.frame(&app, &account, "contacts").await?;
-    let mut response = ConfirmResetPage {
-        frame,
-        back_href: listing_href(&account.id, "", false, 1),
-        member_id: member.id,
-        username: member.username,
-        email: member.email,
-    }
-    .render(&app)?;
-    cookies::attach(&mut response, cookie);
-    Ok(response)
+    admin
+        .render(&app, &account, "contacts", |frame| ConfirmResetPage {
+            frame,
+            back_href: listing_href(&account.id, "", false, 1),
+            member_id: member.id,
+            username: member.username,
+            email: member.email,
+        })
+        .await
 }
 
 /// **Reset 2FA**, confirmed: the same reset as `gatehouse user reset-mfa`.

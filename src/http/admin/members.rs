@@ -11,7 +11,6 @@ use serde::Serialize;
 use super::{param, query, Admin, Frame};
 use crate::app::AppState;
 use crate::console::{self, ConsoleError, NewMember, PasswordLink};
-use crate::http::cookies;
 use crate::http::error::PageError;
 use crate::http::oidc::authorize::see_other;
 use crate::http::render::{when, Page};
@@ -65,18 +64,17 @@ async fn render_new(
     fields: NewMemberFields,
     error: Option<String>,
 ) -> Result<Response, PageError> {
-    let (frame, cookie) = admin.frame(app, account, "contacts").await?;
     let refused = error.is_some();
-    let mut response = NewMemberPage {
-        frame,
-        fields,
-        error,
-    }
-    .render(app)?;
+    let mut response = admin
+        .render(app, account, "contacts", |frame| NewMemberPage {
+            frame,
+            fields,
+            error,
+        })
+        .await?;
     if refused {
         *response.status_mut() = StatusCode::BAD_REQUEST;
     }
-    cookies::attach(&mut response, cookie);
     Ok(response)
 }
 
@@ -98,17 +96,15 @@ async fn show_link(
     member: &User,
     link: PasswordLink,
 ) -> Result<Response, PageError> {
-    let (frame, cookie) = admin.frame(app, account, "contacts").await?;
-    let mut response = LinkPage {
-        frame,
-        username: member.username.clone(),
-        member_href: member_path(&member.id),
-        link: link.link,
-        valid_until: when(link.expires_at),
-    }
-    .render(app)?;
-    cookies::attach(&mut response, cookie);
-    Ok(response)
+    admin
+        .render(app, account, "contacts", |frame| LinkPage {
+            frame,
+            username: member.username.clone(),
+            member_href: member_path(&member.id),
+            link: link.link,
+            valid_until: when(link.expires_at),
+        })
+        .await
 }
 
 pub async fn submit_new(
@@ -181,29 +177,27 @@ pub async fn show_member(
         Some("role") => Some("The role is changed."),
         _ => None,
     };
-    let (frame, cookie) = admin.frame(&app, &account, "contacts").await?;
-    let mut response = MemberPage {
-        frame,
-        is_self: user.id == admin.user.id,
-        factors: contact.as_ref().map(super::contacts::factor_summary),
-        locked_until: contact
-            .as_ref()
-            .and_then(|c| c.locked_until)
-            .filter(|&t| t > now)
-            .map(when),
-        last_sign_in: contact.as_ref().and_then(|c| c.last_sign_in_at).map(when),
-        id: user.id,
-        username: user.username,
-        email: user.email,
-        is_admin: user.is_admin,
-        is_operator: user.is_operator,
-        is_disabled: user.is_disabled,
-        must_enroll: user.must_enroll,
-        notice,
-    }
-    .render(&app)?;
-    cookies::attach(&mut response, cookie);
-    Ok(response)
+    admin
+        .render(&app, &account, "contacts", |frame| MemberPage {
+            frame,
+            is_self: user.id == admin.user.id,
+            factors: contact.as_ref().map(super::contacts::factor_summary),
+            locked_until: contact
+                .as_ref()
+                .and_then(|c| c.locked_until)
+                .filter(|&t| t > now)
+                .map(when),
+            last_sign_in: contact.as_ref().and_then(|c| c.last_sign_in_at).map(when),
+            id: user.id,
+            username: user.username,
+            email: user.email,
+            is_admin: user.is_admin,
+            is_operator: user.is_operator,
+            is_disabled: user.is_disabled,
+            must_enroll: user.must_enroll,
+            notice,
+        })
+        .await
 }
 
 fn done(member: &User, what: &str) -> Response {

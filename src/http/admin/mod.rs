@@ -28,6 +28,7 @@ use crate::http::cookies::{self, PendingTarget};
 use crate::http::error::PageError;
 use crate::http::login;
 use crate::http::oidc::authorize::see_other;
+use crate::http::render::Page;
 use crate::oidc::params::Params;
 use crate::store::{Account, ContactQuery, Session, User};
 
@@ -183,7 +184,7 @@ impl Admin {
     }
 
     /// The frame of a page about `account`, with the cookie of a new CSRF token if one was made.
-    pub async fn frame(
+    async fn frame(
         &self,
         app: &AppState,
         account: &Account,
@@ -208,6 +209,21 @@ impl Admin {
             section,
         };
         Ok((frame, cookie))
+    }
+
+    /// A console page about `account` in `section`: `page` gets the frame, and
+    /// the response the CSRF cookie when a new token was made.
+    pub async fn render<P: Page>(
+        &self,
+        app: &AppState,
+        account: &Account,
+        section: &'static str,
+        page: impl FnOnce(Frame) -> P,
+    ) -> Result<Response, PageError> {
+        let (frame, cookie) = self.frame(app, account, section).await?;
+        let mut response = page(frame).render(app)?;
+        cookies::attach(&mut response, cookie);
+        Ok(response)
     }
 
     /// A submitted form, if its CSRF token matches this browser's.

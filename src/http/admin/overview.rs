@@ -6,7 +6,6 @@ use serde::Serialize;
 
 use super::{param, query, Admin, Frame};
 use crate::app::AppState;
-use crate::http::cookies;
 use crate::http::error::PageError;
 use crate::http::oidc::authorize::see_other;
 use crate::http::render::Page;
@@ -43,16 +42,14 @@ pub async fn show(
         })
         .await?;
     let without_factor = super::count_without_factor(&app, &account.id).await?;
-    let (frame, cookie) = admin.frame(&app, &account, "overview").await?;
-    let mut response = OverviewPage {
-        frame,
-        require_mfa: account.require_mfa,
-        members,
-        without_factor,
-    }
-    .render(&app)?;
-    cookies::attach(&mut response, cookie);
-    Ok(response)
+    admin
+        .render(&app, &account, "overview", |frame| OverviewPage {
+            frame,
+            require_mfa: account.require_mfa,
+            members,
+            without_factor,
+        })
+        .await
 }
 
 pub const FIND_PATH: &str = "/admin/find";
@@ -112,13 +109,11 @@ pub async fn show_find(
             .collect()
     };
     let account = admin.account(&app, None).await?;
-    let (frame, cookie) = admin.frame(&app, &account, "overview").await?;
-    let mut response = FindPage {
-        frame,
-        search,
-        found,
-    }
-    .render(&app)?;
-    cookies::attach(&mut response, cookie);
-    Ok(response)
+    admin
+        .render(&app, &account, "overview", |frame| FindPage {
+            frame,
+            search,
+            found,
+        })
+        .await
 }

@@ -11,7 +11,6 @@ use super::{param, query, Admin, Frame};
 use crate::app::AppState;
 use crate::auth::policy::{self, SettingsInput};
 use crate::console;
-use crate::http::cookies;
 use crate::http::error::PageError;
 use crate::http::oidc::authorize::see_other;
 use crate::http::render::Page;
@@ -116,29 +115,30 @@ async fn render(
     notice: Option<&'static str>,
     error: Option<String>,
 ) -> Result<Response, PageError> {
-    let (frame, cookie) = admin.frame(app, account, "settings").await?;
     let status = if error.is_some() {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
     };
     let c = &app.config;
-    let mut response = SettingsPage {
-        frame,
-        fields,
-        defaults: Defaults {
-            idle_minutes: c.session_idle_secs / 60,
-            lifetime_hours: c.session_lifetime_secs / 3600,
-            failure_limit: c.mfa_failure_limit,
-            lockout_minutes: c.mfa_lockout_secs / 60,
-        },
-        without_factor: super::count_without_factor(app, &account.id).await?,
-        notice,
-        error,
-    }
-    .render(app)?;
+    let defaults = Defaults {
+        idle_minutes: c.session_idle_secs / 60,
+        lifetime_hours: c.session_lifetime_secs / 3600,
+        failure_limit: c.mfa_failure_limit,
+        lockout_minutes: c.mfa_lockout_secs / 60,
+    };
+    let without_factor = super::count_without_factor(app, &account.id).await?;
+    let mut response = admin
+        .render(app, account, "settings", |frame| SettingsPage {
+            frame,
+            fields,
+            defaults,
+            without_factor,
+            notice,
+            error,
+        })
+        .await?;
     *response.status_mut() = status;
-    cookies::attach(&mut response, cookie);
     Ok(response)
 }
 
