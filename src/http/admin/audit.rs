@@ -5,7 +5,7 @@ use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use serde::Serialize;
 
-use super::{param, query, Admin, Frame};
+use super::{page_number, param, query, Admin, Frame};
 use crate::app::AppState;
 use crate::auth::admin_rights;
 use crate::http::error::PageError;
@@ -137,10 +137,7 @@ pub async fn show(
         .filter(|k| KINDS.iter().any(|(known, _)| known == k))
         .unwrap_or_default();
     let member = param(&params, "member").unwrap_or_default().trim();
-    let page = param(&params, "page")
-        .and_then(|p| p.parse::<i64>().ok())
-        .filter(|p| (1..=100_000).contains(p))
-        .unwrap_or(1);
+    let page = page_number(&params, 100_000);
     // A member is named by username, and only within this account.
     let member_id = if member.is_empty() {
         None

@@ -6,7 +6,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use serde::Serialize;
 
-use super::{param, query, Admin, Frame};
+use super::{page_number, param, query, Admin, Frame};
 use crate::app::AppState;
 use crate::console;
 use crate::http::error::PageError;
@@ -137,10 +137,7 @@ pub async fn show_all(
     let account = admin.account(&app, param(&params, "account")).await?;
     let search = param(&params, "q").unwrap_or_default().trim().to_string();
     let without_factor = param(&params, "without") == Some("1");
-    let page = param(&params, "page")
-        .and_then(|p| p.parse::<i64>().ok())
-        .filter(|p| (1..=1_000_000).contains(p))
-        .unwrap_or(1);
+    let page = page_number(&params, 1_000_000);
     let (contacts, total) = app
         .store
         .contacts(&ContactQuery {

@@ -204,37 +204,27 @@ fn done(member: &User, what: &str) -> Response {
     see_other(&format!("{}?done={what}", member_path(&member.id)))
 }
 
-pub async fn submit_unlock(
+/// **Unlock**, **Disable** and **Enable** on a member's page: a POST to
+/// `/admin/contacts/{id}/{action}`.
+pub async fn submit_switch(
     State(app): State<AppState>,
     admin: Admin,
-    Path(id): Path<String>,
+    Path((id, action)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Response, PageError> {
     admin.form(&app, &body)?;
-    let member = console::unlock(&app, &admin.actor(), &id).await?;
-    Ok(done(&member, "unlocked"))
-}
-
-pub async fn submit_disable(
-    State(app): State<AppState>,
-    admin: Admin,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Result<Response, PageError> {
-    admin.form(&app, &body)?;
-    let member = console::disable(&app, &admin.actor(), &id).await?;
-    Ok(done(&member, "disabled"))
-}
-
-pub async fn submit_enable(
-    State(app): State<AppState>,
-    admin: Admin,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Result<Response, PageError> {
-    admin.form(&app, &body)?;
-    let member = console::enable(&app, &admin.actor(), &id).await?;
-    Ok(done(&member, "enabled"))
+    let actor = admin.actor();
+    let (member, done_as) = match action.as_str() {
+        "unlock" => (console::unlock(&app, &actor, &id).await?, "unlocked"),
+        "disable" => (console::disable(&app, &actor, &id).await?, "disabled"),
+        "enable" => (console::enable(&app, &actor, &id).await?, "enabled"),
+        _ => {
+            return Err(PageError::NotFound(
+                "There is no page at this address.".into(),
+            ))
+        }
+    };
+    Ok(done(&member, done_as))
 }
 
 pub async fn submit_role(

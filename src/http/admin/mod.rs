@@ -64,12 +64,10 @@ pub fn router() -> Router<AppState> {
             "/admin/contacts/{id}/reset-2fa",
             get(contacts::confirm_reset).post(contacts::submit_reset),
         )
-        .route("/admin/contacts/{id}/unlock", post(members::submit_unlock))
         .route(
-            "/admin/contacts/{id}/disable",
-            post(members::submit_disable),
+            "/admin/contacts/{id}/{action}",
+            post(members::submit_switch),
         )
-        .route("/admin/contacts/{id}/enable", post(members::submit_enable))
         .route("/admin/contacts/{id}/role", post(members::submit_role))
         .route(
             "/admin/contacts/{id}/password-link",
@@ -242,6 +240,14 @@ impl Admin {
 /// The query of a console page, parsed leniently: a repeated or odd parameter is ignored.
 pub fn query(raw: Option<String>) -> Params {
     Params::parse(raw.unwrap_or_default().as_bytes())
+}
+
+/// The `page` parameter of a listing: a number from 1 to `last`, else 1.
+pub fn page_number(params: &Params, last: i64) -> i64 {
+    param(params, "page")
+        .and_then(|p| p.parse::<i64>().ok())
+        .filter(|p| (1..=last).contains(p))
+        .unwrap_or(1)
 }
 
 /// A single-valued parameter, or `None` when absent, repeated or overlong.
