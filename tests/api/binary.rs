@@ -6,30 +6,42 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use reqwest::StatusCode;
+
+use crate::common::{hidden_input, new_browser, query_of};
+
 pub const PASSWORD_OF_ANN: &str = "ann's long password";
 pub const CLIENT_SECRET: &str = "portal-secret-for-the-binary";
 pub const REDIRECT: &str = "http://127.0.0.1:9/portal/cb";
 
+/// The SQLite database in `dir` that the binary uses unless told otherwise.
+pub fn sqlite_url(dir: &Path) -> String {
+    format!("sqlite://{}/db.sqlite", dir.display())
+}
+
 /// `gatehouse` with `args` on `dir`'s database and keys, with cheap hashes.
+/// The database comes from `GATEHOUSE_DATABASE_URL`, so `.env` can change it.
 pub fn gatehouse(dir: &Path, args: &[&str]) -> Command {
+    gatehouse_on(dir, &sqlite_url(dir), args)
+}
+
+/// `gatehouse` as above, on the database at `database_url`.
+pub fn gatehouse_on(dir: &Path, database_url: &str, args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
     command
         .args(args)
-        .args([
-            "--database-url",
-            &format!("sqlite://{}/db.sqlite", dir.display()),
-            "--keys-dir",
-        ])
+        .arg("--keys-dir")
         .arg(dir.join("keys"))
+        .env("GATEHOUSE_DATABASE_URL", database_url)
         .env("GATEHOUSE_PASSWORD_HASH_MEMORY_KIB", "256")
         .env("GATEHOUSE_PASSWORD_HASH_ITERATIONS", "1")
         .current_dir(dir);
     command
 }
 
-/// Runs a command to its end; it must succeed.
-pub fn run(dir: &Path, args: &[&str], stdin: Option<&str>) {
-    let mut child = gatehouse(dir, args)
+/// Runs a command on the database at `database_url` to its end; it must succeed.
+pub fn run_on(dir: &Path, database_url: &str, args: &[&str], stdin: Option<&str>) {
+    let mut child = gatehouse_on(dir, database_url, args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -50,6 +62,13 @@ pub fn run(dir: &Path, args: &[&str], stdin: Option<&str>) {
 
 /// Account `acme` (2FA required when `require_mfa`), user `ann`, client `portal`.
 pub fn set_up(dir: &Path, require_mfa: bool) {
+    set_up_on(dir, &sqlite_url(dir), require_mfa)
+}
+
+/// As `set_up`, on the database at `database_url`.
+pub fn set_up_on(dir: &Path, database_url: &str, require_mfa: bool) {
+    let run =
+        |dir: &Path, args: &[&str], stdin: Option<&str>| run_on(dir, database_url, args, stdin);
     let mut account = vec!["account", "create", "acme"];
     if require_mfa {
         account.push("--require-mfa");
@@ -148,4 +167,85 @@ pub fn temp_dir() -> (tempfile::TempDir, PathBuf) {
         .unwrap();
     let path = dir.path().to_path_buf();
     (dir, path)
+}
+
+/// What a completed sign-in holds: its browser (the session) and its refresh token.
+pub struct Issued {
+    pub browser: reqwest::Client,
+    pub refresh_token: String,
+}
+
+pub const CHALLENGE_VERIFIER: &str = "a-pkce-verifier-that-is-long-enough-0123456789abcdef";
+
+pub fn challenge() -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(CHALLENGE_VERIFIER.as_bytes()))
+}
+
+pub fn authorize_url(base: &str, extra: &str) -> String {
+    format!(
+        "{base}/authorize?response_type=code&client_id=portal&redirect_uri={REDIRECT}&scope=openid&state=s&nonce=n&code_challenge={}&code_challenge_method=S256{extra}",
+        challenge()
+    )
+}
+
+/// A whole sign-in and token exchange; `None` when the server stops answering.
+pub async fn sign_in(base: &str) -> Option<Issued> {
+    let browser = new_browser();
+    let response = browser.get(authorize_url(base, "")).send().await.ok()?;
+    let login = response
+        .headers()
+        .get("location")?
+        .to_str()
+        .ok()?
+        .to_string();
+    let page = browser
+        .get(format!("{base}{login}"))
+        .send()
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    let form = [
+        ("csrf_token", hidden_input(&page, "csrf_token")?),
+        ("request", hidden_input(&page, "request")?),
+        ("username", "ann".to_string()),
+        ("password", PASSWORD_OF_ANN.to_string()),
+    ];
+    let response = browser
+        .post(format!("{base}/login"))
+        .form(&form)
+        .send()
+        .await
+        .ok()?;
+    let location = response
+        .headers()
+        .get("location")?
+        .to_str()
+        .ok()?
+        .to_string();
+    let code = query_of(&location).get("code")?.clone();
+    let tokens = reqwest::Client::new()
+        .post(format!("{base}/token"))
+        .basic_auth("portal", Some(CLIENT_SECRET))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", CHALLENGE_VERIFIER),
+        ])
+        .send()
+        .await
+        .ok()?;
+    if tokens.status() != StatusCode::OK {
+        return None;
+    }
+    let tokens: serde_json::Value = tokens.json().await.ok()?;
+    Some(Issued {
+        browser,
+        refresh_token: tokens["refresh_token"].as_str()?.to_string(),
+    })
 }

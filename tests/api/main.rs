@@ -19,6 +19,7 @@ mod hostile;
 mod logout;
 mod logs;
 mod operations;
+mod outages;
 mod restarts;
 mod revocation;
 mod second_factor;

@@ -11,87 +11,6 @@ use reqwest::StatusCode;
 use crate::binary::*;
 use crate::common::*;
 
-/// What a completed sign-in holds: its browser (the session) and its refresh token.
-struct Issued {
-    browser: reqwest::Client,
-    refresh_token: String,
-}
-
-const CHALLENGE_VERIFIER: &str = "a-pkce-verifier-that-is-long-enough-0123456789abcdef";
-
-fn challenge() -> String {
-    use base64::Engine;
-    use sha2::Digest;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(sha2::Sha256::digest(CHALLENGE_VERIFIER.as_bytes()))
-}
-
-fn authorize_url(base: &str, extra: &str) -> String {
-    format!(
-        "{base}/authorize?response_type=code&client_id=portal&redirect_uri={REDIRECT}&scope=openid&state=s&nonce=n&code_challenge={}&code_challenge_method=S256{extra}",
-        challenge()
-    )
-}
-
-/// A whole sign-in and token exchange; `None` when the server stops answering.
-async fn sign_in(base: &str) -> Option<Issued> {
-    let browser = new_browser();
-    let response = browser.get(authorize_url(base, "")).send().await.ok()?;
-    let login = response
-        .headers()
-        .get("location")?
-        .to_str()
-        .ok()?
-        .to_string();
-    let page = browser
-        .get(format!("{base}{login}"))
-        .send()
-        .await
-        .ok()?
-        .text()
-        .await
-        .ok()?;
-    let form = [
-        ("csrf_token", hidden_input(&page, "csrf_token")?),
-        ("request", hidden_input(&page, "request")?),
-        ("username", "ann".to_string()),
-        ("password", PASSWORD_OF_ANN.to_string()),
-    ];
-    let response = browser
-        .post(format!("{base}/login"))
-        .form(&form)
-        .send()
-        .await
-        .ok()?;
-    let location = response
-        .headers()
-        .get("location")?
-        .to_str()
-        .ok()?
-        .to_string();
-    let code = query_of(&location).get("code")?.clone();
-    let tokens = reqwest::Client::new()
-        .post(format!("{base}/token"))
-        .basic_auth("portal", Some(CLIENT_SECRET))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT),
-            ("code_verifier", CHALLENGE_VERIFIER),
-        ])
-        .send()
-        .await
-        .ok()?;
-    if tokens.status() != StatusCode::OK {
-        return None;
-    }
-    let tokens: serde_json::Value = tokens.json().await.ok()?;
-    Some(Issued {
-        browser,
-        refresh_token: tokens["refresh_token"].as_str()?.to_string(),
-    })
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_under_load_loses_nothing_that_was_answered() {
     let (_dir, path) = temp_dir();
@@ -160,9 +79,7 @@ async fn a_crash_under_load_loses_nothing_that_was_answered() {
 
     // Nothing half-written: every code and refresh token has its grant, the file is sound.
     sqlx::any::install_default_drivers();
-    let db = sqlx::AnyPool::connect(&format!("sqlite://{}/db.sqlite", path.display()))
-        .await
-        .unwrap();
+    let db = sqlx::AnyPool::connect(&sqlite_url(&path)).await.unwrap();
     for sql in [
         "select count(*) from auth_codes c where not exists (select 1 from grants g where g.id = c.grant_id)",
         "select count(*) from refresh_tokens r where not exists (select 1 from grants g where g.id = r.grant_id)",
