@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use axum::Router;
 
+use crate::auth::hash_pool::{HashPool, HashingStopped};
 use crate::auth::vault::Vault;
 use crate::auth::{password, secret};
 use crate::clock::Clock;
@@ -34,7 +35,7 @@ pub struct AppState {
     /// The proxies whose forwarding headers name the client.
     pub trusted_proxies: Arc<Vec<ipnet::IpNet>>,
     /// At most one argon2id hash per core at a time: each takes 19 MiB.
-    pub hashing: Arc<tokio::sync::Semaphore>,
+    pub hashing: Arc<HashPool>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +52,8 @@ pub enum StartError {
     Templates(#[from] minijinja::Error),
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
+    #[error("cannot start the password hashing threads: {0}")]
+    Threads(#[from] std::io::Error),
 }
 
 impl AppState {
@@ -73,11 +76,11 @@ impl AppState {
             client_secrets: Arc::new(ClientSecretCache::default()),
             discovery,
             deliveries: Arc::new(tokio::sync::Notify::new()),
-            hashing: Arc::new(tokio::sync::Semaphore::new(
+            hashing: Arc::new(HashPool::start(
                 std::thread::available_parallelism()
                     .map(|n| n.get())
                     .unwrap_or(1),
-            )),
+            )?),
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .connect_timeout(std::time::Duration::from_secs(5))
@@ -92,13 +95,8 @@ impl AppState {
     pub async fn hash_blocking<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<T, tokio::task::JoinError> {
-        let _permit = self
-            .hashing
-            .acquire()
-            .await
-            .expect("the hashing semaphore is never closed");
-        tokio::task::spawn_blocking(work).await
+    ) -> Result<T, HashingStopped> {
+        self.hashing.run(work).await
     }
 }
 

@@ -2,6 +2,7 @@
 
 pub mod admin_rights;
 pub mod backup_codes;
+pub mod hash_pool;
 pub mod login_flow;
 pub mod password;
 pub mod policy;

@@ -1,9 +1,11 @@
 //! Password hashing with argon2id (PHC strings), and the dummy hash that makes
 //! an unknown username cost as much as a wrong password.
 
+use std::cell::RefCell;
+
 use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 
 /// argon2id cost: memory in KiB, iterations, lanes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
@@ -43,13 +45,58 @@ pub fn validate_cost(cost: HashCost) -> Result<(), PasswordError> {
     hasher(cost).map(|_| ())
 }
 
+thread_local! {
+    /// Argon2 memory that this thread keeps between hashes, once it asked to.
+    static MEMORY: RefCell<Option<Vec<Block>>> = const { RefCell::new(None) };
+}
+
+/// Makes this thread keep its argon2 memory for its next hash: the hashing
+/// threads allocate it once, so that the process's memory stays flat however
+/// many sign-ins there are. Other threads free it after each hash.
+pub fn keep_memory_on_this_thread() {
+    MEMORY.with(|memory| {
+        memory.borrow_mut().get_or_insert_with(Vec::new);
+    });
+}
+
+/// Runs `work` with `blocks` of argon2 memory.
+fn with_memory<T>(blocks: usize, work: impl FnOnce(&mut [Block]) -> T) -> T {
+    MEMORY.with(|memory| match memory.borrow_mut().as_mut() {
+        Some(kept) => {
+            if kept.len() < blocks {
+                kept.resize(blocks, Block::default());
+            }
+            work(&mut kept[..blocks])
+        }
+        None => work(&mut vec![Block::default(); blocks]),
+    })
+}
+
 /// Hashes a password into a PHC string (blocking: call it off the async runtime).
 pub fn hash(password: &str, cost: HashCost) -> Result<String, PasswordError> {
+    let argon = hasher(cost)?;
     let salt = SaltString::generate(&mut OsRng);
-    hasher(cost)?
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| PasswordError::Hash(e.to_string()))
+    let mut salt_bytes = [0u8; 64];
+    let salt_bytes = salt
+        .as_salt()
+        .decode_b64(&mut salt_bytes)
+        .map_err(|e| PasswordError::Hash(e.to_string()))?;
+    let params = argon.params().clone();
+    let output = Output::init_with(Params::DEFAULT_OUTPUT_LEN, |out| {
+        with_memory(params.block_count(), |memory| {
+            argon.hash_password_into_with_memory(password.as_bytes(), salt_bytes, out, memory)
+        })
+        .map_err(Into::into)
+    })
+    .map_err(|e| PasswordError::Hash(e.to_string()))?;
+    let phc = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&params).map_err(|e| PasswordError::Hash(e.to_string()))?,
+        salt: Some(salt.as_salt()),
+        hash: Some(output),
+    };
+    Ok(phc.to_string())
 }
 
 /// Verifies a password against a PHC string using the parameters stored in it
@@ -58,10 +105,32 @@ pub fn verify(password: &str, phc: &str) -> bool {
     let Ok(parsed) = PasswordHash::new(phc) else {
         return false;
     };
-    // The stored string carries its own parameters; argon2 compares in constant time.
-    Argon2::default()
-        .verify_password(password.as_bytes(), &parsed)
-        .is_ok()
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+        return false;
+    };
+    let (Ok(algorithm), Ok(params)) = (
+        Algorithm::try_from(parsed.algorithm),
+        Params::try_from(&parsed),
+    ) else {
+        return false;
+    };
+    let version = match parsed.version.map(Version::try_from).transpose() {
+        Ok(version) => version.unwrap_or_default(),
+        Err(_) => return false,
+    };
+    let mut salt_bytes = [0u8; 64];
+    let Ok(salt_bytes) = salt.decode_b64(&mut salt_bytes) else {
+        return false;
+    };
+    let argon = Argon2::new(algorithm, version, params.clone());
+    let computed = Output::init_with(expected.len(), |out| {
+        with_memory(params.block_count(), |memory| {
+            argon.hash_password_into_with_memory(password.as_bytes(), salt_bytes, out, memory)
+        })
+        .map_err(Into::into)
+    });
+    // `Output`'s equality compares in constant time.
+    computed.is_ok_and(|computed| computed == expected)
 }
 
 /// A hash of a random password at the configured cost, verified against when
@@ -92,6 +161,35 @@ mod tests {
     fn the_default_cost_is_owasps() {
         let phc = hash("pw", HashCost::default()).unwrap();
         assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+    }
+
+    #[test]
+    fn hashes_agree_with_the_argon2_crates_own_hashing_and_checking() {
+        use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+        let ours = hash("correct horse", CHEAP).unwrap();
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(Argon2::default()
+            .verify_password(b"correct horse", &parsed)
+            .is_ok());
+        let salt = SaltString::generate(&mut OsRng);
+        let theirs = hasher(CHEAP)
+            .unwrap()
+            .hash_password(b"battery staple", &salt)
+            .unwrap()
+            .to_string();
+        assert!(verify("battery staple", &theirs));
+        assert!(!verify("battery stapler", &theirs));
+        // argon2i and argon2d hashes carry their own algorithm.
+        let argon2i = Argon2::new(
+            Algorithm::Argon2i,
+            Version::V0x13,
+            Params::new(64, 1, 1, None).unwrap(),
+        )
+        .hash_password(b"pw", &salt)
+        .unwrap()
+        .to_string();
+        assert!(verify("pw", &argon2i));
+        assert!(!verify("pw", &argon2i.replace("argon2i$", "argon2id$")));
     }
 
     #[test]

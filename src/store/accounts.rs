@@ -1,6 +1,7 @@
 //! The `accounts` table: tenants and their second-factor policy.
 
 use super::{flag, Error, Store};
+use sqlx::Connection;
 
 #[derive(Clone, Debug)]
 pub struct Account {
@@ -103,7 +104,7 @@ where
 
 impl Store {
     pub async fn create_account(&self, account: NewAccount<'_>) -> Result<(), Error> {
-        insert_account(&self.pool, &account).await
+        insert_account(&mut *self.write().await?, &account).await
     }
 
     pub async fn account_by_name(&self, name: &str) -> Result<Option<Account>, Error> {
@@ -111,7 +112,7 @@ impl Store {
             "select {ACCOUNT_COLUMNS} from accounts where name = $1"
         ))
         .bind(name)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.read().await?)
         .await?;
         Ok(row.map(Account::from))
     }
@@ -121,7 +122,7 @@ impl Store {
         let rows: Vec<AccountRow> = sqlx::query_as(&format!(
             "select {ACCOUNT_COLUMNS} from accounts order by name"
         ))
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.read().await?)
         .await?;
         Ok(rows.into_iter().map(Account::from).collect())
     }
@@ -131,7 +132,7 @@ impl Store {
             "select {ACCOUNT_COLUMNS} from accounts where id = $1"
         ))
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.read().await?)
         .await?;
         Ok(row.map(Account::from))
     }
@@ -148,7 +149,8 @@ impl Store {
         let Some(account) = self.account_by_name(name).await? else {
             return Err(Error::NotFound("account"));
         };
-        let mut tx = self.pool.begin().await?;
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin().await?;
         sqlx::query(
             "update accounts set require_mfa = coalesce($1, require_mfa), \
              factors = coalesce($2, factors) where id = $3",
@@ -176,7 +178,8 @@ impl Store {
         let Some(account) = self.account_by_id(id).await? else {
             return Err(Error::NotFound("account"));
         };
-        let mut tx = self.pool.begin().await?;
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin().await?;
         sqlx::query(
             "update accounts set require_mfa = $1, mfa_grace_days = $2, mfa_grace_sign_ins = $3, \
              session_idle_secs = $4, session_lifetime_secs = $5, mfa_failure_limit = $6, \

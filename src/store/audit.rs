@@ -60,7 +60,7 @@ impl Store {
         .bind(event.ip)
         .bind(event.detail.to_string())
         .bind(event.account_id)
-        .execute(&self.pool)
+        .execute(&mut *self.write().await?)
         .await?;
         Ok(())
     }
@@ -77,7 +77,7 @@ impl Store {
         )
         .bind(user_id)
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.read().await?)
         .await?;
         Ok(rows)
     }
@@ -111,7 +111,7 @@ impl Store {
             .bind(user_id.unwrap_or(""))
             .bind(limit)
             .bind(offset)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.read().await?)
             .await?;
         Ok(rows)
     }

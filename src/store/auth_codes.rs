@@ -1,4 +1,4 @@
-//! The `auth_codes` table: authorization codes, stored as hashes, consumed once.
+//! Authorization codes: stored as hashes in their grant's row, consumed once.
 
 use super::grants::{insert_grant, GrantRow, GRANT_COLUMNS};
 use super::{Error, Grant, NewGrant, Store};
@@ -32,44 +32,29 @@ pub enum CodeRedemption {
 
 #[derive(sqlx::FromRow)]
 struct CodeRow {
-    redirect_uri: String,
+    code_redirect_uri: String,
     code_challenge: Option<String>,
-    expires_at: i64,
-    consumed_at: Option<i64>,
+    code_expires_at: i64,
     #[sqlx(flatten)]
     grant: GrantRow,
 }
 
 impl Store {
-    /// Stores a grant and the code that will redeem it.
+    /// Stores a grant with the code that will redeem it, in one row.
     pub async fn create_grant_with_code(
         &self,
         grant: NewGrant<'_>,
         code: NewAuthCode<'_>,
     ) -> Result<(), Error> {
-        let mut tx = self.pool.begin().await?;
-        insert_grant(&mut *tx, &grant).await?;
-        sqlx::query(
-            "insert into auth_codes (code_hash, grant_id, redirect_uri, code_challenge, expires_at, \
-             created_at) values ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(code.code_hash)
-        .bind(grant.id)
-        .bind(code.redirect_uri)
-        .bind(code.code_challenge)
-        .bind(code.expires_at)
-        .bind(grant.now)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        insert_grant(&mut *self.write().await?, &grant, Some(&code)).await
     }
 
     /// Consumes a code issued to `client_id`: of many concurrent redemptions
-    /// exactly one sees `Redeemed` (the conditional update decides), and a
-    /// code of another client is left as it is. The grant is read before the
-    /// code is consumed, so a replay that revokes it afterwards cannot make the
-    /// winning redemption fail: the tokens it issues are revoked instead.
+    /// exactly one sees `Redeemed` (the conditional update decides, and returns
+    /// the grant as it was when the code was consumed), and a code of another
+    /// client is left as it is. A replay that revokes the grant afterwards
+    /// cannot make the winning redemption fail: the tokens it issues are
+    /// revoked instead.
     pub async fn redeem_code(
         &self,
         code_hash: &str,
@@ -77,37 +62,35 @@ impl Store {
         now: i64,
     ) -> Result<CodeRedemption, Error> {
         let sql = format!(
-            "select c.redirect_uri, c.code_challenge, c.expires_at, c.consumed_at, {} \
-             from auth_codes c join grants g on g.id = c.grant_id where c.code_hash = $1 and g.client_id = $2",
-            GRANT_COLUMNS.split(", ").map(|c| format!("g.{c}")).collect::<Vec<_>>().join(", ")
+            "update grants set code_consumed_at = $1 \
+             where code_hash = $2 and client_id = $3 and code_consumed_at is null \
+             returning code_redirect_uri, code_challenge, code_expires_at, {GRANT_COLUMNS}"
         );
         let row: Option<CodeRow> = sqlx::query_as(&sql)
+            .bind(now)
             .bind(code_hash)
             .bind(client_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.write().await?)
             .await?;
-        let Some(row) = row else {
-            return Ok(CodeRedemption::Unknown);
-        };
-        let grant: Grant = row.grant.into();
-        if row.consumed_at.is_some() {
-            return Ok(CodeRedemption::Replayed { grant_id: grant.id });
+        if let Some(row) = row {
+            return Ok(CodeRedemption::Redeemed(Box::new(AuthCode {
+                redirect_uri: row.code_redirect_uri,
+                code_challenge: row.code_challenge,
+                expires_at: row.code_expires_at,
+                grant: row.grant.into(),
+            })));
         }
-        let consumed = sqlx::query(
-            "update auth_codes set consumed_at = $1 where code_hash = $2 and consumed_at is null",
+        let known: Option<(String,)> = sqlx::query_as(
+            "select id from grants where code_hash = $1 and client_id = $2 \
+             and code_consumed_at is not null",
         )
-        .bind(now)
         .bind(code_hash)
-        .execute(&self.pool)
+        .bind(client_id)
+        .fetch_optional(&mut *self.read().await?)
         .await?;
-        if consumed.rows_affected() != 1 {
-            return Ok(CodeRedemption::Replayed { grant_id: grant.id });
-        }
-        Ok(CodeRedemption::Redeemed(Box::new(AuthCode {
-            redirect_uri: row.redirect_uri,
-            code_challenge: row.code_challenge,
-            expires_at: row.expires_at,
-            grant,
-        })))
+        Ok(match known {
+            Some((grant_id,)) => CodeRedemption::Replayed { grant_id },
+            None => CodeRedemption::Unknown,
+        })
     }
 }

@@ -18,7 +18,7 @@ impl Store {
         .bind(params)
         .bind(now)
         .bind(expires_at)
-        .execute(&self.pool)
+        .execute(&mut *self.write().await?)
         .await?;
         Ok(())
     }
@@ -30,7 +30,7 @@ impl Store {
         )
         .bind(id)
         .bind(now)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.read().await?)
         .await?;
         Ok(row)
     }
@@ -39,7 +39,7 @@ impl Store {
     pub async fn take_auth_request(&self, id: &str) -> Result<bool, Error> {
         let done = sqlx::query("delete from auth_requests where id = $1")
             .bind(id)
-            .execute(&self.pool)
+            .execute(&mut *self.write().await?)
             .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -49,7 +49,7 @@ impl Store {
         sqlx::query("update auth_requests set completed_sid = $1 where id = $2")
             .bind(sid)
             .bind(id)
-            .execute(&self.pool)
+            .execute(&mut *self.write().await?)
             .await?;
         Ok(())
     }
@@ -59,7 +59,7 @@ impl Store {
         let row: Option<(Option<String>,)> =
             sqlx::query_as("select completed_sid from auth_requests where id = $1")
                 .bind(id)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *self.read().await?)
                 .await?;
         Ok(row.and_then(|(sid,)| sid))
     }

@@ -1,6 +1,7 @@
 //! The `backup_codes` table: keyed tags of one-time backup codes.
 
 use super::{Error, Store};
+use sqlx::Connection;
 
 /// Replaces all of a user's backup codes (inside the caller's transaction).
 pub(super) async fn replace(
@@ -38,7 +39,8 @@ impl Store {
         tags: &[String],
         now: i64,
     ) -> Result<(), Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin().await?;
         replace(&mut tx, user_id, tags, now).await?;
         tx.commit().await?;
         Ok(())
@@ -52,7 +54,7 @@ impl Store {
         .bind(now)
         .bind(tag)
         .bind(user_id)
-        .execute(&self.pool)
+        .execute(&mut *self.write().await?)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -62,12 +64,12 @@ impl Store {
             "select count(*) from backup_codes where user_id = $1 and used_at is null",
         )
         .bind(user_id)
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *self.read().await?)
         .await?;
         let (last_used_at,): (Option<i64>,) =
             sqlx::query_as("select max(used_at) from backup_codes where user_id = $1")
                 .bind(user_id)
-                .fetch_one(&self.pool)
+                .fetch_one(&mut *self.read().await?)
                 .await?;
         Ok(BackupCodeSummary {
             remaining,

@@ -76,7 +76,7 @@ impl Store {
         .bind(client.backchannel_logout_uri)
         .bind(client.id_token_alg)
         .bind(client.now)
-        .execute(&self.pool)
+        .execute(&mut *self.write().await?)
         .await
         .map_err(|e| Error::duplicate_as(e, "a client with that client_id"))?;
         Ok(())
@@ -88,7 +88,7 @@ impl Store {
              backchannel_logout_uri, id_token_alg, admin_scope from clients where client_id = $1",
         )
         .bind(client_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.read().await?)
         .await?;
         row.map(Client::try_from).transpose()
     }
@@ -99,7 +99,7 @@ impl Store {
             "select client_id, secret_hash, redirect_uris, post_logout_redirect_uris, \
              backchannel_logout_uri, id_token_alg, admin_scope from clients order by client_id",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.read().await?)
         .await?;
         rows.into_iter().map(Client::try_from).collect()
     }
@@ -116,7 +116,7 @@ impl Store {
         .bind(client.backchannel_logout_uri)
         .bind(client.id_token_alg)
         .bind(client.client_id)
-        .execute(&self.pool)
+        .execute(&mut *self.write().await?)
         .await?;
         if done.rows_affected() == 0 {
             return Err(Error::NotFound("client"));
@@ -131,7 +131,7 @@ impl Store {
         )
         .bind(secret_hash)
         .bind(client_id)
-        .execute(&self.pool)
+        .execute(&mut *self.write().await?)
         .await?;
         if done.rows_affected() == 0 {
             return Err(Error::NotFound("confidential client"));
@@ -147,7 +147,7 @@ impl Store {
         sqlx::query("update clients set admin_scope = $1 where client_id = $2")
             .bind(scope)
             .bind(client_id)
-            .execute(&self.pool)
+            .execute(&mut *self.write().await?)
             .await?;
         Ok(())
     }

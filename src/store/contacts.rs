@@ -88,7 +88,7 @@ impl Store {
         )
         .bind(contains_pattern(search))
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.read().await?)
         .await?;
         Ok(rows)
     }
@@ -98,7 +98,7 @@ impl Store {
         let sql = format!("select {CONTACT_COLUMNS} from users u where u.id = $1");
         Ok(sqlx::query_as(&sql)
             .bind(user_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.read().await?)
             .await?)
     }
 
@@ -115,13 +115,13 @@ impl Store {
             .bind(without)
             .bind(query.limit)
             .bind(query.offset)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.read().await?)
             .await?;
         let (total,): (i64,) = sqlx::query_as(&format!("select count(*) from users u {WHERE}"))
             .bind(query.account_id)
             .bind(&pattern)
             .bind(without)
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *self.read().await?)
             .await?;
         Ok((rows, total))
     }

@@ -9,7 +9,7 @@ impl Store {
         let row: Option<(Option<i64>,)> =
             sqlx::query_as("select locked_until from failure_counters where key = $1")
                 .bind(key)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *self.read().await?)
                 .await?;
         Ok(row.and_then(|(until,)| until).filter(|until| *until > now))
     }
@@ -40,7 +40,7 @@ impl Store {
         .bind(key)
         .bind(now)
         .bind(window_secs)
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *self.write().await?)
         .await?;
         Ok((attempts, locked_until))
     }
@@ -51,7 +51,7 @@ impl Store {
             "update failure_counters set failures = failures - 1 where key = $1 and failures > 0",
         )
         .bind(key)
-        .execute(&self.pool)
+        .execute(&mut *self.write().await?)
         .await?;
         Ok(())
     }
@@ -64,7 +64,7 @@ impl Store {
             "update failure_counters set locks = locks + 1 where key = $1 returning locks",
         )
         .bind(key)
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *self.write().await?)
         .await?;
         let until = now + lock_secs(base_secs, locks);
         self.lock(key, until).await?;
@@ -76,7 +76,7 @@ impl Store {
         sqlx::query("update failure_counters set locked_until = $1 where key = $2 and coalesce(locked_until, 0) < $1")
             .bind(until)
             .bind(key)
-            .execute(&self.pool)
+            .execute(&mut *self.write().await?)
             .await?;
         Ok(())
     }
@@ -85,7 +85,7 @@ impl Store {
     pub async fn clear_failures(&self, key: &str) -> Result<(), Error> {
         sqlx::query("delete from failure_counters where key = $1")
             .bind(key)
-            .execute(&self.pool)
+            .execute(&mut *self.write().await?)
             .await?;
         Ok(())
     }

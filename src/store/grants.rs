@@ -1,8 +1,8 @@
-//! The `grants` table: what one authorization gave one client. Codes and
-//! refresh tokens point at a grant; revoking it revokes all of them, and the
+//! The `grants` table: what one authorization gave one client, with the code
+//! that redeems it. Refresh tokens point at a grant; revoking it revokes all of them, and the
 //! access tokens that name it.
 
-use super::{Error, Store};
+use super::{Error, NewAuthCode, Store};
 
 #[derive(Clone, Debug)]
 pub struct Grant {
@@ -70,13 +70,18 @@ impl From<GrantRow> for Grant {
 pub(super) const GRANT_COLUMNS: &str =
     "id, client_id, user_id, sid, scope, nonce, auth_time, acr, amr, revoked_at";
 
-pub(super) async fn insert_grant<'e, E>(db: E, grant: &NewGrant<'_>) -> Result<(), Error>
+pub(super) async fn insert_grant<'e, E>(
+    db: E,
+    grant: &NewGrant<'_>,
+    code: Option<&NewAuthCode<'_>>,
+) -> Result<(), Error>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
     sqlx::query(
         "insert into grants (id, client_id, user_id, sid, scope, nonce, auth_time, acr, amr, \
-         created_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+         created_at, code_hash, code_redirect_uri, code_challenge, code_expires_at) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
     )
     .bind(grant.id)
     .bind(grant.client_id)
@@ -88,6 +93,10 @@ where
     .bind(grant.acr)
     .bind(grant.amr.join(" "))
     .bind(grant.now)
+    .bind(code.map(|c| c.code_hash))
+    .bind(code.map(|c| c.redirect_uri))
+    .bind(code.and_then(|c| c.code_challenge))
+    .bind(code.map(|c| c.expires_at))
     .execute(db)
     .await?;
     Ok(())
@@ -98,7 +107,7 @@ impl Store {
         let sql = format!("select {GRANT_COLUMNS} from grants where id = $1");
         let row: Option<GrantRow> = sqlx::query_as(&sql)
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.read().await?)
             .await?;
         Ok(row.map(Grant::from))
     }
@@ -109,7 +118,7 @@ impl Store {
         sqlx::query("update grants set revoked_at = $1 where id = $2 and revoked_at is null")
             .bind(now)
             .bind(id)
-            .execute(&self.pool)
+            .execute(&mut *self.write().await?)
             .await?;
         Ok(())
     }
@@ -121,7 +130,7 @@ impl Store {
         )
         .bind(now)
         .bind(user_id)
-        .execute(&self.pool)
+        .execute(&mut *self.write().await?)
         .await?;
         Ok(done.rows_affected())
     }

@@ -32,11 +32,15 @@ impl Store {
     pub async fn purge_expired(&self, now: i64, horizons: Horizons) -> Result<Purged, Error> {
         let mut purged = Purged::default();
         let run = |sql: &'static str, at: i64| async move {
-            let done = sqlx::query(sql).bind(at).execute(&self.pool).await?;
+            let done = sqlx::query(sql)
+                .bind(at)
+                .execute(&mut *self.write().await?)
+                .await?;
             Ok::<u64, Error>(done.rows_affected())
         };
         purged.codes = run(
-            "delete from auth_codes where expires_at < $1",
+            "update grants set code_hash = null, code_redirect_uri = null, code_challenge = null, \
+             code_expires_at = null, code_consumed_at = null where code_expires_at < $1",
             now - horizons.code_grace_secs,
         )
         .await?;
@@ -50,7 +54,7 @@ impl Store {
         purged.grants = run(
             "delete from grants where created_at < $1 \
              and not exists (select 1 from refresh_tokens r where r.grant_id = grants.id) \
-             and not exists (select 1 from auth_codes c where c.grant_id = grants.id)",
+             and code_expires_at is null",
             now - horizons.access_token_lifetime_secs,
         )
         .await?;
@@ -70,7 +74,7 @@ impl Store {
         )
         .bind(now - horizons.failure_memory_secs)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&mut *self.write().await?)
         .await?
         .rows_affected();
         rows += sqlx::query(
@@ -79,7 +83,7 @@ impl Store {
         )
         .bind(now - horizons.delivery_memory_secs)
         .bind(now - 7 * horizons.delivery_memory_secs)
-        .execute(&self.pool)
+        .execute(&mut *self.write().await?)
         .await?
         .rows_affected();
         purged.rows = rows;
@@ -91,7 +95,7 @@ impl Store {
     pub async fn readiness(&self) -> Result<Readiness, Error> {
         let (applied,): (i64,) =
             sqlx::query_as("select count(*) from _sqlx_migrations where success = true")
-                .fetch_one(&self.pool)
+                .fetch_one(&mut *self.read().await?)
                 .await?;
         let known = self.migrator().iter().count() as i64;
         Ok(Readiness {

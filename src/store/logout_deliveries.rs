@@ -2,6 +2,7 @@
 //! claimed by one node at a time and retried with backoff.
 
 use super::{Error, Store};
+use sqlx::Connection;
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct LogoutDelivery {
@@ -18,7 +19,8 @@ impl Store {
     /// relying party that received a token in it and registered a URI,
     /// revokes the grants made in it, and deletes it. Returns the queued count.
     pub async fn end_session(&self, sid: &str, now: i64) -> Result<u64, Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin().await?;
         // Writing first takes the lock (a row lock in PostgreSQL, the write
         // lock in SQLite): of two concurrent ends of one session, one queues.
         let deleted = sqlx::query("delete from sessions where sid = $1")
@@ -85,7 +87,7 @@ impl Store {
         .bind(now + lease_secs)
         .bind(now)
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.write().await?)
         .await?;
         Ok(rows)
     }
@@ -105,7 +107,7 @@ impl Store {
             .bind(now)
             .bind(id)
             .bind(lease_until)
-            .execute(&self.pool)
+            .execute(&mut *self.write().await?)
             .await?;
         Ok(())
     }
@@ -129,7 +131,7 @@ impl Store {
         .bind(now)
         .bind(id)
         .bind(lease_until)
-        .execute(&self.pool)
+        .execute(&mut *self.write().await?)
         .await?;
         Ok(())
     }
@@ -138,7 +140,7 @@ impl Store {
     pub async fn pending_logout_deliveries(&self) -> Result<i64, Error> {
         let (count,): (i64,) =
             sqlx::query_as("select count(*) from logout_deliveries where delivered_at is null and failed_at is null")
-                .fetch_one(&self.pool)
+                .fetch_one(&mut *self.read().await?)
                 .await?;
         Ok(count)
     }

@@ -1,4 +1,4 @@
-//! The only SQL: one `Store` over SQLite or PostgreSQL through sqlx's `AnyPool`.
+//! The only SQL: one `Store` over SQLite or PostgreSQL through sqlx's `Any` driver.
 //!
 //! Queries are portable (`$1` placeholders, text ids, integer unix seconds);
 //! migrations come in same-named pairs under `migrations/sqlite` and
@@ -10,6 +10,7 @@ mod auth_codes;
 mod auth_requests;
 mod backup_codes;
 mod clients;
+mod connections;
 mod contacts;
 mod failure_counters;
 mod grants;
@@ -40,11 +41,12 @@ pub use users::{NewUser, User};
 
 use std::path::Path;
 use std::str::FromStr;
-use std::time::Duration;
 
-use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::any::AnyConnectOptions;
 use sqlx::migrate::Migrator;
-use sqlx::{AnyPool, ConnectOptions, Executor};
+use sqlx::ConnectOptions;
+
+use connections::{Conn, Conns};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
@@ -132,7 +134,8 @@ pub struct PoolUse {
 /// The database: every read and write of persistent state goes through here.
 #[derive(Clone)]
 pub struct Store {
-    pool: AnyPool,
+    reads: Conns,
+    writes: Conns,
     backend: Backend,
 }
 
@@ -159,39 +162,25 @@ impl Store {
         let options = AnyConnectOptions::from_str(&url)
             .map_err(|e| Error::Unavailable(format!("{}: {e}", redact_url(&url))))?
             .disable_statement_logging();
-        let pool = match backend {
-            Backend::Sqlite => {
-                AnyPoolOptions::new()
-                    .max_connections(8)
-                    .min_connections(1)
-                    .acquire_timeout(Duration::from_secs(10))
-                    .after_connect(|conn, _| {
-                        Box::pin(async move {
-                            // WAL lets readers run beside the single writer; the busy
-                            // timeout makes concurrent writers wait instead of failing.
-                            conn.execute(
-                                "pragma journal_mode = wal; pragma synchronous = normal; \
-                             pragma busy_timeout = 10000; pragma foreign_keys = on;",
-                            )
-                            .await?;
-                            Ok(())
-                        })
-                    })
-                    .connect_with(options)
-                    .await
-            }
-            Backend::Postgres => {
-                // A database that does not answer within a second gets a clear
-                // 503 rather than a hanging request.
-                AnyPoolOptions::new()
-                    .max_connections(16)
-                    .acquire_timeout(Duration::from_secs(1))
-                    .connect_with(options)
-                    .await
-            }
-        }
-        .map_err(|e| Error::Unavailable(format!("{}: {e}", redact_url(&url))))?;
-        Ok(Store { pool, backend })
+        let in_memory = url.contains(":memory:");
+        let (reads, writes) = connections::open(options, backend == Backend::Sqlite, in_memory)
+            .await
+            .map_err(|e| Error::Unavailable(format!("{}: {e}", redact_url(&url))))?;
+        Ok(Store {
+            reads,
+            writes,
+            backend,
+        })
+    }
+
+    /// A connection for reads.
+    async fn read(&self) -> Result<Conn<'_>, Error> {
+        self.reads.get().await
+    }
+
+    /// A connection for writes (and for reads in the same transaction as writes).
+    async fn write(&self) -> Result<Conn<'_>, Error> {
+        self.writes.get().await
     }
 
     /// Applies pending migrations for this backend.
@@ -203,22 +192,24 @@ impl Store {
     }
 
     pub async fn migrate(&self) -> Result<(), Error> {
-        self.migrator().run(&self.pool).await?;
+        self.migrator().run(&mut *self.write().await?).await?;
         Ok(())
     }
 
-    /// Connections of the pool, idle and in use.
+    /// Connections to the database, idle and in use.
     pub fn pool_use(&self) -> PoolUse {
-        let size = self.pool.size();
-        let idle = self.pool.num_idle() as u32;
-        PoolUse {
-            idle,
-            in_use: size.saturating_sub(idle),
+        let (mut idle, mut in_use) = self.reads.usage();
+        if self.backend == Backend::Sqlite {
+            let (writer_idle, writer_in_use) = self.writes.usage();
+            idle += writer_idle;
+            in_use += writer_in_use;
         }
+        PoolUse { idle, in_use }
     }
 
     pub async fn close(&self) {
-        self.pool.close().await;
+        self.reads.close().await;
+        self.writes.close().await;
     }
 }
 

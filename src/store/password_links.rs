@@ -1,6 +1,7 @@
 //! The `password_links` table: one-time links that set a member's password.
 
 use super::{Error, Store};
+use sqlx::Connection;
 
 impl Store {
     /// Replaces any earlier link of the user with this one.
@@ -11,7 +12,8 @@ impl Store {
         now: i64,
         expires_at: i64,
     ) -> Result<(), Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin().await?;
         sqlx::query("delete from password_links where user_id = $1")
             .bind(user_id)
             .execute(&mut *tx)
@@ -41,7 +43,7 @@ impl Store {
         )
         .bind(token_hash)
         .bind(now)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.read().await?)
         .await?;
         Ok(row.map(|(user_id,)| user_id))
     }
@@ -55,7 +57,8 @@ impl Store {
         password_hash: &str,
         now: i64,
     ) -> Result<bool, Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin().await?;
         let taken = sqlx::query(
             "delete from password_links where token_hash = $1 and user_id = $2 and expires_at > $3",
         )

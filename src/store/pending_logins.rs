@@ -51,7 +51,7 @@ impl Store {
         .bind(login.session_sid)
         .bind(login.now)
         .bind(login.expires_at)
-        .execute(&self.pool)
+        .execute(&mut *self.write().await?)
         .await?;
         Ok(())
     }
@@ -67,7 +67,7 @@ impl Store {
         )
         .bind(id_hash)
         .bind(now)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.read().await?)
         .await?;
         Ok(row.map(|r| PendingLogin {
             user_id: r.user_id,
@@ -83,7 +83,7 @@ impl Store {
     pub async fn take_pending_login(&self, id_hash: &str) -> Result<bool, Error> {
         let done = sqlx::query("delete from pending_logins where id_hash = $1")
             .bind(id_hash)
-            .execute(&self.pool)
+            .execute(&mut *self.write().await?)
             .await?;
         Ok(done.rows_affected() == 1)
     }

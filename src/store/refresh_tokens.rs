@@ -45,7 +45,7 @@ impl Store {
         .bind(grant_id)
         .bind(expires_at)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&mut *self.write().await?)
         .await?;
         Ok(())
     }
@@ -63,14 +63,14 @@ impl Store {
         )
         .bind(now)
         .bind(token_hash)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.write().await?)
         .await?;
         let Some((grant_id,)) = used else {
             let known: Option<(String, Option<i64>)> = sqlx::query_as(
                 "select grant_id, used_at from refresh_tokens where token_hash = $1",
             )
             .bind(token_hash)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.read().await?)
             .await?;
             return Ok(match known {
                 Some((grant_id, Some(_))) => RefreshRotation::Reused { grant_id },
@@ -80,7 +80,7 @@ impl Store {
         let sql = format!("select {GRANT_COLUMNS} from grants where id = $1");
         let row: Option<GrantRow> = sqlx::query_as(&sql)
             .bind(&grant_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.read().await?)
             .await?;
         Ok(match row {
             Some(row) => RefreshRotation::Rotated(row.into()),
@@ -93,7 +93,7 @@ impl Store {
         let row: Option<(String,)> =
             sqlx::query_as("select grant_id from refresh_tokens where token_hash = $1")
                 .bind(token_hash)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *self.read().await?)
                 .await?;
         match row {
             Some((grant_id,)) => self.grant(&grant_id).await,
@@ -113,7 +113,7 @@ impl Store {
         )
         .bind(token_hash)
         .bind(now)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.read().await?)
         .await?;
         let Some(row) = row else { return Ok(None) };
         Ok(self.grant(&row.grant_id).await?.map(|grant| RefreshStatus {
@@ -129,7 +129,7 @@ impl Store {
         )
         .bind(jti)
         .bind(expires_at)
-        .execute(&self.pool)
+        .execute(&mut *self.write().await?)
         .await?;
         Ok(())
     }
@@ -138,7 +138,7 @@ impl Store {
         let row: Option<(String,)> =
             sqlx::query_as("select jti from revoked_access_tokens where jti = $1")
                 .bind(jti)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *self.read().await?)
                 .await?;
         Ok(row.is_some())
     }

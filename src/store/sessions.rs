@@ -92,26 +92,28 @@ impl Store {
         .bind(session.expires_at)
         .bind(session.reauthenticated_at)
         .bind(session.idle_secs)
-        .execute(&self.pool)
+        .execute(&mut *self.write().await?)
         .await?;
         sqlx::query("update users set last_sign_in_at = $1 where id = $2")
             .bind(session.auth_time)
             .bind(session.user_id)
-            .execute(&self.pool)
+            .execute(&mut *self.write().await?)
             .await?;
         Ok(())
     }
 
     /// The live session whose cookie id hashes to `id_hash`, if it has neither
-    /// expired nor been idle for longer than its limit.
+    /// expired nor been idle for longer than its limit, and its user is not disabled.
     pub async fn live_session(&self, id_hash: &str, now: i64) -> Result<Option<Session>, Error> {
         let row: Option<SessionRow> = sqlx::query_as(
-            "select sid, user_id, auth_time, acr, amr, last_seen_at, expires_at, reauthenticated_at from sessions \
-             where id_hash = $1 and expires_at > $2 and last_seen_at + idle_secs > $2",
+            "select s.sid, s.user_id, s.auth_time, s.acr, s.amr, s.last_seen_at, s.expires_at, \
+             s.reauthenticated_at from sessions s join users u on u.id = s.user_id \
+             where s.id_hash = $1 and s.expires_at > $2 and s.last_seen_at + s.idle_secs > $2 \
+             and u.is_disabled = 0",
         )
         .bind(id_hash)
         .bind(now)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.read().await?)
         .await?;
         Ok(row.map(Session::from))
     }
@@ -120,7 +122,7 @@ impl Store {
         sqlx::query("update sessions set last_seen_at = $1 where sid = $2")
             .bind(now)
             .bind(sid)
-            .execute(&self.pool)
+            .execute(&mut *self.write().await?)
             .await?;
         Ok(())
     }
@@ -128,7 +130,7 @@ impl Store {
     pub async fn delete_session(&self, id_hash: &str) -> Result<(), Error> {
         sqlx::query("delete from sessions where id_hash = $1")
             .bind(id_hash)
-            .execute(&self.pool)
+            .execute(&mut *self.write().await?)
             .await?;
         Ok(())
     }
@@ -137,7 +139,7 @@ impl Store {
         sqlx::query("update sessions set reauthenticated_at = $1 where sid = $2")
             .bind(now)
             .bind(sid)
-            .execute(&self.pool)
+            .execute(&mut *self.write().await?)
             .await?;
         Ok(())
     }
@@ -146,7 +148,7 @@ impl Store {
     pub async fn session_sids_of_user(&self, user_id: &str) -> Result<Vec<String>, Error> {
         let rows: Vec<(String,)> = sqlx::query_as("select sid from sessions where user_id = $1")
             .bind(user_id)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.read().await?)
             .await?;
         Ok(rows.into_iter().map(|(sid,)| sid).collect())
     }
@@ -189,7 +191,7 @@ impl Store {
         .bind(amr.join(" "))
         .bind(now)
         .bind(sid)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.write().await?)
         .await?;
         Ok(row.map(Session::from))
     }
@@ -207,7 +209,7 @@ impl Store {
         )
         .bind(user_id)
         .bind(now)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.read().await?)
         .await?;
         Ok(rows)
     }
@@ -216,7 +218,7 @@ impl Store {
     pub async fn session_owner(&self, sid: &str) -> Result<Option<String>, Error> {
         let row: Option<(String,)> = sqlx::query_as("select user_id from sessions where sid = $1")
             .bind(sid)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.read().await?)
             .await?;
         Ok(row.map(|(user_id,)| user_id))
     }

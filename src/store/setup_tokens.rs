@@ -1,6 +1,7 @@
 //! The `setup_tokens` table: the one-time link that creates the first administrator.
 
 use super::{Error, Store};
+use sqlx::Connection;
 
 impl Store {
     /// Replaces any earlier setup token with this one.
@@ -11,7 +12,7 @@ impl Store {
         expires_at: i64,
     ) -> Result<(), Error> {
         sqlx::query("delete from setup_tokens")
-            .execute(&self.pool)
+            .execute(&mut *self.write().await?)
             .await?;
         sqlx::query(
             "insert into setup_tokens (token_hash, expires_at, created_at) values ($1, $2, $3)",
@@ -19,7 +20,7 @@ impl Store {
         .bind(hash)
         .bind(expires_at)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&mut *self.write().await?)
         .await?;
         Ok(())
     }
@@ -30,7 +31,7 @@ impl Store {
         )
         .bind(hash)
         .bind(now)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.read().await?)
         .await?;
         Ok(row.is_some())
     }
@@ -45,7 +46,8 @@ impl Store {
         account: super::NewAccount<'_>,
         user: super::NewUser<'_>,
     ) -> Result<bool, Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin().await?;
         let taken =
             sqlx::query("delete from setup_tokens where token_hash = $1 and expires_at > $2")
                 .bind(token_hash)

@@ -2,6 +2,7 @@
 //! (see `auth::vault`), active once confirmed, with the last accepted step.
 
 use super::{Error, Store};
+use sqlx::Connection;
 
 #[derive(Clone, Debug)]
 pub struct TotpFactor {
@@ -49,7 +50,7 @@ impl Store {
         );
         let row: Option<TotpRow> = sqlx::query_as(&sql)
             .bind(user_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.read().await?)
             .await?;
         Ok(row.map(TotpFactor::from))
     }
@@ -62,7 +63,7 @@ impl Store {
         );
         let row: Option<TotpRow> = sqlx::query_as(&sql)
             .bind(user_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.read().await?)
             .await?;
         Ok(row.map(TotpFactor::from))
     }
@@ -75,7 +76,8 @@ impl Store {
         secret_enc: &str,
         now: i64,
     ) -> Result<(), Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin().await?;
         sqlx::query("delete from totp_factors where user_id = $1 and confirmed_at is null")
             .bind(user_id)
             .execute(&mut *tx)
@@ -104,7 +106,8 @@ impl Store {
         backup_code_tags: &[String],
         now: i64,
     ) -> Result<bool, Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin().await?;
         let done = sqlx::query(
             "update totp_factors set confirmed_at = $1, last_step = $2, last_used_at = $1 \
              where id = $3 and user_id = $4 and confirmed_at is null",
@@ -143,14 +146,15 @@ impl Store {
         .bind(step)
         .bind(now)
         .bind(id)
-        .execute(&self.pool)
+        .execute(&mut *self.write().await?)
         .await?;
         Ok(done.rows_affected() == 1)
     }
 
     /// Removes the user's TOTP credential and backup codes.
     pub async fn remove_second_factors(&self, user_id: &str) -> Result<(), Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin().await?;
         sqlx::query("delete from totp_factors where user_id = $1")
             .bind(user_id)
             .execute(&mut *tx)

@@ -88,14 +88,14 @@ where
 
 impl Store {
     pub async fn create_user(&self, user: NewUser<'_>) -> Result<(), Error> {
-        insert_user(&self.pool, &user).await
+        insert_user(&mut *self.write().await?, &user).await
     }
 
     pub async fn user_by_username(&self, username: &str) -> Result<Option<User>, Error> {
         let sql = format!("select {USER_COLUMNS} from users where username = $1");
         let row: Option<UserRow> = sqlx::query_as(&sql)
             .bind(username)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.read().await?)
             .await?;
         Ok(row.map(User::from))
     }
@@ -104,14 +104,14 @@ impl Store {
         let sql = format!("select {USER_COLUMNS} from users where id = $1");
         let row: Option<UserRow> = sqlx::query_as(&sql)
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.read().await?)
             .await?;
         Ok(row.map(User::from))
     }
 
     pub async fn count_users(&self) -> Result<i64, Error> {
         let (count,): (i64,) = sqlx::query_as("select count(*) from users")
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *self.read().await?)
             .await?;
         Ok(count)
     }
@@ -121,7 +121,7 @@ impl Store {
             "update users set sign_ins_without_factor = sign_ins_without_factor + 1 where id = $1",
         )
         .bind(user_id)
-        .execute(&self.pool)
+        .execute(&mut *self.write().await?)
         .await?;
         Ok(())
     }
@@ -130,7 +130,7 @@ impl Store {
         sqlx::query("update users set is_disabled = $1 where id = $2")
             .bind(flag(disabled))
             .bind(user_id)
-            .execute(&self.pool)
+            .execute(&mut *self.write().await?)
             .await?;
         Ok(())
     }
@@ -139,7 +139,7 @@ impl Store {
         sqlx::query("update users set is_admin = $1 where id = $2")
             .bind(flag(admin))
             .bind(user_id)
-            .execute(&self.pool)
+            .execute(&mut *self.write().await?)
             .await?;
         Ok(())
     }
@@ -148,7 +148,7 @@ impl Store {
         sqlx::query("update users set must_enroll = $1 where id = $2")
             .bind(flag(must_enroll))
             .bind(user_id)
-            .execute(&self.pool)
+            .execute(&mut *self.write().await?)
             .await?;
         Ok(())
     }

@@ -81,7 +81,7 @@ async fn a_crash_under_load_loses_nothing_that_was_answered() {
     sqlx::any::install_default_drivers();
     let db = sqlx::AnyPool::connect(&sqlite_url(&path)).await.unwrap();
     for sql in [
-        "select count(*) from auth_codes c where not exists (select 1 from grants g where g.id = c.grant_id)",
+        "select count(*) from grants where code_hash is not null and (code_expires_at is null or code_redirect_uri is null)",
         "select count(*) from refresh_tokens r where not exists (select 1 from grants g where g.id = r.grant_id)",
         "select count(*) from sessions s where not exists (select 1 from users u where u.id = s.user_id)",
     ] {

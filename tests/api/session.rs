@@ -66,6 +66,22 @@ each_backend! {
         assert_eq!(query_of(&location.unwrap()).get("error").map(String::as_str), Some("login_required"));
     }
 
+    async fn a_disabled_users_session_no_longer_signs_in(backend) {
+        let app = TestApp::spawn(backend).await;
+        let rp = app.rp("portal").await;
+        app.sign_in(&rp).await;
+        let user = app.state.store.user_by_username(USERNAME).await.unwrap().unwrap();
+        // Disabled in the database alone, its sessions still stored.
+        app.state.store.set_disabled(&user.id, true).await.unwrap();
+        let request = app.auth_request(&rp, &[("prompt", "none")]);
+        let (_, location, _) = app.get(&request.url).await;
+        assert_eq!(query_of(&location.unwrap()).get("error").map(String::as_str), Some("login_required"));
+        app.state.store.set_disabled(&user.id, false).await.unwrap();
+        let request = app.auth_request(&rp, &[("prompt", "none")]);
+        let (_, location, _) = app.get(&request.url).await;
+        code_from(&location.unwrap(), &request);
+    }
+
     async fn id_token_hint_must_be_ours_and_name_the_session_user(backend) {
         let app = TestApp::spawn(backend).await;
         let rp = app.rp("portal").await;

@@ -95,21 +95,12 @@ async fn decide(
         },
         None => None,
     };
-    let mut usable = session.filter(|s| {
+    // A live session's user is never disabled (the session lookup says so).
+    let usable = session.filter(|s| {
         request.prompt != Prompt::Login
             && !request.session_too_old(s.auth_time, now)
             && hinted_subject.as_ref().is_none_or(|sub| *sub == s.user_id)
     });
-    if let Some(session) = &usable {
-        let active = app
-            .store
-            .user_by_id(&session.user_id)
-            .await?
-            .is_some_and(|u| !u.is_disabled);
-        if !active {
-            usable = None;
-        }
-    }
     match usable {
         Some(session) if request.wants_aal2() && session.acr != "aal2" => {
             step_up(app, request, session).await
