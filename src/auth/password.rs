@@ -133,10 +133,24 @@ pub fn verify(password: &str, phc: &str) -> bool {
     computed.is_ok_and(|computed| computed == expected)
 }
 
-/// A hash of a random password at the configured cost, verified against when
-/// the username is unknown so that the answer takes as long as a wrong password.
+/// A PHC string at the configured cost that no password matches, verified
+/// against when the username is unknown so that the answer takes as long as a
+/// wrong password. Its salt and output are random bytes rather than a computed
+/// hash: checking it costs a full hash, making it costs nothing at start.
 pub fn dummy_hash(cost: HashCost) -> Result<String, PasswordError> {
-    hash(&crate::auth::secret::random_token(16), cost)
+    use argon2::password_hash::rand_core::RngCore;
+    let params = hasher(cost)?.params().clone();
+    let mut output = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    OsRng.fill_bytes(&mut output);
+    let salt = SaltString::generate(&mut OsRng);
+    let phc = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&params).map_err(|e| PasswordError::Hash(e.to_string()))?,
+        salt: Some(salt.as_salt()),
+        hash: Some(Output::new(&output).map_err(|e| PasswordError::Hash(e.to_string()))?),
+    };
+    Ok(phc.to_string())
 }
 
 #[cfg(test)]
@@ -190,6 +204,16 @@ mod tests {
         .to_string();
         assert!(verify("pw", &argon2i));
         assert!(!verify("pw", &argon2i.replace("argon2i$", "argon2id$")));
+    }
+
+    #[test]
+    fn the_dummy_hash_has_the_configured_cost_and_matches_nothing() {
+        let dummy = dummy_hash(CHEAP).unwrap();
+        assert!(dummy.starts_with("$argon2id$v=19$m=64,t=1,p=1$"), "{dummy}");
+        assert_eq!(PasswordHash::new(&dummy).unwrap().hash.unwrap().len(), 32);
+        assert!(!verify("", &dummy));
+        assert!(!verify("password", &dummy));
+        assert_ne!(dummy, dummy_hash(CHEAP).unwrap());
     }
 
     #[test]
