@@ -1,12 +1,18 @@
 //! Authorization codes: stored as hashes in their grant's row, consumed once.
 
 use super::grants::{insert_grant, GrantRow, GRANT_COLUMNS};
-use super::{Error, Grant, NewGrant, Store};
+use super::{Backend, Error, Grant, NewGrant, Store};
 
 pub struct NewAuthCode<'a> {
     pub code_hash: &'a str,
     pub redirect_uri: &'a str,
     pub code_challenge: Option<&'a str>,
+    pub expires_at: i64,
+}
+
+/// The refresh token that a code's exchange will hand out, stored as the code is consumed.
+pub struct FirstRefresh<'a> {
+    pub token_hash: &'a str,
     pub expires_at: i64,
 }
 
@@ -49,29 +55,49 @@ impl Store {
         insert_grant(&mut *self.write().await?, &grant, Some(&code)).await
     }
 
-    /// Consumes a code issued to `client_id`: of many concurrent redemptions
-    /// exactly one sees `Redeemed` (the conditional update decides, and returns
-    /// the grant as it was when the code was consumed), and a code of another
-    /// client is left as it is. A replay that revokes the grant afterwards
-    /// cannot make the winning redemption fail: the tokens it issues are
-    /// revoked instead.
+    /// Consumes a code issued to `client_id` and, in the same statement, stores
+    /// the exchange's refresh token: of many concurrent redemptions exactly one
+    /// sees `Redeemed` (the conditional update decides, and returns the grant
+    /// as it was when the code was consumed), only that one stores its refresh
+    /// token, and a code of another client is left as it is. A replay that
+    /// revokes the grant afterwards cannot make the winning redemption fail:
+    /// the tokens it issues are revoked instead. One write, not two, because
+    /// SQLite has one writer and every write waits for it.
     pub async fn redeem_code(
         &self,
         code_hash: &str,
         client_id: &str,
         now: i64,
+        refresh: FirstRefresh<'_>,
     ) -> Result<CodeRedemption, Error> {
-        let sql = format!(
+        let returning =
+            format!("code_redirect_uri, code_challenge, code_expires_at, {GRANT_COLUMNS}");
+        let consume = format!(
             "update grants set code_consumed_at = $1 \
              where code_hash = $2 and client_id = $3 and code_consumed_at is null \
-             returning code_redirect_uri, code_challenge, code_expires_at, {GRANT_COLUMNS}"
+             returning {returning}"
         );
-        let row: Option<CodeRow> = sqlx::query_as(&sql)
+        let store = "insert into refresh_tokens (token_hash, grant_id, expires_at, created_at) \
+                     select $4, id, $5, $1 from";
+        let sql = match self.backend {
+            // Two statements in one call; `changes()` is what the update changed.
+            Backend::Sqlite => {
+                format!("{consume}; {store} grants where code_hash = $2 and changes() = 1")
+            }
+            Backend::Postgres => format!(
+                "with consumed as ({consume}), stored as ({store} consumed) select {returning} from consumed"
+            ),
+        };
+        // Every row, so that the second statement runs to its end.
+        let rows: Vec<CodeRow> = sqlx::query_as(&sql)
             .bind(now)
             .bind(code_hash)
             .bind(client_id)
-            .fetch_optional(&mut *self.write().await?)
+            .bind(refresh.token_hash)
+            .bind(refresh.expires_at)
+            .fetch_all(&mut *self.write().await?)
             .await?;
+        let row = rows.into_iter().next();
         if let Some(row) = row {
             return Ok(CodeRedemption::Redeemed(Box::new(AuthCode {
                 redirect_uri: row.code_redirect_uri,

@@ -26,7 +26,7 @@ mod users;
 
 pub use accounts::{Account, AccountSettings, NewAccount};
 pub use audit::{AuditEntry, AuditEvent, NewAuditEvent};
-pub use auth_codes::{AuthCode, CodeRedemption, NewAuthCode};
+pub use auth_codes::{AuthCode, CodeRedemption, FirstRefresh, NewAuthCode};
 pub use backup_codes::BackupCodeSummary;
 pub use clients::{Client, NewClient};
 pub use contacts::{Contact, ContactQuery, FoundMember};

@@ -50,6 +50,15 @@ impl Store {
         Ok(())
     }
 
+    /// Removes a refresh token that was stored but never handed out.
+    pub async fn delete_refresh_token(&self, token_hash: &str) -> Result<(), Error> {
+        sqlx::query("delete from refresh_tokens where token_hash = $1")
+            .bind(token_hash)
+            .execute(&mut *self.write().await?)
+            .await?;
+        Ok(())
+    }
+
     /// Marks a refresh token used, in one statement: of concurrent uses one wins,
     /// and every later use is a reuse.
     pub async fn use_refresh_token(

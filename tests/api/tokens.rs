@@ -54,6 +54,17 @@ async fn redeem(app: &TestApp, code: &str, verifier: &str) -> (StatusCode, Value
     (status, body)
 }
 
+/// Refresh tokens stored, handed out or not.
+async fn stored_refresh_tokens(app: &TestApp) -> i64 {
+    let db = sqlx::AnyPool::connect(&app.database_url).await.unwrap();
+    let (count,): (i64,) = sqlx::query_as("select count(*) from refresh_tokens")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    db.close().await;
+    count
+}
+
 async fn userinfo_status(app: &TestApp, token: &str) -> StatusCode {
     rp_http()
         .get(app.url("/userinfo"))
@@ -94,6 +105,7 @@ each_backend! {
         let refused = results.iter().filter(|(s, b)| *s == StatusCode::BAD_REQUEST && b["error"] == "invalid_grant").count();
         assert_eq!(ok, 1, "exactly one redemption wins");
         assert_eq!(refused, 49, "every other one is invalid_grant: {results:?}");
+        assert_eq!(stored_refresh_tokens(&app).await, 1, "only the winner stored a refresh token");
     }
 
     async fn a_wrong_or_missing_pkce_verifier_is_refused(backend) {
@@ -109,6 +121,7 @@ each_backend! {
         let (status, body, _) = token_request(&app, Some(("portal", PORTAL_SECRET)), &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", &redirect)]).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert_eq!(body["error"], "invalid_grant");
+        assert_eq!(stored_refresh_tokens(&app).await, 0, "a refused exchange leaves no refresh token");
     }
 
     async fn a_code_is_bound_to_its_client_and_redirect_uri_and_expires(backend) {
@@ -134,6 +147,7 @@ each_backend! {
 
         let (status, body) = redeem(&app, "no-such-code", &verifier).await;
         assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")), "unknown code");
+        assert_eq!(stored_refresh_tokens(&app).await, 1, "only the one exchange that succeeded stored a refresh token");
     }
 
     async fn client_authentication_failures_are_invalid_client(backend) {

@@ -21,7 +21,7 @@ use crate::oidc::claims::{
 use crate::oidc::keys::Alg;
 use crate::oidc::params::Params;
 use crate::oidc::{pkce, scope};
-use crate::store::{Client, CodeRedemption, Grant, RefreshRotation};
+use crate::store::{AuthCode, Client, CodeRedemption, FirstRefresh, Grant, RefreshRotation};
 
 pub const PATH: &str = "/token";
 
@@ -129,9 +129,22 @@ async fn authorization_code(
     let redirect_uri = param(params, "redirect_uri")?;
     let verifier = param(params, "code_verifier")?;
     let now = app.clock.now();
+    // The refresh token is stored as the code is consumed (one write); if the
+    // exchange then fails, it is removed, never having been handed out.
+    let refresh_token = secret::random_token(32);
+    let refresh_hash = secret::token_hash(&refresh_token);
+    let first_refresh = FirstRefresh {
+        token_hash: &refresh_hash,
+        expires_at: now + app.config.refresh_token_lifetime_secs,
+    };
     let code = match app
         .store
-        .redeem_code(&secret::token_hash(code), &client.client_id, now)
+        .redeem_code(
+            &secret::token_hash(code),
+            &client.client_id,
+            now,
+            first_refresh,
+        )
         .await?
     {
         CodeRedemption::Redeemed(code) => code,
@@ -143,6 +156,38 @@ async fn authorization_code(
         }
         CodeRedemption::Unknown => return Err(OAuthError::InvalidGrant("the code is not valid")),
     };
+    let issued = match check_redemption(&code, client, redirect_uri, verifier, now) {
+        Ok(()) => {
+            let nonce = code.grant.nonce.clone();
+            issue_tokens(
+                app,
+                client,
+                &code.grant,
+                &code.grant.scope,
+                nonce.as_deref(),
+                now,
+                Some(refresh_token),
+            )
+            .await
+        }
+        Err(err) => Err(err),
+    };
+    if issued.is_err() {
+        if let Err(err) = app.store.delete_refresh_token(&refresh_hash).await {
+            tracing::warn!(error = %err, "an unused refresh token stays until it expires");
+        }
+    }
+    issued
+}
+
+/// What a consumed code must still satisfy before tokens are issued for it.
+fn check_redemption(
+    code: &AuthCode,
+    client: &Client,
+    redirect_uri: Option<&str>,
+    verifier: Option<&str>,
+    now: i64,
+) -> Result<(), OAuthError> {
     if code.grant.client_id != client.client_id {
         return Err(OAuthError::InvalidGrant(
             "the code was issued to another client",
@@ -170,16 +215,7 @@ async fn authorization_code(
     if code.grant.revoked_at.is_some() {
         return Err(OAuthError::InvalidGrant("the grant was revoked"));
     }
-    let nonce = code.grant.nonce.clone();
-    issue_tokens(
-        app,
-        client,
-        &code.grant,
-        &code.grant.scope,
-        nonce.as_deref(),
-        now,
-    )
-    .await
+    Ok(())
 }
 
 async fn refresh_token(
@@ -228,10 +264,11 @@ async fn refresh_token(
         Some(requested) => scope::normalize(requested),
         None => grant.scope.clone(),
     };
-    issue_tokens(app, client, &grant, &scope, None, now).await
+    issue_tokens(app, client, &grant, &scope, None, now, None).await
 }
 
-/// Signs the ID and access tokens and stores a new refresh token.
+/// Signs the ID and access tokens, with `stored_refresh` as the refresh token
+/// when it is already stored, else with a new one stored now.
 async fn issue_tokens(
     app: &AppState,
     client: &Client,
@@ -239,6 +276,7 @@ async fn issue_tokens(
     scope: &str,
     nonce: Option<&str>,
     now: i64,
+    stored_refresh: Option<String>,
 ) -> Result<TokenResponse, OAuthError> {
     let user = app
         .store
@@ -296,15 +334,21 @@ async fn issue_tokens(
             &access_claims,
         )
         .map_err(sign_error)?;
-    let refresh_token = secret::random_token(32);
-    app.store
-        .put_refresh_token(
-            &secret::token_hash(&refresh_token),
-            &grant.id,
-            now,
-            now + config.refresh_token_lifetime_secs,
-        )
-        .await?;
+    let refresh_token = match stored_refresh {
+        Some(token) => token,
+        None => {
+            let token = secret::random_token(32);
+            app.store
+                .put_refresh_token(
+                    &secret::token_hash(&token),
+                    &grant.id,
+                    now,
+                    now + config.refresh_token_lifetime_secs,
+                )
+                .await?;
+            token
+        }
+    };
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",
