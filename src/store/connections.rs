@@ -74,7 +74,36 @@ pub(super) async fn open(
     for _ in 0..SQLITE_READERS {
         readers.push(sqlite_pragmas(options.connect().await?, true).await?);
     }
+    if let Conns::Held(held) = &writes {
+        let checkpointer = sqlite_pragmas(options.connect().await?, false).await?;
+        tokio::spawn(checkpoints(checkpointer, Arc::downgrade(held)));
+    }
     Ok((Conns::held(readers), writes))
+}
+
+/// How often the write-ahead log is copied into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+
+/// Copies the write-ahead log into the database file from a connection of
+/// its own, so that the writer seldom does it in the middle of a request (a
+/// checkpoint on the writer stalls every write queued behind it). PASSIVE: it
+/// never waits for the writer or the readers. The writer still checkpoints
+/// when the log reaches 1,000 pages (SQLite's default), but finds most of it
+/// copied already. Ends when the store is closed or dropped.
+async fn checkpoints(mut conn: AnyConnection, writer: std::sync::Weak<Held>) {
+    let mut every = tokio::time::interval(CHECKPOINT_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        match writer.upgrade() {
+            Some(held) if !held.free.is_closed() => {}
+            _ => break,
+        }
+        if let Err(err) = conn.execute("pragma wal_checkpoint(PASSIVE)").await {
+            tracing::debug!(error = %err, "checkpoint");
+        }
+    }
+    let _ = conn.close().await;
 }
 
 /// WAL lets readers run beside the writer; the busy timeout covers other
