@@ -156,7 +156,15 @@ fn init_logging(config: &Config, serving: bool) {
 
 /// Connects and applies pending migrations.
 async fn open_store(config: &Config) -> Result<Store, CliError> {
-    let store = Store::connect(&config.database_url).await?;
+    let store = Store::connect(&config.database_url)
+        .await
+        .map_err(|err| match err {
+            crate::store::Error::Unavailable(_) => CliError::Failed(format!(
+                "{err}; check that the database runs and that database_url \
+                 (GATEHOUSE_DATABASE_URL or --database-url) names it"
+            )),
+            other => other.into(),
+        })?;
     store.migrate().await?;
     Ok(store)
 }

@@ -44,7 +44,10 @@ impl Alg {
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
-    #[error("keys directory {path}: {source}")]
+    #[error(
+        "keys directory {path}: {source}; keys_dir (GATEHOUSE_KEYS_DIR or --keys-dir) \
+         must name a folder this user can read and write"
+    )]
     Io {
         path: String,
         source: std::io::Error,

@@ -233,8 +233,31 @@ fn an_unreachable_database_is_one_line_and_exit_1() {
         "{}",
         run.stderr
     );
+    assert!(
+        run.stderr
+            .contains("database_url (GATEHOUSE_DATABASE_URL or --database-url)"),
+        "the error names the setting: {}",
+        run.stderr
+    );
     assert_eq!(run.stderr.lines().count(), 1);
     let run = gatehouse("mysql://x", dir.path(), &["migrate"], None);
     assert_eq!(run.code, 1);
     assert!(run.stderr.contains("unsupported database URL"));
+}
+
+#[test]
+fn an_unusable_keys_directory_names_the_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    // A file where the keys folder should be.
+    std::fs::write(dir.path().join("keys"), "not a folder").unwrap();
+    let db = format!("sqlite://{}/db.sqlite", dir.path().display());
+    let run = gatehouse(&db, dir.path(), &["serve", "--listen", "127.0.0.1:0"], None);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("keys_dir (GATEHOUSE_KEYS_DIR or --keys-dir) must name a folder"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
 }
