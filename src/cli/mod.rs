@@ -8,7 +8,7 @@ mod keys;
 mod serve;
 mod user;
 
-use std::io::BufRead;
+use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -111,7 +111,8 @@ impl Cli {
             keys_dir: self.keys_dir,
         };
         let config = Config::load(self.config.as_deref(), overrides)?;
-        init_logging(
+        // Log lines are written by a thread of their own until this guard drops.
+        let _log_writer = init_logging(
             &config,
             matches!(self.command, None | Some(Command::Serve(_))),
         );
@@ -135,14 +136,31 @@ impl Cli {
     }
 }
 
-fn init_logging(config: &Config, serving: bool) {
+/// Log lines waiting for the writing thread, at most: a few hundred kilobytes.
+const LOG_QUEUE_LINES: usize = 2048;
+
+/// Logs to standard error, formatted on the thread that logs and written by a
+/// thread of its own (never dropping a line: a full queue makes loggers wait;
+/// before, every request waited on standard error's lock and its write),
+/// with colours only on a terminal. The guard flushes the queue when dropped.
+fn init_logging(config: &Config, serving: bool) -> tracing_appender::non_blocking::WorkerGuard {
     let default = if serving { config.log.as_str() } else { "warn" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("GATEHOUSE_LOG_FILTER")
         .or_else(|_| tracing_subscriber::EnvFilter::try_new(default))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .buffered_lines_limit(LOG_QUEUE_LINES)
+        .thread_name("gatehouse-log")
+        // Buffered: the thread writes what it took off the queue in one go, then flushes.
+        .finish(std::io::BufWriter::with_capacity(
+            64 * 1024,
+            std::io::stderr(),
+        ));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(writer);
     let _ = if config.log_format == "json" {
         builder
             .json()
@@ -152,6 +170,7 @@ fn init_logging(config: &Config, serving: bool) {
     } else {
         builder.try_init()
     };
+    guard
 }
 
 /// Connects and applies pending migrations.
