@@ -36,6 +36,9 @@ pub struct AppState {
     pub trusted_proxies: Arc<Vec<ipnet::IpNet>>,
     /// At most one argon2id hash per core at a time: each takes 19 MiB.
     pub hashing: Arc<HashPool>,
+    /// The WebAuthn relying party, or why security keys are unavailable
+    /// (an issuer on an IP address).
+    pub webauthn: Arc<Result<webauthn_rs::Webauthn, crate::auth::webauthn::Unavailable>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -64,7 +67,12 @@ impl AppState {
         let dummy_hash = password::dummy_hash(config.hash_cost())?;
         let discovery = bytes::Bytes::from(http::oidc::discovery::document(config.issuer()));
         let trusted_proxies = Arc::new(config.proxies()?);
+        let webauthn = crate::auth::webauthn::relying_party_for(config.issuer());
+        if let Err(reason) = &webauthn {
+            tracing::warn!(%reason, "security keys and passkeys are unavailable");
+        }
         Ok(AppState {
+            webauthn: Arc::new(webauthn),
             trusted_proxies,
             config: Arc::new(config),
             store,

@@ -9,3 +9,4 @@ pub mod policy;
 pub mod secret;
 pub mod totp;
 pub mod vault;
+pub mod webauthn;

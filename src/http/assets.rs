@@ -8,15 +8,25 @@ use axum::Router;
 use crate::app::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/assets/print.js", get(print_js))
+    Router::new()
+        .route("/assets/print.js", get(print_js))
+        .route("/assets/webauthn.js", get(webauthn_js))
 }
 
-async fn print_js() -> impl IntoResponse {
+fn script(text: &'static str) -> impl IntoResponse {
     (
         [
             (CONTENT_TYPE, "text/javascript; charset=utf-8"),
             (CACHE_CONTROL, "public, max-age=3600"),
         ],
-        include_str!("../../assets/print.js"),
+        text,
     )
+}
+
+async fn print_js() -> impl IntoResponse {
+    script(include_str!("../../assets/print.js"))
+}
+
+async fn webauthn_js() -> impl IntoResponse {
+    script(include_str!("../../assets/webauthn.js"))
 }

@@ -5,6 +5,7 @@ pub mod account;
 pub mod admin;
 pub mod admin_api;
 pub mod assets;
+pub mod ceremony;
 pub mod client_ip;
 pub mod cookies;
 pub mod error;

@@ -40,6 +40,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/login/locked.html"),
     ),
     (
+        "webauthn/ceremony.html",
+        include_str!("../../templates/webauthn/ceremony.html"),
+    ),
+    (
         "account/security.html",
         include_str!("../../templates/account/security.html"),
     ),

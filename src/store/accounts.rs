@@ -201,6 +201,16 @@ impl Store {
         tx.commit().await?;
         Ok(())
     }
+
+    /// Whether any account lets its members use the factor kind `factor`.
+    pub async fn any_account_allows(&self, factor: &str) -> Result<bool, Error> {
+        let rows: Vec<(String,)> = sqlx::query_as("select distinct factors from accounts")
+            .fetch_all(&mut *self.read().await?)
+            .await?;
+        Ok(rows
+            .iter()
+            .any(|(factors,)| factors.split(',').any(|f| f.trim() == factor)))
+    }
 }
 
 /// 2FA becomes required now: the grace period starts, every member's count of

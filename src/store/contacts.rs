@@ -17,6 +17,9 @@ pub struct Contact {
     pub totp_last_used_at: Option<i64>,
     pub backup_codes_left: i64,
     pub backup_code_last_used_at: Option<i64>,
+    /// Registered security keys and passkeys.
+    pub keys: i64,
+    pub key_last_used_at: Option<i64>,
     /// Until when the second step is locked after failures, if it ever was
     /// (the counter keyed `mfa:<user id>`, as `factors` keeps it).
     pub locked_until: Option<i64>,
@@ -50,8 +53,9 @@ fn contains_pattern(text: &str) -> String {
 
 const WHERE: &str = "where u.account_id = $1 \
      and (lower(u.username) like $2 escape '\\' or lower(u.email) like $2 escape '\\') \
-     and ($3 = 0 or not exists (select 1 from totp_factors t \
-          where t.user_id = u.id and t.confirmed_at is not null))";
+     and ($3 = 0 or (not exists (select 1 from totp_factors t \
+          where t.user_id = u.id and t.confirmed_at is not null) \
+          and not exists (select 1 from webauthn_credentials w where w.user_id = u.id)))";
 
 const CONTACT_COLUMNS: &str =
     "u.id, u.username, u.email, u.is_admin, u.is_disabled, u.must_enroll, \
@@ -64,6 +68,9 @@ const CONTACT_COLUMNS: &str =
                 and b.used_at is null) as backup_codes_left, \
              (select max(b.used_at) from backup_codes b where b.user_id = u.id) \
                 as backup_code_last_used_at, \
+             (select count(*) from webauthn_credentials w where w.user_id = u.id) as keys, \
+             (select max(w.last_used_at) from webauthn_credentials w where w.user_id = u.id) \
+                as key_last_used_at, \
              (select f.locked_until from failure_counters f where f.key = 'mfa:' || u.id) \
                 as locked_until";
 

@@ -65,6 +65,7 @@ impl Store {
             "delete from pending_logins where expires_at < $1",
             "delete from password_links where expires_at < $1",
             "delete from setup_tokens where expires_at < $1",
+            "delete from webauthn_challenges where expires_at < $1",
         ] {
             rows += run(sql, now).await?;
         }

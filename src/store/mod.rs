@@ -23,6 +23,7 @@ mod sessions;
 mod setup_tokens;
 mod totp_factors;
 mod users;
+mod webauthn;
 
 pub use accounts::{Account, AccountSettings, NewAccount};
 pub use audit::{AuditEntry, AuditEvent, NewAuditEvent};
@@ -38,6 +39,7 @@ pub use refresh_tokens::{RefreshRotation, RefreshStatus};
 pub use sessions::{NewSession, Session, SessionListing};
 pub use totp_factors::TotpFactor;
 pub use users::{NewUser, User};
+pub use webauthn::{NewChallenge, TakenChallenge, WebauthnCredential};
 
 use std::path::Path;
 use std::str::FromStr;

@@ -163,6 +163,30 @@ impl Store {
             .bind(user_id)
             .execute(&mut *tx)
             .await?;
+        sqlx::query("delete from webauthn_credentials where user_id = $1")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Removes the user's authenticator app; their backup codes go with it
+    /// unless a security key remains.
+    pub async fn remove_totp(&self, user_id: &str) -> Result<(), Error> {
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin().await?;
+        sqlx::query("delete from totp_factors where user_id = $1")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "delete from backup_codes where user_id = $1 \
+             and not exists (select 1 from webauthn_credentials w where w.user_id = $1)",
+        )
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(())
     }

@@ -37,7 +37,7 @@ async fn enable_totp(app: &TestApp, browser: &reqwest::Client) -> (totp_rs::TOTP
     (totp, backup_codes_on(&codes_page))
 }
 
-fn run_cli(app: &TestApp, args: &[&str]) -> std::process::Output {
+pub fn run_cli(app: &TestApp, args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_gatehouse"))
         .args(args)
         .args(["--database-url", &app.database_url, "--keys-dir"])

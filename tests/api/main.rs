@@ -23,6 +23,7 @@ mod outages;
 mod restarts;
 mod revocation;
 mod second_factor;
+mod security_keys;
 mod session;
 mod setup;
 mod tokens;

@@ -22,12 +22,30 @@ const ENABLE_PATH: &str = "/account/totp";
 const CONFIRM_PASSWORD: &str = "Confirm your password first (below), then try again.";
 const ALREADY_ON: &str = "An authenticator app is already set up. Turn it off first to replace it.";
 
+/// Why the authenticator app cannot be set up now, if it cannot.
+async fn may_enable(
+    app: &AppState,
+    account: &Account,
+) -> Result<Option<(&'static str, StatusCode)>, PageError> {
+    if factors::has_totp(app, &account.user).await? {
+        return Ok(Some((ALREADY_ON, StatusCode::CONFLICT)));
+    }
+    if factors::has_factor(app, &account.user).await? && account.session.acr != "aal2" {
+        let message = "Verify with your security key first (below), then try again.";
+        return Ok(Some((message, StatusCode::FORBIDDEN)));
+    }
+    if !recently_reauthenticated(app, &account.session) {
+        return Ok(Some((CONFIRM_PASSWORD, StatusCode::FORBIDDEN)));
+    }
+    Ok(None)
+}
+
 pub async fn show_enable_totp(
     State(app): State<AppState>,
     account: Account,
 ) -> Result<Response, PageError> {
-    if factors::has_factor(&app, &account.user).await? {
-        return account.refuse(&app, ALREADY_ON, StatusCode::CONFLICT).await;
+    if let Some((message, status)) = may_enable(&app, &account).await? {
+        return account.refuse(&app, message, status).await;
     }
     if !recently_reauthenticated(&app, &account.session) {
         return account
@@ -55,10 +73,8 @@ pub async fn submit_enable_totp(
     let Some(form) = account.form(&app, &body) else {
         return render_enrolment(&app, headers, user, ENABLE_PATH, false, Some(EXPIRED_FORM)).await;
     };
-    if factors::has_factor(&app, user).await? || !recently_reauthenticated(&app, &account.session) {
-        return account
-            .refuse(&app, CONFIRM_PASSWORD, StatusCode::FORBIDDEN)
-            .await;
+    if let Some((message, status)) = may_enable(&app, &account).await? {
+        return account.refuse(&app, message, status).await;
     }
     let ip = ip.to_string();
     let code = form.get("code").ok().flatten().unwrap_or_default();
@@ -90,11 +106,11 @@ pub async fn submit_disable_totp(
             .refuse(&app, EXPIRED_FORM, StatusCode::FORBIDDEN)
             .await;
     };
-    if !factors::has_factor(&app, user).await? {
+    if !factors::has_totp(&app, user).await? {
         return account
             .refuse(
                 &app,
-                "Two-step verification is already off.",
+                "The authenticator app is already off.",
                 StatusCode::CONFLICT,
             )
             .await;
@@ -130,7 +146,11 @@ pub async fn submit_disable_totp(
         Check::Locked { until } => return locked(&app, until),
     }
     factors::disable(&app, user, Some(&ip)).await?;
-    let notice = "Two-step verification is off. Your backup codes no longer work.";
+    let notice = if factors::has_factor(&app, user).await? {
+        "The authenticator app is off. Your security keys still protect your account."
+    } else {
+        "Two-step verification is off. Your backup codes no longer work."
+    };
     account.page(&app, Some(notice), None, StatusCode::OK).await
 }
 
@@ -146,12 +166,12 @@ pub async fn submit_regenerate(
             .await;
     }
     if !factors::has_factor(&app, &account.user).await? {
-        let message = "Backup codes come with an authenticator app: set one up first.";
+        let message = "Backup codes come with a second factor: set one up first.";
         return account.refuse(&app, message, StatusCode::CONFLICT).await;
     }
     // A change to a factor needs the highest level the user has, and a fresh password.
     if account.session.acr != "aal2" {
-        let message = "Verify with your authenticator app first (below), then try again.";
+        let message = "Verify with your second factor first (below), then try again.";
         return account.refuse(&app, message, StatusCode::FORBIDDEN).await;
     }
     if !recently_reauthenticated(&app, &account.session) {

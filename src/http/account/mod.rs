@@ -2,6 +2,7 @@
 //! codes, and sessions.
 
 pub mod factors;
+pub mod keys;
 pub mod security;
 
 use axum::extract::FromRequestParts;
@@ -33,6 +34,9 @@ pub fn router() -> Router<AppState> {
         )
         .route("/account/totp/disable", post(factors::submit_disable_totp))
         .route("/account/backup-codes", post(factors::submit_regenerate))
+        .route(keys::NEW_PATH, post(keys::submit_new_key))
+        .route(keys::FINISH_PATH, post(keys::submit_finish_key))
+        .route(keys::REMOVE_PATH, post(keys::submit_remove_key))
         .route(
             "/account/sessions/sign-out",
             post(security::submit_sign_out_session),

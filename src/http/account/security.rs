@@ -2,15 +2,16 @@
 //! changes to it, and signing out other sessions.
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Serialize;
 
-use super::{recently_reauthenticated, Account};
+use super::{keys, recently_reauthenticated, Account};
 use crate::app::AppState;
 use crate::auth::login_flow::Stage;
-use crate::factors::{self, PasswordCheck};
+use crate::auth::webauthn::Kind;
+use crate::factors::{self, security_keys, PasswordCheck};
 use crate::http::client_ip::ClientIp;
 use crate::http::cookies::{self, PendingTarget};
 use crate::http::error::PageError;
@@ -27,6 +28,7 @@ pub struct AccountPage {
     pub username: String,
     pub acr: String,
     pub totp_enabled: bool,
+    pub has_factor: bool,
     pub totp_since: Option<String>,
     pub totp_last_used: Option<String>,
     pub backup_codes_remaining: i64,
@@ -38,6 +40,19 @@ pub struct AccountPage {
     pub error: Option<&'static str>,
     pub offer_sign_out_others: bool,
     pub sessions: Vec<SessionRow>,
+    pub keys: Vec<KeyRow>,
+    /// Why keys cannot be added here, if they cannot.
+    pub keys_unavailable: Option<&'static str>,
+}
+
+/// One registered security key or passkey.
+#[derive(Serialize)]
+pub struct KeyRow {
+    pub id: String,
+    pub name: String,
+    pub kind: &'static str,
+    pub added: String,
+    pub last_used: Option<String>,
 }
 
 /// One line of the session list.
@@ -93,6 +108,32 @@ pub async fn render_account(
     status: StatusCode,
 ) -> Result<Response, PageError> {
     let totp = app.store.active_totp(&user.id).await?;
+    let keys: Vec<KeyRow> = app
+        .store
+        .webauthn_credentials(&user.id)
+        .await?
+        .into_iter()
+        .map(|k| KeyRow {
+            kind: Kind::parse(&k.kind).map_or("Key", Kind::label),
+            added: when(k.created_at),
+            last_used: k.last_used_at.map(when),
+            id: k.id,
+            name: k.name,
+        })
+        .collect();
+    let tenant = app.store.account_of(user).await?;
+    let keys_unavailable = if security_keys::relying_party(app).is_none() {
+        Some(keys::UNAVAILABLE)
+    } else if !tenant
+        .factors
+        .iter()
+        .any(|f| f == "webauthn" || f == "passkey")
+    {
+        Some("Your organisation does not allow security keys.")
+    } else {
+        None
+    };
+    let has_factor = totp.is_some() || !keys.is_empty();
     let backup = app.store.backup_code_summary(&user.id).await?;
     let now = app.clock.now();
     let sessions = app
@@ -117,13 +158,16 @@ pub async fn render_account(
         username: user.username.clone(),
         acr: session.acr.clone(),
         totp_enabled: totp.is_some(),
+        has_factor,
         totp_since: totp.as_ref().and_then(|t| t.confirmed_at).map(when),
         totp_last_used: totp.as_ref().and_then(|t| t.last_used_at).map(when),
         backup_codes_remaining: backup.remaining,
-        backup_codes_low: totp.is_some() && backup.remaining <= 3,
+        backup_codes_low: has_factor && backup.remaining <= 3,
         backup_codes_last_used: backup.last_used_at.map(when),
         reauthenticated: recently_reauthenticated(app, session),
-        needs_step_up: totp.is_some() && session.acr != "aal2",
+        needs_step_up: has_factor && session.acr != "aal2",
+        keys,
+        keys_unavailable,
         // After a change to the factors, the user may want other devices out.
         offer_sign_out_others: notice.is_some_and(|n| n != SIGNED_OUT_OTHERS && n != SESSION_ENDED)
             && error.is_none(),
@@ -139,8 +183,11 @@ pub async fn render_account(
 pub async fn show_account(
     State(app): State<AppState>,
     account: Account,
+    RawQuery(query): RawQuery,
 ) -> Result<Response, PageError> {
-    account.page(&app, None, None, StatusCode::OK).await
+    let notice = (query.as_deref() == Some("added=key"))
+        .then_some("The key is added: use it the next time you sign in.");
+    account.page(&app, notice, None, StatusCode::OK).await
 }
 
 const SIGNED_OUT_OTHERS: &str = "Your other sessions are signed out.";

@@ -56,11 +56,16 @@ struct ContactRow {
     last_sign_in: Option<String>,
 }
 
-/// The factors of a member in words: "Authenticator app, 9 backup codes".
+/// The factors of a member in words: "Authenticator app, 2 security keys, 9 backup codes".
 pub(super) fn factor_summary(contact: &Contact) -> String {
     let mut parts = Vec::new();
     if contact.totp > 0 {
         parts.push("Authenticator app".to_string());
+    }
+    match contact.keys {
+        0 => {}
+        1 => parts.push("1 security key".into()),
+        n => parts.push(format!("{n} security keys")),
     }
     match contact.backup_codes_left {
         0 => {}
@@ -77,7 +82,8 @@ pub(super) fn factor_summary(contact: &Contact) -> String {
 fn contact_row(contact: Contact, actor: &User, now: i64) -> ContactRow {
     let last_used = contact
         .totp_last_used_at
-        .max(contact.backup_code_last_used_at);
+        .max(contact.backup_code_last_used_at)
+        .max(contact.key_last_used_at);
     ContactRow {
         factors: factor_summary(&contact),
         factor_last_used: last_used.map(when),
@@ -242,7 +248,7 @@ pub async fn submit_reset(
 mod tests {
     use super::*;
 
-    fn contact(totp: i64, backup: i64) -> Contact {
+    fn contact(totp: i64, keys: i64, backup: i64) -> Contact {
         Contact {
             id: "u".into(),
             username: "u".into(),
@@ -255,18 +261,27 @@ mod tests {
             totp_last_used_at: None,
             backup_codes_left: backup,
             backup_code_last_used_at: None,
+            keys,
+            key_last_used_at: None,
             locked_until: None,
         }
     }
 
     #[test]
     fn factors_read_as_words() {
-        assert_eq!(factor_summary(&contact(0, 0)), "None");
+        assert_eq!(factor_summary(&contact(0, 0, 0)), "None");
         assert_eq!(
-            factor_summary(&contact(1, 10)),
+            factor_summary(&contact(1, 0, 10)),
             "Authenticator app, 10 backup codes"
         );
-        assert_eq!(factor_summary(&contact(0, 1)), "1 backup code");
+        assert_eq!(
+            factor_summary(&contact(0, 1, 1)),
+            "1 security key, 1 backup code"
+        );
+        assert_eq!(
+            factor_summary(&contact(1, 2, 9)),
+            "Authenticator app, 2 security keys, 9 backup codes"
+        );
     }
 
     #[test]

@@ -2,13 +2,14 @@
 //! enrolment of one, then back to the relying party.
 
 pub mod enroll;
+pub mod passkey;
 pub mod password;
 pub mod second_factor;
 
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 
 use crate::app::AppState;
@@ -28,6 +29,13 @@ pub fn router() -> Router<AppState> {
         .route(
             second_factor::PATH,
             get(second_factor::show_second_factor).post(second_factor::submit_second_factor),
+        )
+        .route(second_factor::KEY_PATH, post(second_factor::submit_use_key))
+        .route(passkey::PATH, post(passkey::submit_start))
+        .route(passkey::FINISH_PATH, post(passkey::submit_finish))
+        .route(
+            second_factor::KEY_FINISH_PATH,
+            post(second_factor::submit_key_answer),
         )
         .route(
             enroll::PATH,

@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::app::AppState;
 use crate::auth::login_flow::{after_password, Facts, Next};
 use crate::auth::policy;
-use crate::factors::{self, PasswordCheck};
+use crate::factors::{self, security_keys, PasswordCheck};
 use crate::http::client_ip::ClientIp;
 use crate::http::cookies::{self, PendingTarget};
 use crate::http::error::PageError;
@@ -33,6 +33,7 @@ struct LoginPage {
     client_id: Option<String>,
     username: String,
     error: Option<&'static str>,
+    offer_passkey: bool,
 }
 
 impl Page for LoginPage {
@@ -64,6 +65,7 @@ pub async fn show_login(
         client_id: None,
         username: String::new(),
         error: None,
+        offer_passkey: false,
     };
     if let Some(id) = request_id {
         let request = parked(&app, &id).await?.ok_or_else(|| {
@@ -76,10 +78,10 @@ pub async fn show_login(
         page.username = request.login_hint.unwrap_or_default();
         page.request = Some(id);
     }
-    render(&app, &headers, page, StatusCode::OK)
+    render(&app, &headers, page, StatusCode::OK).await
 }
 
-fn render(
+async fn render(
     app: &AppState,
     headers: &HeaderMap,
     mut page: LoginPage,
@@ -87,6 +89,8 @@ fn render(
 ) -> Result<Response, PageError> {
     let (token, cookie) = cookies::csrf_token(app, headers);
     page.csrf_token = token;
+    page.offer_passkey = security_keys::relying_party(app).is_some()
+        && app.store.any_account_allows("passkey").await?;
     let mut response = page.render(app)?;
     *response.status_mut() = status;
     cookies::attach(&mut response, cookie);
@@ -118,6 +122,7 @@ pub async fn submit_login(
         client_id: None,
         username: username.clone(),
         error: None,
+        offer_passkey: false,
     };
     let parked_request = match &request_id {
         Some(id) => parked(&app, id).await?,
@@ -126,11 +131,11 @@ pub async fn submit_login(
     page.client_id = parked_request.as_ref().map(|r| r.client_id.clone());
     if !cookies::csrf_ok(&app, &headers, field("csrf_token")) {
         page.error = Some("This form has expired. Please sign in again.");
-        return render(&app, &headers, page, StatusCode::FORBIDDEN);
+        return render(&app, &headers, page, StatusCode::FORBIDDEN).await;
     }
     let Some(password) = field("password").map(str::to_string) else {
         page.error = Some("Enter your username and password.");
-        return render(&app, &headers, page, StatusCode::BAD_REQUEST);
+        return render(&app, &headers, page, StatusCode::BAD_REQUEST).await;
     };
     let user = if username.is_empty() {
         None
@@ -146,13 +151,13 @@ pub async fn submit_login(
             PasswordCheck::Wrong => {
                 tracing::info!(%ip, "sign-in failed");
                 page.error = Some("The username or password is incorrect.");
-                return render(&app, &headers, page, StatusCode::UNAUTHORIZED);
+                return render(&app, &headers, page, StatusCode::UNAUTHORIZED).await;
             }
             PasswordCheck::Throttled { until } => {
                 let minutes = ((until - app.clock.now()) as f64 / 60.0).ceil().max(1.0) as i64;
                 page.error = Some("Too many failed attempts. Wait a few minutes, then try again.");
                 tracing::warn!(%ip, minutes, "sign-in throttled");
-                return render(&app, &headers, page, StatusCode::TOO_MANY_REQUESTS);
+                return render(&app, &headers, page, StatusCode::TOO_MANY_REQUESTS).await;
             }
         };
     let account = app.store.account_of(&user).await?;
@@ -213,4 +218,29 @@ pub async fn submit_login(
             Ok(response)
         }
     }
+}
+
+/// The sign-in page again with `error`, keeping the parked request and `next`.
+pub async fn refuse(
+    app: &AppState,
+    headers: &HeaderMap,
+    request: Option<String>,
+    next: Option<String>,
+    error: &'static str,
+    status: StatusCode,
+) -> Result<Response, PageError> {
+    let client_id = match &request {
+        Some(id) => parked(app, id).await?.map(|r| r.client_id),
+        None => None,
+    };
+    let page = LoginPage {
+        csrf_token: String::new(),
+        request,
+        next,
+        client_id,
+        username: String::new(),
+        error: Some(error),
+        offer_passkey: false,
+    };
+    render(app, headers, page, status).await
 }

@@ -1,5 +1,5 @@
-//! The second step of signing in: a TOTP code or a backup code, with the
-//! lock-out after repeated failures.
+//! The second step of signing in: a TOTP code, a backup code or a security
+//! key, with the lock-out after repeated failures.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -10,19 +10,25 @@ use serde::Serialize;
 use super::{expired_sign_in, finish_second_step, onward, pending_user};
 use crate::app::AppState;
 use crate::auth::login_flow::Stage;
-use crate::factors::{self, Check, Refusal};
+use crate::factors::{self, security_keys, Check, Refusal};
+use crate::http::ceremony;
 use crate::http::client_ip::ClientIp;
 use crate::http::cookies;
 use crate::http::error::PageError;
 use crate::http::render::Page;
 use crate::oidc::params::Params;
+use crate::store::{PendingLogin, User};
 
 pub const PATH: &str = "/login/second-factor";
+pub const KEY_PATH: &str = "/login/security-key";
+pub const KEY_FINISH_PATH: &str = "/login/security-key/finish";
 
 #[derive(Serialize)]
 struct SecondFactorPage {
     csrf_token: String,
     error: Option<&'static str>,
+    has_totp: bool,
+    has_keys: bool,
 }
 
 impl Page for SecondFactorPage {
@@ -46,14 +52,23 @@ pub fn locked(app: &AppState, until: i64) -> Result<Response, PageError> {
     Ok(response)
 }
 
-fn render(
+async fn render(
     app: &AppState,
     headers: &HeaderMap,
+    user: &User,
     error: Option<&'static str>,
     status: StatusCode,
 ) -> Result<Response, PageError> {
     let (csrf_token, cookie) = cookies::csrf_token(app, headers);
-    let mut response = SecondFactorPage { csrf_token, error }.render(app)?;
+    let has_keys = security_keys::relying_party(app).is_some()
+        && !app.store.webauthn_credentials(&user.id).await?.is_empty();
+    let mut response = SecondFactorPage {
+        csrf_token,
+        error,
+        has_totp: factors::has_totp(app, user).await?,
+        has_keys,
+    }
+    .render(app)?;
     *response.status_mut() = status;
     cookies::attach(&mut response, cookie);
     Ok(response)
@@ -63,10 +78,11 @@ pub async fn show_second_factor(
     State(app): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
-    cookies::current_pending(&app, &headers, Stage::SecondFactor)
+    let (_, pending) = cookies::current_pending(&app, &headers, Stage::SecondFactor)
         .await?
         .ok_or_else(expired_sign_in)?;
-    render(&app, &headers, None, StatusCode::OK)
+    let user = pending_user(&app, &pending).await?;
+    render(&app, &headers, &user, None, StatusCode::OK).await
 }
 
 pub async fn submit_second_factor(
@@ -78,54 +94,142 @@ pub async fn submit_second_factor(
     let (hash, pending) = cookies::current_pending(&app, &headers, Stage::SecondFactor)
         .await?
         .ok_or_else(expired_sign_in)?;
+    let user = pending_user(&app, &pending).await?;
     let form = Params::parse(&body);
     if !cookies::csrf_ok(&app, &headers, form.get("csrf_token").ok().flatten()) {
         return render(
             &app,
             &headers,
+            &user,
             Some("This form has expired. Please enter the code again."),
             StatusCode::FORBIDDEN,
-        );
+        )
+        .await;
     }
     let code = form.get("code").ok().flatten().unwrap_or_default();
     if code.len() > 64 {
         return render(
             &app,
             &headers,
+            &user,
             Some("That code is not right."),
             StatusCode::BAD_REQUEST,
-        );
+        )
+        .await;
     }
-    let user = pending_user(&app, &pending).await?;
     let ip = ip.to_string();
-    match factors::check_code(&app, &user, code, Some(&ip)).await? {
+    let check = factors::check_code(&app, &user, code, Some(&ip)).await?;
+    conclude(&app, &headers, &ip, &hash, &pending, &user, check, false).await
+}
+
+#[allow(clippy::too_many_arguments)]
+/// Ends a second-factor attempt: onward when accepted, the page again with
+/// the reason when refused, the lock page when locked.
+async fn conclude(
+    app: &AppState,
+    headers: &HeaderMap,
+    ip: &str,
+    hash: &str,
+    pending: &PendingLogin,
+    user: &User,
+    check: Check,
+    by_key: bool,
+) -> Result<Response, PageError> {
+    match check {
         Check::Accepted(method) => {
             let amr = method.amr();
             let (session, cookie) =
-                finish_second_step(&app, &headers, &ip, &hash, &pending, &user, &amr).await?;
+                finish_second_step(app, headers, ip, hash, pending, user, &amr).await?;
             let mut response = onward(
-                &app,
+                app,
                 &session,
                 pending.request_id.as_deref(),
                 pending.next_path.as_deref(),
             )
             .await;
             cookies::attach(&mut response, Some(cookie));
-            cookies::attach(&mut response, Some(cookies::clear_pending(&app)));
+            cookies::attach(&mut response, Some(cookies::clear_pending(app)));
             Ok(response)
         }
-        Check::Refused(Refusal::AlreadyUsed) => render(
-            &app,
-            &headers,
-            Some("That code was already used. Wait for the next code in your app."),
-            StatusCode::UNAUTHORIZED,
-        ),
-        Check::Refused(_) => render(
-            &app,
-            &headers,
-            Some("That code is not right."),
-            StatusCode::UNAUTHORIZED,
-        ),
-        Check::Locked { until } => locked(&app, until),
+        Check::Refused(refusal) => {
+            let message = match refusal {
+                Refusal::AlreadyUsed => {
+                    "That code was already used. Wait for the next code in your app."
+                }
+                Refusal::Wrong if by_key => {
+                    "The key's answer was not accepted. Use a key registered for this account, on this site."
+                }
+                Refusal::Wrong => "That code is not right.",
+                Refusal::StaleChallenge => {
+                    "That request to your key expired or was already answered. Try again."
+                }
+                Refusal::Cloned => {
+                    "This key looks copied and is refused. Use another factor, and tell your administrator."
+                }
+            };
+            render(app, headers, user, Some(message), StatusCode::UNAUTHORIZED).await
+        }
+        Check::Locked { until } => locked(app, until),
     }
+}
+
+/// `POST /login/security-key`: begins the key's ceremony for this sign-in.
+pub async fn submit_use_key(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let (hash, pending) = cookies::current_pending(&app, &headers, Stage::SecondFactor)
+        .await?
+        .ok_or_else(expired_sign_in)?;
+    let user = pending_user(&app, &pending).await?;
+    let form = Params::parse(&body);
+    if !cookies::csrf_ok(&app, &headers, form.get("csrf_token").ok().flatten()) {
+        let message = "This form has expired. Please try again.";
+        return render(&app, &headers, &user, Some(message), StatusCode::FORBIDDEN).await;
+    }
+    let Some(ceremony) = security_keys::start_second_factor(&app, &user, &hash).await? else {
+        let message = "There is no security key to use: enter a code instead.";
+        return render(&app, &headers, &user, Some(message), StatusCode::CONFLICT).await;
+    };
+    let text = ceremony::Text {
+        heading: "Use your security key",
+        instructions:
+            "Insert or unlock your security key or passkey, and touch it or confirm when asked.",
+        button: "Use my key",
+        mode: "get",
+        action: KEY_FINISH_PATH,
+        back: PATH.to_string(),
+        back_label: "Use a code instead",
+    };
+    ceremony::render(&app, &headers, text, ceremony, None, None)
+}
+
+/// `POST /login/security-key/finish`: the key's answer.
+pub async fn submit_key_answer(
+    State(app): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let (hash, pending) = cookies::current_pending(&app, &headers, Stage::SecondFactor)
+        .await?
+        .ok_or_else(expired_sign_in)?;
+    let user = pending_user(&app, &pending).await?;
+    let form = Params::parse(&body);
+    if !cookies::csrf_ok(&app, &headers, form.get("csrf_token").ok().flatten()) {
+        let message = "This form has expired. Please try again.";
+        return render(&app, &headers, &user, Some(message), StatusCode::FORBIDDEN).await;
+    }
+    let token = form.get("challenge").ok().flatten().unwrap_or_default();
+    let answer = form
+        .get("credential")
+        .ok()
+        .flatten()
+        .filter(|c| c.len() <= ceremony::MAX_ANSWER_LEN)
+        .unwrap_or_default();
+    let ip = ip.to_string();
+    let check =
+        security_keys::check_second_factor(&app, &user, token, &hash, answer, Some(&ip)).await?;
+    conclude(&app, &headers, &ip, &hash, &pending, &user, check, true).await
 }

@@ -1,7 +1,10 @@
 //! Authentication factors as the rest of the provider uses them: the password
 //! check (with its throttle), second-factor codes (TOTP or backup) with the
 //! lock-out, enrolling TOTP, regenerating backup codes, and the operator's
-//! reset. Ties `auth` (pure) to `store` with the vault.
+//! reset. Ties `auth` (pure) to `store` with the vault. Security keys and
+//! passkeys are in `security_keys`.
+
+pub mod security_keys;
 
 use crate::app::AppState;
 use crate::auth::totp::{self, TotpError};
@@ -165,6 +168,10 @@ pub async fn check_password(
 pub enum Method {
     Totp,
     BackupCode,
+    /// A security key or passkey; `synced` when it may live on several devices.
+    Key {
+        synced: bool,
+    },
 }
 
 impl Method {
@@ -172,6 +179,7 @@ impl Method {
         match self {
             Method::Totp => "totp",
             Method::BackupCode => "backup_code",
+            Method::Key { .. } => "security_key",
         }
     }
 
@@ -179,6 +187,7 @@ impl Method {
         match self {
             Method::Totp => crate::auth::login_flow::amr_with_totp(),
             Method::BackupCode => crate::auth::login_flow::amr_with_backup_code(),
+            Method::Key { synced } => crate::auth::webauthn::amr(synced, true),
         }
     }
 }
@@ -201,6 +210,10 @@ pub enum Refusal {
     Wrong,
     /// Right, but its time step (or the backup code) was used before.
     AlreadyUsed,
+    /// The key's challenge is unknown, expired, or was answered before.
+    StaleChallenge,
+    /// The key's signature counter went backwards: a cloned authenticator.
+    Cloned,
 }
 
 impl Refusal {
@@ -208,11 +221,13 @@ impl Refusal {
         match self {
             Refusal::Wrong => "wrong code",
             Refusal::AlreadyUsed => "code already used",
+            Refusal::StaleChallenge => "challenge expired or already answered",
+            Refusal::Cloned => "signature counter went backwards",
         }
     }
 }
 
-fn lock_key(user_id: &str) -> String {
+pub(crate) fn lock_key(user_id: &str) -> String {
     format!("mfa:{user_id}")
 }
 
@@ -227,6 +242,21 @@ pub async fn check_code(
     code: &str,
     ip: Option<&str>,
 ) -> Result<Check, store::Error> {
+    gated(app, user, ip, |now| try_code(app, user, code, now)).await
+}
+
+/// Runs one second-factor attempt (`attempt`, given the time) behind the
+/// lock-out: counted first, cleared on success, locking at the limit.
+pub async fn gated<F, Fut>(
+    app: &AppState,
+    user: &User,
+    ip: Option<&str>,
+    attempt_with: F,
+) -> Result<Check, store::Error>
+where
+    F: FnOnce(i64) -> Fut,
+    Fut: std::future::Future<Output = Result<Result<Method, Refusal>, store::Error>>,
+{
     let now = app.clock.now();
     let key = lock_key(&user.id);
     let account = app.store.account_of(user).await?;
@@ -250,7 +280,7 @@ pub async fn check_code(
             return Ok(Check::Locked { until });
         }
     };
-    let reason = match try_code(app, user, code, now).await? {
+    let reason = match attempt_with(now).await? {
         Ok(method) => {
             app.store.clear_failures(&key).await?;
             audit(
@@ -470,20 +500,27 @@ pub async fn regenerate_backup_codes(
     Ok(codes)
 }
 
-/// Whether the user has a second factor in force.
+/// Whether the user has a second factor in force: an authenticator app, a
+/// security key or a passkey.
 pub async fn has_factor(app: &AppState, user: &User) -> Result<bool, store::Error> {
+    Ok(has_totp(app, user).await? || !app.store.webauthn_credentials(&user.id).await?.is_empty())
+}
+
+/// Whether the user has an authenticator app set up.
+pub async fn has_totp(app: &AppState, user: &User) -> Result<bool, store::Error> {
     Ok(app.store.active_totp(&user.id).await?.is_some())
 }
 
-/// Turns the user's second factors off (self-service, after the checks).
+/// Turns the user's authenticator app off (self-service, after the checks);
+/// the backup codes go too unless a security key remains.
 pub async fn disable(app: &AppState, user: &User, ip: Option<&str>) -> Result<(), store::Error> {
-    app.store.remove_second_factors(&user.id).await?;
+    app.store.remove_totp(&user.id).await?;
     audit(
         app,
         "second_factor_disabled",
         user,
         ip,
-        serde_json::json!({}),
+        serde_json::json!({ "method": "totp" }),
     )
     .await
 }

@@ -1,0 +1,208 @@
+//! Security keys and passkeys on the account page: adding one (after a
+//! recent password, and with the second factor when the user has one),
+//! naming it, and removing it.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+
+use super::security::{EXPIRED_FORM, PATH};
+use super::{recently_reauthenticated, Account};
+use crate::app::AppState;
+use crate::auth::webauthn::{self as rules, Kind};
+use crate::factors::{self, security_keys};
+use crate::http::ceremony::{self, MAX_ANSWER_LEN};
+use crate::http::client_ip::ClientIp;
+use crate::http::cookies;
+use crate::http::error::PageError;
+use crate::http::login::enroll::BackupCodesPage;
+use crate::http::render::Page;
+use crate::oidc::params::Params;
+
+pub const NEW_PATH: &str = "/account/keys/new";
+pub const FINISH_PATH: &str = "/account/keys";
+pub const REMOVE_PATH: &str = "/account/keys/remove";
+
+const CONFIRM_PASSWORD: &str = "Confirm your password first (below), then try again.";
+const VERIFY_FIRST: &str = "Verify with your second factor first (below), then try again.";
+pub const UNAVAILABLE: &str =
+    "Security keys and passkeys are unavailable here: this provider is reached by an IP address, not a domain name.";
+const NOT_ALLOWED: &str = "Your organisation does not allow security keys.";
+
+/// The refusal, if this session may not change the user's keys now.
+async fn may_change(app: &AppState, account: &Account) -> Result<Option<&'static str>, PageError> {
+    if factors::has_factor(app, &account.user).await? && account.session.acr != "aal2" {
+        return Ok(Some(VERIFY_FIRST));
+    }
+    if !recently_reauthenticated(app, &account.session) {
+        return Ok(Some(CONFIRM_PASSWORD));
+    }
+    Ok(None)
+}
+
+/// Whether the user's account lets them register WebAuthn credentials.
+pub async fn keys_allowed(app: &AppState, account: &Account) -> Result<bool, PageError> {
+    let tenant = app.store.account_of(&account.user).await?;
+    Ok(tenant
+        .factors
+        .iter()
+        .any(|f| f == "webauthn" || f == "passkey"))
+}
+
+/// `POST /account/keys/new`: the name and kind, then the browser's ceremony.
+pub async fn submit_new_key(
+    State(app): State<AppState>,
+    account: Account,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let Some(form) = account.form(&app, &body) else {
+        return account
+            .refuse(&app, EXPIRED_FORM, StatusCode::FORBIDDEN)
+            .await;
+    };
+    let Some(kind) = form.get("kind").ok().flatten().and_then(Kind::parse) else {
+        let message = "Choose Add security key or Add passkey.";
+        return account.refuse(&app, message, StatusCode::BAD_REQUEST).await;
+    };
+    if security_keys::relying_party(&app).is_none() {
+        return account
+            .refuse(&app, UNAVAILABLE, StatusCode::CONFLICT)
+            .await;
+    }
+    if !keys_allowed(&app, &account).await? {
+        return account
+            .refuse(&app, NOT_ALLOWED, StatusCode::FORBIDDEN)
+            .await;
+    }
+    if let Some(refusal) = may_change(&app, &account).await? {
+        return account.refuse(&app, refusal, StatusCode::FORBIDDEN).await;
+    }
+    let Some(name) = rules::key_name(form.get("name").ok().flatten().unwrap_or_default()) else {
+        let message =
+            "Give the key a name of up to 64 characters, such as “Blue key on my keyring”.";
+        return account.refuse(&app, message, StatusCode::BAD_REQUEST).await;
+    };
+    let Some(ceremony) =
+        security_keys::start_registration(&app, &account.user, kind, &name, &account.session.sid)
+            .await?
+    else {
+        return account
+            .refuse(&app, UNAVAILABLE, StatusCode::CONFLICT)
+            .await;
+    };
+    let text = ceremony::Text {
+        heading: match kind {
+            Kind::SecurityKey => "Add a security key",
+            Kind::Passkey => "Add a passkey",
+        },
+        instructions: match kind {
+            Kind::SecurityKey => {
+                "Insert your security key and touch it when it blinks. If your browser asks, allow this site to see the key."
+            }
+            Kind::Passkey => {
+                "Your browser will ask where to save the passkey: this device (unlock it with your fingerprint, face or PIN), your phone, or a security key."
+            }
+        },
+        button: "Use my key",
+        mode: "create",
+        action: FINISH_PATH,
+        back: PATH.to_string(),
+        back_label: "Cancel and go back to your security page",
+    };
+    ceremony::render(&app, account.headers(), text, ceremony, None, None)
+}
+
+fn answer(form: &Params) -> (&str, &str) {
+    (
+        form.get("challenge").ok().flatten().unwrap_or_default(),
+        form.get("credential")
+            .ok()
+            .flatten()
+            .filter(|c| c.len() <= MAX_ANSWER_LEN)
+            .unwrap_or_default(),
+    )
+}
+
+/// `POST /account/keys`: the browser's answer; the key is stored. The first
+/// second factor comes with backup codes, shown once.
+pub async fn submit_finish_key(
+    State(app): State<AppState>,
+    ClientIp(ip): ClientIp,
+    account: Account,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let Some(form) = account.form(&app, &body) else {
+        return account
+            .refuse(&app, EXPIRED_FORM, StatusCode::FORBIDDEN)
+            .await;
+    };
+    if let Some(refusal) = may_change(&app, &account).await? {
+        return account.refuse(&app, refusal, StatusCode::FORBIDDEN).await;
+    }
+    let user = &account.user;
+    let first = !factors::has_factor(&app, user).await?;
+    let (token, response) = answer(&form);
+    let ip = ip.to_string();
+    let stored = match security_keys::finish_registration(
+        &app,
+        user,
+        token,
+        &account.session.sid,
+        response,
+        Some(&ip),
+    )
+    .await?
+    {
+        Ok(stored) => stored,
+        Err(message) => return account.refuse(&app, message, StatusCode::BAD_REQUEST).await,
+    };
+    app.store.set_must_enroll(&user.id, false).await?;
+    // Proving the new key raises this session to aal2.
+    let amr = rules::amr(security_keys::is_synced(&stored), true);
+    let raised = cookies::raise_session(&app, &account.session.sid, &amr).await?;
+    if first {
+        let codes = factors::regenerate_backup_codes(&app, user, Some(&ip)).await?;
+        let (csrf_token, csrf_cookie) = cookies::csrf_token(&app, account.headers());
+        let mut response =
+            BackupCodesPage::new(codes, PATH.to_string(), csrf_token, true).render(&app)?;
+        cookies::attach(&mut response, raised.map(|(_, cookie)| cookie));
+        cookies::attach(&mut response, csrf_cookie);
+        return Ok(response);
+    }
+    let mut response = crate::http::oidc::authorize::see_other(&format!("{PATH}?added=key"));
+    cookies::attach(&mut response, raised.map(|(_, cookie)| cookie));
+    Ok(response)
+}
+
+/// `POST /account/keys/remove`: removes one of the user's keys.
+pub async fn submit_remove_key(
+    State(app): State<AppState>,
+    ClientIp(ip): ClientIp,
+    account: Account,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let Some(form) = account.form(&app, &body) else {
+        return account
+            .refuse(&app, EXPIRED_FORM, StatusCode::FORBIDDEN)
+            .await;
+    };
+    if let Some(refusal) = may_change(&app, &account).await? {
+        return account.refuse(&app, refusal, StatusCode::FORBIDDEN).await;
+    }
+    let id = form.get("id").ok().flatten().unwrap_or_default();
+    let ip = ip.to_string();
+    if !security_keys::remove(&app, &account.user, id, Some(&ip)).await? {
+        return account
+            .refuse(&app, "That key is already removed.", StatusCode::NOT_FOUND)
+            .await;
+    }
+    account
+        .page(
+            &app,
+            Some("The key is removed: it no longer signs in to your account."),
+            None,
+            StatusCode::OK,
+        )
+        .await
+}

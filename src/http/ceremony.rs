@@ -1,0 +1,76 @@
+//! The page that runs a WebAuthn ceremony in the browser (`assets/webauthn.js`)
+//! and posts its answer back: registering a key, or signing in with one.
+
+use axum::http::HeaderMap;
+use axum::response::Response;
+use serde::Serialize;
+
+use crate::app::AppState;
+use crate::factors::security_keys::Ceremony;
+use crate::http::cookies;
+use crate::http::error::PageError;
+use crate::http::render::Page;
+
+/// What the page says and where its answer goes.
+pub struct Text {
+    pub heading: &'static str,
+    pub instructions: &'static str,
+    pub button: &'static str,
+    /// `create` (registration) or `get` (sign-in).
+    pub mode: &'static str,
+    pub action: &'static str,
+    pub back: String,
+    pub back_label: &'static str,
+}
+
+#[derive(Serialize)]
+struct CeremonyPage {
+    heading: &'static str,
+    instructions: &'static str,
+    button: &'static str,
+    mode: &'static str,
+    action: &'static str,
+    back: String,
+    back_label: &'static str,
+    options_json: String,
+    csrf_token: String,
+    challenge: String,
+    request: Option<String>,
+    next: Option<String>,
+}
+
+impl Page for CeremonyPage {
+    const TEMPLATE: &'static str = "webauthn/ceremony.html";
+}
+
+/// Renders the ceremony, carrying `request` and `next` through when given.
+pub fn render(
+    app: &AppState,
+    headers: &HeaderMap,
+    text: Text,
+    ceremony: Ceremony,
+    request: Option<String>,
+    next: Option<String>,
+) -> Result<Response, PageError> {
+    let (csrf_token, cookie) = cookies::csrf_token(app, headers);
+    let mut response = CeremonyPage {
+        heading: text.heading,
+        instructions: text.instructions,
+        button: text.button,
+        mode: text.mode,
+        action: text.action,
+        back: text.back,
+        back_label: text.back_label,
+        options_json: ceremony.options.to_string(),
+        csrf_token,
+        challenge: ceremony.token,
+        request,
+        next,
+    }
+    .render(app)?;
+    cookies::attach(&mut response, cookie);
+    Ok(response)
+}
+
+/// The browser's answer as a form carries it; anything longer is not one.
+pub const MAX_ANSWER_LEN: usize = 16 * 1024;
