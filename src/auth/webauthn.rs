@@ -96,7 +96,19 @@ pub fn user_handle(tag_hex: &str) -> Uuid {
 
 /// The browser's options for a registration, as the page embeds them. A
 /// passkey must be discoverable, so that it can sign in without a username.
+/// A security key is not asked for credential protection: browsers refuse
+/// that request for a credential that is not discoverable (it was never
+/// enforced).
 pub fn creation_options(mut options: Value, kind: Kind) -> Value {
+    if kind == Kind::SecurityKey {
+        if let Some(extensions) = options
+            .pointer_mut("/publicKey/extensions")
+            .and_then(Value::as_object_mut)
+        {
+            extensions.remove("credentialProtectionPolicy");
+            extensions.remove("enforceCredentialProtectionPolicy");
+        }
+    }
     if kind == Kind::Passkey {
         if let Some(selection) = options
             .pointer_mut("/publicKey/authenticatorSelection")
@@ -199,6 +211,12 @@ mod tests {
         );
         let key = creation_options(options.clone(), Kind::SecurityKey);
         assert_eq!(key, options);
+        let protected = serde_json::json!({"publicKey": {"extensions": {
+            "credentialProtectionPolicy": "userVerificationRequired", "uvm": true}}});
+        assert_eq!(
+            creation_options(protected, Kind::SecurityKey),
+            serde_json::json!({"publicKey": {"extensions": {"uvm": true}}})
+        );
         let request =
             request_options(serde_json::json!({"publicKey": {}, "mediation": "conditional"}));
         assert!(request.get("mediation").is_none());

@@ -210,6 +210,102 @@ impl Browser {
     }
 }
 
+/// A command of WebDriver's WebAuthn extension (chromedriver implements
+/// it): `method` on `session/<id>/webauthn/authenticator<path>`.
+#[derive(Debug)]
+struct VirtualAuthenticatorCommand {
+    method: axum::http::Method,
+    path: String,
+    body: Option<serde_json::Value>,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for VirtualAuthenticatorCommand {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/webauthn/authenticator{}",
+            session_id.unwrap_or_default(),
+            self.path
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (axum::http::Method, Option<String>) {
+        (
+            self.method.clone(),
+            self.body.as_ref().map(|b| b.to_string()),
+        )
+    }
+}
+
+impl Browser {
+    /// Plugs in a virtual security key (CTAP2 over USB) that keeps
+    /// discoverable credentials, has a PIN, and consents and verifies its
+    /// user at once; its id.
+    pub async fn add_virtual_authenticator(&self) -> String {
+        let options = serde_json::json!({
+            "protocol": "ctap2",
+            "transport": "usb",
+            "hasResidentKey": true,
+            "hasUserVerification": true,
+            "isUserConsenting": true,
+            "isUserVerified": true,
+        });
+        let id = self
+            .client
+            .issue_cmd(VirtualAuthenticatorCommand {
+                method: axum::http::Method::POST,
+                path: String::new(),
+                body: Some(options),
+            })
+            .await
+            .expect("chromedriver adds a virtual authenticator");
+        id.as_str().expect("an authenticator id").to_string()
+    }
+
+    /// Unplugs the virtual authenticator `id`, with its credentials.
+    pub async fn remove_virtual_authenticator(&self, id: &str) {
+        self.client
+            .issue_cmd(VirtualAuthenticatorCommand {
+                method: axum::http::Method::DELETE,
+                path: format!("/{id}"),
+                body: None,
+            })
+            .await
+            .expect("chromedriver removes the virtual authenticator");
+    }
+
+    /// Waits until the page's path starts with `prefix` (scripts may be
+    /// posting forms meanwhile); the path reached.
+    pub async fn wait_for_path(&self, prefix: &str) -> String {
+        let mut path = String::new();
+        for _ in 0..200 {
+            path = self.path().await;
+            let ready = self
+                .client
+                .execute("return document.readyState", vec![])
+                .await;
+            if path.starts_with(prefix) && ready.is_ok_and(|state| state == "complete") {
+                return path;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        let text = self
+            .client
+            .execute("return document.body.innerText", vec![])
+            .await
+            .unwrap_or_default();
+        panic!("the browser stayed on {path}, not {prefix}: {text}");
+    }
+
+    /// The whole URL of the page (another site's, after a redirect there).
+    pub async fn url(&self) -> url::Url {
+        self.client.current_url().await.unwrap()
+    }
+}
+
 impl Browser {
     /// Ends the browser session, then the driver.
     pub async fn quit(self) {

@@ -25,7 +25,7 @@ fn acr_of(signed_in: &SignedIn) -> Option<String> {
         .map(|a: &AuthenticationContextClass| a.to_string())
 }
 
-fn link_with_class(page: &str, class: &str) -> String {
+pub fn link_with_class(page: &str, class: &str) -> String {
     let marker = format!(r#"class="{class}" href=""#);
     let start = page
         .find(&marker)

@@ -11,8 +11,10 @@ use webauthn_authenticator_rs::WebauthnAuthenticator;
 use webauthn_rs::prelude::{CreationChallengeResponse, RequestChallengeResponse};
 
 use crate::account::run_cli;
+use crate::browser::Browser;
 use crate::common::*;
 use crate::each_backend;
+use crate::second_factor::link_with_class;
 
 /// A provider whose issuer is a domain name (WebAuthn needs one).
 async fn spawn(backend: Backend) -> TestApp {
@@ -428,6 +430,137 @@ each_backend! {
         assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/login/enroll")));
     }
 
+    async fn a_required_enrolment_may_take_a_security_key_instead_of_an_app(backend) {
+        let app = spawn(backend).await;
+        let portal = app.rp("portal").await;
+        let browser = new_browser();
+        let request = app.auth_request(&portal, &[]);
+        let (status, location, _) = app.sign_in_through_in(&browser, &request, MIA, PASSWORD).await;
+        assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/login/enroll")));
+        let (_, _, enrol) = app.get_in(&browser, "/login/enroll").await;
+        assert!(enrol.contains("Use a security key instead"), "{enrol}");
+        let (status, _, page) = app.submit_in(&browser, &enrol, "/login/enroll/key", &[("name", "")]).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "a key needs a name");
+        let (status, _, ceremony) = app.submit_in(&browser, &page, "/login/enroll/key", &[("name", "Desk key")]).await;
+        assert_eq!(status, StatusCode::OK, "{ceremony}");
+        let mut key = Key::new();
+        let request_options: CreationChallengeResponse = serde_json::from_value(options_on(&ceremony)).unwrap();
+        let registered = key.device.do_registration(origin(&app), request_options).unwrap();
+        let (status, _, codes_page) = send_answer(&app, &browser, &ceremony, "/login/enroll/key/finish", &serde_json::to_string(&registered).unwrap()).await;
+        assert_eq!(status, StatusCode::OK, "{codes_page}");
+        assert_eq!(backup_codes_on(&codes_page).len(), 10);
+        let continue_href = link_with_class(&codes_page, "button");
+        let (status, location, _) = app.get_in(&browser, &continue_href).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let signed_in = app.exchange(&portal, code_from(&location.unwrap(), &request), request).await;
+        assert_eq!(acr_of(&signed_in), "aal2");
+        assert_eq!(amr_of(&signed_in), ["pwd", "hwk", "mfa"]);
+        let keys = app.state.store.webauthn_credentials("user-mia").await.unwrap();
+        assert_eq!(keys.len(), 1);
+        assert_eq!((keys[0].kind.as_str(), keys[0].name.as_str()), ("security_key", "Desk key"));
+    }
+
+    async fn key_changes_need_a_fresh_password_the_factor_a_name_and_a_live_challenge(backend) {
+        let app = spawn(backend).await;
+        let browser = new_browser();
+        password_session(&app, &browser, USERNAME).await;
+        let (status, page) = start_registration(&app, &browser, "security_key", "").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(page.contains("Give the key a name"));
+        let long = "k".repeat(65);
+        let (status, _) = start_registration(&app, &browser, "security_key", &long).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        let (status, page) = start_registration(&app, &browser, "totp", "Key").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{page}");
+        // No CSRF token: refused.
+        let (status, _, _) = app.post_in(&browser, "/account/keys/new", &[("name", "Key"), ("kind", "security_key")]).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+
+        // A ceremony left for longer than five minutes has expired.
+        let (status, ceremony) = start_registration(&app, &browser, "security_key", "Slow key").await;
+        assert_eq!(status, StatusCode::OK);
+        let mut key = Key::new();
+        let request: CreationChallengeResponse = serde_json::from_value(options_on(&ceremony)).unwrap();
+        let registered = serde_json::to_string(&key.device.do_registration(origin(&app), request).unwrap()).unwrap();
+        app.state.clock.advance(301);
+        let (status, _, page) = send_answer(&app, &browser, &ceremony, "/account/keys", &registered).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "the password is no longer fresh either");
+        assert!(page.contains("Confirm your password"), "{page}");
+        let (_, _, account) = app.get_in(&browser, "/account").await;
+        let (status, _, _) = app.submit_in(&browser, &account, "/account/reauth", &[("password", PASSWORD), ("next", "/account")]).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let (status, _, page) = send_answer(&app, &browser, &ceremony, "/account/keys", &registered).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(page.contains("expired"), "{page}");
+        // Garbage instead of an answer.
+        let (_, ceremony) = start_registration(&app, &browser, "security_key", "Key").await;
+        let (status, _, page) = send_answer(&app, &browser, &ceremony, "/account/keys", "{not json").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(page.contains("could not be read"), "{page}");
+        assert!(app.state.store.webauthn_credentials("user-alice").await.unwrap().is_empty());
+
+        // With a key, an aal1 session must verify first; a key of another user cannot be removed.
+        let earlier = new_browser();
+        password_session(&app, &earlier, USERNAME).await;
+        let (_, ceremony) = start_registration(&app, &browser, "security_key", "Key").await;
+        let request: CreationChallengeResponse = serde_json::from_value(options_on(&ceremony)).unwrap();
+        let registered = serde_json::to_string(&key.device.do_registration(origin(&app), request).unwrap()).unwrap();
+        let (status, _, _) = send_answer(&app, &browser, &ceremony, "/account/keys", &registered).await;
+        assert_eq!(status, StatusCode::OK);
+        let (_, _, account) = app.get_in(&browser, "/account").await;
+        let (status, _, page) = app.submit_in(&browser, &account, "/account/keys/remove", &[("id", "not-a-key")]).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{page}");
+        let other = new_browser();
+        app.add_user("bob", PASSWORD).await;
+        password_session(&app, &other, "bob").await;
+        let alices_key = app.state.store.webauthn_credentials("user-alice").await.unwrap()[0].id.clone();
+        let (_, _, bobs_page) = app.get_in(&other, "/account").await;
+        let (status, _, _) = app.submit_in(&other, &bobs_page, "/account/keys/remove", &[("id", &alices_key)]).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(app.state.store.webauthn_credentials("user-alice").await.unwrap().len(), 1);
+        let (status, page) = start_registration(&app, &earlier, "passkey", "Another").await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "a session from before the key is aal1");
+        assert!(page.contains("Verify with your second factor first"), "{page}");
+        let fresh = new_browser();
+        let (_, _, login) = app.get_in(&fresh, "/login?next=/account").await;
+        let (status, location, _) = app.submit_in(&fresh, &login, "/login", &[("username", USERNAME), ("password", PASSWORD)]).await;
+        assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/login/second-factor")), "a user with a key gives it");
+    }
+
+    async fn garbage_and_wrong_key_answers_count_toward_the_lock_out(backend) {
+        let app = spawn(backend).await;
+        let browser = new_browser();
+        password_session(&app, &browser, USERNAME).await;
+        let mut key = Key::new();
+        register(&app, &browser, &mut key, "security_key", "Key").await;
+        let portal = app.rp("portal").await;
+        let fresh = new_browser();
+        let (_, second_factor) = to_second_factor(&app, &fresh, &portal).await;
+        let limit = app.state.config.mfa_failure_limit;
+        for attempt in 1..=limit {
+            let ceremony = use_key(&app, &fresh, &second_factor).await;
+            let (status, _, _) = send_answer(&app, &fresh, &ceremony, "/login/security-key/finish", "{\"id\": 1}").await;
+            let expected = if attempt < limit { StatusCode::UNAUTHORIZED } else { StatusCode::TOO_MANY_REQUESTS };
+            assert_eq!(status, expected, "attempt {attempt}");
+        }
+        // Locked: even the key's right answer is refused.
+        let ceremony = use_key(&app, &fresh, &second_factor).await;
+        let right = answer(&mut key, &ceremony, origin(&app), false);
+        let (status, _, _) = send_answer(&app, &fresh, &ceremony, "/login/security-key/finish", &right).await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+        // No ceremony without a pending sign-in or a CSRF token.
+        let (status, _, _) = app.post_in(&new_browser(), "/login/security-key", &[]).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        let (status, _, _) = app.post_in(&fresh, "/login/security-key", &[]).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (status, _, _) = app.post_in(&new_browser(), "/login/passkey", &[]).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (_, _, login) = app.get_in(&fresh, "/login").await;
+        let (status, _, page) = app.submit_in(&fresh, &login, "/login/passkey/finish", &[("challenge", "nothing"), ("credential", "{}")]).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert!(page.contains("expired"), "{page}");
+    }
+
     async fn an_ip_address_issuer_says_keys_are_unavailable(backend) {
         let app = TestApp::spawn(backend).await;
         let browser = new_browser();
@@ -449,4 +582,103 @@ async fn set_counter(app: &TestApp, counter: i64) {
         .await
         .unwrap();
     pool.close().await;
+}
+
+each_backend! {
+    async fn in_a_real_browser_a_key_and_a_passkey_are_registered_then_sign_in(backend) {
+        let app = spawn(backend).await;
+        let factors: Vec<String> = ["totp", "webauthn", "passkey"].map(String::from).to_vec();
+        app.state.store.update_account_policy("acme", None, Some(&factors), app.state.clock.now()).await.unwrap();
+        let portal = app.rp("portal").await;
+        let prefix = format!("keys-{}", backend.name());
+        let chromium = Browser::start(&prefix, 1280, 900).await;
+        let usb_key = chromium.add_virtual_authenticator().await;
+
+        // Alice signs in with her password and registers a security key.
+        chromium.goto(&app.url("/account")).await;
+        chromium.fill("#username", USERNAME).await;
+        chromium.fill("#password", PASSWORD).await;
+        chromium.click_button("Sign in").await;
+        assert_eq!(chromium.path().await, "/account");
+        chromium.screenshot("account-without-keys").await;
+        let problems = chromium.accessibility_problems().await;
+        assert!(problems.is_empty(), "{problems:?}");
+        chromium.fill("#key-name", "Virtual key").await;
+        chromium.click_button("Add security key").await;
+        // The ceremony page runs the key and posts its answer: the backup codes come next.
+        chromium.wait_for_path("/account/keys").await;
+        let mut page = String::new();
+        for _ in 0..200 {
+            page = chromium.source().await;
+            if !backup_codes_on(&page).is_empty() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        assert_eq!(backup_codes_on(&page).len(), 10, "{page}");
+        chromium.goto(&app.url("/account")).await;
+        assert!(chromium.text_of("table.keys").await.contains("Virtual key"));
+
+        // Signed out, she signs in to the portal with her password and the key.
+        chromium.click_button("Sign out everywhere").await;
+        let request = app.auth_request(&portal, &[]);
+        chromium.goto(&request.url).await;
+        chromium.fill("#username", USERNAME).await;
+        chromium.fill("#password", PASSWORD).await;
+        chromium.click_button("Sign in").await;
+        assert_eq!(chromium.path().await, "/login/second-factor");
+        chromium.screenshot("second-factor-with-key").await;
+        let problems = chromium.accessibility_problems().await;
+        assert!(problems.is_empty(), "{problems:?}");
+        chromium.click_button("Use security key").await;
+        let code = code_at_relying_party(&app, &chromium, &request).await;
+        let signed_in = app.exchange(&portal, code, request).await;
+        assert_eq!(acr_of(&signed_in), "aal2");
+        assert_eq!(amr_of(&signed_in), ["pwd", "hwk", "mfa"]);
+
+        // With another authenticator plugged in, she adds a passkey.
+        chromium.remove_virtual_authenticator(&usb_key).await;
+        chromium.add_virtual_authenticator().await;
+        chromium.goto(&app.url("/account")).await;
+        chromium.fill("#key-name", "Virtual passkey").await;
+        chromium.click_button("Add passkey").await;
+        chromium.wait_for_path("/account?added=key").await;
+        chromium.screenshot("account-with-keys").await;
+        let names: Vec<String> = app.state.store.webauthn_credentials("user-alice").await.unwrap()
+            .into_iter().map(|k| format!("{} {}", k.kind, k.name)).collect();
+        assert_eq!(names, ["security_key Virtual key", "passkey Virtual passkey"]);
+
+        // Signed out again, the passkey alone signs her in.
+        chromium.click_button("Sign out everywhere").await;
+        let request = app.auth_request(&portal, &[]);
+        chromium.goto(&request.url).await;
+        chromium.screenshot("sign-in-with-passkey-offered").await;
+        chromium.click_button("Sign in with a passkey").await;
+        let code = code_at_relying_party(&app, &chromium, &request).await;
+        let signed_in = app.exchange(&portal, code, request).await;
+        assert_eq!(acr_of(&signed_in), "aal2");
+        assert_eq!(amr_of(&signed_in), ["hwk", "user", "mfa"]);
+        chromium.quit().await;
+
+        // The operator's reset removes both.
+        let output = run_cli(&app, &["user", "reset-mfa", USERNAME]);
+        assert!(output.status.success());
+        assert!(app.state.store.webauthn_credentials("user-alice").await.unwrap().is_empty());
+    }
+}
+
+/// Waits for the browser to reach the relying party's redirect URI; the code it carries.
+async fn code_at_relying_party(app: &TestApp, chromium: &Browser, request: &AuthRequest) -> String {
+    let redirect_uri = app.redirect_uri("portal");
+    for _ in 0..200 {
+        let url = chromium.url().await;
+        if url.as_str().starts_with(&redirect_uri) {
+            return code_from(url.as_str(), request);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!(
+        "the browser did not reach {redirect_uri}: {}",
+        chromium.source().await
+    );
 }

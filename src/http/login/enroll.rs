@@ -11,13 +11,13 @@ use serde::Serialize;
 use super::{continue_link, expired_sign_in, finish_second_step, pending_user};
 use crate::app::AppState;
 use crate::auth::login_flow::{amr_with_totp, Stage};
-use crate::factors;
+use crate::factors::{self, security_keys};
 use crate::http::client_ip::ClientIp;
 use crate::http::cookies;
 use crate::http::error::PageError;
 use crate::http::render::Page;
 use crate::oidc::params::Params;
-use crate::store::User;
+use crate::store::{PendingLogin, User};
 
 pub const PATH: &str = "/login/enroll";
 
@@ -31,6 +31,8 @@ pub struct EnrollPage {
     pub secret_grouped: String,
     pub error: Option<&'static str>,
     pub required: bool,
+    /// A security key may be enrolled instead (during sign-in only).
+    pub offer_key: bool,
 }
 
 impl Page for EnrollPage {
@@ -87,7 +89,17 @@ pub async fn render_enrolment(
 ) -> Result<Response, PageError> {
     let enrolment = factors::enrolment(app, user, error.is_some()).await?;
     let (csrf_token, cookie) = cookies::csrf_token(app, headers);
+    let offer_key = action == PATH
+        && security_keys::relying_party(app).is_some()
+        && app
+            .store
+            .account_of(user)
+            .await?
+            .factors
+            .iter()
+            .any(|f| f == "webauthn" || f == "passkey");
     let page = EnrollPage {
+        offer_key,
         csrf_token,
         action,
         qr_svg: enrolment.qr_svg,
@@ -153,26 +165,49 @@ pub async fn submit_enroll(
             return render_enrolment(&app, &headers, &user, PATH, true, Some(message)).await
         }
     };
-    let (session, cookie) = finish_second_step(
-        &app,
-        &headers,
-        &ip,
-        &hash,
-        &pending,
-        &user,
-        &amr_with_totp(),
-    )
-    .await?;
+    let enrolled = Enrolled {
+        hash: &hash,
+        pending: &pending,
+        user: &user,
+        amr: &amr_with_totp(),
+    };
+    finish_enrolment(&app, &headers, &ip, enrolled, codes).await
+}
+
+/// A sign-in whose new factor was just proven.
+pub struct Enrolled<'a> {
+    pub hash: &'a str,
+    pub pending: &'a PendingLogin,
+    pub user: &'a User,
+    pub amr: &'a [String],
+}
+
+/// Ends an enrolment during sign-in: the `aal2` session, then the new backup
+/// codes, shown once, with the way on.
+pub async fn finish_enrolment(
+    app: &AppState,
+    headers: &HeaderMap,
+    ip: &str,
+    enrolled: Enrolled<'_>,
+    codes: Vec<String>,
+) -> Result<Response, PageError> {
+    let Enrolled {
+        hash,
+        pending,
+        user,
+        amr,
+    } = enrolled;
+    let (session, cookie) = finish_second_step(app, headers, ip, hash, pending, user, amr).await?;
     if let Some(request_id) = &pending.request_id {
         app.store
             .complete_auth_request(request_id, &session.sid)
             .await?;
     }
-    let (csrf_token, csrf_cookie) = cookies::csrf_token(&app, &headers);
+    let (csrf_token, csrf_cookie) = cookies::csrf_token(app, headers);
     let href = continue_link(pending.request_id.as_deref(), pending.next_path.as_deref());
-    let mut response = BackupCodesPage::new(codes, href, csrf_token, false).render(&app)?;
+    let mut response = BackupCodesPage::new(codes, href, csrf_token, false).render(app)?;
     cookies::attach(&mut response, Some(cookie));
     cookies::attach(&mut response, csrf_cookie);
-    cookies::attach(&mut response, Some(cookies::clear_pending(&app)));
+    cookies::attach(&mut response, Some(cookies::clear_pending(app)));
     Ok(response)
 }

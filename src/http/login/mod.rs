@@ -2,6 +2,7 @@
 //! enrolment of one, then back to the relying party.
 
 pub mod enroll;
+pub mod enroll_key;
 pub mod passkey;
 pub mod password;
 pub mod second_factor;
@@ -32,6 +33,8 @@ pub fn router() -> Router<AppState> {
         )
         .route(second_factor::KEY_PATH, post(second_factor::submit_use_key))
         .route(passkey::PATH, post(passkey::submit_start))
+        .route(enroll_key::PATH, post(enroll_key::submit_start))
+        .route(enroll_key::FINISH_PATH, post(enroll_key::submit_finish))
         .route(passkey::FINISH_PATH, post(passkey::submit_finish))
         .route(
             second_factor::KEY_FINISH_PATH,
