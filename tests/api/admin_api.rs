@@ -163,6 +163,7 @@ each_backend! {
         assert_eq!(members["total"], 1);
         assert_eq!(members["members"][0]["factors"]["totp"], true);
         assert_eq!(members["members"][0]["factors"]["backup_codes_left"], 10);
+        assert_eq!(members["members"][0]["factors"]["security_keys"], 0);
 
         let (status, reset) = post(&app, "/admin/api/members/user-alice/reset-2fa", &token, None).await;
         assert_eq!(status, StatusCode::OK, "{reset}");

@@ -561,6 +561,44 @@ each_backend! {
         assert!(page.contains("expired"), "{page}");
     }
 
+    async fn a_ceremony_begun_on_one_node_is_answered_on_another_once(backend) {
+        let app = spawn(backend).await;
+        let browser = new_browser();
+        password_session(&app, &browser, USERNAME).await;
+        let mut key = Key::new();
+        register(&app, &browser, &mut key, "security_key", "Key").await;
+        // A second node on the same database, behind the same issuer.
+        let issuer = app.state.config.issuer().to_string();
+        let node = app.node_with(&app.database_url, move |config| config.issuer = issuer).await;
+        let node_base = node.base.replace("127.0.0.1", "localhost");
+
+        let portal = app.rp("portal").await;
+        let fresh = new_browser();
+        let (request, second_factor) = to_second_factor(&app, &fresh, &portal).await;
+        let ceremony = use_key(&app, &fresh, &second_factor).await;
+        let signed = answer(&mut key, &ceremony, origin(&app), false);
+        let form = [
+            ("csrf_token", hidden_input(&ceremony, "csrf_token").unwrap()),
+            ("challenge", hidden_input(&ceremony, "challenge").unwrap()),
+            ("credential", signed),
+        ];
+        let on_node = |browser: &reqwest::Client, form: &[(&str, String)]| {
+            browser.post(format!("{node_base}/login/security-key/finish")).form(form).send()
+        };
+        let (status, location, body) = parts(on_node(&fresh, &form).await.unwrap()).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+        let code = code_from(&location.unwrap(), &request);
+        app.exchange(&portal, code, request).await;
+        // The same answer again, in a sign-in under way on another browser: the challenge is gone.
+        let another = new_browser();
+        let (_, second_factor) = to_second_factor(&app, &another, &portal).await;
+        let mut replay = form.clone();
+        replay[0].1 = hidden_input(&second_factor, "csrf_token").unwrap();
+        let (status, _, page) = parts(on_node(&another, &replay).await.unwrap()).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert!(page.contains("expired or was already answered"), "{page}");
+    }
+
     async fn an_ip_address_issuer_says_keys_are_unavailable(backend) {
         let app = TestApp::spawn(backend).await;
         let browser = new_browser();

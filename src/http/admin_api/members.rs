@@ -26,6 +26,8 @@ pub fn member_json(contact: &Contact, now: i64) -> Value {
             "totp_last_used_at": contact.totp_last_used_at,
             "backup_codes_left": contact.backup_codes_left,
             "backup_code_last_used_at": contact.backup_code_last_used_at,
+            "security_keys": contact.keys,
+            "security_key_last_used_at": contact.key_last_used_at,
         },
         "locked_until": contact.locked_until.filter(|&t| t > now),
     })
