@@ -119,7 +119,7 @@ fn session_lookup(c: &mut Criterion) {
             user_agent: None,
             expires_at: NOW + 86400,
             idle_secs: 3600,
-            reauthenticated_at: NOW,
+            reauthenticated_at: Some(NOW),
         };
         store.create_session(session).await.unwrap();
         store

@@ -30,6 +30,8 @@ pub struct AppState {
     pub discovery: bytes::Bytes,
     /// Wakes the back-channel logout sender when a delivery is queued.
     pub deliveries: Arc<tokio::sync::Notify>,
+    /// Wakes the email and SMS sender when a message is queued.
+    pub messages: Arc<tokio::sync::Notify>,
     /// Outgoing HTTP (back-channel logout): no redirects, short timeouts.
     pub http: reqwest::Client,
     /// The proxies whose forwarding headers name the client.
@@ -84,6 +86,7 @@ impl AppState {
             client_secrets: Arc::new(ClientSecretCache::default()),
             discovery,
             deliveries: Arc::new(tokio::sync::Notify::new()),
+            messages: Arc::new(tokio::sync::Notify::new()),
             hashing: Arc::new(HashPool::start(
                 std::thread::available_parallelism()
                     .map(|n| n.get())
@@ -155,6 +158,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let sender = tokio::spawn(crate::backchannel::run(state.clone()));
     let housekeeping = tokio::spawn(crate::housekeeping::run(state.clone()));
+    let messages = tokio::spawn(crate::delivery::run(state.clone()));
     let keys = state.keys.clone();
     let clock = state.clock.clone();
     let (keys_dir, rotation_days) = (
@@ -224,6 +228,7 @@ pub async fn serve(
     };
     reload.abort();
     sender.abort();
+    messages.abort();
     housekeeping.abort();
     if let Some(metrics) = metrics {
         metrics.abort();

@@ -59,6 +59,17 @@ pub struct Config {
     /// Proxies (addresses or CIDR ranges, comma-separated) whose
     /// `X-Forwarded-For` or `Forwarded` header names the client.
     pub trusted_proxies: String,
+    /// `smtp://host:port` or `smtps://user:pass@host:port`; empty: the
+    /// development outbox.
+    pub smtp_url: String,
+    /// The sender of email, as `Name <address>` or an address.
+    pub mail_from: String,
+    /// Where SMS messages are POSTed (JSON, signed with `sms_webhook_secret`);
+    /// empty: the development outbox.
+    pub sms_webhook_url: String,
+    pub sms_webhook_secret: String,
+    /// Where messages go when no mail server or SMS gateway is set.
+    pub outbox_dir: PathBuf,
 }
 
 impl Config {
@@ -118,6 +129,11 @@ impl Default for Config {
             tls_cert: String::new(),
             tls_key: String::new(),
             trusted_proxies: String::new(),
+            smtp_url: String::new(),
+            mail_from: "Gatehouse <gatehouse@localhost>".into(),
+            sms_webhook_url: String::new(),
+            sms_webhook_secret: String::new(),
+            outbox_dir: PathBuf::from("data/outbox"),
             key_rotation_days: 90,
             password_failure_window_secs: 900,
             reauth_window_secs: 300,
@@ -162,6 +178,11 @@ const TEXT: &[&str] = &[
     "trusted_proxies",
     "totp_issuer",
     "access_token_alg",
+    "smtp_url",
+    "mail_from",
+    "sms_webhook_url",
+    "sms_webhook_secret",
+    "outbox_dir",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -335,6 +356,37 @@ impl Config {
         }
         if self.totp_issuer.trim().is_empty() {
             return Err(ConfigError::Invalid("totp_issuer must not be empty".into()));
+        }
+        if !self.smtp_url.is_empty() {
+            let url = url::Url::parse(&self.smtp_url).ok();
+            if !url
+                .is_some_and(|u| matches!(u.scheme(), "smtp" | "smtps") && u.host_str().is_some())
+            {
+                return Err(ConfigError::Invalid(
+                    "smtp_url must look like smtp://host:port or smtps://user:pass@host:port"
+                        .into(),
+                ));
+            }
+        }
+        if self.mail_from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(ConfigError::Invalid(format!(
+                "mail_from {:?} is not an address (like Gatehouse <id@example.com>)",
+                self.mail_from
+            )));
+        }
+        if !self.sms_webhook_url.is_empty() {
+            let url = url::Url::parse(&self.sms_webhook_url).ok();
+            if !url.is_some_and(|u| matches!(u.scheme(), "http" | "https")) {
+                return Err(ConfigError::Invalid(
+                    "sms_webhook_url must be an http(s) URL".into(),
+                ));
+            }
+            if self.sms_webhook_secret.len() < 16 {
+                return Err(ConfigError::Invalid(
+                    "sms_webhook_secret must be set (at least 16 characters) with sms_webhook_url"
+                        .into(),
+                ));
+            }
         }
         if self.code_lifetime_secs > 600 {
             return Err(ConfigError::Invalid(

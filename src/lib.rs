@@ -14,6 +14,8 @@ pub mod clock;
 pub mod config;
 /// The provider console's operations, for its pages and its API.
 pub mod console;
+/// Email and SMS to users: queued, sent, retried.
+pub mod delivery;
 /// `gatehouse demo`: the provider with two example relying parties.
 pub mod demo;
 /// Second factors against the store: codes, enrolment, lock-out, reset.

@@ -132,7 +132,8 @@ pub fn request_options(mut options: Value) -> Value {
 
 /// `amr` values (RFC 8176) for a key: `hwk` for a key bound to its device,
 /// `swk` for a passkey that may be synced (backup eligible); `mfa` after a
-/// password, or for a passkey alone that verified its user.
+/// password, or for a passkey alone, which verified its user (PIN or
+/// biometrics: which one, the authenticator does not say).
 pub fn amr(backup_eligible: bool, with_password: bool) -> Vec<String> {
     let key = if backup_eligible { "swk" } else { "hwk" };
     let mut amr = Vec::new();
@@ -140,9 +141,6 @@ pub fn amr(backup_eligible: bool, with_password: bool) -> Vec<String> {
         amr.push("pwd");
     }
     amr.push(key);
-    if !with_password {
-        amr.push("user");
-    }
     amr.push("mfa");
     amr.into_iter().map(String::from).collect()
 }
@@ -226,7 +224,7 @@ mod tests {
     fn amr_names_the_key_and_the_factors() {
         assert_eq!(amr(false, true), ["pwd", "hwk", "mfa"]);
         assert_eq!(amr(true, true), ["pwd", "swk", "mfa"]);
-        assert_eq!(amr(true, false), ["swk", "user", "mfa"]);
+        assert_eq!(amr(true, false), ["swk", "mfa"]);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! reset. Ties `auth` (pure) to `store` with the vault. Security keys and
 //! passkeys are in `security_keys`.
 
+pub mod contact_codes;
 pub mod security_keys;
 
 use crate::app::AppState;
@@ -172,6 +173,10 @@ pub enum Method {
     Key {
         synced: bool,
     },
+    /// A code sent to the user's verified email address.
+    EmailCode,
+    /// A code sent by SMS to the user's verified phone.
+    SmsCode,
 }
 
 impl Method {
@@ -180,6 +185,8 @@ impl Method {
             Method::Totp => "totp",
             Method::BackupCode => "backup_code",
             Method::Key { .. } => "security_key",
+            Method::EmailCode => "email_code",
+            Method::SmsCode => "sms_code",
         }
     }
 
@@ -188,6 +195,8 @@ impl Method {
             Method::Totp => crate::auth::login_flow::amr_with_totp(),
             Method::BackupCode => crate::auth::login_flow::amr_with_backup_code(),
             Method::Key { synced } => crate::auth::webauthn::amr(synced, true),
+            Method::EmailCode => crate::auth::login_flow::amr_with_totp(),
+            Method::SmsCode => ["pwd", "otp", "sms", "mfa"].map(String::from).to_vec(),
         }
     }
 }
@@ -327,21 +336,38 @@ async fn try_code(
 ) -> Result<Result<Method, Refusal>, store::Error> {
     let digits: String = code.chars().filter(|c| !c.is_whitespace()).collect();
     if digits.len() == totp::DIGITS && digits.bytes().all(|b| b.is_ascii_digit()) {
-        let Some(factor) = app.store.active_totp(&user.id).await? else {
-            return Ok(Err(Refusal::Wrong));
-        };
-        let Some(secret) = unseal(app, &factor) else {
-            return Ok(Err(Refusal::Wrong));
-        };
-        return Ok(
-            match totp::verify(&secret, &digits, now, factor.last_step) {
-                Ok(step) if app.store.use_totp_step(&factor.id, step, now).await? => {
-                    Ok(Method::Totp)
-                }
-                Ok(_) | Err(TotpError::Replayed) => Err(Refusal::AlreadyUsed),
-                Err(_) => Err(Refusal::Wrong),
+        let by_app = match app.store.active_totp(&user.id).await? {
+            Some(factor) => match unseal(app, &factor) {
+                Some(secret) => match totp::verify(&secret, &digits, now, factor.last_step) {
+                    Ok(step) if app.store.use_totp_step(&factor.id, step, now).await? => {
+                        Ok(Method::Totp)
+                    }
+                    Ok(_) | Err(TotpError::Replayed) => Err(Refusal::AlreadyUsed),
+                    Err(_) => Err(Refusal::Wrong),
+                },
+                None => Err(Refusal::Wrong),
             },
-        );
+            None => Err(Refusal::Wrong),
+        };
+        if by_app != Err(Refusal::Wrong) {
+            return Ok(by_app);
+        }
+        use contact_codes::Purpose;
+        if email_codes_usable(app, user).await?
+            && contact_codes::take(app, user, Purpose::EmailSignIn, &digits)
+                .await?
+                .is_some()
+        {
+            return Ok(Ok(Method::EmailCode));
+        }
+        if sms_codes_usable(app, user).await?
+            && contact_codes::take(app, user, Purpose::SmsSignIn, &digits)
+                .await?
+                .is_some()
+        {
+            return Ok(Ok(Method::SmsCode));
+        }
+        return Ok(Err(Refusal::Wrong));
     }
     match backup_codes::normalize(code) {
         Some(normalized) => {
@@ -501,9 +527,35 @@ pub async fn regenerate_backup_codes(
 }
 
 /// Whether the user has a second factor in force: an authenticator app, a
-/// security key or a passkey.
+/// security key or a passkey, or email codes where the account allows them.
 pub async fn has_factor(app: &AppState, user: &User) -> Result<bool, store::Error> {
-    Ok(has_totp(app, user).await? || !app.store.webauthn_credentials(&user.id).await?.is_empty())
+    Ok(has_totp(app, user).await?
+        || !app.store.webauthn_credentials(&user.id).await?.is_empty()
+        || email_codes_usable(app, user).await?
+        || sms_codes_usable(app, user).await?)
+}
+
+/// Whether the user may give a code sent by SMS at every sign-in: they have
+/// a verified phone, and their account enables SMS as a second factor (NIST
+/// SP 800-63B restricts it; it is off by default).
+pub async fn sms_codes_usable(app: &AppState, user: &User) -> Result<bool, store::Error> {
+    Ok(
+        app.store.phone_state(&user.id).await?.is_some()
+            && account_allows(app, user, "sms").await?,
+    )
+}
+
+/// Whether the user may give a code sent to their email address: they
+/// turned email codes on, and their account allows them.
+pub async fn email_codes_usable(app: &AppState, user: &User) -> Result<bool, store::Error> {
+    let (_, on) = app.store.email_state(&user.id).await?;
+    Ok(on && account_allows(app, user, "email").await?)
+}
+
+/// Whether the user's account allows the factor kind `kind`.
+pub async fn account_allows(app: &AppState, user: &User, kind: &str) -> Result<bool, store::Error> {
+    let account = app.store.account_of(user).await?;
+    Ok(account.factors.iter().any(|f| f == kind))
 }
 
 /// Whether the user has an authenticator app set up.

@@ -545,9 +545,6 @@ pub async fn remove(
     if !app.store.remove_webauthn_credential(&user.id, id).await? {
         return Ok(false);
     }
-    if !super::has_factor(app, user).await? {
-        app.store.remove_second_factors(&user.id).await?;
-    }
     audit(
         app,
         "webauthn_removed",

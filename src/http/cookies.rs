@@ -76,7 +76,8 @@ pub async fn current_session(
 
 /// Starts a new session for `user` (a fresh id every sign-in, so a planted
 /// cookie never becomes a signed-in one) and returns it with its cookie.
-/// `password_at` is when the password of this sign-in was entered.
+/// `password_at` is when the password of this sign-in was entered (none for
+/// a passkey alone: changes to the account then ask for the password).
 pub async fn start_session(
     app: &AppState,
     headers: &HeaderMap,
@@ -84,7 +85,7 @@ pub async fn start_session(
     acr: &str,
     amr: &[String],
     ip: Option<&str>,
-    password_at: i64,
+    password_at: Option<i64>,
 ) -> Result<(Session, HeaderValue), store::Error> {
     let now = app.clock.now();
     if let Some(old) = read(headers, &name(app, SESSION)) {
@@ -122,7 +123,7 @@ pub async fn start_session(
         amr: amr.to_vec(),
         last_seen_at: now,
         expires_at,
-        reauthenticated_at: Some(password_at),
+        reauthenticated_at: password_at,
     };
     Ok((session, build(app, name(app, SESSION), id, SameSite::Lax)))
 }

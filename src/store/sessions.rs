@@ -39,7 +39,7 @@ pub struct NewSession<'a> {
     pub expires_at: i64,
     /// Ends the session after this long without use.
     pub idle_secs: i64,
-    pub reauthenticated_at: i64,
+    pub reauthenticated_at: Option<i64>,
 }
 
 #[derive(sqlx::FromRow)]

@@ -2,6 +2,12 @@
 //! (see `auth::vault`), active once confirmed, with the last accepted step.
 
 use super::{Error, Store};
+
+/// Deletes the backup codes of user `$1` when no second factor remains.
+pub(super) const BACKUP_CODES_WITHOUT_FACTOR: &str = "delete from backup_codes where user_id = $1 \
+     and not exists (select 1 from totp_factors t where t.user_id = $1 and t.confirmed_at is not null) \
+     and not exists (select 1 from webauthn_credentials w where w.user_id = $1) \
+     and not exists (select 1 from users u where u.id = $1 and u.email_codes_on = 1)";
 use sqlx::Connection;
 
 #[derive(Clone, Debug)]
@@ -167,6 +173,17 @@ impl Store {
             .bind(user_id)
             .execute(&mut *tx)
             .await?;
+        sqlx::query("delete from contact_codes where user_id = $1")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "update users set email_codes_on = 0, phone = null, phone_verified_at = null \
+             where id = $1",
+        )
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -180,13 +197,10 @@ impl Store {
             .bind(user_id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query(
-            "delete from backup_codes where user_id = $1 \
-             and not exists (select 1 from webauthn_credentials w where w.user_id = $1)",
-        )
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query(BACKUP_CODES_WITHOUT_FACTOR)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(())
     }

@@ -2,6 +2,7 @@
 //! and passkeys with their signature counters, and the ceremonies under way.
 
 use super::{Error, Store};
+use sqlx::Connection;
 
 /// A registered security key or passkey.
 #[derive(Clone, Debug)]
@@ -150,18 +151,38 @@ impl Store {
         Ok(updated.rows_affected() == 1)
     }
 
-    /// Removes one of the user's keys; false when it was not theirs or is gone.
+    /// Removes one of the user's keys, and the backup codes with the last
+    /// second factor, in one transaction (a factor added meanwhile keeps
+    /// them); false when the key was not theirs or is gone.
     pub async fn remove_webauthn_credential(&self, user_id: &str, id: &str) -> Result<bool, Error> {
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin().await?;
         let removed =
             sqlx::query("delete from webauthn_credentials where id = $1 and user_id = $2")
                 .bind(id)
                 .bind(user_id)
-                .execute(&mut *self.write().await?)
+                .execute(&mut *tx)
                 .await?;
-        Ok(removed.rows_affected() == 1)
+        if removed.rows_affected() != 1 {
+            return Ok(false);
+        }
+        sqlx::query(super::totp_factors::BACKUP_CODES_WITHOUT_FACTOR)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
+    /// Stores a ceremony in place of any earlier one for the same purpose and binding.
     pub async fn put_webauthn_challenge(&self, challenge: NewChallenge<'_>) -> Result<(), Error> {
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin().await?;
+        sqlx::query("delete from webauthn_challenges where purpose = $1 and binding = $2")
+            .bind(challenge.purpose)
+            .bind(challenge.binding)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query(
             "insert into webauthn_challenges \
              (id_hash, purpose, binding, user_id, state, detail, expires_at) \
@@ -174,8 +195,9 @@ impl Store {
         .bind(challenge.state)
         .bind(challenge.detail)
         .bind(challenge.expires_at)
-        .execute(&mut *self.write().await?)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(())
     }
 

@@ -166,6 +166,9 @@ pub enum Role {
     Operator,
 }
 
+/// Changes to the test defaults of a provider's settings.
+pub type Tweak = std::sync::Arc<dyn Fn(&mut Config) + Send + Sync>;
+
 pub struct TestApp {
     pub base: String,
     pub state: AppState,
@@ -174,7 +177,7 @@ pub struct TestApp {
     /// A browser: keeps cookies, does not follow redirects.
     pub browser: reqwest::Client,
     addr: std::net::SocketAddr,
-    tweak: fn(&mut Config),
+    tweak: Tweak,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
 }
@@ -193,7 +196,11 @@ impl TestApp {
     }
 
     /// A provider whose settings `tweak` changes from the test defaults.
-    pub async fn spawn_with(backend: Backend, tweak: fn(&mut Config)) -> TestApp {
+    pub async fn spawn_with(
+        backend: Backend,
+        tweak: impl Fn(&mut Config) + Send + Sync + 'static,
+    ) -> TestApp {
+        let tweak: Tweak = std::sync::Arc::new(tweak);
         // Server logs appear with a failing test's output.
         let _ = tracing_subscriber::fmt()
             .with_test_writer()
@@ -209,7 +216,7 @@ impl TestApp {
         let addr = listener.local_addr().unwrap();
         let mut app = TestApp {
             base: format!("http://{addr}"),
-            state: build_state(dir.path(), &database_url, addr, Clock::system(), tweak).await,
+            state: build_state(dir.path(), &database_url, addr, Clock::system(), &tweak).await,
             tweak,
             dir,
             database_url,
@@ -251,7 +258,7 @@ impl TestApp {
             &self.database_url,
             self.addr,
             self.state.clock.clone(),
-            self.tweak,
+            &self.tweak,
         )
         .await;
         let listener = tokio::net::TcpListener::bind(self.addr).await.unwrap();
@@ -265,7 +272,7 @@ impl TestApp {
             &self.database_url,
             self.addr,
             self.state.clock.clone(),
-            self.tweak,
+            &self.tweak,
         )
         .await
     }
@@ -732,13 +739,14 @@ async fn build_state(
     database_url: &str,
     addr: std::net::SocketAddr,
     clock: Clock,
-    tweak: fn(&mut Config),
+    tweak: &Tweak,
 ) -> AppState {
     let mut config = Config {
         listen: addr.to_string(),
         issuer: format!("http://{addr}"),
         database_url: database_url.to_string(),
         keys_dir: dir.join("keys"),
+        outbox_dir: dir.join("outbox"),
         password_hash_memory_kib: CHEAP.memory_kib,
         password_hash_iterations: CHEAP.iterations,
         password_hash_parallelism: CHEAP.parallelism,

@@ -61,7 +61,7 @@ pub async fn first_sign_in_with_enrolment(
     finish_enrolment(app, browser, rp, request).await
 }
 
-async fn finish_enrolment(
+pub async fn finish_enrolment(
     app: &TestApp,
     browser: &reqwest::Client,
     rp: &Rp,

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use super::security::{EXPIRED_FORM, PATH};
-use super::{recently_reauthenticated, Account};
+use super::{may_change, Account};
 use crate::app::AppState;
 use crate::auth::webauthn::{self as rules, Kind};
 use crate::factors::{self, security_keys};
@@ -24,22 +24,9 @@ pub const NEW_PATH: &str = "/account/keys/new";
 pub const FINISH_PATH: &str = "/account/keys";
 pub const REMOVE_PATH: &str = "/account/keys/remove";
 
-const CONFIRM_PASSWORD: &str = "Confirm your password first (below), then try again.";
-const VERIFY_FIRST: &str = "Verify with your second factor first (below), then try again.";
 pub const UNAVAILABLE: &str =
     "Security keys and passkeys are unavailable here: this provider is reached by an IP address, not a domain name.";
 const NOT_ALLOWED: &str = "Your organisation does not allow security keys.";
-
-/// The refusal, if this session may not change the user's keys now.
-async fn may_change(app: &AppState, account: &Account) -> Result<Option<&'static str>, PageError> {
-    if factors::has_factor(app, &account.user).await? && account.session.acr != "aal2" {
-        return Ok(Some(VERIFY_FIRST));
-    }
-    if !recently_reauthenticated(app, &account.session) {
-        return Ok(Some(CONFIRM_PASSWORD));
-    }
-    Ok(None)
-}
 
 /// Whether the user's account lets them register WebAuthn credentials.
 pub async fn keys_allowed(app: &AppState, account: &Account) -> Result<bool, PageError> {

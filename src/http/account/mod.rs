@@ -1,8 +1,10 @@
 //! The user's own security page at `/account`: their second factors, backup
 //! codes, and sessions.
 
+pub mod email_codes;
 pub mod factors;
 pub mod keys;
+pub mod phone;
 pub mod security;
 
 use axum::extract::FromRequestParts;
@@ -35,6 +37,17 @@ pub fn router() -> Router<AppState> {
         .route("/account/totp/disable", post(factors::submit_disable_totp))
         .route("/account/backup-codes", post(factors::submit_regenerate))
         .route(keys::NEW_PATH, post(keys::submit_new_key))
+        .route(email_codes::ON_PATH, post(email_codes::submit_turn_on))
+        .route(email_codes::CONFIRM_PATH, post(email_codes::submit_confirm))
+        .route(
+            email_codes::OFF_CODE_PATH,
+            post(email_codes::submit_off_code),
+        )
+        .route(email_codes::OFF_PATH, post(email_codes::submit_turn_off))
+        .route(phone::PATH, post(phone::submit_number))
+        .route(phone::CONFIRM_PATH, post(phone::submit_confirm))
+        .route(phone::REMOVE_CODE_PATH, post(phone::submit_remove_code))
+        .route(phone::REMOVE_PATH, post(phone::submit_remove))
         .route(keys::FINISH_PATH, post(keys::submit_finish_key))
         .route(keys::REMOVE_PATH, post(keys::submit_remove_key))
         .route(
@@ -81,6 +94,24 @@ pub fn recently_reauthenticated(app: &AppState, session: &Session) -> bool {
         .is_some_and(|at| now - at <= app.config.reauth_window_secs)
 }
 
+const CONFIRM_PASSWORD: &str = "Confirm your password first (below), then try again.";
+const VERIFY_FIRST: &str = "Verify with your second factor first (below), then try again.";
+
+/// The refusal, if this session may not change the user's factors now: the
+/// password must be recent, and a user with a factor must have given it.
+pub async fn may_change(
+    app: &AppState,
+    account: &Account,
+) -> Result<Option<&'static str>, PageError> {
+    if crate::factors::has_factor(app, &account.user).await? && account.session.acr != "aal2" {
+        return Ok(Some(VERIFY_FIRST));
+    }
+    if !recently_reauthenticated(app, &account.session) {
+        return Ok(Some(CONFIRM_PASSWORD));
+    }
+    Ok(None)
+}
+
 /// The signed-in user of this browser, for the account pages; a visitor is
 /// sent to sign in first.
 pub struct Account {
@@ -125,7 +156,7 @@ impl Account {
             &self.headers,
             &self.session,
             &self.user,
-            notice,
+            notice.map(String::from),
             error,
             status,
         )

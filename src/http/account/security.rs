@@ -11,6 +11,7 @@ use super::{keys, recently_reauthenticated, Account};
 use crate::app::AppState;
 use crate::auth::login_flow::Stage;
 use crate::auth::webauthn::Kind;
+use crate::factors::contact_codes::{masked, Purpose};
 use crate::factors::{self, security_keys, PasswordCheck};
 use crate::http::client_ip::ClientIp;
 use crate::http::cookies::{self, PendingTarget};
@@ -36,11 +37,24 @@ pub struct AccountPage {
     pub backup_codes_last_used: Option<String>,
     pub reauthenticated: bool,
     pub needs_step_up: bool,
-    pub notice: Option<&'static str>,
+    pub notice: Option<String>,
     pub error: Option<&'static str>,
     pub offer_sign_out_others: bool,
     pub sessions: Vec<SessionRow>,
     pub keys: Vec<KeyRow>,
+    pub email: String,
+    pub email_verified: bool,
+    pub email_codes_on: bool,
+    pub email_codes_allowed: bool,
+    /// A code to confirm the address is on its way.
+    pub email_code_pending: bool,
+    /// The last email to the user could not be delivered.
+    pub email_delivery_failed: bool,
+    /// The verified recovery phone, masked to its last four digits.
+    pub phone: Option<String>,
+    /// A code to confirm a number (or approve a change) is on its way.
+    pub phone_code_pending: bool,
+    pub sms_delivery_failed: bool,
     /// Why keys cannot be added here, if they cannot.
     pub keys_unavailable: Option<&'static str>,
 }
@@ -103,11 +117,38 @@ pub async fn render_account(
     headers: &HeaderMap,
     session: &Session,
     user: &User,
-    notice: Option<&'static str>,
+    notice: Option<String>,
     error: Option<&'static str>,
     status: StatusCode,
 ) -> Result<Response, PageError> {
     let totp = app.store.active_totp(&user.id).await?;
+    let now = app.clock.now();
+    let (email_verified_at, email_codes_on) = app.store.email_state(&user.id).await?;
+    let email_codes_allowed = factors::account_allows(app, user, "email").await?;
+    let email_code_pending = app
+        .store
+        .contact_code_sent(&user.id, Purpose::EmailVerify.as_str(), now)
+        .await?
+        .is_some();
+    let phone = app.store.phone_state(&user.id).await?;
+    let mut phone_code_pending = false;
+    for purpose in [Purpose::PhoneVerify, Purpose::PhoneChange] {
+        phone_code_pending |= app
+            .store
+            .contact_code_sent(&user.id, purpose.as_str(), now)
+            .await?
+            .is_some();
+    }
+    let sms_delivery_failed = app
+        .store
+        .last_message(&user.id, "sms")
+        .await?
+        .is_some_and(|m| m.failed_at.is_some());
+    let email_delivery_failed = app
+        .store
+        .last_message(&user.id, "email")
+        .await?
+        .is_some_and(|m| m.failed_at.is_some());
     let keys: Vec<KeyRow> = app
         .store
         .webauthn_credentials(&user.id)
@@ -133,7 +174,7 @@ pub async fn render_account(
     } else {
         None
     };
-    let has_factor = totp.is_some() || !keys.is_empty();
+    let has_factor = totp.is_some() || !keys.is_empty() || (email_codes_on && email_codes_allowed);
     let backup = app.store.backup_code_summary(&user.id).await?;
     let now = app.clock.now();
     let sessions = app
@@ -169,10 +210,23 @@ pub async fn render_account(
         keys,
         keys_unavailable,
         // After a change to the factors, the user may want other devices out.
-        offer_sign_out_others: notice.is_some_and(|n| n != SIGNED_OUT_OTHERS && n != SESSION_ENDED)
-            && error.is_none(),
+        offer_sign_out_others: notice.as_deref().is_some_and(|n| {
+            n != SIGNED_OUT_OTHERS
+                && n != SESSION_ENDED
+                && !n.starts_with("We emailed")
+                && !n.starts_with("We texted")
+        }) && error.is_none(),
         notice,
         error,
+        email: user.email.clone(),
+        email_verified: email_verified_at.is_some(),
+        email_codes_on,
+        email_codes_allowed,
+        email_code_pending: email_code_pending && !email_codes_on,
+        email_delivery_failed,
+        phone: phone.map(|(number, _)| masked(&number)),
+        phone_code_pending,
+        sms_delivery_failed,
     };
     let mut response = page.render(app)?;
     *response.status_mut() = status;
@@ -185,8 +239,11 @@ pub async fn show_account(
     account: Account,
     RawQuery(query): RawQuery,
 ) -> Result<Response, PageError> {
-    let notice = (query.as_deref() == Some("added=key"))
-        .then_some("The key is added: use it the next time you sign in.");
+    let notice = match query.as_deref() {
+        Some("added=key") => Some("The key is added: use it the next time you sign in."),
+        Some("added=email") => Some("Email codes are on: ask for one at your next sign-in."),
+        _ => None,
+    };
     account.page(&app, notice, None, StatusCode::OK).await
 }
 
@@ -382,6 +439,26 @@ pub async fn submit_sign_out_others(
     account
         .page(&app, Some(SIGNED_OUT_OTHERS), None, StatusCode::OK)
         .await
+}
+
+/// The account page of `account` with a notice made for this request.
+pub async fn render_account_with(
+    app: &AppState,
+    account: &Account,
+    notice: Option<String>,
+    error: Option<&'static str>,
+    status: StatusCode,
+) -> Result<Response, PageError> {
+    render_account(
+        app,
+        account.headers(),
+        &account.session,
+        &account.user,
+        notice,
+        error,
+        status,
+    )
+    .await
 }
 
 #[cfg(test)]

@@ -171,7 +171,7 @@ pub async fn submit_enroll(
         user: &user,
         amr: &amr_with_totp(),
     };
-    finish_enrolment(&app, &headers, &ip, enrolled, codes).await
+    finish_enrolment(&app, &headers, &ip, enrolled, Some(codes)).await
 }
 
 /// A sign-in whose new factor was just proven.
@@ -183,13 +183,14 @@ pub struct Enrolled<'a> {
 }
 
 /// Ends an enrolment during sign-in: the `aal2` session, then the new backup
-/// codes, shown once, with the way on.
+/// codes, shown once, with the way on. `None` makes the codes once this
+/// sign-in is finished (so that only the sign-in that finishes shows codes).
 pub async fn finish_enrolment(
     app: &AppState,
     headers: &HeaderMap,
     ip: &str,
     enrolled: Enrolled<'_>,
-    codes: Vec<String>,
+    codes: Option<Vec<String>>,
 ) -> Result<Response, PageError> {
     let Enrolled {
         hash,
@@ -198,6 +199,10 @@ pub async fn finish_enrolment(
         amr,
     } = enrolled;
     let (session, cookie) = finish_second_step(app, headers, ip, hash, pending, user, amr).await?;
+    let codes = match codes {
+        Some(codes) => codes,
+        None => factors::regenerate_backup_codes(app, user, Some(ip)).await?,
+    };
     if let Some(request_id) = &pending.request_id {
         app.store
             .complete_auth_request(request_id, &session.sid)

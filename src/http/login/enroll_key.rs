@@ -122,7 +122,6 @@ pub async fn submit_finish(
             }
         };
     app.store.set_must_enroll(&user.id, false).await?;
-    let codes = factors::regenerate_backup_codes(&app, &user, Some(&ip)).await?;
     let amr = rules::amr(security_keys::is_synced(&stored), true);
     let enrolled = Enrolled {
         hash: &hash,
@@ -130,5 +129,5 @@ pub async fn submit_finish(
         user: &user,
         amr: &amr,
     };
-    finish_enrolment(&app, &headers, &ip, enrolled, codes).await
+    finish_enrolment(&app, &headers, &ip, enrolled, None).await
 }

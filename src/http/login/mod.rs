@@ -1,10 +1,12 @@
 //! The sign-in pages: the password, then (when due) the second factor or the
 //! enrolment of one, then back to the relying party.
 
+pub mod email_code;
 pub mod enroll;
 pub mod enroll_key;
 pub mod passkey;
 pub mod password;
+pub mod recovery;
 pub mod second_factor;
 
 use axum::extract::{RawQuery, State};
@@ -33,6 +35,10 @@ pub fn router() -> Router<AppState> {
         )
         .route(second_factor::KEY_PATH, post(second_factor::submit_use_key))
         .route(passkey::PATH, post(passkey::submit_start))
+        .route(email_code::PATH, post(email_code::submit_send))
+        .route(email_code::SMS_PATH, post(email_code::submit_send_sms))
+        .route(recovery::PATH, post(recovery::submit_start))
+        .route(recovery::CONFIRM_PATH, post(recovery::submit_confirm))
         .route(enroll_key::PATH, post(enroll_key::submit_start))
         .route(enroll_key::FINISH_PATH, post(enroll_key::submit_finish))
         .route(passkey::FINISH_PATH, post(passkey::submit_finish))
@@ -108,7 +114,7 @@ pub async fn finish_second_step(
             "aal2",
             amr,
             Some(ip),
-            pending.created_at,
+            Some(pending.created_at),
         )
         .await?),
     }

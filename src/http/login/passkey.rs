@@ -41,9 +41,14 @@ fn binding(form: &Params) -> Option<String> {
         .map(|t| secret::token_hash(&format!("passkey:{t}")))
 }
 
+/// Passkey sign-ins one client address may begin per minute: each stores a
+/// ceremony, and anyone may ask.
+const STARTS_PER_MINUTE: i64 = 30;
+
 /// `POST /login/passkey`: begins the ceremony.
 pub async fn submit_start(
     State(app): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, PageError> {
@@ -62,6 +67,15 @@ pub async fn submit_start(
         )
         .await;
     };
+    let (starts, _) = app
+        .store
+        .count_attempt(&format!("passkey:ip:{ip}"), app.clock.now(), 60)
+        .await?;
+    if starts > STARTS_PER_MINUTE {
+        let message = "Too many attempts. Wait a minute, then try again.";
+        let status = StatusCode::TOO_MANY_REQUESTS;
+        return password::refuse(&app, &headers, request, next, message, status).await;
+    }
     let Some(ceremony) = security_keys::start_passkey_sign_in(&app, &binding).await? else {
         let message = "Passkeys are unavailable here. Sign in with your password.";
         return password::refuse(&app, &headers, request, next, message, StatusCode::CONFLICT)
@@ -135,9 +149,8 @@ pub async fn submit_finish(
             }
             PasskeySignIn::Locked { until } => return locked(&app, until),
         };
-    let now = app.clock.now();
     let (session, cookie) =
-        cookies::start_session(&app, &headers, &user, "aal2", &amr, Some(&ip), now).await?;
+        cookies::start_session(&app, &headers, &user, "aal2", &amr, Some(&ip), None).await?;
     factors::audit(
         &app,
         "signed_in",

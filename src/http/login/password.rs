@@ -185,7 +185,7 @@ pub async fn submit_login(
                 "aal1",
                 &amr,
                 Some(&ip),
-                app.clock.now(),
+                Some(app.clock.now()),
             )
             .await?;
             factors::audit(

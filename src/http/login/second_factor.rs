@@ -27,8 +27,13 @@ pub const KEY_FINISH_PATH: &str = "/login/security-key/finish";
 struct SecondFactorPage {
     csrf_token: String,
     error: Option<&'static str>,
+    notice: Option<String>,
     has_totp: bool,
     has_keys: bool,
+    email_codes: bool,
+    sms_codes: bool,
+    /// A code to the recovery phone can replace a lost authenticator app.
+    recovery_phone: bool,
 }
 
 impl Page for SecondFactorPage {
@@ -59,14 +64,31 @@ async fn render(
     error: Option<&'static str>,
     status: StatusCode,
 ) -> Result<Response, PageError> {
+    render_with(app, headers, user, error, None, status).await
+}
+
+/// The second-factor page with an error or a notice (such as where a code went).
+pub async fn render_with(
+    app: &AppState,
+    headers: &HeaderMap,
+    user: &User,
+    error: Option<&'static str>,
+    notice: Option<String>,
+    status: StatusCode,
+) -> Result<Response, PageError> {
     let (csrf_token, cookie) = cookies::csrf_token(app, headers);
     let has_keys = security_keys::relying_party(app).is_some()
         && !app.store.webauthn_credentials(&user.id).await?.is_empty();
     let mut response = SecondFactorPage {
         csrf_token,
         error,
+        notice,
         has_totp: factors::has_totp(app, user).await?,
         has_keys,
+        email_codes: factors::email_codes_usable(app, user).await?,
+        sms_codes: factors::sms_codes_usable(app, user).await?,
+        recovery_phone: factors::has_totp(app, user).await?
+            && app.store.phone_state(&user.id).await?.is_some(),
     }
     .render(app)?;
     *response.status_mut() = status;

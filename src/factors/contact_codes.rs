@@ -1,0 +1,265 @@
+//! One-time codes sent by email or SMS: six digits, valid ten minutes,
+//! single-use, one live code per user and purpose, a new one at most once a
+//! minute. Stored as keyed tags, so a database dump shows none.
+
+use rand::Rng;
+
+use crate::app::AppState;
+use crate::delivery::{self, Channel, Message};
+use crate::store::{self, User};
+
+/// What a code is for; each purpose has its own live code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    /// Proves the email address, to turn email codes on.
+    EmailVerify,
+    /// The second step of a sign-in, by email.
+    EmailSignIn,
+    /// Proves the email factor, to turn it off.
+    EmailDisable,
+    /// Proves a new mobile number, to make it the recovery phone.
+    PhoneVerify,
+    /// Sent to the recovery phone, to replace it (the target is the new number).
+    PhoneChange,
+    /// Sent to the recovery phone, to remove it.
+    PhoneRemove,
+    /// The second step of a sign-in, by SMS (where the account allows it).
+    SmsSignIn,
+    /// Sent to the recovery phone by a user who lost their authenticator.
+    Recovery,
+}
+
+impl Purpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Purpose::EmailVerify => "email_verify",
+            Purpose::EmailSignIn => "email_sign_in",
+            Purpose::EmailDisable => "email_disable",
+            Purpose::PhoneVerify => "phone_verify",
+            Purpose::PhoneChange => "phone_change",
+            Purpose::PhoneRemove => "phone_remove",
+            Purpose::SmsSignIn => "sms_sign_in",
+            Purpose::Recovery => "recovery",
+        }
+    }
+
+    fn channel(self) -> Channel {
+        match self {
+            Purpose::EmailVerify | Purpose::EmailSignIn | Purpose::EmailDisable => Channel::Email,
+            _ => Channel::Sms,
+        }
+    }
+
+    fn what(self) -> &'static str {
+        match self {
+            Purpose::EmailVerify => "to confirm your email address",
+            Purpose::EmailSignIn => "to sign in",
+            Purpose::EmailDisable => "to turn email codes off",
+            Purpose::PhoneVerify => "to confirm this number",
+            Purpose::PhoneChange => "to change your recovery phone",
+            Purpose::PhoneRemove => "to remove your recovery phone",
+            Purpose::SmsSignIn => "to sign in",
+            Purpose::Recovery => "to recover your account",
+        }
+    }
+}
+
+/// How long a code works.
+pub const CODE_SECS: i64 = 600;
+/// How long before another code may be sent for the same purpose.
+pub const RESEND_SECS: i64 = 60;
+
+/// The outcome of asking for a code.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Sent {
+    /// Queued for `to` (masked for display).
+    Sent { to: String },
+    /// One was sent less than a minute ago.
+    TooSoon { wait_secs: i64 },
+}
+
+/// `a•••e@example.com` or `•••• 4567`: enough to recognise, not to copy.
+pub fn masked(target: &str) -> String {
+    match target.split_once('@') {
+        Some((local, domain)) => {
+            let first = local.chars().next().unwrap_or('•');
+            let last = local.chars().last().filter(|_| local.chars().count() > 1);
+            format!(
+                "{first}•••{}@{domain}",
+                last.map(String::from).unwrap_or_default()
+            )
+        }
+        None => {
+            let digits: String = target.chars().filter(char::is_ascii_digit).collect();
+            let tail = &digits[digits.len().saturating_sub(4)..];
+            format!("•••• {tail}")
+        }
+    }
+}
+
+fn tag(app: &AppState, user: &User, purpose: Purpose, code: &str) -> String {
+    app.vault.tag(&format!(
+        "contact-code:{}:{}:{code}",
+        purpose.as_str(),
+        user.id
+    ))
+}
+
+/// Sends a new code for `purpose` to `target`, unless one went less than a
+/// minute ago; the code replaces any earlier one.
+pub async fn send(
+    app: &AppState,
+    user: &User,
+    purpose: Purpose,
+    target: &str,
+) -> Result<Sent, store::Error> {
+    send_to(app, user, purpose, target, target).await
+}
+
+/// As `send`, with the code delivered to `deliver_to` while it stands for
+/// `target` (a new number whose change the old number approves).
+pub async fn send_to(
+    app: &AppState,
+    user: &User,
+    purpose: Purpose,
+    deliver_to: &str,
+    target: &str,
+) -> Result<Sent, store::Error> {
+    let now = app.clock.now();
+    if let Some((_, sent_at)) = app
+        .store
+        .contact_code_sent(&user.id, purpose.as_str(), now)
+        .await?
+    {
+        if now - sent_at < RESEND_SECS {
+            return Ok(Sent::TooSoon {
+                wait_secs: RESEND_SECS - (now - sent_at),
+            });
+        }
+    }
+    let code = format!("{:06}", rand::rngs::OsRng.gen_range(0..1_000_000));
+    app.store
+        .put_contact_code(
+            &user.id,
+            purpose.as_str(),
+            target,
+            &tag(app, user, purpose, &code),
+            now + CODE_SECS,
+            now,
+        )
+        .await?;
+    let body = match purpose.channel() {
+        Channel::Email => format!(
+            "Your Gatehouse code {} is {code}. It works once, for 10 minutes.\n\n\
+             If you did not ask for it, someone may know your password: change it.",
+            purpose.what()
+        ),
+        Channel::Sms => format!(
+            "Your Gatehouse code {} is {code}. Valid 10 minutes. Do not share it.",
+            purpose.what()
+        ),
+    };
+    delivery::queue(
+        app,
+        Some(&user.id),
+        Message {
+            channel: purpose.channel(),
+            to: deliver_to,
+            subject: "Your Gatehouse code",
+            body: &body,
+        },
+    )
+    .await?;
+    Ok(Sent::Sent {
+        to: masked(deliver_to),
+    })
+}
+
+/// Uses a code: the target it was sent to, when it is the live code of this
+/// purpose. A wrong code leaves the live one in place.
+pub async fn take(
+    app: &AppState,
+    user: &User,
+    purpose: Purpose,
+    code: &str,
+) -> Result<Option<String>, store::Error> {
+    let digits: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+    if digits.len() != 6 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(None);
+    }
+    app.store
+        .take_contact_code(
+            &user.id,
+            purpose.as_str(),
+            &tag(app, user, purpose, &digits),
+            app.clock.now(),
+        )
+        .await
+}
+
+/// A mobile number in E.164 (`+` and 8 to 15 digits), from what a person
+/// types: spaces, dashes, dots and brackets are dropped.
+pub fn phone_number(typed: &str) -> Option<String> {
+    let kept: String = typed
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')'))
+        .collect();
+    let digits = kept.strip_prefix('+')?;
+    let ok = (8..=15).contains(&digits.len())
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && !digits.starts_with('0');
+    ok.then(|| format!("+{digits}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_are_masked() {
+        assert_eq!(masked("alice@example.com"), "a•••e@example.com");
+        assert_eq!(masked("a@example.com"), "a•••@example.com");
+        assert_eq!(masked("+15551234567"), "•••• 4567");
+    }
+
+    #[test]
+    fn phone_numbers_are_e164() {
+        assert_eq!(
+            phone_number("+1 (555) 123-4567").as_deref(),
+            Some("+15551234567")
+        );
+        assert_eq!(
+            phone_number("+44 20 7946 0958").as_deref(),
+            Some("+442079460958")
+        );
+        for bad in [
+            "5551234567",
+            "+0123456789",
+            "+1234",
+            "+1555123456789012",
+            "+1555abc4567",
+            "",
+        ] {
+            assert_eq!(phone_number(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn purposes_have_distinct_names() {
+        let names = [
+            Purpose::EmailVerify,
+            Purpose::EmailSignIn,
+            Purpose::EmailDisable,
+            Purpose::PhoneVerify,
+            Purpose::PhoneChange,
+            Purpose::PhoneRemove,
+            Purpose::SmsSignIn,
+            Purpose::Recovery,
+        ]
+        .map(Purpose::as_str);
+        assert_eq!(
+            names.len(),
+            names.iter().collect::<std::collections::HashSet<_>>().len()
+        );
+    }
+}

@@ -1,0 +1,239 @@
+//! Email codes on the account page: turning them on (a code to the address
+//! proves it), and off (the password and a fresh code).
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+
+use super::security::{EXPIRED_FORM, PATH};
+use super::{may_change, Account};
+use crate::app::AppState;
+use crate::auth::login_flow::amr_with_totp;
+use crate::factors::contact_codes::{self, Purpose, Sent};
+use crate::factors::{self, Check, Method, PasswordCheck, Refusal};
+use crate::http::client_ip::ClientIp;
+use crate::http::cookies;
+use crate::http::error::PageError;
+use crate::http::login::enroll::BackupCodesPage;
+use crate::http::login::second_factor::locked;
+use crate::http::render::Page;
+use crate::oidc::params::Params;
+
+pub const ON_PATH: &str = "/account/email-codes";
+pub const CONFIRM_PATH: &str = "/account/email-codes/confirm";
+pub const OFF_CODE_PATH: &str = "/account/email-codes/off-code";
+pub const OFF_PATH: &str = "/account/email-codes/off";
+
+const NOT_ALLOWED: &str = "Your organisation does not allow email codes.";
+const WRONG_CODE: &str =
+    "That code is not right: use the latest code we emailed you, or ask for a new one.";
+
+/// The submitted form, when its CSRF token holds.
+async fn form_of(
+    app: &AppState,
+    account: &Account,
+    body: &[u8],
+) -> Result<Result<Params, Response>, PageError> {
+    match account.form(app, body) {
+        Some(form) => Ok(Ok(form)),
+        None => Ok(Err(account
+            .refuse(app, EXPIRED_FORM, StatusCode::FORBIDDEN)
+            .await?)),
+    }
+}
+
+/// The account page after asking for a code: where it went, or when to ask again.
+async fn after_sending(
+    app: &AppState,
+    account: &Account,
+    sent: Sent,
+) -> Result<Response, PageError> {
+    let (notice, status) = match sent {
+        Sent::Sent { to } => (
+            format!("We emailed a code to {to}. Enter it below: it works for 10 minutes."),
+            StatusCode::OK,
+        ),
+        Sent::TooSoon { wait_secs } => (
+            format!("A code went to your email less than a minute ago: check your inbox, or ask again in {wait_secs} seconds."),
+            StatusCode::TOO_MANY_REQUESTS,
+        ),
+    };
+    super::security::render_account_with(app, account, Some(notice), None, status).await
+}
+
+/// Checks an emailed code behind the second step's lock-out; the page to
+/// answer with when it is refused.
+async fn check(
+    app: &AppState,
+    account: &Account,
+    purpose: Purpose,
+    code: &str,
+    ip: &str,
+) -> Result<Option<Response>, PageError> {
+    let user = &account.user;
+    let check = factors::gated(app, user, Some(ip), |_| async move {
+        let target = contact_codes::take(app, user, purpose, code).await?;
+        Ok(match target {
+            Some(target) if target == user.email => Ok(Method::EmailCode),
+            _ => Err(Refusal::Wrong),
+        })
+    })
+    .await?;
+    match check {
+        Check::Accepted(_) => Ok(None),
+        Check::Refused(_) => Ok(Some(
+            account
+                .refuse(app, WRONG_CODE, StatusCode::UNAUTHORIZED)
+                .await?,
+        )),
+        Check::Locked { until } => Ok(Some(locked(app, until)?)),
+    }
+}
+
+/// `POST /account/email-codes`: sends a code to the user's address.
+pub async fn submit_turn_on(
+    State(app): State<AppState>,
+    account: Account,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    if let Err(page) = form_of(&app, &account, &body).await? {
+        return Ok(page);
+    }
+    let user = &account.user;
+    if !factors::account_allows(&app, user, "email").await? {
+        return account
+            .refuse(&app, NOT_ALLOWED, StatusCode::FORBIDDEN)
+            .await;
+    }
+    if factors::email_codes_usable(&app, user).await? {
+        let message = "Email codes are already on.";
+        return account.refuse(&app, message, StatusCode::CONFLICT).await;
+    }
+    if let Some(refusal) = may_change(&app, &account).await? {
+        return account.refuse(&app, refusal, StatusCode::FORBIDDEN).await;
+    }
+    let sent = contact_codes::send(&app, user, Purpose::EmailVerify, &user.email).await?;
+    after_sending(&app, &account, sent).await
+}
+
+/// `POST /account/email-codes/confirm`: the code from the email turns email
+/// codes on; as the first second factor, with backup codes.
+pub async fn submit_confirm(
+    State(app): State<AppState>,
+    ClientIp(ip): ClientIp,
+    account: Account,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let form = match form_of(&app, &account, &body).await? {
+        Ok(form) => form,
+        Err(page) => return Ok(page),
+    };
+    let user = &account.user;
+    if !factors::account_allows(&app, user, "email").await? {
+        return account
+            .refuse(&app, NOT_ALLOWED, StatusCode::FORBIDDEN)
+            .await;
+    }
+    if let Some(refusal) = may_change(&app, &account).await? {
+        return account.refuse(&app, refusal, StatusCode::FORBIDDEN).await;
+    }
+    let code = form.get("code").ok().flatten().unwrap_or_default();
+    let ip = ip.to_string();
+    if let Some(refused) = check(&app, &account, Purpose::EmailVerify, code, &ip).await? {
+        return Ok(refused);
+    }
+    let first = !factors::has_factor(&app, user).await?;
+    app.store
+        .verify_email(&user.id, true, app.clock.now())
+        .await?;
+    app.store.set_must_enroll(&user.id, false).await?;
+    factors::audit(
+        &app,
+        "email_codes_on",
+        user,
+        Some(&ip),
+        serde_json::json!({}),
+    )
+    .await?;
+    // Proving the address raises this session to aal2.
+    let raised = cookies::raise_session(&app, &account.session.sid, &amr_with_totp()).await?;
+    if first {
+        let codes = factors::regenerate_backup_codes(&app, user, Some(&ip)).await?;
+        let (csrf_token, csrf_cookie) = cookies::csrf_token(&app, account.headers());
+        let mut response =
+            BackupCodesPage::new(codes, PATH.to_string(), csrf_token, true).render(&app)?;
+        cookies::attach(&mut response, raised.map(|(_, cookie)| cookie));
+        cookies::attach(&mut response, csrf_cookie);
+        return Ok(response);
+    }
+    let mut response = crate::http::oidc::authorize::see_other(&format!("{PATH}?added=email"));
+    cookies::attach(&mut response, raised.map(|(_, cookie)| cookie));
+    Ok(response)
+}
+
+/// `POST /account/email-codes/off-code`: a fresh code, to turn email codes off.
+pub async fn submit_off_code(
+    State(app): State<AppState>,
+    account: Account,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    if let Err(page) = form_of(&app, &account, &body).await? {
+        return Ok(page);
+    }
+    let user = &account.user;
+    if !app.store.email_state(&user.id).await?.1 {
+        let message = "Email codes are already off.";
+        return account.refuse(&app, message, StatusCode::CONFLICT).await;
+    }
+    let sent = contact_codes::send(&app, user, Purpose::EmailDisable, &user.email).await?;
+    after_sending(&app, &account, sent).await
+}
+
+/// `POST /account/email-codes/off`: the password and a fresh code turn email codes off.
+pub async fn submit_turn_off(
+    State(app): State<AppState>,
+    ClientIp(ip): ClientIp,
+    account: Account,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let form = match form_of(&app, &account, &body).await? {
+        Ok(form) => form,
+        Err(page) => return Ok(page),
+    };
+    let user = &account.user;
+    if !app.store.email_state(&user.id).await?.1 {
+        let message = "Email codes are already off.";
+        return account.refuse(&app, message, StatusCode::CONFLICT).await;
+    }
+    let ip = ip.to_string();
+    let password = form
+        .get("password")
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+        .to_string();
+    if factors::check_password(&app, &user.username, Some(user), password, Some(&ip)).await?
+        != PasswordCheck::Correct
+    {
+        let message = "That password is not right.";
+        return account
+            .refuse(&app, message, StatusCode::UNAUTHORIZED)
+            .await;
+    }
+    let code = form.get("code").ok().flatten().unwrap_or_default();
+    if let Some(refused) = check(&app, &account, Purpose::EmailDisable, code, &ip).await? {
+        return Ok(refused);
+    }
+    app.store.email_codes_off(&user.id).await?;
+    factors::audit(
+        &app,
+        "email_codes_off",
+        user,
+        Some(&ip),
+        serde_json::json!({}),
+    )
+    .await?;
+    let notice = "Email codes are off: codes are no longer emailed to you.";
+    account.page(&app, Some(notice), None, StatusCode::OK).await
+}

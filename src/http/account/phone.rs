@@ -1,0 +1,250 @@
+//! The recovery phone on the account page: adding a number (an SMS code
+//! proves it), changing it (the old number approves first), and removing it
+//! (the password and a fresh code).
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+
+use super::security::{render_account_with, EXPIRED_FORM};
+use super::{may_change, Account};
+use crate::app::AppState;
+use crate::factors::contact_codes::{self, masked, phone_number, Purpose, Sent};
+use crate::factors::{self, Check, Method, PasswordCheck, Refusal};
+use crate::http::client_ip::ClientIp;
+use crate::http::error::PageError;
+use crate::http::login::second_factor::locked;
+
+pub const PATH: &str = "/account/phone";
+pub const CONFIRM_PATH: &str = "/account/phone/confirm";
+pub const REMOVE_CODE_PATH: &str = "/account/phone/remove-code";
+pub const REMOVE_PATH: &str = "/account/phone/remove";
+
+const WRONG_CODE: &str =
+    "That code is not right: use the latest code we texted, or ask for a new one.";
+
+async fn sent_page(
+    app: &AppState,
+    account: &Account,
+    sent: Sent,
+    what: &str,
+) -> Result<Response, PageError> {
+    let (notice, status) = match sent {
+        Sent::Sent { to } => (
+            format!("We texted a code to {to} {what}. Enter it below: it works for 10 minutes."),
+            StatusCode::OK,
+        ),
+        Sent::TooSoon { wait_secs } => (
+            format!("A code was texted less than a minute ago: ask again in {wait_secs} seconds."),
+            StatusCode::TOO_MANY_REQUESTS,
+        ),
+    };
+    render_account_with(app, account, Some(notice), None, status).await
+}
+
+/// `POST /account/phone`: a new number; a code goes to it, or first to the
+/// current number to approve the change.
+pub async fn submit_number(
+    State(app): State<AppState>,
+    account: Account,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let Some(form) = account.form(&app, &body) else {
+        return account
+            .refuse(&app, EXPIRED_FORM, StatusCode::FORBIDDEN)
+            .await;
+    };
+    if let Some(refusal) = may_change(&app, &account).await? {
+        return account.refuse(&app, refusal, StatusCode::FORBIDDEN).await;
+    }
+    let typed = form.get("phone").ok().flatten().unwrap_or_default();
+    let Some(number) = phone_number(typed) else {
+        let message = "Enter a mobile number with its country code, such as +44 7700 900123.";
+        return account.refuse(&app, message, StatusCode::BAD_REQUEST).await;
+    };
+    let user = &account.user;
+    match app.store.phone_state(&user.id).await? {
+        Some((current, _)) if current == number => {
+            let message = "That is already your recovery phone.";
+            account.refuse(&app, message, StatusCode::CONFLICT).await
+        }
+        Some((current, _)) => {
+            let sent =
+                contact_codes::send_to(&app, user, Purpose::PhoneChange, &current, &number).await?;
+            sent_page(
+                &app,
+                &account,
+                sent,
+                "(your current number) to approve the change",
+            )
+            .await
+        }
+        None => {
+            let sent = contact_codes::send(&app, user, Purpose::PhoneVerify, &number).await?;
+            sent_page(&app, &account, sent, "").await
+        }
+    }
+}
+
+/// What a confirmed code did.
+enum Confirmed {
+    /// The current number approved a change to this one.
+    Approved(String),
+    /// This number is proven.
+    Verified(String),
+}
+
+/// `POST /account/phone/confirm`: the code from the text.
+pub async fn submit_confirm(
+    State(app): State<AppState>,
+    ClientIp(ip): ClientIp,
+    account: Account,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let Some(form) = account.form(&app, &body) else {
+        return account
+            .refuse(&app, EXPIRED_FORM, StatusCode::FORBIDDEN)
+            .await;
+    };
+    if let Some(refusal) = may_change(&app, &account).await? {
+        return account.refuse(&app, refusal, StatusCode::FORBIDDEN).await;
+    }
+    let user = &account.user;
+    let code = form.get("code").ok().flatten().unwrap_or_default();
+    let ip = ip.to_string();
+    let mut confirmed = None;
+    let slot = &mut confirmed;
+    let check = factors::gated(&app, user, Some(&ip), |_| async {
+        if let Some(number) = contact_codes::take(&app, user, Purpose::PhoneChange, code).await? {
+            *slot = Some(Confirmed::Approved(number));
+        } else if let Some(number) =
+            contact_codes::take(&app, user, Purpose::PhoneVerify, code).await?
+        {
+            *slot = Some(Confirmed::Verified(number));
+        }
+        Ok(match slot {
+            Some(_) => Ok(Method::SmsCode),
+            None => Err(Refusal::Wrong),
+        })
+    })
+    .await?;
+    match (check, confirmed) {
+        (Check::Accepted(_), Some(Confirmed::Approved(number))) => {
+            let sent = contact_codes::send(&app, user, Purpose::PhoneVerify, &number).await?;
+            sent_page(&app, &account, sent, "(the new number)").await
+        }
+        (Check::Accepted(_), Some(Confirmed::Verified(number))) => {
+            let changed = app.store.phone_state(&user.id).await?.is_some();
+            app.store
+                .set_recovery_phone(&user.id, &number, app.clock.now())
+                .await?;
+            let kind = if changed {
+                "recovery_phone_changed"
+            } else {
+                "recovery_phone_added"
+            };
+            factors::audit(
+                &app,
+                kind,
+                user,
+                Some(&ip),
+                serde_json::json!({ "phone": masked(&number) }),
+            )
+            .await?;
+            let notice = format!("Your recovery phone is {}.", masked(&number));
+            render_account_with(&app, &account, Some(notice), None, StatusCode::OK).await
+        }
+        (Check::Locked { until }, _) => locked(&app, until),
+        _ => {
+            account
+                .refuse(&app, WRONG_CODE, StatusCode::UNAUTHORIZED)
+                .await
+        }
+    }
+}
+
+/// `POST /account/phone/remove-code`: a fresh code to the recovery phone, to remove it.
+pub async fn submit_remove_code(
+    State(app): State<AppState>,
+    account: Account,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    if account.form(&app, &body).is_none() {
+        return account
+            .refuse(&app, EXPIRED_FORM, StatusCode::FORBIDDEN)
+            .await;
+    }
+    let user = &account.user;
+    let Some((phone, _)) = app.store.phone_state(&user.id).await? else {
+        let message = "There is no recovery phone to remove.";
+        return account.refuse(&app, message, StatusCode::CONFLICT).await;
+    };
+    let sent = contact_codes::send(&app, user, Purpose::PhoneRemove, &phone).await?;
+    sent_page(&app, &account, sent, "to remove it").await
+}
+
+/// `POST /account/phone/remove`: the password and the fresh code remove the phone.
+pub async fn submit_remove(
+    State(app): State<AppState>,
+    ClientIp(ip): ClientIp,
+    account: Account,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let Some(form) = account.form(&app, &body) else {
+        return account
+            .refuse(&app, EXPIRED_FORM, StatusCode::FORBIDDEN)
+            .await;
+    };
+    let user = &account.user;
+    if app.store.phone_state(&user.id).await?.is_none() {
+        let message = "There is no recovery phone to remove.";
+        return account.refuse(&app, message, StatusCode::CONFLICT).await;
+    }
+    let ip = ip.to_string();
+    let password = form
+        .get("password")
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+        .to_string();
+    if factors::check_password(&app, &user.username, Some(user), password, Some(&ip)).await?
+        != PasswordCheck::Correct
+    {
+        let message = "That password is not right.";
+        return account
+            .refuse(&app, message, StatusCode::UNAUTHORIZED)
+            .await;
+    }
+    let code = form.get("code").ok().flatten().unwrap_or_default();
+    let check = factors::gated(&app, user, Some(&ip), |_| async {
+        Ok(
+            match contact_codes::take(&app, user, Purpose::PhoneRemove, code).await? {
+                Some(_) => Ok(Method::SmsCode),
+                None => Err(Refusal::Wrong),
+            },
+        )
+    })
+    .await?;
+    match check {
+        Check::Accepted(_) => {
+            app.store.remove_recovery_phone(&user.id).await?;
+            factors::audit(
+                &app,
+                "recovery_phone_removed",
+                user,
+                Some(&ip),
+                serde_json::json!({}),
+            )
+            .await?;
+            let notice = "Your recovery phone is removed.";
+            account.page(&app, Some(notice), None, StatusCode::OK).await
+        }
+        Check::Locked { until } => locked(&app, until),
+        Check::Refused(_) => {
+            account
+                .refuse(&app, WRONG_CODE, StatusCode::UNAUTHORIZED)
+                .await
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! "Email me a code" and "Text me a code" on the second-factor page: a code
+//! for the `code` input, sent to the user's verified address or phone where
+//! the account allows that channel.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+
+use super::second_factor::render_with;
+use super::{expired_sign_in, pending_user};
+use crate::app::AppState;
+use crate::auth::login_flow::Stage;
+use crate::factors;
+use crate::factors::contact_codes::{self, Purpose, Sent};
+use crate::http::cookies;
+use crate::http::error::PageError;
+use crate::oidc::params::Params;
+
+pub const PATH: &str = "/login/email-code";
+pub const SMS_PATH: &str = "/login/sms-code";
+
+pub async fn submit_send(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    send(app, headers, body, Purpose::EmailSignIn).await
+}
+
+pub async fn submit_send_sms(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    send(app, headers, body, Purpose::SmsSignIn).await
+}
+
+async fn send(
+    app: AppState,
+    headers: HeaderMap,
+    body: Bytes,
+    purpose: Purpose,
+) -> Result<Response, PageError> {
+    let (_, pending) = cookies::current_pending(&app, &headers, Stage::SecondFactor)
+        .await?
+        .ok_or_else(expired_sign_in)?;
+    let user = pending_user(&app, &pending).await?;
+    let form = Params::parse(&body);
+    if !cookies::csrf_ok(&app, &headers, form.get("csrf_token").ok().flatten()) {
+        let message = Some("This form has expired. Please try again.");
+        return render_with(&app, &headers, &user, message, None, StatusCode::FORBIDDEN).await;
+    }
+    let target = match purpose {
+        Purpose::EmailSignIn if factors::email_codes_usable(&app, &user).await? => {
+            Some(user.email.clone())
+        }
+        Purpose::SmsSignIn if factors::sms_codes_usable(&app, &user).await? => app
+            .store
+            .phone_state(&user.id)
+            .await?
+            .map(|(phone, _)| phone),
+        _ => None,
+    };
+    let Some(target) = target else {
+        let message =
+            Some("Codes by this channel are not on for your account: use another way to verify.");
+        return render_with(&app, &headers, &user, message, None, StatusCode::CONFLICT).await;
+    };
+    let verb = if purpose == Purpose::SmsSignIn {
+        "texted"
+    } else {
+        "emailed"
+    };
+    match contact_codes::send(&app, &user, purpose, &target).await? {
+        Sent::Sent { to } => {
+            let notice =
+                format!("We {verb} a code to {to}. Enter it below: it works for 10 minutes.");
+            render_with(&app, &headers, &user, None, Some(notice), StatusCode::OK).await
+        }
+        Sent::TooSoon { wait_secs } => {
+            let notice = format!(
+                "A code was sent less than a minute ago: check your messages, or ask again in {wait_secs} seconds."
+            );
+            render_with(
+                &app,
+                &headers,
+                &user,
+                None,
+                Some(notice),
+                StatusCode::TOO_MANY_REQUESTS,
+            )
+            .await
+        }
+    }
+}

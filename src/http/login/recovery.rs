@@ -1,0 +1,172 @@
+//! Recovery with the verified phone: a user who lost their authenticator app
+//! gets a code by SMS at the second step; the right code removes the lost
+//! app and leads to setting up a new one, in the same sign-in.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde::Serialize;
+
+use super::second_factor::{locked, render_with};
+use super::{enroll, expired_sign_in, pending_user};
+use crate::app::AppState;
+use crate::auth::login_flow::Stage;
+use crate::factors::contact_codes::{self, masked, Purpose, Sent};
+use crate::factors::{self, Check, Method, Refusal};
+use crate::http::client_ip::ClientIp;
+use crate::http::cookies::{self, PendingTarget};
+use crate::http::error::PageError;
+use crate::http::oidc::authorize::see_other;
+use crate::http::render::Page;
+use crate::oidc::params::Params;
+use crate::store::User;
+
+pub const PATH: &str = "/login/recovery";
+pub const CONFIRM_PATH: &str = "/login/recovery/confirm";
+
+#[derive(Serialize)]
+struct RecoveryPage {
+    csrf_token: String,
+    phone: String,
+    notice: Option<String>,
+    error: Option<&'static str>,
+}
+
+impl Page for RecoveryPage {
+    const TEMPLATE: &'static str = "login/recovery.html";
+}
+
+async fn render(
+    app: &AppState,
+    headers: &HeaderMap,
+    phone: &str,
+    notice: Option<String>,
+    error: Option<&'static str>,
+    status: StatusCode,
+) -> Result<Response, PageError> {
+    let (csrf_token, cookie) = cookies::csrf_token(app, headers);
+    let page = RecoveryPage {
+        csrf_token,
+        phone: masked(phone),
+        notice,
+        error,
+    };
+    let mut response = page.render(app)?;
+    *response.status_mut() = status;
+    cookies::attach(&mut response, cookie);
+    Ok(response)
+}
+
+/// The recovery phone of a user who may recover with it.
+async fn recovery_phone(app: &AppState, user: &User) -> Result<Option<String>, PageError> {
+    if !factors::has_totp(app, user).await? {
+        return Ok(None);
+    }
+    Ok(app
+        .store
+        .phone_state(&user.id)
+        .await?
+        .map(|(phone, _)| phone))
+}
+
+/// `POST /login/recovery`: texts a recovery code.
+pub async fn submit_start(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let (_, pending) = cookies::current_pending(&app, &headers, Stage::SecondFactor)
+        .await?
+        .ok_or_else(expired_sign_in)?;
+    let user = pending_user(&app, &pending).await?;
+    let form = Params::parse(&body);
+    if !cookies::csrf_ok(&app, &headers, form.get("csrf_token").ok().flatten()) {
+        let message = Some("This form has expired. Please try again.");
+        return render_with(&app, &headers, &user, message, None, StatusCode::FORBIDDEN).await;
+    }
+    let Some(phone) = recovery_phone(&app, &user).await? else {
+        let message = Some("There is no recovery phone on your account.");
+        return render_with(&app, &headers, &user, message, None, StatusCode::CONFLICT).await;
+    };
+    let (notice, status) = match contact_codes::send(&app, &user, Purpose::Recovery, &phone).await?
+    {
+        Sent::Sent { to } => (format!("We texted a code to {to}."), StatusCode::OK),
+        Sent::TooSoon { wait_secs } => (
+            format!("A code was texted less than a minute ago: ask again in {wait_secs} seconds."),
+            StatusCode::TOO_MANY_REQUESTS,
+        ),
+    };
+    render(&app, &headers, &phone, Some(notice), None, status).await
+}
+
+/// `POST /login/recovery/confirm`: the texted code. The lost app is removed
+/// and the sign-in continues with setting up a new one.
+pub async fn submit_confirm(
+    State(app): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let (hash, pending) = cookies::current_pending(&app, &headers, Stage::SecondFactor)
+        .await?
+        .ok_or_else(expired_sign_in)?;
+    let user = pending_user(&app, &pending).await?;
+    let Some(phone) = recovery_phone(&app, &user).await? else {
+        return Err(expired_sign_in());
+    };
+    let form = Params::parse(&body);
+    if !cookies::csrf_ok(&app, &headers, form.get("csrf_token").ok().flatten()) {
+        let message = Some("This form has expired. Please try again.");
+        return render(&app, &headers, &phone, None, message, StatusCode::FORBIDDEN).await;
+    }
+    let code = form.get("code").ok().flatten().unwrap_or_default();
+    let ip = ip.to_string();
+    let check = factors::gated(&app, &user, Some(&ip), |_| async {
+        Ok(
+            match contact_codes::take(&app, &user, Purpose::Recovery, code).await? {
+                Some(_) => Ok(Method::SmsCode),
+                None => Err(Refusal::Wrong),
+            },
+        )
+    })
+    .await?;
+    match check {
+        Check::Accepted(_) => {}
+        Check::Locked { until } => return locked(&app, until),
+        Check::Refused(_) => {
+            let message = Some("That code is not right: use the latest code we texted.");
+            return render(
+                &app,
+                &headers,
+                &phone,
+                None,
+                message,
+                StatusCode::UNAUTHORIZED,
+            )
+            .await;
+        }
+    }
+    if !app.store.take_pending_login(&hash).await? {
+        return Err(expired_sign_in());
+    }
+    app.store.remove_totp(&user.id).await?;
+    app.store.set_must_enroll(&user.id, true).await?;
+    factors::audit(
+        &app,
+        "recovered_by_sms",
+        &user,
+        Some(&ip),
+        serde_json::json!({ "phone": masked(&phone) }),
+    )
+    .await?;
+    let target = PendingTarget {
+        request_id: pending.request_id.as_deref(),
+        next_path: pending.next_path.as_deref(),
+        session_sid: pending.session_sid.as_deref(),
+    };
+    let cookie = cookies::start_pending(&app, &user.id, Stage::Enroll, target).await?;
+    let mut response = see_other(enroll::PATH);
+    cookies::attach(&mut response, Some(cookie));
+    Ok(response)
+}

@@ -1,0 +1,268 @@
+//! Codes by email, through a real SMTP conversation with a receiver that the
+//! test reads the codes from.
+
+use reqwest::StatusCode;
+
+use crate::common::*;
+use crate::each_backend;
+use crate::receivers::{code_in, MailServer};
+
+const ALICE_EMAIL: &str = "alice@example.com";
+
+/// A provider that sends email to `mail`, whose account `acme` allows email codes.
+async fn spawn_with_mail(backend: Backend, smtp_url: String) -> TestApp {
+    let app = TestApp::spawn_with(backend, move |config| {
+        config.smtp_url = smtp_url.clone();
+    })
+    .await;
+    let factors: Vec<String> = ["totp", "webauthn", "email"].map(String::from).to_vec();
+    app.state
+        .store
+        .update_account_policy("acme", None, Some(&factors), app.state.clock.now())
+        .await
+        .unwrap();
+    app
+}
+
+/// Signs alice in with her password (no factor yet) in `browser`.
+async fn password_session(app: &TestApp, browser: &reqwest::Client) {
+    let (_, _, page) = app.get_in(browser, "/login?next=/account").await;
+    let (status, location, _) = app
+        .submit_in(
+            browser,
+            &page,
+            "/login",
+            &[
+                ("username", USERNAME),
+                ("password", PASSWORD),
+                ("next", "/account"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (status, location.as_deref()),
+        (StatusCode::SEE_OTHER, Some("/account"))
+    );
+}
+
+/// Turns email codes on from the account page; the backup codes shown.
+async fn turn_on(app: &TestApp, browser: &reqwest::Client, mail: &MailServer) -> Vec<String> {
+    let (_, _, account) = app.get_in(browser, "/account").await;
+    assert!(account.contains("Turn on email codes"), "{account}");
+    let (status, _, page) = app
+        .submit_in(browser, &account, "/account/email-codes", &[])
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(
+        page.contains("We emailed a code to a•••e@example.com"),
+        "{page}"
+    );
+    let code = code_in(&mail.next_to(ALICE_EMAIL).await);
+    let (status, _, page) = app
+        .submit_in(
+            browser,
+            &page,
+            "/account/email-codes/confirm",
+            &[("code", "000000")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "a wrong code");
+    let (status, _, codes_page) = app
+        .submit_in(
+            browser,
+            &page,
+            "/account/email-codes/confirm",
+            &[("code", &code)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{codes_page}");
+    backup_codes_on(&codes_page)
+}
+
+/// Runs `rp`'s request in a fresh browser up to the second-factor page.
+async fn to_second_factor(app: &TestApp, rp: &Rp) -> (reqwest::Client, AuthRequest, String) {
+    let browser = new_browser();
+    let request = app.auth_request(rp, &[]);
+    let (status, location, _) = app
+        .sign_in_through_in(&browser, &request, USERNAME, PASSWORD)
+        .await;
+    assert_eq!(
+        (status, location.as_deref()),
+        (StatusCode::SEE_OTHER, Some("/login/second-factor"))
+    );
+    let (_, _, page) = app.get_in(&browser, "/login/second-factor").await;
+    (browser, request, page)
+}
+
+/// Presses "Email me a code": the page after.
+async fn email_me(app: &TestApp, browser: &reqwest::Client, page: &str) -> (StatusCode, String) {
+    assert!(page.contains("Email me a code"), "{page}");
+    let (status, _, page) = app.submit_in(browser, page, "/login/email-code", &[]).await;
+    (status, page)
+}
+
+fn claims_of(signed_in: &SignedIn) -> serde_json::Value {
+    raw_claims(
+        &signed_in
+            .tokens
+            .extra_fields()
+            .id_token()
+            .unwrap()
+            .to_string(),
+    )
+}
+
+each_backend! {
+    async fn a_user_without_an_app_signs_in_with_an_emailed_code(backend) {
+        let mail = MailServer::start().await;
+        let app = spawn_with_mail(backend, mail.url()).await;
+        let browser = new_browser();
+        password_session(&app, &browser).await;
+        assert_eq!(turn_on(&app, &browser, &mail).await.len(), 10);
+        let (_, _, account) = app.get_in(&browser, "/account").await;
+        assert!(account.contains("email-on"), "{account}");
+
+        let portal = app.rp("portal").await;
+        let (fresh, request, page) = to_second_factor(&app, &portal).await;
+        let (status, page) = email_me(&app, &fresh, &page).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(page.contains("We emailed a code"), "{page}");
+        let code = code_in(&mail.next_to(ALICE_EMAIL).await);
+        let (status, location, body) = app.submit_in(&fresh, &page, "/login/second-factor", &[("code", &code)]).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+        let signed_in = app.exchange(&portal, code_from(&location.unwrap(), &request), request).await;
+        let claims = claims_of(&signed_in);
+        assert_eq!(claims["acr"], "aal2");
+        assert_eq!(claims["amr"], serde_json::json!(["pwd", "otp", "mfa"]));
+
+        // The code worked once.
+        let (other, _, page) = to_second_factor(&app, &portal).await;
+        let (status, _, _) = app.submit_in(&other, &page, "/login/second-factor", &[("code", &code)]).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        let kinds: Vec<String> = app.state.store.audit_events_for("user-alice", 50).await.unwrap()
+            .into_iter().map(|e| e.kind).collect();
+        assert!(kinds.contains(&"email_codes_on".to_string()), "{kinds:?}");
+    }
+
+    async fn emailed_codes_expire_are_replaced_by_a_new_one_and_are_throttled(backend) {
+        let mail = MailServer::start().await;
+        let app = spawn_with_mail(backend, mail.url()).await;
+        let browser = new_browser();
+        password_session(&app, &browser).await;
+        turn_on(&app, &browser, &mail).await;
+        let portal = app.rp("portal").await;
+        let (fresh, _, page) = to_second_factor(&app, &portal).await;
+        let (_, page) = email_me(&app, &fresh, &page).await;
+        let first = code_in(&mail.next_to(ALICE_EMAIL).await);
+        // Asking again at once is refused, and sends nothing.
+        let (status, again) = email_me(&app, &fresh, &page).await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+        assert!(again.contains("less than a minute ago"), "{again}");
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert_eq!(mail.waiting(ALICE_EMAIL), 0);
+        // A minute later a new code replaces the first.
+        app.state.clock.advance(61);
+        let (status, page) = email_me(&app, &fresh, &page).await;
+        assert_eq!(status, StatusCode::OK);
+        let second = code_in(&mail.next_to(ALICE_EMAIL).await);
+        if first != second {
+            let (status, _, _) = app.submit_in(&fresh, &page, "/login/second-factor", &[("code", &first)]).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "the replaced code");
+        }
+        // Ten minutes later the new one has expired too.
+        app.state.clock.advance(601);
+        let (status, _, page) = app.submit_in(&fresh, &page, "/login/second-factor", &[("code", &second)]).await;
+        assert!(matches!(status, StatusCode::UNAUTHORIZED | StatusCode::BAD_REQUEST), "{status}: {page}");
+    }
+
+    async fn turning_email_codes_off_needs_the_password_and_a_fresh_code(backend) {
+        let mail = MailServer::start().await;
+        let app = spawn_with_mail(backend, mail.url()).await;
+        let browser = new_browser();
+        password_session(&app, &browser).await;
+        turn_on(&app, &browser, &mail).await;
+        let (_, _, account) = app.get_in(&browser, "/account").await;
+        let (status, _, page) = app.submit_in(&browser, &account, "/account/email-codes/off", &[("password", PASSWORD), ("code", "123456")]).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "no code was asked for");
+        let (status, _, page) = app.submit_in(&browser, &page, "/account/email-codes/off-code", &[]).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        let code = code_in(&mail.next_to(ALICE_EMAIL).await);
+        let (status, _, page) = app.submit_in(&browser, &page, "/account/email-codes/off", &[("password", "wrong password"), ("code", &code)]).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "the password too");
+        let (status, _, page) = app.submit_in(&browser, &page, "/account/email-codes/off", &[("password", PASSWORD), ("code", &code)]).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert!(page.contains("Email codes are off"), "{page}");
+        assert_eq!(app.state.store.backup_code_summary("user-alice").await.unwrap().remaining, 0, "no factor, no backup codes");
+        // The next sign-in asks for no second factor.
+        let portal = app.rp("portal").await;
+        let request = app.auth_request(&portal, &[]);
+        let (status, location, _) = app.sign_in_through_in(&new_browser(), &request, USERNAME, PASSWORD).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert!(location.unwrap().starts_with(&app.redirect_uri("portal")));
+    }
+
+    async fn a_message_waits_for_a_mail_server_that_was_down(backend) {
+        // A port with nothing listening, for now.
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let app = spawn_with_mail(backend, format!("smtp://127.0.0.1:{port}")).await;
+        let browser = new_browser();
+        password_session(&app, &browser).await;
+        let (_, _, account) = app.get_in(&browser, "/account").await;
+        let (status, _, _) = app.submit_in(&browser, &account, "/account/email-codes", &[]).await;
+        assert_eq!(status, StatusCode::OK);
+        for _ in 0..200 {
+            let last = app.state.store.last_message("user-alice", "email").await.unwrap().unwrap();
+            if last.attempts > 0 {
+                assert!(last.sent_at.is_none());
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        // The server comes up: the retry delivers the code.
+        let mail = MailServer::start_on(port).await;
+        let message = mail.next_to(ALICE_EMAIL).await;
+        code_in(&message);
+        let last = app.state.store.last_message("user-alice", "email").await.unwrap().unwrap();
+        assert!(last.sent_at.is_some() && last.attempts >= 2, "{last:?}");
+        drop(mail);
+
+        // A message that never gets through is given up, audited and shown.
+        app.state.clock.advance(61);
+        let (_, _, account) = app.get_in(&browser, "/account").await;
+        let (status, _, _) = app.submit_in(&browser, &account, "/account/email-codes", &[]).await;
+        assert_eq!(status, StatusCode::OK);
+        for _ in 0..20 {
+            app.state.clock.advance(130);
+            gatehouse::delivery::send_due(&app.state).await.unwrap();
+        }
+        let last = app.state.store.last_message("user-alice", "email").await.unwrap().unwrap();
+        assert!(last.failed_at.is_some(), "{last:?}");
+        let kinds: Vec<String> = app.state.store.audit_events_for("user-alice", 50).await.unwrap()
+            .into_iter().map(|e| e.kind).collect();
+        assert!(kinds.contains(&"message_failed".to_string()), "{kinds:?}");
+        let (_, _, account) = app.get_in(&browser, "/account").await;
+        assert!(account.contains("could not be delivered"), "{account}");
+    }
+
+    async fn without_a_mail_server_codes_go_to_the_outbox(backend) {
+        let app = spawn_with_mail(backend, String::new()).await;
+        let browser = new_browser();
+        password_session(&app, &browser).await;
+        let (_, _, account) = app.get_in(&browser, "/account").await;
+        let (status, _, _) = app.submit_in(&browser, &account, "/account/email-codes", &[]).await;
+        assert_eq!(status, StatusCode::OK);
+        let outbox = app.state.config.outbox_dir.clone();
+        let mut text = String::new();
+        for _ in 0..200 {
+            if let Some(entry) = std::fs::read_dir(&outbox).ok().and_then(|mut d| d.next()) {
+                text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+                if !text.is_empty() {
+                    break;
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        assert!(text.starts_with("To: alice@example.com\n"), "{text}");
+        code_in(&text);
+    }
+}
