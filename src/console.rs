@@ -115,6 +115,8 @@ pub async fn reset_2fa(app: &AppState, actor: &Actor, member_id: &str) -> Result
         app.clock.now(),
     )
     .await?;
+    crate::delivery::notices::notify(app, &member, "second_factor_reset", &serde_json::json!({}))
+        .await?;
     tracing::info!(member = %member.id, actor = %actor.id, "second factors reset from the console");
     Ok(member)
 }

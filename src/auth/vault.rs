@@ -46,6 +46,11 @@ impl Vault {
         }
     }
 
+    /// Whether the keys folder holds a master key already.
+    pub fn exists(keys_dir: &Path) -> bool {
+        keys_dir.join(KEY_FILE).exists()
+    }
+
     /// Loads the master key from the keys folder, creating it on first start.
     pub fn open(keys_dir: &Path) -> Result<Vault, VaultError> {
         let path = keys_dir.join(KEY_FILE);

@@ -42,6 +42,27 @@ pub async fn run(cmd: UserCommand, config: &Config) -> Result<(), CliError> {
                 .await?
                 .ok_or_else(|| CliError::Failed(format!("no user named {username:?}")))?;
             crate::factors::reset(&store, &user, None, None, now()).await?;
+            // The notice waits in the database for a running node to send it
+            // (sealed with the provider's key, so only where that key is).
+            let vault = crate::auth::vault::Vault::exists(&config.keys_dir)
+                .then(|| crate::auth::vault::Vault::open(&config.keys_dir));
+            match vault {
+                None => eprintln!("the user was not notified: no secrets key in the keys folder"),
+                Some(Ok(vault)) => {
+                    let detail = serde_json::json!({});
+                    let kind = "second_factor_reset";
+                    crate::delivery::notices::notify_in(
+                        &store,
+                        &vault,
+                        now(),
+                        &user,
+                        kind,
+                        &detail,
+                    )
+                    .await?;
+                }
+                Some(Err(err)) => eprintln!("the user was not notified: {err}"),
+            }
             println!("reset two-step verification of {username}: sessions ended, tokens revoked; they enrol again at next sign-in");
             Ok(())
         }

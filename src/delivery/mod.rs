@@ -3,6 +3,7 @@
 //! SMTP, an SMS webhook or the development outbox, and retried with backoff;
 //! a message given up on is audited and shown to its user.
 
+pub mod notices;
 pub mod outbox;
 pub mod smtp;
 pub mod webhook;
@@ -11,6 +12,7 @@ use std::time::Duration;
 
 use crate::app::AppState;
 use crate::auth::secret;
+use crate::auth::vault::Vault;
 use crate::store::{self, NewAuditEvent, NewMessage, OutboundMessage};
 
 /// How a message reaches its recipient.
@@ -58,9 +60,22 @@ pub async fn queue(
     user_id: Option<&str>,
     message: Message<'_>,
 ) -> Result<(), store::Error> {
+    queue_in(&app.store, &app.vault, app.clock.now(), user_id, message).await?;
+    app.messages.notify_one();
+    Ok(())
+}
+
+/// Queues `message` in `store` (from a command: a running node sends it).
+pub async fn queue_in(
+    store: &store::Store,
+    vault: &Vault,
+    now: i64,
+    user_id: Option<&str>,
+    message: Message<'_>,
+) -> Result<(), store::Error> {
     let id = secret::random_id();
-    let body_sealed = app.vault.seal(message.body.as_bytes(), &seal_context(&id));
-    app.store
+    let body_sealed = vault.seal(message.body.as_bytes(), &seal_context(&id));
+    store
         .queue_message(NewMessage {
             id: &id,
             user_id,
@@ -68,11 +83,9 @@ pub async fn queue(
             recipient: message.to,
             subject: message.subject,
             body_sealed: &body_sealed,
-            now: app.clock.now(),
+            now,
         })
-        .await?;
-    app.messages.notify_one();
-    Ok(())
+        .await
 }
 
 /// Runs until the process ends: sends whenever woken, and at least every second.

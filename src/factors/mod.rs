@@ -614,6 +614,8 @@ pub async fn unlock(app_store: &store::Store, user: &User) -> Result<(), store::
     app_store.clear_failures(&lock_key(&user.id)).await
 }
 
+/// Writes an audit event of the user's own, and emails them the notice the
+/// event calls for (a change to what protects their account).
 pub async fn audit(
     app: &AppState,
     kind: &str,
@@ -621,6 +623,7 @@ pub async fn audit(
     ip: Option<&str>,
     detail: serde_json::Value,
 ) -> Result<(), store::Error> {
+    crate::delivery::notices::notify(app, user, kind, &detail).await?;
     app.store
         .audit(NewAuditEvent {
             kind,

@@ -57,7 +57,7 @@ async fn turn_on(app: &TestApp, browser: &reqwest::Client, mail: &MailServer) ->
         page.contains("We emailed a code to a•••e@example.com"),
         "{page}"
     );
-    let code = code_in(&mail.next_to(ALICE_EMAIL).await);
+    let code = mail.next_code_to(ALICE_EMAIL).await;
     let (status, _, page) = app
         .submit_in(
             browser,
@@ -127,7 +127,7 @@ each_backend! {
         let (status, page) = email_me(&app, &fresh, &page).await;
         assert_eq!(status, StatusCode::OK);
         assert!(page.contains("We emailed a code"), "{page}");
-        let code = code_in(&mail.next_to(ALICE_EMAIL).await);
+        let code = mail.next_code_to(ALICE_EMAIL).await;
         let (status, location, body) = app.submit_in(&fresh, &page, "/login/second-factor", &[("code", &code)]).await;
         assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
         let signed_in = app.exchange(&portal, code_from(&location.unwrap(), &request), request).await;
@@ -153,18 +153,18 @@ each_backend! {
         let portal = app.rp("portal").await;
         let (fresh, _, page) = to_second_factor(&app, &portal).await;
         let (_, page) = email_me(&app, &fresh, &page).await;
-        let first = code_in(&mail.next_to(ALICE_EMAIL).await);
+        let first = mail.next_code_to(ALICE_EMAIL).await;
         // Asking again at once is refused, and sends nothing.
         let (status, again) = email_me(&app, &fresh, &page).await;
         assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
         assert!(again.contains("less than a minute ago"), "{again}");
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-        assert_eq!(mail.waiting(ALICE_EMAIL), 0);
+        assert_eq!(mail.waiting_with(ALICE_EMAIL, "Your Gatehouse code"), 0);
         // A minute later a new code replaces the first.
         app.state.clock.advance(61);
         let (status, page) = email_me(&app, &fresh, &page).await;
         assert_eq!(status, StatusCode::OK);
-        let second = code_in(&mail.next_to(ALICE_EMAIL).await);
+        let second = mail.next_code_to(ALICE_EMAIL).await;
         if first != second {
             let (status, _, _) = app.submit_in(&fresh, &page, "/login/second-factor", &[("code", &first)]).await;
             assert_eq!(status, StatusCode::UNAUTHORIZED, "the replaced code");
@@ -186,7 +186,7 @@ each_backend! {
         assert_eq!(status, StatusCode::UNAUTHORIZED, "no code was asked for");
         let (status, _, page) = app.submit_in(&browser, &page, "/account/email-codes/off-code", &[]).await;
         assert_eq!(status, StatusCode::OK, "{page}");
-        let code = code_in(&mail.next_to(ALICE_EMAIL).await);
+        let code = mail.next_code_to(ALICE_EMAIL).await;
         let (status, _, page) = app.submit_in(&browser, &page, "/account/email-codes/off", &[("password", "wrong password"), ("code", &code)]).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "the password too");
         let (status, _, page) = app.submit_in(&browser, &page, "/account/email-codes/off", &[("password", PASSWORD), ("code", &code)]).await;
@@ -220,8 +220,7 @@ each_backend! {
         }
         // The server comes up: the retry delivers the code.
         let mail = MailServer::start_on(port).await;
-        let message = mail.next_to(ALICE_EMAIL).await;
-        code_in(&message);
+        mail.next_code_to(ALICE_EMAIL).await;
         let last = app.state.store.last_message("user-alice", "email").await.unwrap().unwrap();
         assert!(last.sent_at.is_some() && last.attempts >= 2, "{last:?}");
         drop(mail);
@@ -242,6 +241,29 @@ each_backend! {
         assert!(kinds.contains(&"message_failed".to_string()), "{kinds:?}");
         let (_, _, account) = app.get_in(&browser, "/account").await;
         assert!(account.contains("could not be delivered"), "{account}");
+    }
+
+    async fn changes_to_the_factors_are_notified_to_the_verified_address(backend) {
+        let mail = MailServer::start().await;
+        let app = spawn_with_mail(backend, mail.url()).await;
+        let browser = new_browser();
+        password_session(&app, &browser).await;
+        turn_on(&app, &browser, &mail).await;
+        let notice = mail.next_with(ALICE_EMAIL, "Subject: Email codes turned on").await;
+        assert!(notice.contains("If this was not you"), "{notice}");
+        mail.next_with(ALICE_EMAIL, "Subject: New backup codes").await;
+        // New backup codes, from the account page.
+        let (_, _, account) = app.get_in(&browser, "/account").await;
+        let (status, _, _) = app.submit_in(&browser, &account, "/account/backup-codes", &[]).await;
+        assert_eq!(status, StatusCode::OK);
+        mail.next_with(ALICE_EMAIL, "Subject: New backup codes").await;
+        // An operator's reset, from the command line: a running node sends the notice.
+        let output = crate::account::run_cli(&app, &["user", "reset-mfa", USERNAME]);
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let notice = mail.next_with(ALICE_EMAIL, "Subject: Two-step verification reset").await;
+        assert!(notice.contains("An administrator reset"), "{notice}");
+        // Sign-ins themselves send nothing.
+        assert_eq!(mail.waiting_with(ALICE_EMAIL, "Subject:"), 0);
     }
 
     async fn without_a_mail_server_codes_go_to_the_outbox(backend) {

@@ -55,26 +55,41 @@ impl MailServer {
         format!("smtp://127.0.0.1:{}", self.port)
     }
 
-    /// The next message to `to`, waiting up to 10 seconds for it.
-    pub async fn next_to(&self, to: &str) -> String {
+    /// The next message to `to` that contains `text` (others stay), waiting
+    /// up to 10 seconds for it.
+    pub async fn next_with(&self, to: &str, text: &str) -> String {
         for _ in 0..400 {
-            if let Some(message) = self
-                .inbox
-                .lock()
-                .unwrap()
-                .get_mut(to)
-                .and_then(VecDeque::pop_front)
-            {
+            if let Some(message) = self.take_with(to, text) {
                 return message;
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
-        panic!("no message to {to} within 10 seconds");
+        let inbox = self.inbox.lock().unwrap();
+        panic!(
+            "no message to {to} with {text:?} within 10 seconds: {:?}",
+            inbox.get(to)
+        );
     }
 
-    /// How many messages to `to` are waiting.
-    pub fn waiting(&self, to: &str) -> usize {
-        self.inbox.lock().unwrap().get(to).map_or(0, VecDeque::len)
+    fn take_with(&self, to: &str, text: &str) -> Option<String> {
+        let mut inbox = self.inbox.lock().unwrap();
+        let messages = inbox.get_mut(to)?;
+        let i = messages.iter().position(|m| m.contains(text))?;
+        messages.remove(i)
+    }
+
+    /// The next message to `to` that carries a code.
+    pub async fn next_code_to(&self, to: &str) -> String {
+        code_in(&self.next_with(to, "Your Gatehouse code").await)
+    }
+
+    /// How many messages to `to` that contain `text` are waiting.
+    pub fn waiting_with(&self, to: &str, text: &str) -> usize {
+        self.inbox
+            .lock()
+            .unwrap()
+            .get(to)
+            .map_or(0, |m| m.iter().filter(|m| m.contains(text)).count())
     }
 }
 
