@@ -354,15 +354,19 @@ pub async fn save_settings(
     account_id: &str,
     require_mfa: bool,
     settings: &AccountSettings,
+    factors: &[String],
 ) -> Result<Account> {
     let account = account(app, actor, account_id).await?;
     app.store
-        .update_account_settings(&account.id, require_mfa, settings, app.clock.now())
+        .update_account_settings(&account.id, require_mfa, settings, factors, app.clock.now())
         .await?;
-    let changed = changes(
+    let mut changed = changes(
         (account.require_mfa, &account.settings),
         (require_mfa, settings),
     );
+    if account.factors != factors {
+        changed["factors"] = serde_json::json!([account.factors, factors]);
+    }
     let detail = serde_json::json!({ "account": account.name, "changed": changed });
     audit(
         app,

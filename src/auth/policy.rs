@@ -80,6 +80,7 @@ pub struct SettingsInput<'a> {
     pub failure_limit: &'a str,
     /// Minutes; empty for the provider's setting.
     pub lockout_minutes: &'a str,
+    pub require_recovery_phone: bool,
 }
 
 /// A whole number in `range`, or `None` for an empty field.
@@ -100,6 +101,26 @@ fn number(
             range.end()
         )),
     }
+}
+
+/// The factor kinds an account's members may use, in the console's order.
+pub const FACTOR_KINDS: [&str; 5] = ["totp", "webauthn", "passkey", "email", "sms"];
+
+/// Checks the factor kinds chosen for an account: members must be able to
+/// enrol something besides a passkey sign-in.
+pub fn parse_factors(chosen: &[&str]) -> Result<Vec<String>, String> {
+    let kinds: Vec<String> = FACTOR_KINDS
+        .iter()
+        .filter(|k| chosen.contains(k))
+        .map(|k| k.to_string())
+        .collect();
+    if !kinds.iter().any(|k| k != "passkey") {
+        return Err(
+            "Allow at least one second factor: the authenticator app, security keys, email or SMS codes."
+                .into(),
+        );
+    }
+    Ok(kinds)
 }
 
 /// Checks submitted settings; the error names the field and the allowed values.
@@ -147,6 +168,7 @@ pub fn parse_settings(
         session_lifetime_secs: lifetime.map(|h| h * 3600),
         mfa_failure_limit: failure_limit,
         mfa_lockout_secs: lockout.map(|m| m * 60),
+        require_recovery_phone: input.require_recovery_phone,
     };
     let limits = session_limits(config, &settings);
     if limits.idle_secs > limits.lifetime_secs {
@@ -158,6 +180,14 @@ pub fn parse_settings(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_account_keeps_at_least_one_factor_besides_passkeys() {
+        assert_eq!(parse_factors(&["sms", "totp"]).unwrap(), ["totp", "sms"]);
+        assert!(parse_factors(&["passkey"]).is_err());
+        assert!(parse_factors(&[]).is_err());
+        assert_eq!(parse_factors(&["email", "bogus"]).unwrap(), ["email"]);
+    }
 
     fn account(require_mfa: bool, settings: AccountSettings) -> Account {
         Account {

@@ -26,6 +26,8 @@ pub struct AccountSettings {
     pub session_lifetime_secs: Option<i64>,
     pub mfa_failure_limit: Option<i64>,
     pub mfa_lockout_secs: Option<i64>,
+    /// Members are asked to add a verified recovery phone.
+    pub require_recovery_phone: bool,
 }
 
 pub struct NewAccount<'a> {
@@ -50,11 +52,12 @@ struct AccountRow {
     session_lifetime_secs: Option<i64>,
     mfa_failure_limit: Option<i64>,
     mfa_lockout_secs: Option<i64>,
+    require_recovery_phone: i64,
 }
 
 const ACCOUNT_COLUMNS: &str = "id, name, require_mfa, factors, created_at, mfa_required_at, \
      mfa_grace_days, mfa_grace_sign_ins, session_idle_secs, session_lifetime_secs, \
-     mfa_failure_limit, mfa_lockout_secs";
+     mfa_failure_limit, mfa_lockout_secs, require_recovery_phone";
 
 impl From<AccountRow> for Account {
     fn from(row: AccountRow) -> Self {
@@ -77,6 +80,7 @@ impl From<AccountRow> for Account {
                 session_lifetime_secs: row.session_lifetime_secs,
                 mfa_failure_limit: row.mfa_failure_limit,
                 mfa_lockout_secs: row.mfa_lockout_secs,
+                require_recovery_phone: row.require_recovery_phone != 0,
             },
         }
     }
@@ -167,12 +171,14 @@ impl Store {
         Ok(())
     }
 
-    /// Saves the console's settings of account `id`.
+    /// Saves the console's settings of account `id`, with the factor kinds
+    /// its members may use.
     pub async fn update_account_settings(
         &self,
         id: &str,
         require_mfa: bool,
         settings: &AccountSettings,
+        factors: &[String],
         now: i64,
     ) -> Result<(), Error> {
         let Some(account) = self.account_by_id(id).await? else {
@@ -183,7 +189,7 @@ impl Store {
         sqlx::query(
             "update accounts set require_mfa = $1, mfa_grace_days = $2, mfa_grace_sign_ins = $3, \
              session_idle_secs = $4, session_lifetime_secs = $5, mfa_failure_limit = $6, \
-             mfa_lockout_secs = $7 where id = $8",
+             mfa_lockout_secs = $7, require_recovery_phone = $8, factors = $9 where id = $10",
         )
         .bind(flag(require_mfa))
         .bind(settings.mfa_grace_days)
@@ -192,6 +198,8 @@ impl Store {
         .bind(settings.session_lifetime_secs)
         .bind(settings.mfa_failure_limit)
         .bind(settings.mfa_lockout_secs)
+        .bind(flag(settings.require_recovery_phone))
+        .bind(factors.join(","))
         .bind(id)
         .execute(&mut *tx)
         .await?;

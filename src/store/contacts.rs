@@ -17,6 +17,10 @@ pub struct Contact {
     pub totp_last_used_at: Option<i64>,
     pub backup_codes_left: i64,
     pub backup_code_last_used_at: Option<i64>,
+    pub email_verified_at: Option<i64>,
+    /// The recovery phone, when verified.
+    pub phone: Option<String>,
+    pub phone_verified_at: Option<i64>,
     /// Registered security keys and passkeys.
     pub keys: i64,
     pub key_last_used_at: Option<i64>,
@@ -59,7 +63,7 @@ const WHERE: &str = "where u.account_id = $1 \
 
 const CONTACT_COLUMNS: &str =
     "u.id, u.username, u.email, u.is_admin, u.is_disabled, u.must_enroll, \
-             u.last_sign_in_at, \
+             u.last_sign_in_at, u.email_verified_at, u.phone, u.phone_verified_at, \
              (select count(*) from totp_factors t where t.user_id = u.id \
                 and t.confirmed_at is not null) as totp, \
              (select max(t.last_used_at) from totp_factors t where t.user_id = u.id \

@@ -8,7 +8,9 @@ use crate::common::*;
 use crate::each_backend;
 use crate::second_factor::first_sign_in_with_enrolment;
 
-/// Submits the settings form of acme with `fields` over its defaults.
+/// Submits the settings form of acme with `fields` over its defaults; the
+/// factor boxes stay as the page has them unless `fields` names them
+/// (`"off"` unchecks one), as a browser would send them.
 async fn save_settings(
     app: &TestApp,
     fields: &[(&str, &str)],
@@ -16,7 +18,20 @@ async fn save_settings(
     let (status, _, page) = app.get("/admin/settings?account=acct-acme").await;
     assert_eq!(status, StatusCode::OK, "{page}");
     let mut form = vec![("account", "acct-acme")];
-    form.extend_from_slice(fields);
+    let boxes = [
+        "factor_totp",
+        "factor_webauthn",
+        "factor_passkey",
+        "factor_email",
+        "factor_sms",
+    ];
+    for name in boxes {
+        let checked = page.contains(&format!(r#"name="{name}" value="on" checked"#));
+        if checked && !fields.iter().any(|(field, _)| *field == name) {
+            form.push((name, "on"));
+        }
+    }
+    form.extend(fields.iter().filter(|(_, value)| *value != "off"));
     app.submit_in(&app.browser, &page, "/admin/settings", &form)
         .await
 }
@@ -127,5 +142,39 @@ each_backend! {
         let (status, _, _) = app.submit_in(&app.browser, &page, "/admin/settings", &[("account", "acct-fortress")]).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "another account");
         assert!(app.state.store.account_by_id("acct-fortress").await.unwrap().unwrap().require_mfa, "unchanged");
+    }
+
+    async fn the_console_sets_the_factor_kinds_and_asks_for_a_recovery_phone(backend) {
+        let app = TestApp::spawn(backend).await;
+        app.add_member("ada", PASSWORD, "acct-acme", Role::Administrator).await;
+        console_first_visit(&app, &app.browser, "ada").await;
+        let (status, location, _) = save_settings(&app, &[
+            ("factor_email", "on"), ("factor_sms", "on"), ("factor_webauthn", "off"),
+            ("require_recovery_phone", "on"),
+        ]).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let (_, _, page) = app.get(&location.unwrap()).await;
+        assert!(page.contains(r#"name="factor_email" value="on" checked"#), "{page}");
+        assert!(!page.contains(r#"name="factor_webauthn" value="on" checked"#));
+        let account = app.state.store.account_by_id("acct-acme").await.unwrap().unwrap();
+        assert_eq!(account.factors, ["totp", "email", "sms"]);
+        assert!(account.settings.require_recovery_phone);
+        let changed = app.state.store.audit_log(Some("acct-acme"), Some("account_settings_changed"), None, 10, 0).await.unwrap();
+        assert!(changed[0].detail.to_string().contains("factors"), "{:?}", changed[0].detail);
+
+        // A member sees the request on their security page.
+        let browser = new_browser();
+        let (_, _, login) = app.get_in(&browser, "/login?next=/account").await;
+        app.submit_in(&browser, &login, "/login", &[("username", USERNAME), ("password", PASSWORD), ("next", "/account")]).await;
+        let (_, _, account_page) = app.get_in(&browser, "/account").await;
+        assert!(account_page.contains("phone-required"), "{account_page}");
+        assert!(account_page.contains("Turn on email codes"));
+
+        // Passkeys alone are not enough.
+        let (status, _, page) = save_settings(&app, &[
+            ("factor_totp", "off"), ("factor_email", "off"), ("factor_sms", "off"), ("factor_passkey", "on"),
+        ]).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(page.contains("Allow at least one second factor"), "{page}");
     }
 }

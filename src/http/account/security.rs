@@ -52,6 +52,8 @@ pub struct AccountPage {
     pub email_delivery_failed: bool,
     /// The verified recovery phone, masked to its last four digits.
     pub phone: Option<String>,
+    /// The account asks for a recovery phone and there is none yet.
+    pub phone_required: bool,
     /// A code to confirm a number (or approve a change) is on its way.
     pub phone_code_pending: bool,
     pub sms_delivery_failed: bool,
@@ -224,6 +226,7 @@ pub async fn render_account(
         email_codes_allowed,
         email_code_pending: email_code_pending && !email_codes_on,
         email_delivery_failed,
+        phone_required: tenant.settings.require_recovery_phone && phone.is_none(),
         phone: phone.map(|(number, _)| masked(&number)),
         phone_code_pending,
         sms_delivery_failed,

@@ -54,6 +54,9 @@ struct ContactRow {
     locked_until: Option<String>,
     must_enroll: bool,
     last_sign_in: Option<String>,
+    email_verified: bool,
+    /// The verified recovery phone, masked.
+    phone: Option<String>,
 }
 
 /// The factors of a member in words: "Authenticator app, 2 security keys, 9 backup codes".
@@ -93,6 +96,12 @@ fn contact_row(contact: Contact, actor: &User, now: i64) -> ContactRow {
         is_disabled: contact.is_disabled != 0,
         must_enroll: contact.must_enroll != 0,
         last_sign_in: contact.last_sign_in_at.map(when),
+        email_verified: contact.email_verified_at.is_some(),
+        phone: contact
+            .phone
+            .as_deref()
+            .filter(|_| contact.phone_verified_at.is_some())
+            .map(crate::factors::contact_codes::masked),
         id: contact.id,
         username: contact.username,
         email: contact.email,
@@ -263,6 +272,9 @@ mod tests {
             backup_code_last_used_at: None,
             keys,
             key_last_used_at: None,
+            email_verified_at: None,
+            phone: None,
+            phone_verified_at: None,
             locked_until: None,
         }
     }

@@ -151,6 +151,9 @@ struct MemberPage {
     factors: Option<String>,
     locked_until: Option<String>,
     last_sign_in: Option<String>,
+    email_verified: bool,
+    /// The verified recovery phone, masked.
+    phone: Option<String>,
     notice: Option<&'static str>,
 }
 
@@ -188,6 +191,14 @@ pub async fn show_member(
                 .filter(|&t| t > now)
                 .map(when),
             last_sign_in: contact.as_ref().and_then(|c| c.last_sign_in_at).map(when),
+            email_verified: contact
+                .as_ref()
+                .is_some_and(|c| c.email_verified_at.is_some()),
+            phone: contact
+                .as_ref()
+                .filter(|c| c.phone_verified_at.is_some())
+                .and_then(|c| c.phone.as_deref())
+                .map(crate::factors::contact_codes::masked),
             id: user.id,
             username: user.username,
             email: user.email,

@@ -30,6 +30,9 @@ struct Fields {
     lifetime_hours: String,
     failure_limit: String,
     lockout_minutes: String,
+    require_recovery_phone: bool,
+    /// The factor kinds members may use.
+    factors: Vec<String>,
 }
 
 impl Fields {
@@ -52,6 +55,8 @@ impl Fields {
             lifetime_hours: text(s.session_lifetime_secs.map(|v| v / 3600)),
             failure_limit: text(s.mfa_failure_limit),
             lockout_minutes: text(s.mfa_lockout_secs.map(|v| v / 60)),
+            require_recovery_phone: s.require_recovery_phone,
+            factors: account.factors.clone(),
         }
     }
 
@@ -66,6 +71,12 @@ impl Fields {
             lifetime_hours: field("lifetime_hours"),
             failure_limit: field("failure_limit"),
             lockout_minutes: field("lockout_minutes"),
+            require_recovery_phone: param(form, "require_recovery_phone") == Some("on"),
+            factors: policy::FACTOR_KINDS
+                .iter()
+                .filter(|kind| param(form, &format!("factor_{kind}")) == Some("on"))
+                .map(|kind| kind.to_string())
+                .collect(),
         }
     }
 
@@ -79,6 +90,7 @@ impl Fields {
             lifetime_hours: &self.lifetime_hours,
             failure_limit: &self.failure_limit,
             lockout_minutes: &self.lockout_minutes,
+            require_recovery_phone: self.require_recovery_phone,
         }
     }
 }
@@ -167,12 +179,18 @@ pub async fn submit(
         Ok(settings) => settings,
         Err(error) => return render(&app, &admin, &account, fields, None, Some(error)).await,
     };
+    let chosen: Vec<&str> = fields.factors.iter().map(String::as_str).collect();
+    let factors = match policy::parse_factors(&chosen) {
+        Ok(factors) => factors,
+        Err(error) => return render(&app, &admin, &account, fields, None, Some(error)).await,
+    };
     console::save_settings(
         &app,
         &admin.actor(),
         &account.id,
         fields.require_mfa,
         &settings,
+        &factors,
     )
     .await?;
     let mut query = form_urlencoded::Serializer::new(String::new());

@@ -58,6 +58,11 @@ pub struct SettingsBody {
     session_lifetime_hours: Option<i64>,
     mfa_failure_limit: Option<i64>,
     mfa_lockout_minutes: Option<i64>,
+    /// The factor kinds members may use; absent keeps them.
+    #[serde(default)]
+    factors: Option<Vec<String>>,
+    #[serde(default)]
+    require_recovery_phone: Option<bool>,
 }
 
 pub async fn put_settings(
@@ -86,10 +91,33 @@ pub async fn put_settings(
         lifetime_hours: &lifetime,
         failure_limit: &limit,
         lockout_minutes: &lockout,
+        require_recovery_phone: submitted
+            .require_recovery_phone
+            .unwrap_or(account.settings.require_recovery_phone),
     };
     let settings = policy::parse_settings(&input, &account.settings, &app.config)
         .map_err(ApiError::BadRequest)?;
-    console::save_settings(&app, &actor, &account.id, submitted.require_mfa, &settings).await?;
+    let factors = match &submitted.factors {
+        Some(chosen) => {
+            let chosen: Vec<&str> = chosen.iter().map(String::as_str).collect();
+            if let Some(unknown) = chosen.iter().find(|k| !policy::FACTOR_KINDS.contains(k)) {
+                return Err(ApiError::BadRequest(format!(
+                    "factors: {unknown:?} is not one of totp, webauthn, passkey, email, sms"
+                )));
+            }
+            policy::parse_factors(&chosen).map_err(ApiError::BadRequest)?
+        }
+        None => account.factors.clone(),
+    };
+    console::save_settings(
+        &app,
+        &actor,
+        &account.id,
+        submitted.require_mfa,
+        &settings,
+        &factors,
+    )
+    .await?;
     let saved = console::account(&app, &actor, &account.id).await?;
     Ok(reply(StatusCode::OK, account_json(&saved)))
 }
