@@ -23,6 +23,10 @@ pub async fn run(args: DemoArgs, mut config: Config, own_database: bool) -> Resu
         config.database_url = format!("sqlite://{}/gatehouse.db", folder.display());
     }
     config.keys_dir = folder.join("keys");
+    let outbox = config.smtp_url.is_empty() || config.sms_webhook_url.is_empty();
+    if outbox {
+        config.outbox_dir = folder.join("outbox");
+    }
     let demo = crate::demo::start(config, args.port).await?;
     println!("Gatehouse demo (state in {})", folder.display());
     println!("  provider:   {}", demo.provider_url);
@@ -33,6 +37,12 @@ pub async fn run(args: DemoArgs, mut config: Config, own_database: bool) -> Resu
         demo.username, demo.password
     );
     println!("(the account requires two-step verification: have an authenticator app ready). Ctrl-C stops.");
+    if outbox {
+        println!(
+            "Email and text messages (codes, notices) are written to {}",
+            folder.join("outbox").display()
+        );
+    }
     let _ = tokio::signal::ctrl_c().await;
     Ok(())
 }

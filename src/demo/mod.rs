@@ -85,7 +85,9 @@ pub async fn start(mut config: Config, port: u16) -> Result<Demo, DemoError> {
     let now = Clock::system().now();
     let cost = config.hash_cost();
     let password = secret::random_token(12);
-    let factors = ["totp", "webauthn", "passkey"].map(String::from).to_vec();
+    let factors = ["totp", "webauthn", "passkey", "email"]
+        .map(String::from)
+        .to_vec();
     let account_id = secret::random_id();
     let not_empty = |e: store::Error| match e {
         store::Error::Duplicate(what) => DemoError::NotEmpty(format!("{what} exists")),
