@@ -6,18 +6,15 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::security::{EXPIRED_FORM, PATH};
-use super::{may_change, Account};
+use super::security::EXPIRED_FORM;
+use super::{after_new_factor, may_change, password_and_code, Account};
 use crate::app::AppState;
 use crate::auth::login_flow::amr_with_totp;
 use crate::factors::contact_codes::{self, Purpose, Sent};
-use crate::factors::{self, Check, Method, PasswordCheck, Refusal};
+use crate::factors::{self, Check, Method, Refusal};
 use crate::http::client_ip::ClientIp;
-use crate::http::cookies;
 use crate::http::error::PageError;
-use crate::http::login::enroll::BackupCodesPage;
 use crate::http::login::second_factor::locked;
-use crate::http::render::Page;
 use crate::oidc::params::Params;
 
 pub const ON_PATH: &str = "/account/email-codes";
@@ -125,7 +122,7 @@ pub async fn submit_confirm(
     account: Account,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let form = match form_of(&app, &account, &body).await? {
+    let form = match account.changing_form(&app, &body).await? {
         Ok(form) => form,
         Err(page) => return Ok(page),
     };
@@ -134,9 +131,6 @@ pub async fn submit_confirm(
         return account
             .refuse(&app, NOT_ALLOWED, StatusCode::FORBIDDEN)
             .await;
-    }
-    if let Some(refusal) = may_change(&app, &account).await? {
-        return account.refuse(&app, refusal, StatusCode::FORBIDDEN).await;
     }
     let code = form.get("code").ok().flatten().unwrap_or_default();
     let ip = ip.to_string();
@@ -157,19 +151,7 @@ pub async fn submit_confirm(
     )
     .await?;
     // Proving the address raises this session to aal2.
-    let raised = cookies::raise_session(&app, &account.session.sid, &amr_with_totp()).await?;
-    if first {
-        let codes = factors::regenerate_backup_codes(&app, user, Some(&ip)).await?;
-        let (csrf_token, csrf_cookie) = cookies::csrf_token(&app, account.headers());
-        let mut response =
-            BackupCodesPage::new(codes, PATH.to_string(), csrf_token, true).render(&app)?;
-        cookies::attach(&mut response, raised.map(|(_, cookie)| cookie));
-        cookies::attach(&mut response, csrf_cookie);
-        return Ok(response);
-    }
-    let mut response = crate::http::oidc::authorize::see_other(&format!("{PATH}?added=email"));
-    cookies::attach(&mut response, raised.map(|(_, cookie)| cookie));
-    Ok(response)
+    after_new_factor(&app, &account, &amr_with_totp(), first, &ip, "email").await
 }
 
 /// `POST /account/email-codes/off-code`: a fresh code, to turn email codes off.
@@ -207,23 +189,17 @@ pub async fn submit_turn_off(
         return account.refuse(&app, message, StatusCode::CONFLICT).await;
     }
     let ip = ip.to_string();
-    let password = form
-        .get("password")
-        .ok()
-        .flatten()
-        .unwrap_or_default()
-        .to_string();
-    if factors::check_password(&app, &user.username, Some(user), password, Some(&ip)).await?
-        != PasswordCheck::Correct
-    {
-        let message = "That password is not right.";
-        return account
-            .refuse(&app, message, StatusCode::UNAUTHORIZED)
-            .await;
-    }
-    let code = form.get("code").ok().flatten().unwrap_or_default();
-    if let Some(refused) = check(&app, &account, Purpose::EmailDisable, code, &ip).await? {
-        return Ok(refused);
+    let refused = password_and_code(
+        &app,
+        &account,
+        &form,
+        &ip,
+        Purpose::EmailDisable,
+        WRONG_CODE,
+    )
+    .await?;
+    if let Some(page) = refused {
+        return Ok(page);
     }
     app.store.email_codes_off(&user.id).await?;
     factors::audit(

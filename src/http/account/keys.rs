@@ -8,16 +8,13 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use super::security::{EXPIRED_FORM, PATH};
-use super::{may_change, Account};
+use super::{after_new_factor, may_change, Account};
 use crate::app::AppState;
 use crate::auth::webauthn::{self as rules, Kind};
 use crate::factors::{self, security_keys};
 use crate::http::ceremony::{self, MAX_ANSWER_LEN};
 use crate::http::client_ip::ClientIp;
-use crate::http::cookies;
 use crate::http::error::PageError;
-use crate::http::login::enroll::BackupCodesPage;
-use crate::http::render::Page;
 use crate::oidc::params::Params;
 
 pub const NEW_PATH: &str = "/account/keys/new";
@@ -119,14 +116,10 @@ pub async fn submit_finish_key(
     account: Account,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let Some(form) = account.form(&app, &body) else {
-        return account
-            .refuse(&app, EXPIRED_FORM, StatusCode::FORBIDDEN)
-            .await;
+    let form = match account.changing_form(&app, &body).await? {
+        Ok(form) => form,
+        Err(page) => return Ok(page),
     };
-    if let Some(refusal) = may_change(&app, &account).await? {
-        return account.refuse(&app, refusal, StatusCode::FORBIDDEN).await;
-    }
     let user = &account.user;
     let first = !factors::has_factor(&app, user).await?;
     let (token, response) = answer(&form);
@@ -147,19 +140,7 @@ pub async fn submit_finish_key(
     app.store.set_must_enroll(&user.id, false).await?;
     // Proving the new key raises this session to aal2.
     let amr = rules::amr(security_keys::is_synced(&stored), true);
-    let raised = cookies::raise_session(&app, &account.session.sid, &amr).await?;
-    if first {
-        let codes = factors::regenerate_backup_codes(&app, user, Some(&ip)).await?;
-        let (csrf_token, csrf_cookie) = cookies::csrf_token(&app, account.headers());
-        let mut response =
-            BackupCodesPage::new(codes, PATH.to_string(), csrf_token, true).render(&app)?;
-        cookies::attach(&mut response, raised.map(|(_, cookie)| cookie));
-        cookies::attach(&mut response, csrf_cookie);
-        return Ok(response);
-    }
-    let mut response = crate::http::oidc::authorize::see_other(&format!("{PATH}?added=key"));
-    cookies::attach(&mut response, raised.map(|(_, cookie)| cookie));
-    Ok(response)
+    after_new_factor(&app, &account, &amr, first, &ip, "key").await
 }
 
 /// `POST /account/keys/remove`: removes one of the user's keys.
@@ -169,14 +150,10 @@ pub async fn submit_remove_key(
     account: Account,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let Some(form) = account.form(&app, &body) else {
-        return account
-            .refuse(&app, EXPIRED_FORM, StatusCode::FORBIDDEN)
-            .await;
+    let form = match account.changing_form(&app, &body).await? {
+        Ok(form) => form,
+        Err(page) => return Ok(page),
     };
-    if let Some(refusal) = may_change(&app, &account).await? {
-        return account.refuse(&app, refusal, StatusCode::FORBIDDEN).await;
-    }
     let id = form.get("id").ok().flatten().unwrap_or_default();
     let ip = ip.to_string();
     if !security_keys::remove(&app, &account.user, id, Some(&ip)).await? {

@@ -15,6 +15,8 @@ use axum::routing::{get, post};
 use axum::Router;
 
 use crate::app::AppState;
+use crate::factors::contact_codes::{self, Purpose};
+use crate::factors::{check_password, gated, Check, Method, PasswordCheck, Refusal};
 use crate::http::cookies;
 use crate::http::error::PageError;
 use crate::http::oidc::authorize::see_other;
@@ -112,6 +114,84 @@ pub async fn may_change(
     Ok(None)
 }
 
+/// Checks the password and a fresh code for `purpose`, as the forms that
+/// turn a factor off carry them (the code behind the second step's
+/// lock-out): `None` when both hold, or the page that says which did not.
+pub async fn password_and_code(
+    app: &AppState,
+    account: &Account,
+    form: &Params,
+    ip: &str,
+    purpose: Purpose,
+    wrong_code: &'static str,
+) -> Result<Option<Response>, PageError> {
+    let user = &account.user;
+    let password = form
+        .get("password")
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+        .to_string();
+    if check_password(app, &user.username, Some(user), password, Some(ip)).await?
+        != PasswordCheck::Correct
+    {
+        let message = "That password is not right.";
+        return Ok(Some(
+            account
+                .refuse(app, message, StatusCode::UNAUTHORIZED)
+                .await?,
+        ));
+    }
+    let code = form.get("code").ok().flatten().unwrap_or_default();
+    let check = gated(app, user, Some(ip), |_| async move {
+        Ok(match contact_codes::take(app, user, purpose, code).await? {
+            Some(_) => Ok(Method::EmailCode),
+            None => Err(Refusal::Wrong),
+        })
+    })
+    .await?;
+    Ok(match check {
+        Check::Accepted(_) => None,
+        Check::Locked { until } => Some(crate::http::login::second_factor::locked(app, until)?),
+        Check::Refused(_) => Some(
+            account
+                .refuse(app, wrong_code, StatusCode::UNAUTHORIZED)
+                .await?,
+        ),
+    })
+}
+
+/// After a new factor is proven from the account page: the session is raised
+/// to `aal2` with `amr`; the first second factor's backup codes are shown
+/// once, otherwise the account page says what was `added`.
+pub async fn after_new_factor(
+    app: &AppState,
+    account: &Account,
+    amr: &[String],
+    first: bool,
+    ip: &str,
+    added: &str,
+) -> Result<Response, PageError> {
+    let raised = cookies::raise_session(app, &account.session.sid, amr).await?;
+    let mut response = if first {
+        let codes = crate::factors::regenerate_backup_codes(app, &account.user, Some(ip)).await?;
+        let (csrf_token, csrf_cookie) = cookies::csrf_token(app, account.headers());
+        let page = crate::http::login::enroll::BackupCodesPage::new(
+            codes,
+            security::PATH.to_string(),
+            csrf_token,
+            true,
+        );
+        let mut response = crate::http::render::Page::render(&page, app)?;
+        cookies::attach(&mut response, csrf_cookie);
+        response
+    } else {
+        see_other(&format!("{}?added={added}", security::PATH))
+    };
+    cookies::attach(&mut response, raised.map(|(_, cookie)| cookie));
+    Ok(response)
+}
+
 /// The signed-in user of this browser, for the account pages; a visitor is
 /// sent to sign in first.
 pub struct Account {
@@ -171,6 +251,28 @@ impl Account {
         status: StatusCode,
     ) -> Result<Response, PageError> {
         self.page(app, None, Some(error), status).await
+    }
+
+    /// A submitted form that changes the user's factors: its CSRF token
+    /// must hold and the session may change them (see `may_change`);
+    /// otherwise the account page saying why not.
+    pub async fn changing_form(
+        &self,
+        app: &AppState,
+        body: &[u8],
+    ) -> Result<Result<Params, Response>, PageError> {
+        let Some(form) = self.form(app, body) else {
+            let page = self
+                .refuse(app, security::EXPIRED_FORM, StatusCode::FORBIDDEN)
+                .await?;
+            return Ok(Err(page));
+        };
+        if let Some(refusal) = may_change(app, self).await? {
+            return Ok(Err(self
+                .refuse(app, refusal, StatusCode::FORBIDDEN)
+                .await?));
+        }
+        Ok(Ok(form))
     }
 
     /// A submitted form, if its CSRF token matches this browser's.

@@ -8,10 +8,10 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use super::security::{render_account_with, EXPIRED_FORM};
-use super::{may_change, Account};
+use super::{password_and_code, Account};
 use crate::app::AppState;
 use crate::factors::contact_codes::{self, masked, phone_number, Purpose, Sent};
-use crate::factors::{self, Check, Method, PasswordCheck, Refusal};
+use crate::factors::{self, Check, Method, Refusal};
 use crate::http::client_ip::ClientIp;
 use crate::http::error::PageError;
 use crate::http::login::second_factor::locked;
@@ -50,14 +50,10 @@ pub async fn submit_number(
     account: Account,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let Some(form) = account.form(&app, &body) else {
-        return account
-            .refuse(&app, EXPIRED_FORM, StatusCode::FORBIDDEN)
-            .await;
+    let form = match account.changing_form(&app, &body).await? {
+        Ok(form) => form,
+        Err(page) => return Ok(page),
     };
-    if let Some(refusal) = may_change(&app, &account).await? {
-        return account.refuse(&app, refusal, StatusCode::FORBIDDEN).await;
-    }
     let typed = form.get("phone").ok().flatten().unwrap_or_default();
     let Some(number) = phone_number(typed) else {
         let message = "Enter a mobile number with its country code, such as +44 7700 900123.";
@@ -102,14 +98,10 @@ pub async fn submit_confirm(
     account: Account,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let Some(form) = account.form(&app, &body) else {
-        return account
-            .refuse(&app, EXPIRED_FORM, StatusCode::FORBIDDEN)
-            .await;
+    let form = match account.changing_form(&app, &body).await? {
+        Ok(form) => form,
+        Err(page) => return Ok(page),
     };
-    if let Some(refusal) = may_change(&app, &account).await? {
-        return account.refuse(&app, refusal, StatusCode::FORBIDDEN).await;
-    }
     let user = &account.user;
     let code = form.get("code").ok().flatten().unwrap_or_default();
     let ip = ip.to_string();
@@ -202,49 +194,20 @@ pub async fn submit_remove(
         return account.refuse(&app, message, StatusCode::CONFLICT).await;
     }
     let ip = ip.to_string();
-    let password = form
-        .get("password")
-        .ok()
-        .flatten()
-        .unwrap_or_default()
-        .to_string();
-    if factors::check_password(&app, &user.username, Some(user), password, Some(&ip)).await?
-        != PasswordCheck::Correct
-    {
-        let message = "That password is not right.";
-        return account
-            .refuse(&app, message, StatusCode::UNAUTHORIZED)
-            .await;
+    let refused =
+        password_and_code(&app, &account, &form, &ip, Purpose::PhoneRemove, WRONG_CODE).await?;
+    if let Some(page) = refused {
+        return Ok(page);
     }
-    let code = form.get("code").ok().flatten().unwrap_or_default();
-    let check = factors::gated(&app, user, Some(&ip), |_| async {
-        Ok(
-            match contact_codes::take(&app, user, Purpose::PhoneRemove, code).await? {
-                Some(_) => Ok(Method::SmsCode),
-                None => Err(Refusal::Wrong),
-            },
-        )
-    })
+    app.store.remove_recovery_phone(&user.id).await?;
+    factors::audit(
+        &app,
+        "recovery_phone_removed",
+        user,
+        Some(&ip),
+        serde_json::json!({}),
+    )
     .await?;
-    match check {
-        Check::Accepted(_) => {
-            app.store.remove_recovery_phone(&user.id).await?;
-            factors::audit(
-                &app,
-                "recovery_phone_removed",
-                user,
-                Some(&ip),
-                serde_json::json!({}),
-            )
-            .await?;
-            let notice = "Your recovery phone is removed.";
-            account.page(&app, Some(notice), None, StatusCode::OK).await
-        }
-        Check::Locked { until } => locked(&app, until),
-        Check::Refused(_) => {
-            account
-                .refuse(&app, WRONG_CODE, StatusCode::UNAUTHORIZED)
-                .await
-        }
-    }
+    let notice = "Your recovery phone is removed.";
+    account.page(&app, Some(notice), None, StatusCode::OK).await
 }

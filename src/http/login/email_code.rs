@@ -7,15 +7,11 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
-use super::second_factor::render_with;
-use super::{expired_sign_in, pending_user};
+use super::second_factor::{posted, render_with};
 use crate::app::AppState;
-use crate::auth::login_flow::Stage;
 use crate::factors;
 use crate::factors::contact_codes::{self, Purpose, Sent};
-use crate::http::cookies;
 use crate::http::error::PageError;
-use crate::oidc::params::Params;
 
 pub const PATH: &str = "/login/email-code";
 pub const SMS_PATH: &str = "/login/sms-code";
@@ -42,15 +38,10 @@ async fn send(
     body: Bytes,
     purpose: Purpose,
 ) -> Result<Response, PageError> {
-    let (_, pending) = cookies::current_pending(&app, &headers, Stage::SecondFactor)
-        .await?
-        .ok_or_else(expired_sign_in)?;
-    let user = pending_user(&app, &pending).await?;
-    let form = Params::parse(&body);
-    if !cookies::csrf_ok(&app, &headers, form.get("csrf_token").ok().flatten()) {
-        let message = Some("This form has expired. Please try again.");
-        return render_with(&app, &headers, &user, message, None, StatusCode::FORBIDDEN).await;
-    }
+    let user = match posted(&app, &headers, &body).await? {
+        Ok(posted) => posted.user,
+        Err(page) => return Ok(page),
+    };
     let target = match purpose {
         Purpose::EmailSignIn if factors::email_codes_usable(&app, &user).await? => {
             Some(user.email.clone())

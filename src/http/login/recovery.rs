@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Serialize;
 
-use super::second_factor::{locked, render_with};
+use super::second_factor::{locked, posted, render_with};
 use super::{enroll, expired_sign_in, pending_user};
 use crate::app::AppState;
 use crate::auth::login_flow::Stage;
@@ -76,15 +76,10 @@ pub async fn submit_start(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let (_, pending) = cookies::current_pending(&app, &headers, Stage::SecondFactor)
-        .await?
-        .ok_or_else(expired_sign_in)?;
-    let user = pending_user(&app, &pending).await?;
-    let form = Params::parse(&body);
-    if !cookies::csrf_ok(&app, &headers, form.get("csrf_token").ok().flatten()) {
-        let message = Some("This form has expired. Please try again.");
-        return render_with(&app, &headers, &user, message, None, StatusCode::FORBIDDEN).await;
-    }
+    let user = match posted(&app, &headers, &body).await? {
+        Ok(posted) => posted.user,
+        Err(page) => return Ok(page),
+    };
     let Some(phone) = recovery_phone(&app, &user).await? else {
         let message = Some("There is no recovery phone on your account.");
         return render_with(&app, &headers, &user, message, None, StatusCode::CONFLICT).await;

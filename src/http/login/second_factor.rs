@@ -107,6 +107,39 @@ pub async fn show_second_factor(
     render(&app, &headers, &user, None, StatusCode::OK).await
 }
 
+/// A form posted at the second step: this browser's pending sign-in (its
+/// hash), its user and the form, when the CSRF token holds; otherwise the
+/// second-factor page saying the form expired.
+pub struct Posted {
+    pub hash: String,
+    pub pending: PendingLogin,
+    pub user: User,
+    pub form: Params,
+}
+
+pub async fn posted(
+    app: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Result<Posted, Response>, PageError> {
+    let (hash, pending) = cookies::current_pending(app, headers, Stage::SecondFactor)
+        .await?
+        .ok_or_else(expired_sign_in)?;
+    let user = pending_user(app, &pending).await?;
+    let form = Params::parse(body);
+    if !cookies::csrf_ok(app, headers, form.get("csrf_token").ok().flatten()) {
+        let message = Some("This form has expired. Please try again.");
+        let page = render_with(app, headers, &user, message, None, StatusCode::FORBIDDEN).await?;
+        return Ok(Err(page));
+    }
+    Ok(Ok(Posted {
+        hash,
+        pending,
+        user,
+        form,
+    }))
+}
+
 pub async fn submit_second_factor(
     State(app): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -201,15 +234,10 @@ pub async fn submit_use_key(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let (hash, pending) = cookies::current_pending(&app, &headers, Stage::SecondFactor)
-        .await?
-        .ok_or_else(expired_sign_in)?;
-    let user = pending_user(&app, &pending).await?;
-    let form = Params::parse(&body);
-    if !cookies::csrf_ok(&app, &headers, form.get("csrf_token").ok().flatten()) {
-        let message = "This form has expired. Please try again.";
-        return render(&app, &headers, &user, Some(message), StatusCode::FORBIDDEN).await;
-    }
+    let Posted { hash, user, .. } = match posted(&app, &headers, &body).await? {
+        Ok(posted) => posted,
+        Err(page) => return Ok(page),
+    };
     let Some(ceremony) = security_keys::start_second_factor(&app, &user, &hash).await? else {
         let message = "There is no security key to use: enter a code instead.";
         return render(&app, &headers, &user, Some(message), StatusCode::CONFLICT).await;
@@ -234,15 +262,15 @@ pub async fn submit_key_answer(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let (hash, pending) = cookies::current_pending(&app, &headers, Stage::SecondFactor)
-        .await?
-        .ok_or_else(expired_sign_in)?;
-    let user = pending_user(&app, &pending).await?;
-    let form = Params::parse(&body);
-    if !cookies::csrf_ok(&app, &headers, form.get("csrf_token").ok().flatten()) {
-        let message = "This form has expired. Please try again.";
-        return render(&app, &headers, &user, Some(message), StatusCode::FORBIDDEN).await;
-    }
+    let Posted {
+        hash,
+        pending,
+        user,
+        form,
+    } = match posted(&app, &headers, &body).await? {
+        Ok(posted) => posted,
+        Err(page) => return Ok(page),
+    };
     let token = form.get("challenge").ok().flatten().unwrap_or_default();
     let answer = form
         .get("credential")
