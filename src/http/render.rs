@@ -36,6 +36,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/login/backup_codes.html"),
     ),
     (
+        "login/phone.html",
+        include_str!("../../templates/login/phone.html"),
+    ),
+    (
         "login/recovery.html",
         include_str!("../../templates/login/recovery.html"),
     ),

@@ -209,4 +209,41 @@ each_backend! {
         let claims = raw_claims(&signed_in.tokens.extra_fields().id_token().unwrap().to_string());
         assert_eq!(claims["amr"], serde_json::json!(["pwd", "otp", "sms", "mfa"]));
     }
+
+    async fn an_account_that_asks_for_a_recovery_phone_gets_one_during_enrolment(backend) {
+        let gateway = SmsGateway::start().await;
+        let app = spawn_with_gateway(backend, gateway.url()).await;
+        let store = &app.state.store;
+        let fortress = store.account_by_id("acct-fortress").await.unwrap().unwrap();
+        let settings = gatehouse::store::AccountSettings { require_recovery_phone: true, ..fortress.settings.clone() };
+        store.update_account_settings(&fortress.id, true, &settings, &fortress.factors, app.state.clock.now()).await.unwrap();
+
+        let portal = app.rp("portal").await;
+        let browser = new_browser();
+        let request = app.auth_request(&portal, &[]);
+        let (_, location, _) = app.sign_in_through_in(&browser, &request, MIA, PASSWORD).await;
+        assert_eq!(location.as_deref(), Some("/login/enroll"));
+        let (_, _, page) = app.get_in(&browser, "/login/enroll").await;
+        let totp = authenticator_from(&page);
+        let code = totp.generate(app.state.clock.now() as u64);
+        let (status, _, codes_page) = app.submit_in(&browser, &page, "/login/enroll", &[("code", &code)]).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(codes_page.contains("Your organisation asks for a recovery phone"), "{codes_page}");
+        assert!(!codes_page.contains("I saved them, continue"), "the phone comes first");
+        let next = hidden_input(&codes_page, "next").map(|n| html_unescape(&n)).unwrap();
+        assert!(next.starts_with("/login/continue?request="), "{next}");
+        let (status, _, page) = app.submit_in(&browser, &codes_page, "/login/phone", &[("next", &next), ("phone", "+1 555 123 4567")]).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        let code = code_in(&gateway.next_to(NUMBER).await);
+        let (status, _, page) = app.submit_in(&browser, &page, "/login/phone/confirm", &[("next", &next), ("code", "000000")]).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        let (status, location, _) = app.submit_in(&browser, &page, "/login/phone/confirm", &[("next", &next), ("code", &code)]).await;
+        assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some(next.as_str())));
+        let (status, location, _) = app.get_in(&browser, &next).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let signed_in = app.exchange(&portal, code_from(&location.unwrap(), &request), request).await;
+        let claims = raw_claims(&signed_in.tokens.extra_fields().id_token().unwrap().to_string());
+        assert_eq!(claims["acr"], "aal2");
+        assert_eq!(store.phone_state("user-mia").await.unwrap().unwrap().0, NUMBER);
+    }
 }

@@ -47,6 +47,10 @@ pub struct BackupCodesPage {
     pub continue_href: String,
     pub offer_sign_out_others: bool,
     pub csrf_token: String,
+    /// During a sign-in's enrolment, a user without a recovery phone is asked
+    /// for one here (`required` when the account asks every member).
+    pub offer_phone: bool,
+    pub phone_required: bool,
 }
 
 impl Page for BackupCodesPage {
@@ -74,6 +78,8 @@ impl BackupCodesPage {
             continue_href,
             offer_sign_out_others,
             csrf_token,
+            offer_phone: false,
+            phone_required: false,
         }
     }
 }
@@ -210,7 +216,17 @@ pub async fn finish_enrolment(
     }
     let (csrf_token, csrf_cookie) = cookies::csrf_token(app, headers);
     let href = continue_link(pending.request_id.as_deref(), pending.next_path.as_deref());
-    let mut response = BackupCodesPage::new(codes, href, csrf_token, false).render(app)?;
+    let mut page = BackupCodesPage::new(codes, href, csrf_token, false);
+    if app.store.phone_state(&user.id).await?.is_none() {
+        page.offer_phone = true;
+        page.phone_required = app
+            .store
+            .account_of(user)
+            .await?
+            .settings
+            .require_recovery_phone;
+    }
+    let mut response = page.render(app)?;
     cookies::attach(&mut response, Some(cookie));
     cookies::attach(&mut response, csrf_cookie);
     cookies::attach(&mut response, Some(cookies::clear_pending(app)));

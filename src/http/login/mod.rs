@@ -4,6 +4,7 @@
 pub mod email_code;
 pub mod enroll;
 pub mod enroll_key;
+pub mod enroll_phone;
 pub mod passkey;
 pub mod password;
 pub mod recovery;
@@ -40,6 +41,11 @@ pub fn router() -> Router<AppState> {
         .route(recovery::PATH, post(recovery::submit_start))
         .route(recovery::CONFIRM_PATH, post(recovery::submit_confirm))
         .route(enroll_key::PATH, post(enroll_key::submit_start))
+        .route(enroll_phone::PATH, post(enroll_phone::submit_number))
+        .route(
+            enroll_phone::CONFIRM_PATH,
+            post(enroll_phone::submit_confirm),
+        )
         .route(enroll_key::FINISH_PATH, post(enroll_key::submit_finish))
         .route(passkey::FINISH_PATH, post(passkey::submit_finish))
         .route(

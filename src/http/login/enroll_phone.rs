@@ -1,0 +1,140 @@
+//! A recovery phone right after enrolling during sign-in: the backup codes
+//! page asks for a number, a texted code proves it, and the sign-in goes on
+//! where it was going.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde::Serialize;
+
+use super::local_path;
+use crate::app::AppState;
+use crate::factors::contact_codes::{self, masked, phone_number, Purpose, Sent};
+use crate::factors::{self, Check, Method, Refusal};
+use crate::http::account::Account;
+use crate::http::client_ip::ClientIp;
+use crate::http::cookies;
+use crate::http::error::PageError;
+use crate::http::login::second_factor::locked;
+use crate::http::oidc::authorize::see_other;
+use crate::http::render::Page;
+
+pub const PATH: &str = "/login/phone";
+pub const CONFIRM_PATH: &str = "/login/phone/confirm";
+
+#[derive(Serialize)]
+struct PhonePage {
+    csrf_token: String,
+    /// Where the sign-in goes on to (a local path).
+    next: String,
+    phone: Option<String>,
+    notice: Option<String>,
+    error: Option<&'static str>,
+}
+
+impl Page for PhonePage {
+    const TEMPLATE: &'static str = "login/phone.html";
+}
+
+fn render(
+    app: &AppState,
+    headers: &HeaderMap,
+    page: PhonePage,
+    status: StatusCode,
+) -> Result<Response, PageError> {
+    let (csrf_token, cookie) = cookies::csrf_token(app, headers);
+    let mut response = PhonePage { csrf_token, ..page }.render(app)?;
+    *response.status_mut() = status;
+    cookies::attach(&mut response, cookie);
+    Ok(response)
+}
+
+/// `POST /login/phone`: the number; a code is texted to it.
+pub async fn submit_number(
+    State(app): State<AppState>,
+    account: Account,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let form = match account.changing_form(&app, &body).await? {
+        Ok(form) => form,
+        Err(page) => return Ok(page),
+    };
+    let next = local_path(form.get("next").ok().flatten()).unwrap_or_else(|| "/account".into());
+    let mut page = PhonePage {
+        csrf_token: String::new(),
+        next,
+        phone: None,
+        notice: None,
+        error: None,
+    };
+    let typed = form.get("phone").ok().flatten().unwrap_or_default();
+    let Some(number) = phone_number(typed) else {
+        page.error = Some("Enter a mobile number with its country code, such as +44 7700 900123.");
+        return render(&app, account.headers(), page, StatusCode::BAD_REQUEST);
+    };
+    page.phone = Some(masked(&number));
+    let user = &account.user;
+    let status = match contact_codes::send(&app, user, Purpose::PhoneVerify, &number).await? {
+        Sent::Sent { to } => {
+            page.notice = Some(format!("We texted a code to {to}."));
+            StatusCode::OK
+        }
+        Sent::TooSoon { wait_secs } => {
+            page.notice = Some(format!(
+                "A code was texted less than a minute ago: ask again in {wait_secs} seconds."
+            ));
+            StatusCode::TOO_MANY_REQUESTS
+        }
+    };
+    render(&app, account.headers(), page, status)
+}
+
+/// `POST /login/phone/confirm`: the texted code saves the number; the
+/// sign-in goes on.
+pub async fn submit_confirm(
+    State(app): State<AppState>,
+    ClientIp(ip): ClientIp,
+    account: Account,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let form = match account.changing_form(&app, &body).await? {
+        Ok(form) => form,
+        Err(page) => return Ok(page),
+    };
+    let next = local_path(form.get("next").ok().flatten()).unwrap_or_else(|| "/account".into());
+    let user = &account.user;
+    let code = form.get("code").ok().flatten().unwrap_or_default();
+    let ip = ip.to_string();
+    let mut number = None;
+    let slot = &mut number;
+    let check = factors::gated(&app, user, Some(&ip), |_| async {
+        *slot = contact_codes::take(&app, user, Purpose::PhoneVerify, code).await?;
+        Ok(match slot {
+            Some(_) => Ok(Method::SmsCode),
+            None => Err(Refusal::Wrong),
+        })
+    })
+    .await?;
+    match (check, number) {
+        (Check::Accepted(_), Some(number)) => {
+            app.store
+                .set_recovery_phone(&user.id, &number, app.clock.now())
+                .await?;
+            let detail = serde_json::json!({ "phone": masked(&number) });
+            factors::audit(&app, "recovery_phone_added", user, Some(&ip), detail).await?;
+            Ok(see_other(&next))
+        }
+        (Check::Locked { until }, _) => locked(&app, until),
+        _ => {
+            let page = PhonePage {
+                csrf_token: String::new(),
+                next,
+                phone: None,
+                notice: None,
+                error: Some("That code is not right: use the latest code we texted."),
+            };
+            render(&app, account.headers(), page, StatusCode::UNAUTHORIZED)
+        }
+    }
+}
