@@ -69,6 +69,12 @@ impl AppState {
         let dummy_hash = password::dummy_hash(config.hash_cost())?;
         let discovery = bytes::Bytes::from(http::oidc::discovery::document(config.issuer()));
         let trusted_proxies = Arc::new(config.proxies()?);
+        if config.is_https() && (config.smtp_url.is_empty() || config.sms_webhook_url.is_empty()) {
+            tracing::warn!(
+                outbox = %config.outbox_dir.display(),
+                "no smtp_url or sms_webhook_url: codes for users are written to the development outbox"
+            );
+        }
         let webauthn = crate::auth::webauthn::relying_party_for(config.issuer());
         if let Err(reason) = &webauthn {
             tracing::warn!(%reason, "security keys and passkeys are unavailable");

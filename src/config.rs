@@ -359,11 +359,19 @@ impl Config {
         }
         if !self.smtp_url.is_empty() {
             let url = url::Url::parse(&self.smtp_url).ok();
-            if !url
-                .is_some_and(|u| matches!(u.scheme(), "smtp" | "smtps") && u.host_str().is_some())
-            {
+            let Some(url) =
+                url.filter(|u| matches!(u.scheme(), "smtp" | "smtps") && u.host_str().is_some())
+            else {
                 return Err(ConfigError::Invalid(
                     "smtp_url must look like smtp://host:port or smtps://user:pass@host:port"
+                        .into(),
+                ));
+            };
+            let tls_required = url.query().is_some_and(|q| q.contains("tls=required"));
+            if url.scheme() == "smtp" && url.password().is_some() && !tls_required {
+                return Err(ConfigError::Invalid(
+                    "smtp_url would send its password (and the codes) unencrypted: use smtps://, \
+                     or add ?tls=required for STARTTLS"
                         .into(),
                 ));
             }
@@ -472,6 +480,35 @@ mod tests {
         assert_eq!(config.session_idle_secs, 60);
         assert_eq!(config.session_lifetime_secs, 7200);
         assert!(config.is_https());
+    }
+
+    #[test]
+    fn mail_and_sms_settings_are_checked() {
+        let check = |pairs: &[(&str, &str)]| {
+            Config::from_layers(None, &env(pairs), Overrides::default()).map(|_| ())
+        };
+        assert!(check(&[("GATEHOUSE_SMTP_URL", "smtp://127.0.0.1:2525")]).is_ok());
+        assert!(check(&[("GATEHOUSE_SMTP_URL", "smtps://u:p@mail.example:465")]).is_ok());
+        assert!(check(&[(
+            "GATEHOUSE_SMTP_URL",
+            "smtp://u:p@mail.example:587?tls=required"
+        )])
+        .is_ok());
+        let plain = check(&[("GATEHOUSE_SMTP_URL", "smtp://u:p@mail.example:25")]).unwrap_err();
+        assert!(plain.to_string().contains("unencrypted"), "{plain}");
+        assert!(check(&[("GATEHOUSE_SMTP_URL", "http://mail.example")]).is_err());
+        assert!(check(&[("GATEHOUSE_MAIL_FROM", "not an address")]).is_err());
+        let unsigned =
+            check(&[("GATEHOUSE_SMS_WEBHOOK_URL", "https://sms.example/send")]).unwrap_err();
+        assert!(
+            unsigned.to_string().contains("sms_webhook_secret"),
+            "{unsigned}"
+        );
+        assert!(check(&[
+            ("GATEHOUSE_SMS_WEBHOOK_URL", "https://sms.example/send"),
+            ("GATEHOUSE_SMS_WEBHOOK_SECRET", "0123456789abcdef"),
+        ])
+        .is_ok());
     }
 
     #[test]

@@ -107,16 +107,16 @@ fn number(
 pub const FACTOR_KINDS: [&str; 5] = ["totp", "webauthn", "passkey", "email", "sms"];
 
 /// Checks the factor kinds chosen for an account: members must be able to
-/// enrol something besides a passkey sign-in.
+/// enrol one while signing in, so the authenticator app or security keys.
 pub fn parse_factors(chosen: &[&str]) -> Result<Vec<String>, String> {
     let kinds: Vec<String> = FACTOR_KINDS
         .iter()
         .filter(|k| chosen.contains(k))
         .map(|k| k.to_string())
         .collect();
-    if !kinds.iter().any(|k| k != "passkey") {
+    if !kinds.iter().any(|k| k == "totp" || k == "webauthn") {
         return Err(
-            "Allow at least one second factor: the authenticator app, security keys, email or SMS codes."
+            "Allow at least one second factor that members can set up while signing in: the authenticator app or security keys."
                 .into(),
         );
     }
@@ -186,7 +186,11 @@ mod tests {
         assert_eq!(parse_factors(&["sms", "totp"]).unwrap(), ["totp", "sms"]);
         assert!(parse_factors(&["passkey"]).is_err());
         assert!(parse_factors(&[]).is_err());
-        assert_eq!(parse_factors(&["email", "bogus"]).unwrap(), ["email"]);
+        assert!(
+            parse_factors(&["email", "sms"]).is_err(),
+            "nothing to enrol at sign-in"
+        );
+        assert_eq!(parse_factors(&["webauthn", "bogus"]).unwrap(), ["webauthn"]);
     }
 
     fn account(require_mfa: bool, settings: AccountSettings) -> Account {

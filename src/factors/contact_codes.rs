@@ -21,6 +21,8 @@ pub enum Purpose {
     PhoneVerify,
     /// Sent to the recovery phone, to replace it (the target is the new number).
     PhoneChange,
+    /// Proves the new number of an approved change.
+    PhoneChangeNew,
     /// Sent to the recovery phone, to remove it.
     PhoneRemove,
     /// The second step of a sign-in, by SMS (where the account allows it).
@@ -37,6 +39,7 @@ impl Purpose {
             Purpose::EmailDisable => "email_disable",
             Purpose::PhoneVerify => "phone_verify",
             Purpose::PhoneChange => "phone_change",
+            Purpose::PhoneChangeNew => "phone_change_new",
             Purpose::PhoneRemove => "phone_remove",
             Purpose::SmsSignIn => "sms_sign_in",
             Purpose::Recovery => "recovery",
@@ -57,6 +60,7 @@ impl Purpose {
             Purpose::EmailDisable => "to turn email codes off",
             Purpose::PhoneVerify => "to confirm this number",
             Purpose::PhoneChange => "to change your recovery phone",
+            Purpose::PhoneChangeNew => "to confirm this number",
             Purpose::PhoneRemove => "to remove your recovery phone",
             Purpose::SmsSignIn => "to sign in",
             Purpose::Recovery => "to recover your account",
@@ -68,6 +72,8 @@ impl Purpose {
 pub const CODE_SECS: i64 = 600;
 /// How long before another code may be sent for the same purpose.
 pub const RESEND_SECS: i64 = 60;
+/// Messages one user may be sent in a day, codes and notices together.
+pub const DAILY_MESSAGES: i64 = 30;
 
 /// The outcome of asking for a code.
 #[derive(Debug, PartialEq, Eq)]
@@ -76,6 +82,29 @@ pub enum Sent {
     Sent { to: String },
     /// One was sent less than a minute ago.
     TooSoon { wait_secs: i64 },
+    /// The user was sent as many messages as a day allows.
+    TooMany,
+}
+
+impl Sent {
+    /// What the page says (`verb` is "emailed" or "texted"; `to_whom` follows
+    /// the address), and whether a code went.
+    pub fn message(&self, verb: &str, to_whom: &str) -> (String, bool) {
+        match self {
+            Sent::Sent { to } => (
+                format!("We {verb} a code to {to}{to_whom}. Enter it below: it works for 10 minutes."),
+                true,
+            ),
+            Sent::TooSoon { wait_secs } => (
+                format!("A code was sent less than a minute ago: check your messages, or ask again in {wait_secs} seconds."),
+                false,
+            ),
+            Sent::TooMany => (
+                "You were sent as many codes as a day allows: try again tomorrow, or ask your administrator.".into(),
+                false,
+            ),
+        }
+    }
 }
 
 /// `a•••e@example.com` or `•••• 4567`: enough to recognise, not to copy.
@@ -126,19 +155,16 @@ pub async fn send_to(
     target: &str,
 ) -> Result<Sent, store::Error> {
     let now = app.clock.now();
-    if let Some((_, sent_at)) = app
-        .store
-        .contact_code_sent(&user.id, purpose.as_str(), now)
-        .await?
-    {
-        if now - sent_at < RESEND_SECS {
-            return Ok(Sent::TooSoon {
-                wait_secs: RESEND_SECS - (now - sent_at),
-            });
-        }
+    let too_soon = |sent_at: Option<i64>| Sent::TooSoon {
+        wait_secs: sent_at.map_or(RESEND_SECS, |at| (RESEND_SECS - (now - at)).max(1)),
+    };
+    if app.store.messages_since(&user.id, now - 86_400).await? >= DAILY_MESSAGES {
+        return Ok(Sent::TooMany);
     }
     let code = format!("{:06}", rand::rngs::OsRng.gen_range(0..1_000_000));
-    app.store
+    // One statement: of two requests at once, only one replaces the code.
+    let put = app
+        .store
         .put_contact_code(
             &user.id,
             purpose.as_str(),
@@ -146,8 +172,17 @@ pub async fn send_to(
             &tag(app, user, purpose, &code),
             now + CODE_SECS,
             now,
+            now - RESEND_SECS,
         )
         .await?;
+    if !put {
+        let sent_at = app
+            .store
+            .contact_code_sent(&user.id, purpose.as_str(), now)
+            .await?
+            .map(|(_, at)| at);
+        return Ok(too_soon(sent_at));
+    }
     let body = match purpose.channel() {
         Channel::Email => format!(
             "Your Gatehouse code {} is {code}. It works once, for 10 minutes.\n\n\
@@ -252,6 +287,7 @@ mod tests {
             Purpose::EmailDisable,
             Purpose::PhoneVerify,
             Purpose::PhoneChange,
+            Purpose::PhoneChangeNew,
             Purpose::PhoneRemove,
             Purpose::SmsSignIn,
             Purpose::Recovery,

@@ -546,10 +546,11 @@ pub async fn sms_codes_usable(app: &AppState, user: &User) -> Result<bool, store
 }
 
 /// Whether the user may give a code sent to their email address: they
-/// turned email codes on, and their account allows them.
+/// turned email codes on (while their account allowed them; a later change
+/// of the account's kinds stops new ones, not this one, so that nobody is
+/// left with only a password).
 pub async fn email_codes_usable(app: &AppState, user: &User) -> Result<bool, store::Error> {
-    let (_, on) = app.store.email_state(&user.id).await?;
-    Ok(on && account_allows(app, user, "email").await?)
+    Ok(app.store.email_state(&user.id).await?.1)
 }
 
 /// Whether the user's account allows the factor kind `kind`.

@@ -130,7 +130,10 @@ impl Store {
         Ok(row)
     }
 
-    /// Sets the live code of `user_id` for `purpose`, replacing any other.
+    /// Sets the live code of `user_id` for `purpose`, replacing one sent
+    /// no later than `replaces_before` (or expired); false when a newer one
+    /// stands.
+    #[allow(clippy::too_many_arguments)]
     pub async fn put_contact_code(
         &self,
         user_id: &str,
@@ -139,12 +142,14 @@ impl Store {
         code_tag: &str,
         expires_at: i64,
         now: i64,
-    ) -> Result<(), Error> {
-        sqlx::query(
+        replaces_before: i64,
+    ) -> Result<bool, Error> {
+        let done = sqlx::query(
             "insert into contact_codes (user_id, purpose, target, code_tag, expires_at, sent_at) \
              values ($1, $2, $3, $4, $5, $6) \
              on conflict (user_id, purpose) do update set target = $3, code_tag = $4, \
-             expires_at = $5, sent_at = $6",
+             expires_at = $5, sent_at = $6 \
+             where contact_codes.sent_at <= $7 or contact_codes.expires_at <= $6",
         )
         .bind(user_id)
         .bind(purpose)
@@ -152,9 +157,22 @@ impl Store {
         .bind(code_tag)
         .bind(expires_at)
         .bind(now)
+        .bind(replaces_before)
         .execute(&mut *self.write().await?)
         .await?;
-        Ok(())
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// How many messages the user was sent since `since`.
+    pub async fn messages_since(&self, user_id: &str, since: i64) -> Result<i64, Error> {
+        let (count,): (i64,) = sqlx::query_as(
+            "select count(*) from outbound_messages where user_id = $1 and created_at > $2",
+        )
+        .bind(user_id)
+        .bind(since)
+        .fetch_one(&mut *self.read().await?)
+        .await?;
+        Ok(count)
     }
 
     /// When the live code of `user_id` for `purpose` was sent, and to where.

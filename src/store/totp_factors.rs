@@ -7,7 +7,10 @@ use super::{Error, Store};
 pub(super) const BACKUP_CODES_WITHOUT_FACTOR: &str = "delete from backup_codes where user_id = $1 \
      and not exists (select 1 from totp_factors t where t.user_id = $1 and t.confirmed_at is not null) \
      and not exists (select 1 from webauthn_credentials w where w.user_id = $1) \
-     and not exists (select 1 from users u where u.id = $1 and u.email_codes_on = 1)";
+     and not exists (select 1 from users u where u.id = $1 and u.email_codes_on = 1) \
+     and not exists (select 1 from users u join accounts a on a.id = u.account_id \
+                     where u.id = $1 and u.phone_verified_at is not null \
+                     and (',' || a.factors || ',') like '%,sms,%')";
 use sqlx::Connection;
 
 #[derive(Clone, Debug)]

@@ -75,11 +75,20 @@ impl Store {
         Ok(())
     }
 
+    /// Removes the recovery phone; the backup codes go too when it was the
+    /// last second factor.
     pub async fn remove_recovery_phone(&self, user_id: &str) -> Result<(), Error> {
+        let mut conn = self.write().await?;
+        let mut tx = conn.begin().await?;
         sqlx::query("update users set phone = null, phone_verified_at = null where id = $1")
             .bind(user_id)
-            .execute(&mut *self.write().await?)
+            .execute(&mut *tx)
             .await?;
+        sqlx::query(super::totp_factors::BACKUP_CODES_WITHOUT_FACTOR)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
         Ok(())
     }
 }

@@ -176,5 +176,7 @@ each_backend! {
         ]).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert!(page.contains("Allow at least one second factor"), "{page}");
+        let (status, _, _) = save_settings(&app, &[("factor_totp", "off"), ("factor_email", "on")]).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "email alone cannot be set up while signing in");
     }
 }

@@ -175,6 +175,25 @@ each_backend! {
         assert!(matches!(status, StatusCode::UNAUTHORIZED | StatusCode::BAD_REQUEST), "{status}: {page}");
     }
 
+    async fn twenty_requests_at_once_send_one_code(backend) {
+        let mail = MailServer::start().await;
+        let app = spawn_with_mail(backend, mail.url()).await;
+        let browser = new_browser();
+        password_session(&app, &browser).await;
+        turn_on(&app, &browser, &mail).await;
+        let portal = app.rp("portal").await;
+        let (fresh, _, page) = to_second_factor(&app, &portal).await;
+        let csrf = hidden_input(&page, "csrf_token").unwrap();
+        let url = app.url("/login/email-code");
+        let sends = (0..20).map(|_| fresh.post(&url).form(&[("csrf_token", csrf.as_str())]).send());
+        let statuses: Vec<StatusCode> = futures::future::join_all(sends).await.into_iter().map(|r| r.unwrap().status()).collect();
+        assert_eq!(statuses.iter().filter(|s| **s == StatusCode::OK).count(), 1, "{statuses:?}");
+        assert_eq!(statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count(), 19);
+        mail.next_code_to(ALICE_EMAIL).await;
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        assert_eq!(mail.waiting_with(ALICE_EMAIL, "Your Gatehouse code"), 0);
+    }
+
     async fn turning_email_codes_off_needs_the_password_and_a_fresh_code(backend) {
         let mail = MailServer::start().await;
         let app = spawn_with_mail(backend, mail.url()).await;

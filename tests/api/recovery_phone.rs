@@ -133,6 +133,12 @@ each_backend! {
         assert_eq!(status, StatusCode::OK);
         assert!(page.contains("Your recovery phone is •••• 0123"), "{page}");
         assert_eq!(app.state.store.phone_state("user-alice").await.unwrap().unwrap().0, NEW_NUMBER);
+        // The enrolment's phone form cannot change a number either.
+        let (status, location, _) = app.submit_in(&browser, &page, "/login/phone", &[("next", "/account"), ("phone", "+15550001111")]).await;
+        assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/account")));
+        assert_eq!(app.state.store.phone_state("user-alice").await.unwrap().unwrap().0, NEW_NUMBER);
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert_eq!(gateway.waiting("+15550001111"), 0);
         // A malformed number is refused with a clear message.
         let (status, _, page) = app.submit_in(&browser, &page, "/account/phone", &[("phone", "555-1234")]).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);

@@ -46,15 +46,11 @@ async fn after_sending(
     account: &Account,
     sent: Sent,
 ) -> Result<Response, PageError> {
-    let (notice, status) = match sent {
-        Sent::Sent { to } => (
-            format!("We emailed a code to {to}. Enter it below: it works for 10 minutes."),
-            StatusCode::OK,
-        ),
-        Sent::TooSoon { wait_secs } => (
-            format!("A code went to your email less than a minute ago: check your inbox, or ask again in {wait_secs} seconds."),
-            StatusCode::TOO_MANY_REQUESTS,
-        ),
+    let (notice, sent) = sent.message("emailed", "");
+    let status = if sent {
+        StatusCode::OK
+    } else {
+        StatusCode::TOO_MANY_REQUESTS
     };
     super::security::render_account_with(app, account, Some(notice), None, status).await
 }

@@ -30,6 +30,11 @@ async fn may_enable(
     if factors::has_totp(app, &account.user).await? {
         return Ok(Some((ALREADY_ON, StatusCode::CONFLICT)));
     }
+    if !factors::account_allows(app, &account.user, "totp").await? {
+        let message =
+            "Your organisation does not use authenticator apps: add a security key instead.";
+        return Ok(Some((message, StatusCode::FORBIDDEN)));
+    }
     if factors::has_factor(app, &account.user).await? && account.session.acr != "aal2" {
         let message = "Verify with your security key first (below), then try again.";
         return Ok(Some((message, StatusCode::FORBIDDEN)));

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use super::security::{render_account_with, EXPIRED_FORM};
-use super::{password_and_code, Account};
+use super::{after_new_factor, password_and_code, Account};
 use crate::app::AppState;
 use crate::factors::contact_codes::{self, masked, phone_number, Purpose, Sent};
 use crate::factors::{self, Check, Method, Refusal};
@@ -30,15 +30,11 @@ async fn sent_page(
     sent: Sent,
     what: &str,
 ) -> Result<Response, PageError> {
-    let (notice, status) = match sent {
-        Sent::Sent { to } => (
-            format!("We texted a code to {to} {what}. Enter it below: it works for 10 minutes."),
-            StatusCode::OK,
-        ),
-        Sent::TooSoon { wait_secs } => (
-            format!("A code was texted less than a minute ago: ask again in {wait_secs} seconds."),
-            StatusCode::TOO_MANY_REQUESTS,
-        ),
+    let (notice, sent) = sent.message("texted", what);
+    let status = if sent {
+        StatusCode::OK
+    } else {
+        StatusCode::TOO_MANY_REQUESTS
     };
     render_account_with(app, account, Some(notice), None, status).await
 }
@@ -72,7 +68,7 @@ pub async fn submit_number(
                 &app,
                 &account,
                 sent,
-                "(your current number) to approve the change",
+                " (your current number) to approve the change",
             )
             .await
         }
@@ -105,15 +101,23 @@ pub async fn submit_confirm(
     let user = &account.user;
     let code = form.get("code").ok().flatten().unwrap_or_default();
     let ip = ip.to_string();
+    let has_phone = app.store.phone_state(&user.id).await?.is_some();
     let mut confirmed = None;
     let slot = &mut confirmed;
     let check = factors::gated(&app, user, Some(&ip), |_| async {
         if let Some(number) = contact_codes::take(&app, user, Purpose::PhoneChange, code).await? {
             *slot = Some(Confirmed::Approved(number));
         } else if let Some(number) =
-            contact_codes::take(&app, user, Purpose::PhoneVerify, code).await?
+            contact_codes::take(&app, user, Purpose::PhoneChangeNew, code).await?
         {
             *slot = Some(Confirmed::Verified(number));
+        } else if !has_phone {
+            // A first number needs no approval; a change always goes through the old one.
+            if let Some(number) =
+                contact_codes::take(&app, user, Purpose::PhoneVerify, code).await?
+            {
+                *slot = Some(Confirmed::Verified(number));
+            }
         }
         Ok(match slot {
             Some(_) => Ok(Method::SmsCode),
@@ -123,11 +127,12 @@ pub async fn submit_confirm(
     .await?;
     match (check, confirmed) {
         (Check::Accepted(_), Some(Confirmed::Approved(number))) => {
-            let sent = contact_codes::send(&app, user, Purpose::PhoneVerify, &number).await?;
-            sent_page(&app, &account, sent, "(the new number)").await
+            let sent = contact_codes::send(&app, user, Purpose::PhoneChangeNew, &number).await?;
+            sent_page(&app, &account, sent, " (the new number)").await
         }
         (Check::Accepted(_), Some(Confirmed::Verified(number))) => {
-            let changed = app.store.phone_state(&user.id).await?.is_some();
+            let changed = has_phone;
+            let first = !factors::has_factor(&app, user).await?;
             app.store
                 .set_recovery_phone(&user.id, &number, app.clock.now())
                 .await?;
@@ -144,6 +149,12 @@ pub async fn submit_confirm(
                 serde_json::json!({ "phone": masked(&number) }),
             )
             .await?;
+            if first && factors::sms_codes_usable(&app, user).await? {
+                // Where SMS is a second factor, the phone is the user's first one.
+                app.store.set_must_enroll(&user.id, false).await?;
+                let amr = Method::SmsCode.amr();
+                return after_new_factor(&app, &account, &amr, true, &ip, "phone").await;
+            }
             let notice = format!("Your recovery phone is {}.", masked(&number));
             render_account_with(&app, &account, Some(notice), None, StatusCode::OK).await
         }
@@ -173,7 +184,7 @@ pub async fn submit_remove_code(
         return account.refuse(&app, message, StatusCode::CONFLICT).await;
     };
     let sent = contact_codes::send(&app, user, Purpose::PhoneRemove, &phone).await?;
-    sent_page(&app, &account, sent, "to remove it").await
+    sent_page(&app, &account, sent, ", to remove it").await
 }
 
 /// `POST /account/phone/remove`: the password and the fresh code remove the phone.

@@ -29,6 +29,8 @@ pub struct AccountPage {
     pub username: String,
     pub acr: String,
     pub totp_enabled: bool,
+    /// The account allows authenticator apps.
+    pub app_allowed: bool,
     pub has_factor: bool,
     pub totp_since: Option<String>,
     pub totp_last_used: Option<String>,
@@ -134,7 +136,11 @@ pub async fn render_account(
         .is_some();
     let phone = app.store.phone_state(&user.id).await?;
     let mut phone_code_pending = false;
-    for purpose in [Purpose::PhoneVerify, Purpose::PhoneChange] {
+    for purpose in [
+        Purpose::PhoneVerify,
+        Purpose::PhoneChange,
+        Purpose::PhoneChangeNew,
+    ] {
         phone_code_pending |= app
             .store
             .contact_code_sent(&user.id, purpose.as_str(), now)
@@ -176,7 +182,7 @@ pub async fn render_account(
     } else {
         None
     };
-    let has_factor = totp.is_some() || !keys.is_empty() || (email_codes_on && email_codes_allowed);
+    let has_factor = factors::has_factor(app, user).await?;
     let backup = app.store.backup_code_summary(&user.id).await?;
     let now = app.clock.now();
     let sessions = app
@@ -201,6 +207,7 @@ pub async fn render_account(
         username: user.username.clone(),
         acr: session.acr.clone(),
         totp_enabled: totp.is_some(),
+        app_allowed: tenant.factors.iter().any(|f| f == "totp"),
         has_factor,
         totp_since: totp.as_ref().and_then(|t| t.confirmed_at).map(when),
         totp_last_used: totp.as_ref().and_then(|t| t.last_used_at).map(when),
@@ -245,6 +252,7 @@ pub async fn show_account(
     let notice = match query.as_deref() {
         Some("added=key") => Some("The key is added: use it the next time you sign in."),
         Some("added=email") => Some("Email codes are on: ask for one at your next sign-in."),
+        Some("added=phone") => Some("Your recovery phone is verified: codes can be texted to it."),
         _ => None,
     };
     account.page(&app, notice, None, StatusCode::OK).await

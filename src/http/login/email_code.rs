@@ -10,7 +10,7 @@ use axum::response::Response;
 use super::second_factor::{posted, render_with};
 use crate::app::AppState;
 use crate::factors;
-use crate::factors::contact_codes::{self, Purpose, Sent};
+use crate::factors::contact_codes::{self, Purpose};
 use crate::http::error::PageError;
 
 pub const PATH: &str = "/login/email-code";
@@ -63,25 +63,12 @@ async fn send(
     } else {
         "emailed"
     };
-    match contact_codes::send(&app, &user, purpose, &target).await? {
-        Sent::Sent { to } => {
-            let notice =
-                format!("We {verb} a code to {to}. Enter it below: it works for 10 minutes.");
-            render_with(&app, &headers, &user, None, Some(notice), StatusCode::OK).await
-        }
-        Sent::TooSoon { wait_secs } => {
-            let notice = format!(
-                "A code was sent less than a minute ago: check your messages, or ask again in {wait_secs} seconds."
-            );
-            render_with(
-                &app,
-                &headers,
-                &user,
-                None,
-                Some(notice),
-                StatusCode::TOO_MANY_REQUESTS,
-            )
-            .await
-        }
-    }
+    let sent = contact_codes::send(&app, &user, purpose, &target).await?;
+    let (notice, sent) = sent.message(verb, "");
+    let status = if sent {
+        StatusCode::OK
+    } else {
+        StatusCode::TOO_MANY_REQUESTS
+    };
+    render_with(&app, &headers, &user, None, Some(notice), status).await
 }

@@ -33,6 +33,8 @@ pub struct EnrollPage {
     pub required: bool,
     /// A security key may be enrolled instead (during sign-in only).
     pub offer_key: bool,
+    /// The account allows authenticator apps.
+    pub offer_app: bool,
 }
 
 impl Page for EnrollPage {
@@ -93,7 +95,14 @@ pub async fn render_enrolment(
     required: bool,
     error: Option<&'static str>,
 ) -> Result<Response, PageError> {
-    let enrolment = factors::enrolment(app, user, error.is_some()).await?;
+    let offer_app = factors::account_allows(app, user, "totp").await?;
+    let (qr_svg, otpauth_url, secret_grouped) = if offer_app {
+        let enrolment = factors::enrolment(app, user, error.is_some()).await?;
+        let p = enrolment.provisioning;
+        (enrolment.qr_svg, p.url, p.secret_grouped)
+    } else {
+        Default::default()
+    };
     let (csrf_token, cookie) = cookies::csrf_token(app, headers);
     let offer_key = action == PATH
         && security_keys::relying_party(app).is_some()
@@ -106,11 +115,12 @@ pub async fn render_enrolment(
             .any(|f| f == "webauthn" || f == "passkey");
     let page = EnrollPage {
         offer_key,
+        offer_app,
         csrf_token,
         action,
-        qr_svg: enrolment.qr_svg,
-        otpauth_url: enrolment.provisioning.url,
-        secret_grouped: enrolment.provisioning.secret_grouped,
+        qr_svg,
+        otpauth_url,
+        secret_grouped,
         error,
         required,
     };

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::local_path;
 use crate::app::AppState;
-use crate::factors::contact_codes::{self, masked, phone_number, Purpose, Sent};
+use crate::factors::contact_codes::{self, masked, phone_number, Purpose};
 use crate::factors::{self, Check, Method, Refusal};
 use crate::http::account::Account;
 use crate::http::client_ip::ClientIp;
@@ -61,6 +61,10 @@ pub async fn submit_number(
         Err(page) => return Ok(page),
     };
     let next = local_path(form.get("next").ok().flatten()).unwrap_or_else(|| "/account".into());
+    if app.store.phone_state(&account.user.id).await?.is_some() {
+        // A recovery phone changes on the security page, through the old number.
+        return Ok(see_other(&next));
+    }
     let mut page = PhonePage {
         csrf_token: String::new(),
         next,
@@ -75,17 +79,13 @@ pub async fn submit_number(
     };
     page.phone = Some(masked(&number));
     let user = &account.user;
-    let status = match contact_codes::send(&app, user, Purpose::PhoneVerify, &number).await? {
-        Sent::Sent { to } => {
-            page.notice = Some(format!("We texted a code to {to}."));
-            StatusCode::OK
-        }
-        Sent::TooSoon { wait_secs } => {
-            page.notice = Some(format!(
-                "A code was texted less than a minute ago: ask again in {wait_secs} seconds."
-            ));
-            StatusCode::TOO_MANY_REQUESTS
-        }
+    let sent = contact_codes::send(&app, user, Purpose::PhoneVerify, &number).await?;
+    let (notice, sent) = sent.message("texted", "");
+    page.notice = Some(notice);
+    let status = if sent {
+        StatusCode::OK
+    } else {
+        StatusCode::TOO_MANY_REQUESTS
     };
     render(&app, account.headers(), page, status)
 }
@@ -104,6 +104,9 @@ pub async fn submit_confirm(
     };
     let next = local_path(form.get("next").ok().flatten()).unwrap_or_else(|| "/account".into());
     let user = &account.user;
+    if app.store.phone_state(&user.id).await?.is_some() {
+        return Ok(see_other(&next));
+    }
     let code = form.get("code").ok().flatten().unwrap_or_default();
     let ip = ip.to_string();
     let mut number = None;

@@ -12,7 +12,7 @@ use super::second_factor::{locked, posted, render_with};
 use super::{enroll, expired_sign_in, pending_user};
 use crate::app::AppState;
 use crate::auth::login_flow::Stage;
-use crate::factors::contact_codes::{self, masked, Purpose, Sent};
+use crate::factors::contact_codes::{self, masked, Purpose};
 use crate::factors::{self, Check, Method, Refusal};
 use crate::http::client_ip::ClientIp;
 use crate::http::cookies::{self, PendingTarget};
@@ -58,9 +58,14 @@ async fn render(
     Ok(response)
 }
 
-/// The recovery phone of a user who may recover with it.
-async fn recovery_phone(app: &AppState, user: &User) -> Result<Option<String>, PageError> {
-    if !factors::has_totp(app, user).await? {
+/// The recovery phone of a user who may recover with it: their only second
+/// factor is the authenticator app (with another, they give that instead).
+pub async fn recovery_phone(app: &AppState, user: &User) -> Result<Option<String>, PageError> {
+    let only_the_app = factors::has_totp(app, user).await?
+        && app.store.webauthn_credentials(&user.id).await?.is_empty()
+        && !factors::email_codes_usable(app, user).await?
+        && !factors::sms_codes_usable(app, user).await?;
+    if !only_the_app {
         return Ok(None);
     }
     Ok(app
@@ -84,13 +89,12 @@ pub async fn submit_start(
         let message = Some("There is no recovery phone on your account.");
         return render_with(&app, &headers, &user, message, None, StatusCode::CONFLICT).await;
     };
-    let (notice, status) = match contact_codes::send(&app, &user, Purpose::Recovery, &phone).await?
-    {
-        Sent::Sent { to } => (format!("We texted a code to {to}."), StatusCode::OK),
-        Sent::TooSoon { wait_secs } => (
-            format!("A code was texted less than a minute ago: ask again in {wait_secs} seconds."),
-            StatusCode::TOO_MANY_REQUESTS,
-        ),
+    let sent = contact_codes::send(&app, &user, Purpose::Recovery, &phone).await?;
+    let (notice, sent) = sent.message("texted", "");
+    let status = if sent {
+        StatusCode::OK
+    } else {
+        StatusCode::TOO_MANY_REQUESTS
     };
     render(&app, &headers, &phone, Some(notice), None, status).await
 }

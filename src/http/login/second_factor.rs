@@ -87,8 +87,7 @@ pub async fn render_with(
         has_keys,
         email_codes: factors::email_codes_usable(app, user).await?,
         sms_codes: factors::sms_codes_usable(app, user).await?,
-        recovery_phone: factors::has_totp(app, user).await?
-            && app.store.phone_state(&user.id).await?.is_some(),
+        recovery_phone: super::recovery::recovery_phone(app, user).await?.is_some(),
     }
     .render(app)?;
     *response.status_mut() = status;
