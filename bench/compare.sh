@@ -8,8 +8,11 @@
 #
 # Environment (defaults in brackets): SHARED [../shared] ALGS ["RS256 ES256"]
 # CONCURRENCY ["16"] DURATION [10] WARMUP [2] RUNS [3] PORT [3000]
-# SCENARIOS [discovery,jwks,sso] DATABASE_URLS ["sqlite" and, when psql reaches
-# it, "postgres://postgres@127.0.0.1:5432/test"].
+# SCENARIOS [discovery,jwks,sso,refresh] DATABASE_URLS ["sqlite" and, when psql
+# reaches it, "postgres://postgres@127.0.0.1:5432/test"] SIGNIN_USERS [1500]:
+# Gatehouse's full sign-in (password + TOTP) runs with the first algorithm,
+# with that many users (each signs in at most three times per 30 s window;
+# 0 leaves the scenario out).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -25,7 +28,9 @@ DURATION="${DURATION:-10}"
 WARMUP="${WARMUP:-2}"
 RUNS="${RUNS:-3}"
 PORT="${PORT:-3000}"
-SCENARIOS="${SCENARIOS:-discovery,jwks,sso}"
+SCENARIOS="${SCENARIOS:-discovery,jwks,sso,refresh}"
+SIGNIN_USERS="${SIGNIN_USERS:-1500}"
+FIRST_ALG="${ALGS%% *}"
 ISSUER="http://127.0.0.1:$PORT"
 PG_ADMIN="postgres://postgres@127.0.0.1:5432/test"
 PG_URL="postgres://postgres@127.0.0.1:5432/gatehouse_bench"
@@ -34,17 +39,17 @@ if [ -z "${DATABASE_URLS:-}" ]; then
   if psql "$PG_ADMIN" -Atc 'select 1' >/dev/null 2>&1; then DATABASE_URLS="sqlite $PG_URL"; fi
 fi
 
-# Builds: ours in release, the peer's modules, the shared load generator (copied
-# out of the read-only shared folder).
+# Builds: ours in release, our load generator (bench/loadgen), and the peer's
+# modules (copied out of the read-only shared folder).
 (cd "$ROOT" && cargo build --release --locked -j 2)
+(cd "$HERE/loadgen" && CARGO_TARGET_DIR="$ROOT/target/loadgen" cargo build --release --locked -j 2 --quiet)
+LOADGEN="$ROOT/target/loadgen/release/gatehouse-loadgen"
 GATEHOUSE="$ROOT/target/release/gatehouse"
 WORK="$ROOT/target/bench/peers"
 mkdir -p "$WORK"
 rsync -a --delete --exclude node_modules --exclude target "$PEERS_DIR/" "$WORK/" 2>/dev/null || cp -r "$PEERS_DIR/." "$WORK/"
 chmod -R u+w "$WORK"
 (cd "$WORK/node-oidc-provider" && [ -d node_modules/oidc-provider ] || npm install --no-audit --no-fund >/dev/null)
-(cd "$WORK/loadgen" && cargo build --release -j 2 --quiet)
-LOADGEN="$WORK/loadgen/target/release/oidc-loadgen"
 
 rss_mb() { awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
 PID=""
@@ -71,6 +76,7 @@ run_peer() {
   # shellcheck disable=SC2086
   "$LOADGEN" --issuer "$ISSUER" --client-id bench --client-secret bench-secret \
     --redirect-uri http://127.0.0.1:9/cb --expect-alg "$alg" --scenarios "$SCENARIOS" \
+    --scope "openid profile email offline_access" \
     --concurrency "$c" --duration "$DURATION" --warmup "$WARMUP" --runs "$RUNS" \
     --server-pid "$PID" --label "$name $alg c=$c" $extra </dev/null >"$OUT/$tag.jsonl" 2>"$OUT/$tag.txt"
   printf '{"type":"peer","peer":"%s","alg":"%s","concurrency":%s,"startup_ms":%s,"rss_idle_mb":%s,"rss_after_load_mb":%s,"loadavg_before":"%s"}\n' \
@@ -95,9 +101,16 @@ for alg in $ALGS; do
       # Provisioned before the clock starts: the timed start is the server's own.
       peer_dir="$OUT/$name-$alg-c$c.state"
       rm -rf "$peer_dir"
-      env $db_env PORT="$PORT" PEER_DIR="$peer_dir" ALG="$alg" GATEHOUSE_BIN="$GATEHOUSE" "$HERE/gatehouse-peer.sh" prepare
+      signin=""
+      users=0
+      if [ "$alg" = "$FIRST_ALG" ] && [ "$SIGNIN_USERS" -gt 0 ]; then
+        users="$SIGNIN_USERS"
+        signin="--scenarios $SCENARIOS,signin --signin-users $SIGNIN_USERS"
+      fi
+      env $db_env PORT="$PORT" PEER_DIR="$peer_dir" ALG="$alg" GATEHOUSE_BIN="$GATEHOUSE" SIGNIN_USERS="$users" \
+        "$HERE/gatehouse-peer.sh" prepare
       run_peer "$name" "$db_env PEER_DIR='$peer_dir' GATEHOUSE_BIN='$GATEHOUSE' exec '$HERE/gatehouse-peer.sh'" \
-        "--session-cmd $HERE/session-login.sh" "$alg" "$c"
+        "--session-cmd $HERE/session-login.sh $signin" "$alg" "$c"
     done
   done
 done

@@ -6,7 +6,8 @@
 #
 # State lives in $PEER_DIR (default: a fresh folder under ${BENCH_DIR:-/tmp}).
 # `gatehouse-peer.sh prepare` only provisions it (database, keys, user and
-# client), so that a later start can be timed without that work.
+# client), so that a later start can be timed without that work. With
+# SIGNIN_USERS=N it also provisions the sign-in scenario's users.
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 bin="${GATEHOUSE_BIN:-$here/target/release/gatehouse}"
@@ -21,6 +22,9 @@ if [ ! -e "$work/provisioned" ]; then
     echo bench-password | "$bin" user create --username bench --email bench@example.com --account bench --password-stdin >/dev/null
     echo bench-secret | "$bin" client create --client-id bench --redirect-uri http://127.0.0.1:9/cb \
         --id-token-alg "${ALG:-RS256}" --secret-stdin >/dev/null
+    if [ "${SIGNIN_USERS:-0}" -gt 0 ]; then
+        GATEHOUSE_BIN="$bin" "$here/bench/signin-users.sh" "$SIGNIN_USERS"
+    fi
     # One start generates the signing keys; the timed start then finds them.
     "$bin" serve --listen "127.0.0.1:$port" --issuer "http://127.0.0.1:$port" >/dev/null 2>&1 &
     server=$!

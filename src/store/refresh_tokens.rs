@@ -1,7 +1,8 @@
 //! The `refresh_tokens` table: hashes of refresh tokens, each usable once.
 
 use super::grants::{GrantRow, GRANT_COLUMNS};
-use super::{Error, Grant, Store};
+use super::{Error, FirstRefresh, Grant, Store};
+use sqlx::Connection;
 
 /// A refresh token that can still be used, with its grant.
 #[derive(Debug)]
@@ -59,21 +60,41 @@ impl Store {
         Ok(())
     }
 
-    /// Marks a refresh token used, in one statement: of concurrent uses one wins,
-    /// and every later use is a reuse.
+    /// Rotates a refresh token: marks it used and stores `next` in its
+    /// place, in one transaction, so that a failure leaves the old one
+    /// usable. Of concurrent uses one wins, and every later use is a reuse.
     pub async fn use_refresh_token(
         &self,
         token_hash: &str,
+        next: FirstRefresh<'_>,
         now: i64,
     ) -> Result<RefreshRotation, Error> {
-        let used: Option<(String,)> = sqlx::query_as(
-            "update refresh_tokens set used_at = $1 where token_hash = $2 and used_at is null \
-             and expires_at > $1 returning grant_id",
-        )
-        .bind(now)
-        .bind(token_hash)
-        .fetch_optional(&mut *self.write().await?)
-        .await?;
+        let used: Option<(String,)> = {
+            let mut conn = self.write().await?;
+            let mut tx = conn.begin().await?;
+            let used: Option<(String,)> = sqlx::query_as(
+                "update refresh_tokens set used_at = $1 where token_hash = $2 and used_at is null \
+                 and expires_at > $1 returning grant_id",
+            )
+            .bind(now)
+            .bind(token_hash)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some((grant_id,)) = &used {
+                sqlx::query(
+                    "insert into refresh_tokens (token_hash, grant_id, expires_at, created_at) \
+                     values ($1, $2, $3, $4)",
+                )
+                .bind(next.token_hash)
+                .bind(grant_id)
+                .bind(next.expires_at)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+            }
+            used
+        };
         let Some((grant_id,)) = used else {
             let known: Option<(String, Option<i64>)> = sqlx::query_as(
                 "select grant_id, used_at from refresh_tokens where token_hash = $1",

@@ -92,6 +92,45 @@ each_backend! {
         }
     }
 
+    async fn the_factor_routes_refuse_garbage_without_a_server_error(backend) {
+        let mut app = TestApp::spawn_with(backend, |config| {
+            config.issuer = config.issuer.replace("127.0.0.1", "localhost");
+        })
+        .await;
+        app.base = app.state.config.issuer().to_string();
+        let browser = new_browser();
+        let (_, _, login) = app.get_in(&browser, "/login?next=/account").await;
+        app.submit_in(&browser, &login, "/login", &[("username", USERNAME), ("password", PASSWORD)]).await;
+        let (_, _, account) = app.get_in(&browser, "/account").await;
+        let csrf = hidden_input(&account, "csrf_token").unwrap();
+        // Longer than a key's answer may be (16 KiB), within the 64 KiB body limit.
+        let long = "9".repeat(17_000);
+        let garbage = ["%ff%fe", "\u{0}", "{\"id\":[1,2,3],\"rawId\":null}", long.as_str(), "[]", "null"];
+        let routes = [
+            "/account/keys/new", "/account/keys", "/account/keys/remove",
+            "/account/email-codes", "/account/email-codes/confirm", "/account/email-codes/off-code", "/account/email-codes/off",
+            "/account/phone", "/account/phone/confirm", "/account/phone/remove-code", "/account/phone/remove",
+            "/login/passkey", "/login/passkey/finish", "/login/security-key", "/login/security-key/finish",
+            "/login/email-code", "/login/sms-code", "/login/recovery", "/login/recovery/confirm",
+            "/login/enroll/key", "/login/enroll/key/finish", "/login/phone", "/login/phone/confirm",
+        ];
+        for route in routes {
+            for value in garbage {
+                let short = &value[..value.len().min(1000)];
+                let form = [
+                    ("csrf_token", csrf.as_str()), ("kind", short), ("name", short), ("challenge", short),
+                    ("credential", value), ("code", short), ("phone", short), ("id", short),
+                    ("password", short), ("next", short), ("request", short),
+                ];
+                let response = browser.post(app.url(route)).form(&form).send().await.unwrap();
+                let status = response.status();
+                let text = response.text().await.unwrap_or_default();
+                assert!(!status.is_server_error(), "POST {route} with {:?} gave {status}", &value[..value.len().min(20)]);
+                assert!(!text.contains("panicked") && !text.contains("sqlx"), "internals leaked for {route}");
+            }
+        }
+    }
+
     async fn pages_carry_the_security_headers(backend) {
         let app = TestApp::spawn(backend).await;
         for path in ["/", "/login", "/authorize", "/.well-known/openid-configuration"] {

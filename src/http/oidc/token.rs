@@ -227,9 +227,16 @@ async fn refresh_token(
         .ok_or_else(|| OAuthError::InvalidRequest("refresh_token is missing".into()))?;
     let requested_scope = param(params, "scope")?;
     let now = app.clock.now();
+    // The next token is stored with the old one's use, in one transaction.
+    let next = secret::random_token(32);
+    let next_hash = secret::token_hash(&next);
+    let following = FirstRefresh {
+        token_hash: &next_hash,
+        expires_at: now + app.config.refresh_token_lifetime_secs,
+    };
     let grant = match app
         .store
-        .use_refresh_token(&secret::token_hash(token), now)
+        .use_refresh_token(&secret::token_hash(token), following, now)
         .await?
     {
         RefreshRotation::Rotated(grant) => grant,
@@ -264,7 +271,7 @@ async fn refresh_token(
         Some(requested) => scope::normalize(requested),
         None => grant.scope.clone(),
     };
-    issue_tokens(app, client, &grant, &scope, None, now, None).await
+    issue_tokens(app, client, &grant, &scope, None, now, Some(next)).await
 }
 
 /// Signs the ID and access tokens, with `stored_refresh` as the refresh token
