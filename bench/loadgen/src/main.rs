@@ -71,7 +71,8 @@ Load:
   --threads N             load generator runtime threads (1 = current-thread)  [default 1]
 
 Sign-in scenario (Gatehouse's pages; users in an account that requires 2FA):
-  --signin-users N        users PREFIX0 .. PREFIX<N-1>, each enrolled on first use; each
+  --signin-users N        users PREFIX0 .. PREFIX<N-1>, not yet enrolled: each is enrolled
+                          on first use (the secret is kept for this process only), then
                           signs in at most three times per 30 s TOTP window  [default 0]
   --signin-prefix P       [default signin-]
   --signin-password PW    [default bench-password]
