@@ -41,6 +41,14 @@ fn binding(form: &Params) -> Option<String> {
         .map(|t| secret::token_hash(&format!("passkey:{t}")))
 }
 
+/// The ceremony binding of a form whose CSRF token holds.
+fn checked_binding(app: &AppState, headers: &HeaderMap, form: &Params) -> Option<String> {
+    let csrf = form.get("csrf_token").ok().flatten();
+    cookies::csrf_ok(app, headers, csrf)
+        .then(|| binding(form))
+        .flatten()
+}
+
 /// Passkey sign-ins one client address may begin per minute: each stores a
 /// ceremony, and anyone may ask.
 const STARTS_PER_MINUTE: i64 = 30;
@@ -54,8 +62,7 @@ pub async fn submit_start(
 ) -> Result<Response, PageError> {
     let form = Params::parse(&body);
     let (request, next) = target(&form);
-    let csrf = form.get("csrf_token").ok().flatten();
-    let (true, Some(binding)) = (cookies::csrf_ok(&app, &headers, csrf), binding(&form)) else {
+    let Some(binding) = checked_binding(&app, &headers, &form) else {
         let message = "This form has expired. Please sign in again.";
         return password::refuse(
             &app,
@@ -110,8 +117,7 @@ pub async fn submit_finish(
 ) -> Result<Response, PageError> {
     let form = Params::parse(&body);
     let (request, next) = target(&form);
-    let csrf = form.get("csrf_token").ok().flatten();
-    let (true, Some(binding)) = (cookies::csrf_ok(&app, &headers, csrf), binding(&form)) else {
+    let Some(binding) = checked_binding(&app, &headers, &form) else {
         let message = "This form has expired. Please sign in again.";
         return password::refuse(
             &app,
