@@ -1,4 +1,4 @@
-//! Housekeeping on a schedule: expired codes, sessions, tokens, sign-in
+//! Housekeeping on a schedule: expired sessions, tokens, sign-in
 //! requests, counters and delivered logout tokens are purged, so that the
 //! database stays flat under steady load. Safe on several nodes at once.
 
@@ -11,7 +11,6 @@ use crate::store::{self, Horizons, Purged};
 /// What the purge keeps, from the provider's settings.
 pub fn horizons(config: &Config) -> Horizons {
     Horizons {
-        code_grace_secs: 3600,
         access_token_lifetime_secs: config.access_token_lifetime_secs,
         // The longest failure window (the second step's day), so no live count is lost.
         failure_memory_secs: (24 * 3600).max(config.password_failure_window_secs),
@@ -29,7 +28,6 @@ pub async fn purge(app: &AppState) -> Result<Purged, store::Error> {
         tracing::info!(
             rows = purged.rows,
             sessions = purged.sessions,
-            codes = purged.codes,
             refresh_tokens = purged.refresh_tokens,
             grants = purged.grants,
             "purged expired rows"

@@ -1,11 +1,13 @@
 //! Secrets at rest: TOTP secrets sealed with ChaCha20-Poly1305, backup codes
-//! stored as HMAC-SHA256 tags. Both keys derive from one 256-bit master key
-//! kept in `keys/secrets.key` (mode 0600, generated on first start), so a
-//! database dump alone reveals neither.
+//! stored as HMAC-SHA256 tags; and authorization codes, which carry their
+//! grant sealed under a key of their own. Every key derives from one 256-bit
+//! master key kept in `keys/secrets.key` (mode 0600, generated on first
+//! start), so a database dump alone reveals none of them, and every node that
+//! shares the keys folder opens what another sealed.
 
 use std::path::Path;
 
-use base64::engine::general_purpose::STANDARD_NO_PAD;
+use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
@@ -27,8 +29,14 @@ pub enum VaultError {
 /// Sealing and tagging keys; never printed (no `Debug`).
 pub struct Vault {
     cipher: ChaCha20Poly1305,
+    code_cipher: ChaCha20Poly1305,
     mac_key: [u8; 32],
 }
+
+/// What an authorization code's seal is bound to.
+const CODE_CONTEXT: &[u8] = b"authorization code";
+/// Longer than any code this provider issues; longer input is not decoded.
+const CODE_MAX_LEN: usize = 4096;
 
 fn derive(master: &[u8], purpose: &str) -> [u8; 32] {
     let mut mac =
@@ -42,6 +50,10 @@ impl Vault {
         let enc = derive(master, "gatehouse totp secret sealing v1");
         Vault {
             cipher: ChaCha20Poly1305::new(Key::from_slice(&enc)),
+            code_cipher: ChaCha20Poly1305::new(Key::from_slice(&derive(
+                master,
+                "gatehouse authorization codes v1",
+            ))),
             mac_key: derive(master, "gatehouse backup code tags v1"),
         }
     }
@@ -77,46 +89,57 @@ impl Vault {
     /// Encrypts `secret`, bound to `context` (the owner's id) so that a sealed
     /// value copied to another row does not open.
     pub fn seal(&self, secret: &[u8], context: &str) -> String {
-        let mut nonce = [0u8; NONCE_LEN];
-        rand::rngs::OsRng.fill_bytes(&mut nonce);
-        let sealed = self
-            .cipher
-            .encrypt(
-                Nonce::from_slice(&nonce),
-                Payload {
-                    msg: secret,
-                    aad: context.as_bytes(),
-                },
-            )
-            .expect("ChaCha20-Poly1305 encryption of a short secret cannot fail");
-        let mut out = nonce.to_vec();
-        out.extend(sealed);
-        STANDARD_NO_PAD.encode(out)
+        STANDARD_NO_PAD.encode(seal_with(&self.cipher, secret, context.as_bytes()))
     }
 
     pub fn unseal(&self, sealed: &str, context: &str) -> Result<Vec<u8>, VaultError> {
         let bytes = STANDARD_NO_PAD
             .decode(sealed)
             .map_err(|_| VaultError::Open)?;
-        if bytes.len() <= NONCE_LEN {
+        open_with(&self.cipher, &bytes, context.as_bytes())
+    }
+
+    /// Seals an authorization code's content into the code itself (URL-safe).
+    pub fn seal_code(&self, content: &[u8]) -> String {
+        URL_SAFE_NO_PAD.encode(seal_with(&self.code_cipher, content, CODE_CONTEXT))
+    }
+
+    /// Opens a code sealed by [`Vault::seal_code`]; anything else, or a code
+    /// changed by one bit, does not open.
+    pub fn open_code(&self, code: &str) -> Result<Vec<u8>, VaultError> {
+        if code.len() > CODE_MAX_LEN {
             return Err(VaultError::Open);
         }
-        let (nonce, sealed) = bytes.split_at(NONCE_LEN);
-        self.cipher
-            .decrypt(
-                Nonce::from_slice(nonce),
-                Payload {
-                    msg: sealed,
-                    aad: context.as_bytes(),
-                },
-            )
-            .map_err(|_| VaultError::Open)
+        let bytes = URL_SAFE_NO_PAD.decode(code).map_err(|_| VaultError::Open)?;
+        open_with(&self.code_cipher, &bytes, CODE_CONTEXT)
     }
 
     /// A keyed tag of `value` (hex), stored in place of a backup code.
     pub fn tag(&self, value: &str) -> String {
         hex::encode(derive(&self.mac_key, value))
     }
+}
+
+/// A fresh random nonce, then the ciphertext and its tag.
+fn seal_with(cipher: &ChaCha20Poly1305, msg: &[u8], aad: &[u8]) -> Vec<u8> {
+    let mut nonce = [0u8; NONCE_LEN];
+    rand::rngs::OsRng.fill_bytes(&mut nonce);
+    let sealed = cipher
+        .encrypt(Nonce::from_slice(&nonce), Payload { msg, aad })
+        .expect("ChaCha20-Poly1305 encryption of a short secret cannot fail");
+    let mut out = nonce.to_vec();
+    out.extend(sealed);
+    out
+}
+
+fn open_with(cipher: &ChaCha20Poly1305, bytes: &[u8], aad: &[u8]) -> Result<Vec<u8>, VaultError> {
+    if bytes.len() <= NONCE_LEN {
+        return Err(VaultError::Open);
+    }
+    let (nonce, msg) = bytes.split_at(NONCE_LEN);
+    cipher
+        .decrypt(Nonce::from_slice(nonce), Payload { msg, aad })
+        .map_err(|_| VaultError::Open)
 }
 
 #[cfg(test)]
@@ -145,6 +168,34 @@ mod tests {
             sealed,
             "a fresh nonce each time"
         );
+    }
+
+    #[test]
+    fn codes_are_url_safe_and_open_only_as_codes() {
+        let vault = Vault::from_master(&[7u8; 32]);
+        let code = vault.seal_code(b"grant content");
+        assert!(code
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+        assert_eq!(vault.open_code(&code).unwrap(), b"grant content");
+        assert!(
+            Vault::from_master(&[8u8; 32]).open_code(&code).is_err(),
+            "another key"
+        );
+        // A sealed TOTP secret is no code, and a code no TOTP secret: the keys differ.
+        let secret = vault.seal(b"grant content", "authorization code");
+        let as_code = URL_SAFE_NO_PAD.encode(STANDARD_NO_PAD.decode(&secret).unwrap());
+        assert!(vault.open_code(&as_code).is_err());
+        let as_secret = STANDARD_NO_PAD.encode(URL_SAFE_NO_PAD.decode(&code).unwrap());
+        assert!(vault.unseal(&as_secret, "authorization code").is_err());
+        let mut bytes = URL_SAFE_NO_PAD.decode(&code).unwrap();
+        bytes[20] ^= 1;
+        assert!(
+            vault.open_code(&URL_SAFE_NO_PAD.encode(bytes)).is_err(),
+            "one bit changed"
+        );
+        assert!(vault.open_code(&"A".repeat(5000)).is_err());
+        assert!(vault.open_code("not base64 !").is_err());
     }
 
     #[test]

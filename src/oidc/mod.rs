@@ -1,5 +1,6 @@
 //! Pure OpenID Connect protocol logic: requests, PKCE, claims and keys. No HTTP, no SQL.
 
+pub mod auth_code;
 pub mod authorize_request;
 pub mod claims;
 pub mod keys;

@@ -1,14 +1,10 @@
-//! Authorization codes: stored as hashes in their grant's row, consumed once.
+//! A code's redemption: the grant it carries is stored once, with the
+//! exchange's first refresh token, in one write. Codes themselves are never
+//! stored (they are sealed, see `oidc::auth_code`); the grant's id, chosen when
+//! the code was issued, is what makes a second redemption a replay.
 
-use super::grants::{insert_grant, GrantRow, GRANT_COLUMNS};
-use super::{Backend, Error, Grant, NewGrant, Store};
-
-pub struct NewAuthCode<'a> {
-    pub code_hash: &'a str,
-    pub redirect_uri: &'a str,
-    pub code_challenge: Option<&'a str>,
-    pub expires_at: i64,
-}
+use super::grants::GRANT_INSERT_COLUMNS;
+use super::{Backend, Error, NewGrant, Store};
 
 /// The refresh token that a code's exchange will hand out, stored as the code is consumed.
 pub struct FirstRefresh<'a> {
@@ -16,107 +12,74 @@ pub struct FirstRefresh<'a> {
     pub expires_at: i64,
 }
 
-#[derive(Debug)]
-pub struct AuthCode {
-    pub redirect_uri: String,
-    pub code_challenge: Option<String>,
-    pub expires_at: i64,
-    pub grant: Grant,
-}
-
-/// What redeeming a code found.
-#[derive(Debug)]
-pub enum CodeRedemption {
-    /// This call consumed the code.
-    Redeemed(Box<AuthCode>),
-    /// The code had been redeemed before: the grant it named.
-    Replayed {
-        grant_id: String,
-    },
-    Unknown,
-}
-
-#[derive(sqlx::FromRow)]
-struct CodeRow {
-    code_redirect_uri: String,
-    code_challenge: Option<String>,
-    code_expires_at: i64,
-    #[sqlx(flatten)]
-    grant: GrantRow,
+/// What storing a redeemed code's grant found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Redemption {
+    /// This call stored the grant and its refresh token.
+    Stored,
+    /// The grant was stored before: the code is being replayed.
+    Replayed,
+    /// The session the code was issued from has ended (signed out, reset,
+    /// disabled): nothing is stored.
+    SessionEnded,
 }
 
 impl Store {
-    /// Stores a grant with the code that will redeem it, in one row.
-    pub async fn create_grant_with_code(
+    /// Stores the grant of a redeemed code and its first refresh token, if the
+    /// session it came from still exists and the grant is not stored yet. Of
+    /// many concurrent redemptions of one code exactly one sees `Stored` (the
+    /// grant's primary key decides). PostgreSQL takes a share lock on the
+    /// session row, so a concurrent end of that session either waits for this
+    /// grant (and then revokes it) or is seen to have ended it; SQLite's one
+    /// writer orders the two anyway.
+    pub async fn store_redeemed_grant(
         &self,
-        grant: NewGrant<'_>,
-        code: NewAuthCode<'_>,
-    ) -> Result<(), Error> {
-        insert_grant(&mut *self.write().await?, &grant, Some(&code)).await
-    }
-
-    /// Consumes a code issued to `client_id` and, in the same statement, stores
-    /// the exchange's refresh token: of many concurrent redemptions exactly one
-    /// sees `Redeemed` (the conditional update decides, and returns the grant
-    /// as it was when the code was consumed), only that one stores its refresh
-    /// token, and a code of another client is left as it is. A replay that
-    /// revokes the grant afterwards cannot make the winning redemption fail:
-    /// the tokens it issues are revoked instead. One write, not two, because
-    /// SQLite has one writer and every write waits for it.
-    pub async fn redeem_code(
-        &self,
-        code_hash: &str,
-        client_id: &str,
-        now: i64,
+        grant: &NewGrant<'_>,
         refresh: FirstRefresh<'_>,
-    ) -> Result<CodeRedemption, Error> {
-        let returning =
-            format!("code_redirect_uri, code_challenge, code_expires_at, {GRANT_COLUMNS}");
-        let consume = format!(
-            "update grants set code_consumed_at = $1 \
-             where code_hash = $2 and client_id = $3 and code_consumed_at is null \
-             returning {returning}"
+    ) -> Result<Redemption, Error> {
+        let (lock, store) = match self.backend {
+            Backend::Sqlite => ("", "where changes() = 1"),
+            Backend::Postgres => (" for share", "from stored"),
+        };
+        let insert = format!(
+            "insert into grants ({GRANT_INSERT_COLUMNS}) \
+             select $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 \
+             where exists (select 1 from sessions where sid = $4{lock}) \
+             on conflict (id) do nothing returning id"
         );
-        let store = "insert into refresh_tokens (token_hash, grant_id, expires_at, created_at) \
-                     select $4, id, $5, $1 from";
+        let refresh_insert = format!(
+            "insert into refresh_tokens (token_hash, grant_id, expires_at, created_at) \
+             select $11, $1, $12, $10 {store}"
+        );
         let sql = match self.backend {
-            // Two statements in one call; `changes()` is what the update changed.
-            Backend::Sqlite => {
-                format!("{consume}; {store} grants where code_hash = $2 and changes() = 1")
-            }
+            // Two statements in one call; `changes()` is what the first changed.
+            Backend::Sqlite => format!("{insert}; {refresh_insert}"),
             Backend::Postgres => format!(
-                "with consumed as ({consume}), stored as ({store} consumed) select {returning} from consumed"
+                "with stored as ({insert}), refresh as ({refresh_insert}) select id from stored"
             ),
         };
         // Every row, so that the second statement runs to its end.
-        let rows: Vec<CodeRow> = sqlx::query_as(&sql)
-            .bind(now)
-            .bind(code_hash)
-            .bind(client_id)
+        let stored: Vec<(String,)> = sqlx::query_as(&sql)
+            .bind(grant.id)
+            .bind(grant.client_id)
+            .bind(grant.user_id)
+            .bind(grant.sid)
+            .bind(grant.scope)
+            .bind(grant.nonce)
+            .bind(grant.auth_time)
+            .bind(grant.acr)
+            .bind(grant.amr.join(" "))
+            .bind(grant.now)
             .bind(refresh.token_hash)
             .bind(refresh.expires_at)
             .fetch_all(&mut *self.write().await?)
             .await?;
-        let row = rows.into_iter().next();
-        if let Some(row) = row {
-            return Ok(CodeRedemption::Redeemed(Box::new(AuthCode {
-                redirect_uri: row.code_redirect_uri,
-                code_challenge: row.code_challenge,
-                expires_at: row.code_expires_at,
-                grant: row.grant.into(),
-            })));
+        if !stored.is_empty() {
+            return Ok(Redemption::Stored);
         }
-        let known: Option<(String,)> = sqlx::query_as(
-            "select id from grants where code_hash = $1 and client_id = $2 \
-             and code_consumed_at is not null",
-        )
-        .bind(code_hash)
-        .bind(client_id)
-        .fetch_optional(&mut *self.read().await?)
-        .await?;
-        Ok(match known {
-            Some((grant_id,)) => CodeRedemption::Replayed { grant_id },
-            None => CodeRedemption::Unknown,
+        Ok(match self.grant(grant.id).await? {
+            Some(_) => Redemption::Replayed,
+            None => Redemption::SessionEnded,
         })
     }
 }

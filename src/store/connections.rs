@@ -1,18 +1,22 @@
-//! The connections behind the store. PostgreSQL: one pool for everything.
+//! The connections behind the store, held open rather than pooled: sqlx's
+//! pool checks each connection as it comes back, one more round trip (to
+//! PostgreSQL, or to SQLite's connection thread) per query.
+//!
+//! PostgreSQL: one set for everything, opened as needed. A connection is
+//! checked only when it may have been lost: after any query reported a lost
+//! or unusable database, or after it sat idle; a lost one is opened again, so
+//! the provider recovers from a database restart by itself.
 //! SQLite: one connection for writes, so that writers queue here rather than
 //! in SQLite's busy handler (which sleeps), and a few for reads beside it
-//! (WAL), which refuse writes so that none goes astray. SQLite's connections
-//! are held open rather than pooled: a pool checks each connection when it
-//! comes back, one more round trip to the connection's thread per query.
+//! (WAL), which refuse writes so that none goes astray.
 
 use std::ops::{Deref, DerefMut};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::pool::PoolConnection;
-use sqlx::{Any, AnyConnection, AnyPool, ConnectOptions, Connection, Executor};
+use sqlx::any::AnyConnectOptions;
+use sqlx::{AnyConnection, ConnectOptions, Connection, Executor};
 use tokio::sync::{MappedMutexGuard, Mutex, MutexGuard, Semaphore, SemaphorePermit};
 
 use super::Error;
@@ -23,30 +27,46 @@ const SQLITE_WAIT: Duration = Duration::from_secs(10);
 /// not answer within a second gets a clear 503 rather than a hanging request.
 const POSTGRES_WAIT: Duration = Duration::from_secs(1);
 const SQLITE_READERS: usize = 4;
-const POSTGRES_CONNECTIONS: u32 = 16;
+const POSTGRES_CONNECTIONS: usize = 16;
+/// A PostgreSQL connection idle this long is checked before it is used
+/// (a server or a firewall may have dropped it meanwhile).
+const IDLE_CHECK: Duration = Duration::from_secs(30);
+
+/// Bumped whenever a query reports a lost or unusable database: every
+/// PostgreSQL connection is checked once before its next use.
+static LOSSES: AtomicU64 = AtomicU64::new(0);
+
+/// Called for a query that failed as if its connection were lost.
+pub(super) fn connection_maybe_lost() {
+    LOSSES.fetch_add(1, Ordering::Relaxed);
+}
 
 /// Connections for one use (reads or writes).
 #[derive(Clone)]
-pub(super) enum Conns {
-    Held(Arc<Held>),
-    Pool(AnyPool),
-}
+pub(super) struct Conns(Arc<Held>);
 
-/// A fixed set of open connections; a request takes a free one or waits.
+/// A fixed set of connections; a request takes a free one or waits.
 pub(super) struct Held {
-    conns: Vec<Mutex<Option<AnyConnection>>>,
+    slots: Vec<Mutex<Slot>>,
     free: Semaphore,
     next: AtomicUsize,
+    wait: Duration,
+    /// How a missing connection is opened (PostgreSQL); SQLite's are all open from the start.
+    reopen: Option<AnyConnectOptions>,
+}
+
+struct Slot {
+    conn: Option<AnyConnection>,
+    /// `LOSSES` when this connection was last known sound.
+    sound_at: u64,
+    used_at: Instant,
 }
 
 /// A connection taken for one operation; it goes back when dropped.
-pub(super) enum Conn<'a> {
+pub(super) struct Conn<'a> {
     // The guard is dropped before the permit, so a permit always finds a free connection.
-    Held {
-        conn: MappedMutexGuard<'a, AnyConnection>,
-        _permit: SemaphorePermit<'a>,
-    },
-    Pool(PoolConnection<Any>),
+    conn: MappedMutexGuard<'a, AnyConnection>,
+    _permit: SemaphorePermit<'a>,
 }
 
 /// Opens the connections for reads and for writes.
@@ -56,29 +76,28 @@ pub(super) async fn open(
     in_memory: bool,
 ) -> Result<(Conns, Conns), sqlx::Error> {
     if !sqlite {
-        let pool = AnyPoolOptions::new()
-            .max_connections(POSTGRES_CONNECTIONS)
-            .acquire_timeout(POSTGRES_WAIT)
-            .test_before_acquire(false)
-            .connect_with(options)
-            .await?;
-        return Ok((Conns::Pool(pool.clone()), Conns::Pool(pool)));
+        // One connection now, so that a wrong address fails the start; the rest as needed.
+        let first = tokio::time::timeout(POSTGRES_WAIT, options.connect())
+            .await
+            .map_err(|_| sqlx::Error::PoolTimedOut)??;
+        let mut conns = vec![Some(first)];
+        conns.resize_with(POSTGRES_CONNECTIONS, || None);
+        let all = Conns::new(conns, POSTGRES_WAIT, Some(options));
+        return Ok((all.clone(), all));
     }
-    let writer = options.connect().await?;
-    let writes = Conns::held(vec![sqlite_pragmas(writer, false).await?]);
+    let writer = sqlite_pragmas(options.connect().await?, false).await?;
+    let writes = Conns::new(vec![Some(writer)], SQLITE_WAIT, None);
     if in_memory {
         // One connection is the whole in-memory database.
         return Ok((writes.clone(), writes));
     }
     let mut readers = Vec::with_capacity(SQLITE_READERS);
     for _ in 0..SQLITE_READERS {
-        readers.push(sqlite_pragmas(options.connect().await?, true).await?);
+        readers.push(Some(sqlite_pragmas(options.connect().await?, true).await?));
     }
-    if let Conns::Held(held) = &writes {
-        let checkpointer = sqlite_pragmas(options.connect().await?, false).await?;
-        tokio::spawn(checkpoints(checkpointer, Arc::downgrade(held)));
-    }
-    Ok((Conns::held(readers), writes))
+    let checkpointer = sqlite_pragmas(options.connect().await?, false).await?;
+    tokio::spawn(checkpoints(checkpointer, Arc::downgrade(&writes.0)));
+    Ok((Conns::new(readers, SQLITE_WAIT, None), writes))
 }
 
 /// How often the write-ahead log is copied into the database file.
@@ -124,87 +143,115 @@ async fn sqlite_pragmas(
 }
 
 impl Conns {
-    fn held(conns: Vec<AnyConnection>) -> Conns {
-        Conns::Held(Arc::new(Held {
+    fn new(
+        conns: Vec<Option<AnyConnection>>,
+        wait: Duration,
+        reopen: Option<AnyConnectOptions>,
+    ) -> Conns {
+        let now = Instant::now();
+        let sound_at = LOSSES.load(Ordering::Relaxed);
+        Conns(Arc::new(Held {
             free: Semaphore::new(conns.len()),
-            conns: conns.into_iter().map(|c| Mutex::new(Some(c))).collect(),
+            slots: conns
+                .into_iter()
+                .map(|conn| {
+                    Mutex::new(Slot {
+                        conn,
+                        sound_at,
+                        used_at: now,
+                    })
+                })
+                .collect(),
             next: AtomicUsize::new(0),
+            wait,
+            reopen,
         }))
     }
 
     pub(super) async fn get(&self) -> Result<Conn<'_>, Error> {
-        match self {
-            Conns::Pool(pool) => Ok(Conn::Pool(pool.acquire().await?)),
-            Conns::Held(held) => {
-                let permit = tokio::time::timeout(SQLITE_WAIT, held.free.acquire())
-                    .await
-                    .map_err(|_| Error::Unavailable("every database connection is busy".into()))?
-                    .map_err(|_| Error::Unavailable("the database is closed".into()))?;
-                let start = held.next.fetch_add(1, Ordering::Relaxed);
-                let count = held.conns.len();
-                for i in 0..count {
-                    let Ok(guard) = held.conns[(start + i) % count].try_lock() else {
-                        continue;
-                    };
-                    return MutexGuard::try_map(guard, Option::as_mut)
-                        .map(|conn| Conn::Held {
-                            conn,
-                            _permit: permit,
-                        })
-                        .map_err(|_| Error::Unavailable("the database is closed".into()));
-                }
-                Err(Error::Unavailable(
-                    "no free database connection (a bug: a permit without one)".into(),
-                ))
+        let held = &*self.0;
+        let permit = tokio::time::timeout(held.wait, held.free.acquire())
+            .await
+            .map_err(|_| Error::Unavailable("every database connection is busy".into()))?
+            .map_err(|_| closed())?;
+        let start = held.next.fetch_add(1, Ordering::Relaxed);
+        let count = held.slots.len();
+        for i in 0..count {
+            let Ok(mut slot) = held.slots[(start + i) % count].try_lock() else {
+                continue;
+            };
+            if let Some(options) = &held.reopen {
+                make_sound(&mut slot, options).await?;
             }
+            return MutexGuard::try_map(slot, |slot| slot.conn.as_mut())
+                .map(|conn| Conn {
+                    conn,
+                    _permit: permit,
+                })
+                .map_err(|_| closed());
         }
+        Err(Error::Unavailable(
+            "no free database connection (a bug: a permit without one)".into(),
+        ))
     }
 
-    /// Connections open, idle and in use.
+    /// Connections idle and in use.
     pub(super) fn usage(&self) -> (u32, u32) {
-        match self {
-            Conns::Pool(pool) => {
-                let idle = pool.num_idle() as u32;
-                (idle, pool.size().saturating_sub(idle))
-            }
-            Conns::Held(held) => {
-                let idle = held.free.available_permits() as u32;
-                (idle, held.conns.len() as u32 - idle)
-            }
-        }
+        let held = &*self.0;
+        let idle = held.free.available_permits() as u32;
+        (idle, held.slots.len() as u32 - idle)
     }
 
     pub(super) async fn close(&self) {
-        match self {
-            Conns::Pool(pool) => pool.close().await,
-            Conns::Held(held) => {
-                held.free.close();
-                for conn in &held.conns {
-                    if let Some(conn) = conn.lock().await.take() {
-                        let _ = conn.close().await;
-                    }
-                }
+        let held = &*self.0;
+        held.free.close();
+        for slot in &held.slots {
+            if let Some(conn) = slot.lock().await.conn.take() {
+                let _ = conn.close().await;
             }
         }
     }
+}
+
+fn closed() -> Error {
+    Error::Unavailable("the database is closed".into())
+}
+
+/// Checks a connection that may have been lost (one ping) and opens a new
+/// one where there is none; a database that does not answer within
+/// `POSTGRES_WAIT` is unavailable.
+async fn make_sound(slot: &mut Slot, options: &AnyConnectOptions) -> Result<(), Error> {
+    let losses = LOSSES.load(Ordering::Relaxed);
+    let suspect = slot.sound_at != losses || slot.used_at.elapsed() >= IDLE_CHECK;
+    if let (true, Some(conn)) = (suspect, slot.conn.as_mut()) {
+        let pinged = tokio::time::timeout(POSTGRES_WAIT, conn.ping()).await;
+        if !matches!(pinged, Ok(Ok(()))) {
+            if let Some(lost) = slot.conn.take() {
+                let _ = tokio::time::timeout(POSTGRES_WAIT, lost.close_hard()).await;
+            }
+        }
+    }
+    if slot.conn.is_none() {
+        let opened = tokio::time::timeout(POSTGRES_WAIT, options.connect())
+            .await
+            .map_err(|_| Error::Unavailable("the database did not answer".into()))??;
+        slot.conn = Some(opened);
+    }
+    slot.sound_at = losses;
+    slot.used_at = Instant::now();
+    Ok(())
 }
 
 impl Deref for Conn<'_> {
     type Target = AnyConnection;
 
     fn deref(&self) -> &AnyConnection {
-        match self {
-            Conn::Held { conn, .. } => conn,
-            Conn::Pool(conn) => conn,
-        }
+        &self.conn
     }
 }
 
 impl DerefMut for Conn<'_> {
     fn deref_mut(&mut self) -> &mut AnyConnection {
-        match self {
-            Conn::Held { conn, .. } => conn,
-            Conn::Pool(conn) => conn,
-        }
+        &mut self.conn
     }
 }

@@ -1,8 +1,8 @@
-//! The `grants` table: what one authorization gave one client, with the code
-//! that redeems it. Refresh tokens point at a grant; revoking it revokes all of them, and the
+//! The `grants` table: what one authorization gave one client, stored when
+//! its code is redeemed. Refresh tokens point at a grant; revoking it revokes all of them, and the
 //! access tokens that name it.
 
-use super::{Error, NewAuthCode, Store};
+use super::{Error, Store};
 
 #[derive(Clone, Debug)]
 pub struct Grant {
@@ -70,37 +70,9 @@ impl From<GrantRow> for Grant {
 pub(super) const GRANT_COLUMNS: &str =
     "id, client_id, user_id, sid, scope, nonce, auth_time, acr, amr, revoked_at";
 
-pub(super) async fn insert_grant<'e, E>(
-    db: E,
-    grant: &NewGrant<'_>,
-    code: Option<&NewAuthCode<'_>>,
-) -> Result<(), Error>
-where
-    E: sqlx::Executor<'e, Database = sqlx::Any>,
-{
-    sqlx::query(
-        "insert into grants (id, client_id, user_id, sid, scope, nonce, auth_time, acr, amr, \
-         created_at, code_hash, code_redirect_uri, code_challenge, code_expires_at) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-    )
-    .bind(grant.id)
-    .bind(grant.client_id)
-    .bind(grant.user_id)
-    .bind(grant.sid)
-    .bind(grant.scope)
-    .bind(grant.nonce)
-    .bind(grant.auth_time)
-    .bind(grant.acr)
-    .bind(grant.amr.join(" "))
-    .bind(grant.now)
-    .bind(code.map(|c| c.code_hash))
-    .bind(code.map(|c| c.redirect_uri))
-    .bind(code.and_then(|c| c.code_challenge))
-    .bind(code.map(|c| c.expires_at))
-    .execute(db)
-    .await?;
-    Ok(())
-}
+/// The columns a new grant fills, in the order of `NewGrant`'s fields.
+pub(super) const GRANT_INSERT_COLUMNS: &str =
+    "id, client_id, user_id, sid, scope, nonce, auth_time, acr, amr, created_at";
 
 impl Store {
     pub async fn grant(&self, id: &str) -> Result<Option<Grant>, Error> {

@@ -7,9 +7,8 @@ use super::{Error, Store};
 /// purge must respect.
 #[derive(Clone, Copy, Debug)]
 pub struct Horizons {
-    /// Expired codes are kept this long, so that a late replay still revokes what the code issued.
-    pub code_grace_secs: i64,
-    /// A grant outlives its last code and refresh token by an access token's lifetime.
+    /// A grant outlives its last refresh token by an access token's lifetime
+    /// (and a late replay of its code, long expired by then, finds it until then).
     pub access_token_lifetime_secs: i64,
     /// Counters whose window started this long ago, and that hold no lock, are forgotten.
     pub failure_memory_secs: i64,
@@ -22,7 +21,6 @@ pub struct Horizons {
 pub struct Purged {
     pub rows: u64,
     pub sessions: u64,
-    pub codes: u64,
     pub refresh_tokens: u64,
     pub grants: u64,
 }
@@ -38,12 +36,6 @@ impl Store {
                 .await?;
             Ok::<u64, Error>(done.rows_affected())
         };
-        purged.codes = run(
-            "update grants set code_hash = null, code_redirect_uri = null, code_challenge = null, \
-             code_expires_at = null, code_consumed_at = null where code_expires_at < $1",
-            now - horizons.code_grace_secs,
-        )
-        .await?;
         purged.refresh_tokens =
             run("delete from refresh_tokens where expires_at < $1", now).await?;
         purged.sessions = run(
@@ -53,12 +45,11 @@ impl Store {
         .await?;
         purged.grants = run(
             "delete from grants where created_at < $1 \
-             and not exists (select 1 from refresh_tokens r where r.grant_id = grants.id) \
-             and code_expires_at is null",
+             and not exists (select 1 from refresh_tokens r where r.grant_id = grants.id)",
             now - horizons.access_token_lifetime_secs,
         )
         .await?;
-        let mut rows = purged.codes + purged.refresh_tokens + purged.sessions + purged.grants;
+        let mut rows = purged.refresh_tokens + purged.sessions + purged.grants;
         for sql in [
             "delete from revoked_access_tokens where expires_at < $1",
             "delete from auth_requests where expires_at < $1",

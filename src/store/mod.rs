@@ -29,7 +29,7 @@ mod webauthn;
 
 pub use accounts::{Account, AccountSettings, NewAccount};
 pub use audit::{AuditEntry, AuditEvent, NewAuditEvent};
-pub use auth_codes::{AuthCode, CodeRedemption, FirstRefresh, NewAuthCode};
+pub use auth_codes::{FirstRefresh, Redemption};
 pub use backup_codes::BackupCodeSummary;
 pub use clients::{Client, NewClient};
 pub use contacts::{Contact, ContactQuery, FoundMember};
@@ -84,6 +84,9 @@ impl From<sqlx::Error> for Error {
             sqlx::Error::Database(db) => db.code().is_some_and(|code| cannot_serve(&code)),
             _ => false,
         };
+        if unavailable || matches!(err, sqlx::Error::Protocol(_)) {
+            connections::connection_maybe_lost();
+        }
         if unavailable {
             Error::Unavailable(err.to_string())
         } else {

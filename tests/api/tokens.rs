@@ -65,6 +65,17 @@ async fn stored_refresh_tokens(app: &TestApp) -> i64 {
     count
 }
 
+/// Grants stored (a grant is stored when its code is redeemed).
+async fn stored_grants(app: &TestApp) -> i64 {
+    let db = sqlx::AnyPool::connect(&app.database_url).await.unwrap();
+    let (count,): (i64,) = sqlx::query_as("select count(*) from grants")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    db.close().await;
+    count
+}
+
 async fn userinfo_status(app: &TestApp, token: &str) -> StatusCode {
     rp_http()
         .get(app.url("/userinfo"))
@@ -148,6 +159,59 @@ each_backend! {
         let (status, body) = redeem(&app, "no-such-code", &verifier).await;
         assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")), "unknown code");
         assert_eq!(stored_refresh_tokens(&app).await, 1, "only the one exchange that succeeded stored a refresh token");
+    }
+
+    async fn a_code_is_sealed_not_stored_and_a_changed_code_is_refused(backend) {
+        let app = TestApp::spawn(backend).await;
+        let rp = app.rp("portal").await;
+        fresh_code(&app, &rp).await;
+        let before = stored_grants(&app).await;
+        let (code, verifier) = fresh_code(&app, &rp).await;
+        assert_eq!(stored_grants(&app).await, before, "issuing a code writes no grant");
+        assert!(!code.contains(USERNAME) && !code.contains("portal"), "the code reveals nothing: {code}");
+
+        // One character changed anywhere: the seal does not open.
+        for at in [0, code.len() / 2, code.len() - 2] {
+            let mut changed = code.clone().into_bytes();
+            changed[at] = if changed[at] == b'A' { b'B' } else { b'A' };
+            let (status, body) = redeem(&app, &String::from_utf8(changed).unwrap(), &verifier).await;
+            assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")), "changed at {at}");
+        }
+        let (status, body) = redeem(&app, &"A".repeat(10_000), &verifier).await;
+        assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")), "a huge code");
+        assert_eq!(stored_grants(&app).await, before, "refused codes store nothing");
+
+        let (status, _) = redeem(&app, &code, &verifier).await;
+        assert_eq!(status, StatusCode::OK, "the code itself still works");
+        assert_eq!(stored_grants(&app).await, before + 1, "its grant is stored once redeemed");
+    }
+
+    async fn a_code_from_a_sign_in_that_has_ended_is_refused(backend) {
+        let app = TestApp::spawn(backend).await;
+        let rp = app.rp("portal").await;
+        let (code, verifier) = fresh_code(&app, &rp).await;
+        let user = app.state.store.user_by_username(USERNAME).await.unwrap().unwrap();
+        let now = app.state.clock.now();
+        assert_eq!(app.state.store.end_sessions_of_user(&user.id, None, now).await.unwrap(), 1);
+        let (status, body) = redeem(&app, &code, &verifier).await;
+        assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")), "{body}");
+        assert!(body["error_description"].as_str().unwrap().contains("ended"), "{body}");
+        assert_eq!(stored_refresh_tokens(&app).await, 0, "nothing was issued");
+        assert_eq!(stored_grants(&app).await, 0);
+    }
+
+    async fn a_code_replayed_after_it_expired_still_revokes_what_it_issued(backend) {
+        let app = TestApp::spawn(backend).await;
+        let rp = app.rp("portal").await;
+        let (code, verifier) = fresh_code(&app, &rp).await;
+        let (status, first) = redeem(&app, &code, &verifier).await;
+        assert_eq!(status, StatusCode::OK);
+        let access = first["access_token"].as_str().unwrap().to_string();
+        app.state.clock.advance(120);
+        let (status, body) = redeem(&app, &code, &verifier).await;
+        assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")));
+        assert!(body["error_description"].as_str().unwrap().contains("already used"), "{body}");
+        assert_eq!(userinfo_status(&app, &access).await, StatusCode::UNAUTHORIZED, "access token revoked");
     }
 
     async fn client_authentication_failures_are_invalid_client(backend) {

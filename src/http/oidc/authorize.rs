@@ -14,12 +14,13 @@ use crate::factors;
 use crate::http::cookies::{self, PendingTarget};
 use crate::http::error::PageError;
 use crate::http::login;
+use crate::oidc::auth_code::CodeGrant;
 use crate::oidc::authorize_request::{
     redirect_with, AuthorizeRequest, Prompt, RedirectError, Target,
 };
 use crate::oidc::claims::ID_TOKEN_TYP;
 use crate::oidc::params::Params;
-use crate::store::{NewAuthCode, NewGrant, Session};
+use crate::store::Session;
 
 pub const PATH: &str = "/authorize";
 
@@ -234,37 +235,29 @@ fn expired_request() -> PageError {
     )
 }
 
-/// Stores a grant with a fresh code and sends the browser back with it.
+/// Seals the grant into a fresh code and sends the browser back with it;
+/// nothing is stored until the code is redeemed.
 async fn issue_code(
     app: &AppState,
     request: &AuthorizeRequest,
     session: &Session,
 ) -> Result<Response, PageError> {
     let now = app.clock.now();
-    let code = secret::random_token(32);
-    let grant_id = secret::random_id();
-    app.store
-        .create_grant_with_code(
-            NewGrant {
-                id: &grant_id,
-                client_id: &request.client_id,
-                user_id: &session.user_id,
-                sid: &session.sid,
-                scope: &request.scope,
-                nonce: request.nonce.as_deref(),
-                auth_time: session.auth_time,
-                acr: &session.acr,
-                amr: &session.amr,
-                now,
-            },
-            NewAuthCode {
-                code_hash: &secret::token_hash(&code),
-                redirect_uri: &request.redirect_uri,
-                code_challenge: request.code_challenge.as_deref(),
-                expires_at: now + app.config.code_lifetime_secs,
-            },
-        )
-        .await?;
+    let code = CodeGrant {
+        grant_id: secret::random_id(),
+        client_id: request.client_id.clone(),
+        user_id: session.user_id.clone(),
+        sid: session.sid.clone(),
+        scope: request.scope.clone(),
+        nonce: request.nonce.clone(),
+        auth_time: session.auth_time,
+        acr: session.acr.clone(),
+        amr: session.amr.clone(),
+        redirect_uri: request.redirect_uri.clone(),
+        code_challenge: request.code_challenge.clone(),
+        expires_at: now + app.config.code_lifetime_secs,
+    }
+    .seal(&app.vault);
     let mut pairs = vec![("code", code.as_str())];
     if let Some(state) = &request.state {
         pairs.push(("state", state));

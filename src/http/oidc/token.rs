@@ -14,14 +14,15 @@ use super::client_auth::{authenticate_client, form_params, param};
 use crate::app::AppState;
 use crate::auth::secret;
 use crate::http::error::OAuthError;
+use crate::oidc::auth_code::{CodeGrant, Refusal};
 use crate::oidc::claims::{
     self, AccessTokenClaims, Authentication, ClientAccessTokenClaims, Subject, ACCESS_TOKEN_TYP,
     ADMIN_API_PATH, ADMIN_SCOPE, ID_TOKEN_TYP,
 };
 use crate::oidc::keys::Alg;
 use crate::oidc::params::Params;
-use crate::oidc::{pkce, scope};
-use crate::store::{AuthCode, Client, CodeRedemption, FirstRefresh, Grant, RefreshRotation};
+use crate::oidc::scope;
+use crate::store::{Client, FirstRefresh, Grant, NewGrant, Redemption, RefreshRotation};
 
 pub const PATH: &str = "/token";
 
@@ -129,49 +130,75 @@ async fn authorization_code(
     let redirect_uri = param(params, "redirect_uri")?;
     let verifier = param(params, "code_verifier")?;
     let now = app.clock.now();
-    // The refresh token is stored as the code is consumed (one write); if the
-    // exchange then fails, it is removed, never having been handed out.
+    let code = CodeGrant::open(&app.vault, code)
+        .ok_or(OAuthError::InvalidGrant("the code is not valid"))?;
+    match code.check(&client.client_id, redirect_uri, verifier, now) {
+        Ok(()) => {}
+        // RFC 6749 §4.1.2: a code used before revokes what it was exchanged
+        // for, also once it has expired.
+        Err(Refusal::Expired) => {
+            if app.store.grant(&code.grant_id).await?.is_some() {
+                return Err(replayed(app, client, &code.grant_id, now).await?);
+            }
+            return Err(OAuthError::InvalidGrant("the code has expired"));
+        }
+        Err(Refusal::Invalid(why)) => return Err(OAuthError::InvalidGrant(why)),
+    }
+    let grant = Grant {
+        id: code.grant_id,
+        client_id: code.client_id,
+        user_id: code.user_id,
+        sid: code.sid,
+        scope: code.scope,
+        nonce: code.nonce,
+        auth_time: code.auth_time,
+        acr: code.acr,
+        amr: code.amr,
+        revoked_at: None,
+    };
+    // The grant and its first refresh token are stored in one write; if the
+    // exchange then fails, the token is removed, never having been handed out.
     let refresh_token = secret::random_token(32);
     let refresh_hash = secret::token_hash(&refresh_token);
     let first_refresh = FirstRefresh {
         token_hash: &refresh_hash,
         expires_at: now + app.config.refresh_token_lifetime_secs,
     };
-    let code = match app
+    let new_grant = NewGrant {
+        id: &grant.id,
+        client_id: &grant.client_id,
+        user_id: &grant.user_id,
+        sid: &grant.sid,
+        scope: &grant.scope,
+        nonce: grant.nonce.as_deref(),
+        auth_time: grant.auth_time,
+        acr: &grant.acr,
+        amr: &grant.amr,
+        now,
+    };
+    match app
         .store
-        .redeem_code(
-            &secret::token_hash(code),
-            &client.client_id,
-            now,
-            first_refresh,
-        )
+        .store_redeemed_grant(&new_grant, first_refresh)
         .await?
     {
-        CodeRedemption::Redeemed(code) => code,
-        CodeRedemption::Replayed { grant_id } => {
-            // RFC 6749 §4.1.2: a replayed code revokes what it was exchanged for.
-            app.store.revoke_grant(&grant_id, now).await?;
-            tracing::warn!(client_id = %client.client_id, "authorization code replayed; grant revoked");
-            return Err(OAuthError::InvalidGrant("the code was already used"));
+        Redemption::Stored => {}
+        Redemption::Replayed => return Err(replayed(app, client, &grant.id, now).await?),
+        Redemption::SessionEnded => {
+            return Err(OAuthError::InvalidGrant(
+                "the sign-in that issued the code has ended",
+            ))
         }
-        CodeRedemption::Unknown => return Err(OAuthError::InvalidGrant("the code is not valid")),
-    };
-    let issued = match check_redemption(&code, client, redirect_uri, verifier, now) {
-        Ok(()) => {
-            let nonce = code.grant.nonce.clone();
-            issue_tokens(
-                app,
-                client,
-                &code.grant,
-                &code.grant.scope,
-                nonce.as_deref(),
-                now,
-                Some(refresh_token),
-            )
-            .await
-        }
-        Err(err) => Err(err),
-    };
+    }
+    let issued = issue_tokens(
+        app,
+        client,
+        &grant,
+        &grant.scope,
+        grant.nonce.as_deref(),
+        now,
+        Some(refresh_token),
+    )
+    .await;
     if issued.is_err() {
         if let Err(err) = app.store.delete_refresh_token(&refresh_hash).await {
             tracing::warn!(error = %err, "an unused refresh token stays until it expires");
@@ -180,42 +207,16 @@ async fn authorization_code(
     issued
 }
 
-/// What a consumed code must still satisfy before tokens are issued for it.
-fn check_redemption(
-    code: &AuthCode,
+/// A code came back after its redemption: what it was exchanged for is revoked.
+async fn replayed(
+    app: &AppState,
     client: &Client,
-    redirect_uri: Option<&str>,
-    verifier: Option<&str>,
+    grant_id: &str,
     now: i64,
-) -> Result<(), OAuthError> {
-    if code.grant.client_id != client.client_id {
-        return Err(OAuthError::InvalidGrant(
-            "the code was issued to another client",
-        ));
-    }
-    if code.expires_at <= now {
-        return Err(OAuthError::InvalidGrant("the code has expired"));
-    }
-    if redirect_uri != Some(code.redirect_uri.as_str()) {
-        return Err(OAuthError::InvalidGrant(
-            "redirect_uri does not match the authorization request",
-        ));
-    }
-    match (&code.code_challenge, verifier) {
-        (Some(challenge), Some(verifier)) if pkce::verify_s256(challenge, verifier) => {}
-        (Some(_), Some(_)) => return Err(OAuthError::InvalidGrant("code_verifier does not match")),
-        (Some(_), None) => return Err(OAuthError::InvalidGrant("code_verifier is missing")),
-        (None, Some(_)) => {
-            return Err(OAuthError::InvalidGrant(
-                "code_verifier without a code_challenge",
-            ))
-        }
-        (None, None) => {}
-    }
-    if code.grant.revoked_at.is_some() {
-        return Err(OAuthError::InvalidGrant("the grant was revoked"));
-    }
-    Ok(())
+) -> Result<OAuthError, OAuthError> {
+    app.store.revoke_grant(grant_id, now).await?;
+    tracing::warn!(client_id = %client.client_id, "authorization code replayed; grant revoked");
+    Ok(OAuthError::InvalidGrant("the code was already used"))
 }
 
 async fn refresh_token(
