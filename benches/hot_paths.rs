@@ -1,9 +1,12 @@
 //! criterion benchmarks of the functions on the hot paths: ID-token signing
-//! per algorithm, TOTP verification, the PKCE check, authorization-request
-//! parsing, and the session lookup every authorization request makes.
+//! per algorithm, TOTP verification, the PKCE check, sealing and opening an
+//! authorization code, authorization-request parsing, and the session lookup
+//! every authorization request makes.
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use gatehouse::auth::vault::Vault;
 use gatehouse::auth::{secret, totp};
+use gatehouse::oidc::auth_code::CodeGrant;
 use gatehouse::oidc::authorize_request::{AuthorizeRequest, Target};
 use gatehouse::oidc::claims::{self, Authentication, Subject};
 use gatehouse::oidc::keys::{Alg, SigningKeys};
@@ -60,6 +63,26 @@ fn codes(c: &mut Criterion) {
     });
     c.bench_function("token hash", |b| {
         b.iter(|| secret::token_hash("0S6_WzA2MjExYmY0YWRjMzAzNWIyZmU4MmU5NTcz"))
+    });
+    let vault = Vault::from_master(&[7u8; 32]);
+    let grant = CodeGrant {
+        grant_id: secret::random_id(),
+        client_id: "portal".into(),
+        user_id: secret::random_id(),
+        sid: secret::random_id(),
+        scope: "openid email offline_access".into(),
+        nonce: Some("n-0S6_WzA2Mj".into()),
+        auth_time: NOW,
+        acr: "aal2".into(),
+        amr: vec!["pwd".into(), "otp".into(), "mfa".into()],
+        redirect_uri: "https://portal.example.com/callback".into(),
+        code_challenge: Some(challenge.into()),
+        expires_at: NOW + 60,
+    };
+    c.bench_function("authorization code seal", |b| b.iter(|| grant.seal(&vault)));
+    let code = grant.seal(&vault).unwrap();
+    c.bench_function("authorization code open", |b| {
+        b.iter(|| CodeGrant::open(&vault, &code).unwrap())
     });
 }
 

@@ -32,8 +32,8 @@ pub struct AppState {
     pub deliveries: Arc<tokio::sync::Notify>,
     /// Wakes the email and SMS sender when a message is queued.
     pub messages: Arc<tokio::sync::Notify>,
-    /// Outgoing HTTP (back-channel logout): no redirects, short timeouts.
-    pub http: reqwest::Client,
+    /// Outgoing HTTP (back-channel logout, the SMS webhook).
+    pub http: Arc<OutboundHttp>,
     /// The proxies whose forwarding headers name the client.
     pub trusted_proxies: Arc<Vec<ipnet::IpNet>>,
     /// At most one argon2id hash per core at a time: each takes 19 MiB.
@@ -51,14 +51,34 @@ pub enum StartError {
     Password(#[from] password::PasswordError),
     #[error(transparent)]
     Vault(#[from] crate::auth::vault::VaultError),
-    #[error("HTTP client: {0}")]
-    Http(#[from] reqwest::Error),
     #[error("templates: {0}")]
     Templates(#[from] minijinja::Error),
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
     #[error("cannot start the password hashing threads: {0}")]
     Threads(#[from] std::io::Error),
+}
+
+/// Outgoing HTTP: no redirects, short timeouts. Built on first use: loading
+/// the system's root certificates takes tens of milliseconds that the start
+/// need not wait for.
+#[derive(Default)]
+pub struct OutboundHttp(std::sync::OnceLock<Result<reqwest::Client, String>>);
+
+impl OutboundHttp {
+    pub fn client(&self) -> Result<&reqwest::Client, String> {
+        self.0
+            .get_or_init(|| {
+                reqwest::Client::builder()
+                    .redirect(reqwest::redirect::Policy::none())
+                    .connect_timeout(std::time::Duration::from_secs(5))
+                    .timeout(std::time::Duration::from_secs(10))
+                    .build()
+                    .map_err(|e| format!("outgoing HTTP is unavailable: {e}"))
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
 }
 
 impl AppState {
@@ -98,11 +118,7 @@ impl AppState {
                     .map(|n| n.get())
                     .unwrap_or(1),
             )?),
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .connect_timeout(std::time::Duration::from_secs(5))
-                .timeout(std::time::Duration::from_secs(10))
-                .build()?,
+            http: Arc::new(OutboundHttp::default()),
         })
     }
 }

@@ -104,6 +104,7 @@ async fn send(app: &AppState, delivery: &LogoutDelivery) -> Result<(), String> {
         .finish();
     let response = app
         .http
+        .client()?
         .post(&delivery.uri)
         .header("content-type", "application/x-www-form-urlencoded")
         .body(body)

@@ -11,7 +11,9 @@ use crate::store::{self, Horizons, Purged};
 /// What the purge keeps, from the provider's settings.
 pub fn horizons(config: &Config) -> Horizons {
     Horizons {
-        access_token_lifetime_secs: config.access_token_lifetime_secs,
+        grant_memory_secs: config
+            .access_token_lifetime_secs
+            .max(config.code_lifetime_secs),
         // The longest failure window (the second step's day), so no live count is lost.
         failure_memory_secs: (24 * 3600).max(config.password_failure_window_secs),
         delivery_memory_secs: 24 * 3600,

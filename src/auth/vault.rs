@@ -35,8 +35,8 @@ pub struct Vault {
 
 /// What an authorization code's seal is bound to.
 const CODE_CONTEXT: &[u8] = b"authorization code";
-/// Longer than any code this provider issues; longer input is not decoded.
-const CODE_MAX_LEN: usize = 4096;
+/// The longest code this provider issues or decodes.
+pub const CODE_MAX_LEN: usize = 4096;
 
 fn derive(master: &[u8], purpose: &str) -> [u8; 32] {
     let mut mac =

@@ -33,6 +33,7 @@ pub async fn send(app: &AppState, to: &str, message: &str) -> Result<(), String>
     let body = body(to, message, app.clock.now());
     let response = app
         .http
+        .client()?
         .post(&config.sms_webhook_url)
         .header("content-type", "application/json")
         .header(

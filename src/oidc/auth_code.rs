@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::auth::vault::Vault;
+use crate::auth::vault::{Vault, CODE_MAX_LEN};
 use crate::oidc::pkce;
 
 /// What a code grants, and what its redemption must match.
@@ -38,6 +38,8 @@ pub struct CodeGrant {
 /// Why a redemption is refused before anything is stored.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Refusal {
+    /// The code was issued to another client: nothing of it is this client's to revoke.
+    OtherClient,
     /// The code is past its lifetime (it may still be a late replay).
     Expired,
     /// Any other mismatch; the text goes into the `invalid_grant` answer.
@@ -45,9 +47,11 @@ pub enum Refusal {
 }
 
 impl CodeGrant {
-    pub fn seal(&self, vault: &Vault) -> String {
-        let content = serde_json::to_vec(self).expect("a code's content serializes");
-        vault.seal_code(&content)
+    /// The sealed code; `None` when it would be too long to be taken back
+    /// (a request with a nonce or state of kilobytes).
+    pub fn seal(&self, vault: &Vault) -> Option<String> {
+        let content = serde_json::to_vec(self).ok()?;
+        Some(vault.seal_code(&content)).filter(|code| code.len() <= CODE_MAX_LEN)
     }
 
     /// The grant in `code`, if this provider's code key sealed it.
@@ -67,7 +71,7 @@ impl CodeGrant {
         now: i64,
     ) -> Result<(), Refusal> {
         if self.client_id != client_id {
-            return Err(Refusal::Invalid("the code was issued to another client"));
+            return Err(Refusal::OtherClient);
         }
         if self.expires_at <= now {
             return Err(Refusal::Expired);
@@ -115,12 +119,21 @@ mod tests {
     #[test]
     fn a_sealed_code_opens_to_its_grant_and_reveals_nothing() {
         let vault = Vault::from_master(&[3u8; 32]);
-        let code = grant().seal(&vault);
+        let code = grant().seal(&vault).unwrap();
         assert_eq!(CodeGrant::open(&vault, &code), Some(grant()));
         for clear in ["portal", "u1", "n-0S6_WzA2Mj", "aal2", "portal.example"] {
             assert!(!code.contains(clear), "{clear} is not readable in the code");
         }
-        assert_ne!(grant().seal(&vault), code, "a fresh nonce each time");
+        assert_ne!(
+            grant().seal(&vault).unwrap(),
+            code,
+            "a fresh nonce each time"
+        );
+        let long = CodeGrant {
+            nonce: Some("\u{1}".repeat(2048)),
+            ..grant()
+        };
+        assert_eq!(long.seal(&vault), None, "too long to come back");
         assert!(
             code.len() < 512,
             "short enough for a redirect: {}",
@@ -143,10 +156,10 @@ mod tests {
         let g = grant();
         let redirect = Some("https://portal.example/cb");
         assert_eq!(g.check("portal", redirect, Some(VERIFIER), 1_059), Ok(()));
-        assert!(matches!(
+        assert_eq!(
             g.check("backoffice", redirect, Some(VERIFIER), 1_000),
-            Err(Refusal::Invalid(_))
-        ));
+            Err(Refusal::OtherClient)
+        );
         assert_eq!(
             g.check("portal", redirect, Some(VERIFIER), 1_060),
             Err(Refusal::Expired)

@@ -28,10 +28,11 @@ impl Store {
     /// Stores the grant of a redeemed code and its first refresh token, if the
     /// session it came from still exists and the grant is not stored yet. Of
     /// many concurrent redemptions of one code exactly one sees `Stored` (the
-    /// grant's primary key decides). PostgreSQL takes a share lock on the
-    /// session row, so a concurrent end of that session either waits for this
-    /// grant (and then revokes it) or is seen to have ended it; SQLite's one
-    /// writer orders the two anyway.
+    /// grant's primary key decides). A session past its lifetime or idle limit
+    /// counts as ended. PostgreSQL takes a key-share lock on the session row,
+    /// so a concurrent end of that session either waits for this grant (and
+    /// then revokes it) or is seen to have ended it; SQLite's one writer
+    /// orders the two anyway.
     pub async fn store_redeemed_grant(
         &self,
         grant: &NewGrant<'_>,
@@ -39,12 +40,13 @@ impl Store {
     ) -> Result<Redemption, Error> {
         let (lock, store) = match self.backend {
             Backend::Sqlite => ("", "where changes() = 1"),
-            Backend::Postgres => (" for share", "from stored"),
+            Backend::Postgres => (" for key share", "from stored"),
         };
         let insert = format!(
             "insert into grants ({GRANT_INSERT_COLUMNS}) \
              select $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 \
-             where exists (select 1 from sessions where sid = $4{lock}) \
+             where exists (select 1 from sessions where sid = $4 \
+             and expires_at > $10 and last_seen_at + idle_secs > $10{lock}) \
              on conflict (id) do nothing returning id"
         );
         let refresh_insert = format!(

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use sqlx::any::AnyConnectOptions;
 use sqlx::{AnyConnection, ConnectOptions, Connection, Executor};
-use tokio::sync::{MappedMutexGuard, Mutex, MutexGuard, Semaphore, SemaphorePermit};
+use tokio::sync::{Mutex, OwnedMappedMutexGuard, OwnedMutexGuard, OwnedSemaphorePermit, Semaphore};
 
 use super::Error;
 
@@ -47,8 +47,8 @@ pub(super) struct Conns(Arc<Held>);
 
 /// A fixed set of connections; a request takes a free one or waits.
 pub(super) struct Held {
-    slots: Vec<Mutex<Slot>>,
-    free: Semaphore,
+    slots: Vec<Arc<Mutex<Slot>>>,
+    free: Arc<Semaphore>,
     next: AtomicUsize,
     wait: Duration,
     /// How a missing connection is opened (PostgreSQL); SQLite's are all open from the start.
@@ -63,10 +63,18 @@ struct Slot {
 }
 
 /// A connection taken for one operation; it goes back when dropped.
-pub(super) struct Conn<'a> {
+pub(super) struct Conn {
+    /// `Some` from the start until the drop.
+    taken: Option<Taken>,
+    /// PostgreSQL: a connection dropped with work unsent (a transaction's
+    /// rollback, when a request was cancelled inside it) is settled at once.
+    settle: bool,
+}
+
+struct Taken {
     // The guard is dropped before the permit, so a permit always finds a free connection.
-    conn: MappedMutexGuard<'a, AnyConnection>,
-    _permit: SemaphorePermit<'a>,
+    conn: OwnedMappedMutexGuard<Slot, AnyConnection>,
+    _permit: OwnedSemaphorePermit,
 }
 
 /// Opens the connections for reads and for writes.
@@ -151,15 +159,15 @@ impl Conns {
         let now = Instant::now();
         let sound_at = LOSSES.load(Ordering::Relaxed);
         Conns(Arc::new(Held {
-            free: Semaphore::new(conns.len()),
+            free: Arc::new(Semaphore::new(conns.len())),
             slots: conns
                 .into_iter()
                 .map(|conn| {
-                    Mutex::new(Slot {
+                    Arc::new(Mutex::new(Slot {
                         conn,
                         sound_at,
                         used_at: now,
-                    })
+                    }))
                 })
                 .collect(),
             next: AtomicUsize::new(0),
@@ -168,31 +176,31 @@ impl Conns {
         }))
     }
 
-    pub(super) async fn get(&self) -> Result<Conn<'_>, Error> {
+    pub(super) async fn get(&self) -> Result<Conn, Error> {
         let held = &*self.0;
-        let permit = tokio::time::timeout(held.wait, held.free.acquire())
+        let permit = tokio::time::timeout(held.wait, held.free.clone().acquire_owned())
             .await
             .map_err(|_| Error::Unavailable("every database connection is busy".into()))?
             .map_err(|_| closed())?;
         let start = held.next.fetch_add(1, Ordering::Relaxed);
         let count = held.slots.len();
+        // A free slot with an open connection first; an empty one (opened now) only if none.
+        let mut empty = None;
         for i in 0..count {
-            let Ok(mut slot) = held.slots[(start + i) % count].try_lock() else {
+            let Ok(slot) = held.slots[(start + i) % count].clone().try_lock_owned() else {
                 continue;
             };
-            if let Some(options) = &held.reopen {
-                make_sound(&mut slot, options).await?;
+            if slot.conn.is_some() {
+                return held.hand_out(slot, permit).await;
             }
-            return MutexGuard::try_map(slot, |slot| slot.conn.as_mut())
-                .map(|conn| Conn {
-                    conn,
-                    _permit: permit,
-                })
-                .map_err(|_| closed());
+            empty.get_or_insert(slot);
         }
-        Err(Error::Unavailable(
-            "no free database connection (a bug: a permit without one)".into(),
-        ))
+        match empty {
+            Some(slot) => held.hand_out(slot, permit).await,
+            None => Err(Error::Unavailable(
+                "no free database connection (a bug: a permit without one)".into(),
+            )),
+        }
     }
 
     /// Connections idle and in use.
@@ -206,10 +214,32 @@ impl Conns {
         let held = &*self.0;
         held.free.close();
         for slot in &held.slots {
-            if let Some(conn) = slot.lock().await.conn.take() {
+            let conn = slot.lock().await.conn.take();
+            if let Some(conn) = conn {
                 let _ = conn.close().await;
             }
         }
+    }
+}
+
+impl Held {
+    async fn hand_out(
+        &self,
+        mut slot: OwnedMutexGuard<Slot>,
+        permit: OwnedSemaphorePermit,
+    ) -> Result<Conn, Error> {
+        if let Some(options) = &self.reopen {
+            make_sound(&mut slot, options).await?;
+        }
+        let conn =
+            OwnedMutexGuard::try_map(slot, |slot| slot.conn.as_mut()).map_err(|_| closed())?;
+        Ok(Conn {
+            taken: Some(Taken {
+                conn,
+                _permit: permit,
+            }),
+            settle: self.reopen.is_some(),
+        })
     }
 }
 
@@ -232,9 +262,12 @@ async fn make_sound(slot: &mut Slot, options: &AnyConnectOptions) -> Result<(), 
         }
     }
     if slot.conn.is_none() {
-        let opened = tokio::time::timeout(POSTGRES_WAIT, options.connect())
-            .await
-            .map_err(|_| Error::Unavailable("the database did not answer".into()))??;
+        // Not counted as a lost connection: the others are as sound as before.
+        let opened = match tokio::time::timeout(POSTGRES_WAIT, options.connect()).await {
+            Ok(Ok(conn)) => conn,
+            Ok(Err(err)) => return Err(Error::Unavailable(err.to_string())),
+            Err(_) => return Err(Error::Unavailable("the database did not answer".into())),
+        };
         slot.conn = Some(opened);
     }
     slot.sound_at = losses;
@@ -242,16 +275,42 @@ async fn make_sound(slot: &mut Slot, options: &AnyConnectOptions) -> Result<(), 
     Ok(())
 }
 
-impl Deref for Conn<'_> {
+impl Deref for Conn {
     type Target = AnyConnection;
 
     fn deref(&self) -> &AnyConnection {
-        &self.conn
+        &self.taken.as_ref().expect("taken until dropped").conn
     }
 }
 
-impl DerefMut for Conn<'_> {
+impl DerefMut for Conn {
     fn deref_mut(&mut self) -> &mut AnyConnection {
-        &mut self.conn
+        &mut self.taken.as_mut().expect("taken until dropped").conn
+    }
+}
+
+impl Drop for Conn {
+    /// sqlx only queues the rollback of a transaction whose request was
+    /// cancelled; unsent, it would leave the transaction (and its row locks)
+    /// open in PostgreSQL until the connection's next use. It is sent now,
+    /// and the connection goes back once the server has answered; one that
+    /// does not answer is checked again before its next use.
+    fn drop(&mut self) {
+        let Some(mut taken) = self.taken.take() else {
+            return;
+        };
+        if !self.settle || !taken.conn.should_flush() {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        runtime.spawn(async move {
+            let settled = tokio::time::timeout(POSTGRES_WAIT, taken.conn.ping()).await;
+            if !matches!(settled, Ok(Ok(()))) {
+                connection_maybe_lost();
+            }
+            drop(taken);
+        });
     }
 }

@@ -7,9 +7,10 @@ use super::{Error, Store};
 /// purge must respect.
 #[derive(Clone, Copy, Debug)]
 pub struct Horizons {
-    /// A grant outlives its last refresh token by an access token's lifetime
-    /// (and a late replay of its code, long expired by then, finds it until then).
-    pub access_token_lifetime_secs: i64,
+    /// A grant outlives its last refresh token by this long: its access
+    /// tokens' lifetime, and at least its code's, so that a replay of the code
+    /// finds the grant for as long as the code could be redeemed.
+    pub grant_memory_secs: i64,
     /// Counters whose window started this long ago, and that hold no lock, are forgotten.
     pub failure_memory_secs: i64,
     /// Delivered back-channel logouts are kept this long; failed ones seven times as long.
@@ -46,7 +47,7 @@ impl Store {
         purged.grants = run(
             "delete from grants where created_at < $1 \
              and not exists (select 1 from refresh_tokens r where r.grant_id = grants.id)",
-            now - horizons.access_token_lifetime_secs,
+            now - horizons.grant_memory_secs,
         )
         .await?;
         let mut rows = purged.refresh_tokens + purged.sessions + purged.grants;

@@ -182,12 +182,12 @@ impl Store {
     }
 
     /// A connection for reads.
-    async fn read(&self) -> Result<Conn<'_>, Error> {
+    async fn read(&self) -> Result<Conn, Error> {
         self.reads.get().await
     }
 
     /// A connection for writes (and for reads in the same transaction as writes).
-    async fn write(&self) -> Result<Conn<'_>, Error> {
+    async fn write(&self) -> Result<Conn, Error> {
         self.writes.get().await
     }
 

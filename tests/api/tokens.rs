@@ -214,6 +214,38 @@ each_backend! {
         assert_eq!(userinfo_status(&app, &access).await, StatusCode::UNAUTHORIZED, "access token revoked");
     }
 
+    async fn a_replay_with_a_wrong_verifier_or_redirect_still_revokes(backend) {
+        let app = TestApp::spawn(backend).await;
+        let rp = app.rp("portal").await;
+        for wrong in ["verifier", "redirect_uri"] {
+            let (code, verifier) = fresh_code(&app, &rp).await;
+            let (status, first) = redeem(&app, &code, &verifier).await;
+            assert_eq!(status, StatusCode::OK);
+            let access = first["access_token"].as_str().unwrap().to_string();
+            let redirect = if wrong == "redirect_uri" { "http://127.0.0.1:9/other".to_string() } else { app.redirect_uri("portal") };
+            let verifier = if wrong == "verifier" { "wrong-verifier-wrong-verifier-wrong-verifier-00".to_string() } else { verifier };
+            let (status, body, _) = token_request(&app, Some(("portal", PORTAL_SECRET)), &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", &redirect), ("code_verifier", &verifier)]).await;
+            assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")), "{wrong}");
+            assert!(body["error_description"].as_str().unwrap().contains("already used"), "{wrong}: {body}");
+            assert_eq!(userinfo_status(&app, &access).await, StatusCode::UNAUTHORIZED, "{wrong}: access token revoked");
+        }
+    }
+
+    async fn a_code_whose_session_went_idle_is_refused(backend) {
+        let app = TestApp::spawn_with(backend, |c| {
+            c.session_idle_secs = 30;
+            c.code_lifetime_secs = 120;
+        })
+        .await;
+        let rp = app.rp("portal").await;
+        let (code, verifier) = fresh_code(&app, &rp).await;
+        app.state.clock.advance(31);
+        let (status, body) = redeem(&app, &code, &verifier).await;
+        assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")), "{body}");
+        assert!(body["error_description"].as_str().unwrap().contains("ended"), "{body}");
+        assert_eq!(stored_grants(&app).await, 0);
+    }
+
     async fn client_authentication_failures_are_invalid_client(backend) {
         let app = TestApp::spawn(backend).await;
         let form = [("grant_type", "authorization_code"), ("code", "x"), ("redirect_uri", "http://127.0.0.1:9/portal/cb")];

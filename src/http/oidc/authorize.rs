@@ -258,6 +258,15 @@ async fn issue_code(
         expires_at: now + app.config.code_lifetime_secs,
     }
     .seal(&app.vault);
+    let Some(code) = code else {
+        let err = RedirectError::new("invalid_request", "the nonce or the scope is too long");
+        return Ok(error_redirect(
+            app,
+            &request.redirect_uri,
+            request.state.as_deref(),
+            &err,
+        ));
+    };
     let mut pairs = vec![("code", code.as_str())];
     if let Some(state) = &request.state {
         pairs.push(("state", state));

@@ -134,15 +134,22 @@ async fn authorization_code(
         .ok_or(OAuthError::InvalidGrant("the code is not valid"))?;
     match code.check(&client.client_id, redirect_uri, verifier, now) {
         Ok(()) => {}
+        Err(Refusal::OtherClient) => {
+            return Err(OAuthError::InvalidGrant(
+                "the code was issued to another client",
+            ))
+        }
         // RFC 6749 §4.1.2: a code used before revokes what it was exchanged
-        // for, also once it has expired.
-        Err(Refusal::Expired) => {
+        // for, whatever else is wrong with this use of it.
+        Err(refusal) => {
             if app.store.grant(&code.grant_id).await?.is_some() {
                 return Err(replayed(app, client, &code.grant_id, now).await?);
             }
-            return Err(OAuthError::InvalidGrant("the code has expired"));
+            return Err(OAuthError::InvalidGrant(match refusal {
+                Refusal::Invalid(why) => why,
+                _ => "the code has expired",
+            }));
         }
-        Err(Refusal::Invalid(why)) => return Err(OAuthError::InvalidGrant(why)),
     }
     let grant = Grant {
         id: code.grant_id,
