@@ -184,23 +184,28 @@ impl Conns {
             .map_err(|_| closed())?;
         let start = held.next.fetch_add(1, Ordering::Relaxed);
         let count = held.slots.len();
-        // A free slot with an open connection first; an empty one (opened now) only if none.
-        let mut empty = None;
-        for i in 0..count {
-            let Ok(slot) = held.slots[(start + i) % count].clone().try_lock_owned() else {
-                continue;
-            };
-            if slot.conn.is_some() {
-                return held.hand_out(slot, permit).await;
+        let slot_at = |i: usize| held.slots[(start + i) % count].clone().try_lock_owned();
+        // The permit promises a free slot, but another request may be looking
+        // at it for a moment (and pass it by): then look again.
+        for _ in 0..1000 {
+            // A free slot with an open connection first; an empty one (opened now) only if none.
+            for i in 0..count {
+                if let Ok(slot) = slot_at(i) {
+                    if slot.conn.is_some() {
+                        return held.hand_out(slot, permit).await;
+                    }
+                }
             }
-            empty.get_or_insert(slot);
+            for i in 0..count {
+                if let Ok(slot) = slot_at(i) {
+                    return held.hand_out(slot, permit).await;
+                }
+            }
+            tokio::task::yield_now().await;
         }
-        match empty {
-            Some(slot) => held.hand_out(slot, permit).await,
-            None => Err(Error::Unavailable(
-                "no free database connection (a bug: a permit without one)".into(),
-            )),
-        }
+        Err(Error::Unavailable(
+            "no free database connection (a bug: a permit without one)".into(),
+        ))
     }
 
     /// Connections idle and in use.

@@ -27,6 +27,22 @@ each_backend! {
         assert_eq!(reqwest::get(app.url("/healthz")).await.unwrap().status(), StatusCode::OK);
     }
 
+    async fn hundreds_of_concurrent_queries_share_the_connections(backend) {
+        // A node that has just started: on PostgreSQL most of its connections
+        // are not open yet, so many requests open and look at slots at once.
+        let app = TestApp::spawn(backend).await;
+        let node = app.second_node().await;
+        for _ in 0..20 {
+            let queries = (0..300).map(|_| {
+                let store = node.store.clone();
+                tokio::spawn(async move { store.grant("no-such-grant").await.map(|g| g.is_none()) })
+            });
+            let results = futures::future::join_all(queries).await;
+            let failed: Vec<_> = results.iter().filter(|r| !matches!(r, Ok(Ok(true)))).collect();
+            assert!(failed.is_empty(), "every query got a connection: {failed:?}");
+        }
+    }
+
     async fn the_purge_removes_what_expired_and_keeps_what_lives(backend) {
         let app = TestApp::spawn(backend).await;
         let portal = app.rp("portal").await;
