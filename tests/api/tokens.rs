@@ -54,10 +54,10 @@ async fn redeem(app: &TestApp, code: &str, verifier: &str) -> (StatusCode, Value
     (status, body)
 }
 
-/// Refresh tokens stored, handed out or not.
-async fn stored_refresh_tokens(app: &TestApp) -> i64 {
+/// Rows in `table` now.
+async fn stored(app: &TestApp, table: &str) -> i64 {
     let db = sqlx::AnyPool::connect(&app.database_url).await.unwrap();
-    let (count,): (i64,) = sqlx::query_as("select count(*) from refresh_tokens")
+    let (count,): (i64,) = sqlx::query_as(&format!("select count(*) from {table}"))
         .fetch_one(&db)
         .await
         .unwrap();
@@ -65,15 +65,14 @@ async fn stored_refresh_tokens(app: &TestApp) -> i64 {
     count
 }
 
+/// Refresh tokens stored, handed out or not.
+async fn stored_refresh_tokens(app: &TestApp) -> i64 {
+    stored(app, "refresh_tokens").await
+}
+
 /// Grants stored (a grant is stored when its code is redeemed).
 async fn stored_grants(app: &TestApp) -> i64 {
-    let db = sqlx::AnyPool::connect(&app.database_url).await.unwrap();
-    let (count,): (i64,) = sqlx::query_as("select count(*) from grants")
-        .fetch_one(&db)
-        .await
-        .unwrap();
-    db.close().await;
-    count
+    stored(app, "grants").await
 }
 
 async fn userinfo_status(app: &TestApp, token: &str) -> StatusCode {

@@ -86,12 +86,7 @@ async fn decide(
                     "invalid_request",
                     "id_token_hint is not an ID token issued here",
                 );
-                return Ok(error_redirect(
-                    app,
-                    &request.redirect_uri,
-                    request.state.as_deref(),
-                    &err,
-                ));
+                return Ok(refuse(app, &request, &err));
             }
         },
         None => None,
@@ -109,12 +104,7 @@ async fn decide(
         Some(session) => issue_code(app, &request, &session).await,
         None if request.prompt == Prompt::None => {
             let err = RedirectError::new("login_required", "the user is not signed in");
-            Ok(error_redirect(
-                app,
-                &request.redirect_uri,
-                request.state.as_deref(),
-                &err,
-            ))
+            Ok(refuse(app, &request, &err))
         }
         None => {
             let id = park(app, &request).await?;
@@ -148,12 +138,7 @@ async fn step_up(
 ) -> Result<Response, PageError> {
     if request.prompt == Prompt::None {
         let err = RedirectError::new("interaction_required", "a second factor is required");
-        return Ok(error_redirect(
-            app,
-            &request.redirect_uri,
-            request.state.as_deref(),
-            &err,
-        ));
+        return Ok(refuse(app, &request, &err));
     }
     let user = app
         .store
@@ -260,12 +245,7 @@ async fn issue_code(
     .seal(&app.vault);
     let Some(code) = code else {
         let err = RedirectError::new("invalid_request", "the nonce or the scope is too long");
-        return Ok(error_redirect(
-            app,
-            &request.redirect_uri,
-            request.state.as_deref(),
-            &err,
-        ));
+        return Ok(refuse(app, request, &err));
     };
     let mut pairs = vec![("code", code.as_str())];
     if let Some(state) = &request.state {
@@ -273,6 +253,11 @@ async fn issue_code(
     }
     pairs.push(("iss", app.config.issuer()));
     Ok(see_other(&redirect_with(&request.redirect_uri, &pairs)))
+}
+
+/// The error of a checked request, back to its client.
+fn refuse(app: &AppState, request: &AuthorizeRequest, err: &RedirectError) -> Response {
+    error_redirect(app, &request.redirect_uri, request.state.as_deref(), err)
 }
 
 /// RFC 6749 §4.1.2.1: the error goes to the (verified) redirect URI.
