@@ -35,7 +35,7 @@ pub struct AppState {
     /// Outgoing HTTP (back-channel logout, the SMS webhook).
     pub http: Arc<OutboundHttp>,
     /// The proxies whose forwarding headers name the client.
-    pub trusted_proxies: Arc<Vec<ipnet::IpNet>>,
+    pub trusted_proxies: Arc<crate::config::TrustedProxies>,
     /// At most one argon2id hash per core at a time: each takes 19 MiB.
     pub hashing: Arc<HashPool>,
     /// The WebAuthn relying party, or why security keys are unavailable

@@ -57,8 +57,14 @@ pub struct Config {
     /// Signing keys older than this many days are replaced (0: only by `keys rotate`).
     pub key_rotation_days: i64,
     /// Proxies (addresses or CIDR ranges, comma-separated) whose
-    /// `X-Forwarded-For` or `Forwarded` header names the client.
+    /// `forwarded_header` names the client.
     pub trusted_proxies: String,
+    /// The one header the trusted proxies append the client's address to:
+    /// `x-forwarded-for` (nginx, Caddy, Traefik, HAProxy's `forwardfor`, AWS
+    /// load balancers) or `forwarded` (RFC 7239; HAProxy's `forwarded`,
+    /// Envoy when so configured). The other is ignored, so a client cannot
+    /// send it to choose its own address.
+    pub forwarded_header: String,
     /// `smtp://host:port` or `smtps://user:pass@host:port`; empty: the
     /// development outbox.
     pub smtp_url: String,
@@ -72,10 +78,35 @@ pub struct Config {
     pub outbox_dir: PathBuf,
 }
 
+/// The proxies whose word on the client's address is believed, and the header
+/// they write it in.
+#[derive(Clone, Debug, Default)]
+pub struct TrustedProxies {
+    pub nets: Vec<ipnet::IpNet>,
+    pub header: ForwardedHeader,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ForwardedHeader {
+    #[default]
+    XForwardedFor,
+    Forwarded,
+}
+
 impl Config {
-    /// The trusted proxies, parsed.
-    pub fn proxies(&self) -> Result<Vec<ipnet::IpNet>, ConfigError> {
-        self.trusted_proxies
+    /// The trusted proxies and their header, parsed.
+    pub fn proxies(&self) -> Result<TrustedProxies, ConfigError> {
+        let header = match self.forwarded_header.trim().to_ascii_lowercase().as_str() {
+            "x-forwarded-for" => ForwardedHeader::XForwardedFor,
+            "forwarded" => ForwardedHeader::Forwarded,
+            other => {
+                return Err(ConfigError::Invalid(format!(
+                    "forwarded_header must be \"x-forwarded-for\" or \"forwarded\", not {other:?}"
+                )))
+            }
+        };
+        let nets = self
+            .trusted_proxies
             .split(',')
             .map(str::trim)
             .filter(|p| !p.is_empty())
@@ -88,7 +119,8 @@ impl Config {
                         ))
                     })
             })
-            .collect()
+            .collect::<Result<_, _>>()?;
+        Ok(TrustedProxies { nets, header })
     }
 
     pub fn serves_tls(&self) -> bool {
@@ -129,6 +161,7 @@ impl Default for Config {
             tls_cert: String::new(),
             tls_key: String::new(),
             trusted_proxies: String::new(),
+            forwarded_header: "x-forwarded-for".into(),
             smtp_url: String::new(),
             mail_from: "Gatehouse <gatehouse@localhost>".into(),
             sms_webhook_url: String::new(),
@@ -176,6 +209,7 @@ const TEXT: &[&str] = &[
     "tls_cert",
     "tls_key",
     "trusted_proxies",
+    "forwarded_header",
     "totp_issuer",
     "access_token_alg",
     "smtp_url",

@@ -67,9 +67,38 @@ pub fn amr_with_backup_code() -> Vec<String> {
     ["pwd", "mfa"].map(String::from).to_vec()
 }
 
+/// The `amr` of a session raised by a second step: the step's methods, but
+/// `pwd` only where the session itself was made with the password (a
+/// passkey-only session that gives a code has not typed one).
+pub fn raised_amr(session_amr: &[String], step_amr: &[String]) -> Vec<String> {
+    let had_password = session_amr.iter().any(|m| m == "pwd");
+    step_amr
+        .iter()
+        .filter(|m| had_password || m.as_str() != "pwd")
+        .cloned()
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_raised_session_names_pwd_only_when_it_was_typed() {
+        let of = |v: &[&str]| v.iter().map(|m| m.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            raised_amr(&of(&["pwd"]), &amr_with_totp()),
+            of(&["pwd", "otp", "mfa"])
+        );
+        assert_eq!(
+            raised_amr(&of(&["hwk", "mfa"]), &amr_with_totp()),
+            of(&["otp", "mfa"])
+        );
+        assert_eq!(
+            raised_amr(&of(&["swk", "mfa"]), &amr_with_backup_code()),
+            of(&["mfa"])
+        );
+    }
 
     fn facts(
         has_factor: bool,

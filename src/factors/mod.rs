@@ -4,6 +4,7 @@
 //! reset. Ties `auth` (pure) to `store` with the vault. Security keys and
 //! passkeys are in `security_keys`.
 
+pub mod binding;
 pub mod contact_codes;
 pub mod security_keys;
 
@@ -398,19 +399,13 @@ pub struct Enrolment {
     pub qr_svg: String,
 }
 
-/// A new enrolment starts a fresh secret, so that a secret seen earlier (by
-/// anyone) is never the one a later enrolment confirms; `again` shows the
-/// current one once more, after a wrong confirmation code.
-pub async fn enrolment(
-    app: &AppState,
-    user: &User,
-    again: bool,
-) -> Result<Enrolment, store::Error> {
+/// The enrolment page's secret: the user's enrolment begun within a pending
+/// sign-in's lifetime, shown again, or a fresh one. Showing the page is safe
+/// to repeat (a reload, or a link followed from another site, never replaces
+/// a secret the user is scanning); a secret older than that is never confirmed.
+pub async fn enrolment(app: &AppState, user: &User) -> Result<Enrolment, store::Error> {
     let now = app.clock.now();
-    let current = match again {
-        true => fresh_pending_totp(app, user, now).await?,
-        false => None,
-    };
+    let current = fresh_pending_totp(app, user, now).await?;
     let secret = match current.and_then(|p| unseal(app, &p)) {
         Some(secret) => secret,
         None => new_enrolment(app, user, now).await?,

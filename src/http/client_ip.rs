@@ -1,7 +1,8 @@
 //! The client's address: the connection's peer, or, when the peer is a
-//! trusted proxy (`trusted_proxies`), the nearest untrusted hop that its
-//! `Forwarded` (RFC 7239) or `X-Forwarded-For` header names. Used by the rate
-//! limits and the audit log.
+//! trusted proxy (`trusted_proxies`), the nearest untrusted hop in the one
+//! header those proxies append to (`forwarded_header`: `X-Forwarded-For` or
+//! RFC 7239 `Forwarded`). Used by the rate limits, the session list and the
+//! audit log.
 
 use std::convert::Infallible;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -9,9 +10,9 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
-use ipnet::IpNet;
 
 use crate::app::AppState;
+use crate::config::{ForwardedHeader, TrustedProxies};
 
 /// The client's address, as far as the trusted proxies vouch for it.
 pub struct ClientIp(pub IpAddr);
@@ -25,7 +26,7 @@ impl FromRequestParts<AppState> for ClientIp {
 }
 
 /// The client's address of a request's parts.
-pub fn of_parts(parts: &Parts, trusted: &[IpNet]) -> IpAddr {
+pub fn of_parts(parts: &Parts, trusted: &TrustedProxies) -> IpAddr {
     let peer = parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
@@ -36,52 +37,56 @@ pub fn of_parts(parts: &Parts, trusted: &[IpNet]) -> IpAddr {
 }
 
 /// `peer`, or the hop that trusted proxies in front of it forwarded for.
-pub fn resolve(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
-    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+///
+/// The header is walked from the right (the hop the nearest proxy added)
+/// while each hop is a trusted proxy; the first untrusted hop is the client.
+/// A hop that is not an address (`unknown`, `a`, empty, `1.2.3`) ends the
+/// walk at the peer: nothing written before it can be believed.
+pub fn resolve(peer: IpAddr, headers: &HeaderMap, trusted: &TrustedProxies) -> IpAddr {
+    let is_trusted = |ip: &IpAddr| trusted.nets.iter().any(|net| net.contains(ip));
     if !is_trusted(&peer) {
         return peer;
     }
-    // From the client to the nearest proxy; walked back from the nearest.
-    let hops = forwarded_hops(headers);
-    for hop in hops.iter().rev() {
+    for hop in forwarded_hops(headers, trusted.header).iter().rev() {
         match hop {
             Some(ip) if is_trusted(ip) => continue,
             Some(ip) => return *ip,
-            // A hop that names no address: nothing before it can be believed.
             None => return peer,
         }
     }
     peer
 }
 
-/// The `for` addresses of `Forwarded`, else of `X-Forwarded-For`, in order.
-fn forwarded_hops(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
-    let joined = |name: &str| {
-        headers
-            .get_all(name)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .collect::<Vec<_>>()
-            .join(",")
+/// The addresses of the configured header, from the client to the nearest
+/// proxy; `None` for a hop that names no address.
+fn forwarded_hops(headers: &HeaderMap, header: ForwardedHeader) -> Vec<Option<IpAddr>> {
+    let name = match header {
+        ForwardedHeader::XForwardedFor => "x-forwarded-for",
+        ForwardedHeader::Forwarded => "forwarded",
     };
-    let forwarded = joined("forwarded");
-    if !forwarded.is_empty() {
-        return forwarded
-            .split(',')
+    let mut values = headers.get_all(name).iter().peekable();
+    if values.peek().is_none() {
+        return Vec::new();
+    }
+    // A value that is not text cannot be read: it names no address.
+    let joined: Option<Vec<&str>> = values.map(|v| v.to_str().ok()).collect();
+    let Some(joined) = joined else {
+        return vec![None];
+    };
+    let joined = joined.join(",");
+    let hops = joined.split(',');
+    match header {
+        ForwardedHeader::XForwardedFor => hops.map(address).collect(),
+        ForwardedHeader::Forwarded => hops
             .map(|element| {
                 element
                     .split(';')
                     .filter_map(|pair| pair.trim().split_once('='))
-                    .find(|(name, _)| name.eq_ignore_ascii_case("for"))
+                    .find(|(name, _)| name.trim().eq_ignore_ascii_case("for"))
                     .and_then(|(_, value)| address(value))
             })
-            .collect();
+            .collect(),
     }
-    joined("x-forwarded-for")
-        .split(',')
-        .filter(|hop| !hop.trim().is_empty())
-        .map(address)
-        .collect()
 }
 
 /// An address as proxies write it: bare, quoted, bracketed, with or without a port.
@@ -113,23 +118,34 @@ mod tests {
         text.parse().unwrap()
     }
 
+    fn proxies(nets: &str, header: ForwardedHeader) -> TrustedProxies {
+        TrustedProxies {
+            nets: nets.split(',').map(|n| n.trim().parse().unwrap()).collect(),
+            header,
+        }
+    }
+
     #[test]
     fn an_untrusted_peer_is_the_client_whatever_it_says() {
-        let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        let trusted = proxies("10.0.0.0/8", ForwardedHeader::XForwardedFor);
         let h = headers(&[("x-forwarded-for", "203.0.113.9")]);
         assert_eq!(
             resolve(ip("198.51.100.7"), &h, &trusted),
             ip("198.51.100.7")
         );
-        assert_eq!(resolve(ip("10.0.0.2"), &h, &[]), ip("10.0.0.2"));
+        assert_eq!(
+            resolve(ip("10.0.0.2"), &h, &TrustedProxies::default()),
+            ip("10.0.0.2")
+        );
     }
 
     #[test]
     fn a_trusted_proxy_names_the_client() {
-        let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        let trusted = proxies("10.0.0.0/8", ForwardedHeader::XForwardedFor);
         let h = headers(&[("x-forwarded-for", "192.0.2.1, 203.0.113.9, 10.1.1.1")]);
         // The client may have sent its own header: only the hop the proxies added counts.
         assert_eq!(resolve(ip("10.0.0.2"), &h, &trusted), ip("203.0.113.9"));
+        let trusted = proxies("10.0.0.0/8", ForwardedHeader::Forwarded);
         let h = headers(&[(
             "forwarded",
             r#"for=192.0.2.60;proto=https, for="[2001:db8::1]:4711""#,
@@ -144,10 +160,63 @@ mod tests {
     }
 
     #[test]
+    fn only_the_configured_header_is_believed() {
+        // The proxy appends X-Forwarded-For; the client sent a Forwarded of its own.
+        let h = headers(&[
+            ("forwarded", "for=192.0.2.99"),
+            ("x-forwarded-for", "203.0.113.9"),
+        ]);
+        let xff = proxies("10.0.0.0/8", ForwardedHeader::XForwardedFor);
+        assert_eq!(resolve(ip("10.0.0.2"), &h, &xff), ip("203.0.113.9"));
+        // And the other way round.
+        let h = headers(&[
+            ("x-forwarded-for", "192.0.2.99"),
+            ("forwarded", "for=203.0.113.9"),
+        ]);
+        let fwd = proxies("10.0.0.0/8", ForwardedHeader::Forwarded);
+        assert_eq!(resolve(ip("10.0.0.2"), &h, &fwd), ip("203.0.113.9"));
+        // A proxy that sets neither: the peer.
+        let h = headers(&[("x-forwarded-for", "192.0.2.99")]);
+        assert_eq!(resolve(ip("10.0.0.2"), &h, &fwd), ip("10.0.0.2"));
+    }
+
+    #[test]
+    fn a_malformed_hop_falls_back_to_the_peer_and_skips_nothing() {
+        let trusted = proxies("10.0.0.0/8", ForwardedHeader::XForwardedFor);
+        for value in [
+            "a",
+            "",
+            " ",
+            "1.2.3",
+            "203.0.113.9, a",
+            "203.0.113.9, , 10.1.1.1",
+            "203.0.113.9,1.2.3,10.1.1.1",
+            "203.0.113.9, 10.1.1.1,",
+        ] {
+            let h = headers(&[("x-forwarded-for", value)]);
+            assert_eq!(
+                resolve(ip("10.0.0.2"), &h, &trusted),
+                ip("10.0.0.2"),
+                "{value:?}"
+            );
+        }
+        let trusted = proxies("10.0.0.0/8", ForwardedHeader::Forwarded);
+        for value in ["for=a", "", "for=1.2.3", "for=203.0.113.9, by=10.1.1.1"] {
+            let h = headers(&[("forwarded", value)]);
+            assert_eq!(
+                resolve(ip("10.0.0.2"), &h, &trusted),
+                ip("10.0.0.2"),
+                "{value:?}"
+            );
+        }
+    }
+
+    #[test]
     fn addresses_come_in_several_spellings() {
         assert_eq!(address(" 192.0.2.1 "), Some(ip("192.0.2.1")));
         assert_eq!(address("192.0.2.1:8080"), Some(ip("192.0.2.1")));
         assert_eq!(address(r#""[2001:db8::1]:80""#), Some(ip("2001:db8::1")));
         assert_eq!(address("_hidden"), None);
+        assert_eq!(address("1.2.3"), None);
     }
 }

@@ -88,8 +88,14 @@ pub async fn start_session(
     password_at: Option<i64>,
 ) -> Result<(Session, HeaderValue), store::Error> {
     let now = app.clock.now();
-    if let Some(old) = read(headers, &name(app, SESSION)) {
-        app.store.delete_session(&secret::token_hash(&old)).await?;
+    // The session this one replaces ends as a logout does: its grants are
+    // revoked and its relying parties told.
+    if let Some(old) = read(headers, &name(app, SESSION)).filter(|old| old.len() <= 128) {
+        if let Some(sid) = app.store.sid_of_session(&secret::token_hash(&old)).await? {
+            if app.store.end_session(&sid, now).await? > 0 {
+                app.deliveries.notify_one();
+            }
+        }
     }
     let id = secret::random_token(32);
     let sid = secret::random_id();
@@ -136,10 +142,14 @@ pub async fn raise_session(
     amr: &[String],
 ) -> Result<Option<(Session, HeaderValue)>, store::Error> {
     let now = app.clock.now();
+    let Some(current) = app.store.live_session_by_sid(sid, now).await? else {
+        return Ok(None);
+    };
+    let amr = crate::auth::login_flow::raised_amr(&current.amr, amr);
     let id = secret::random_token(32);
     let raised = app
         .store
-        .raise_session(sid, &secret::token_hash(&id), "aal2", amr, now)
+        .raise_session(sid, &secret::token_hash(&id), "aal2", &amr, now)
         .await?;
     Ok(raised.map(|session| (session, build(app, name(app, SESSION), id, SameSite::Lax))))
 }

@@ -83,7 +83,12 @@ pub struct AuthorizeRequest {
     pub max_age: Option<i64>,
     pub login_hint: Option<String>,
     pub id_token_hint: Option<String>,
+    /// `acr_values`: the levels the relying party would like, in order of
+    /// preference (voluntary, OpenID Connect Core §3.1.2.1).
     pub acr_values: Vec<String>,
+    /// The values of an essential `acr` claim (§5.5.1.1): one of them must hold.
+    #[serde(default)]
+    pub essential_acr: Vec<String>,
 }
 
 const MAX_VALUE_LEN: usize = 2048;
@@ -207,7 +212,7 @@ impl AuthorizeRequest {
                 }
             },
         };
-        let mut acr_values: Vec<String> = get("acr_values")?
+        let acr_values: Vec<String> = get("acr_values")?
             .map(|v| {
                 v.split(' ')
                     .filter(|s| !s.is_empty())
@@ -215,13 +220,10 @@ impl AuthorizeRequest {
                     .collect()
             })
             .unwrap_or_default();
-        if let Some(claims) = get("claims")? {
-            for acr in essential_acr_values(&claims)? {
-                if !acr_values.contains(&acr) {
-                    acr_values.push(acr);
-                }
-            }
-        }
+        let essential_acr = match get("claims")? {
+            Some(claims) => essential_acr_values(&claims)?,
+            None => Vec::new(),
+        };
         Ok(AuthorizeRequest {
             client_id: target.client_id,
             redirect_uri: target.redirect_uri,
@@ -234,13 +236,19 @@ impl AuthorizeRequest {
             login_hint: get("login_hint")?,
             id_token_hint: get("id_token_hint")?,
             acr_values,
+            essential_acr,
         })
     }
 
-    /// Whether the relying party asked for a second factor (`acr_values=aal2`,
-    /// or an essential `acr` claim with that value).
+    /// Whether the relying party asked for a second factor: `acr_values`, or
+    /// an essential `acr` claim, that names `aal2` and not `aal1`. A list is
+    /// any of its levels, so `aal1 aal2` is answered by a password session;
+    /// values Gatehouse does not know are left aside.
     pub fn wants_aal2(&self) -> bool {
-        self.acr_values.iter().any(|acr| acr == "aal2")
+        let only_aal2 = |values: &[String]| {
+            values.iter().any(|acr| acr == "aal2") && !values.iter().any(|acr| acr == "aal1")
+        };
+        only_aal2(&self.acr_values) || only_aal2(&self.essential_acr)
     }
 
     /// Whether a session answers this request when it resumes after a
@@ -429,9 +437,31 @@ mod tests {
             .wants_aal2());
         let essential = r#"{"id_token":{"acr":{"essential":true,"values":["aal2"]}}}"#;
         let encoded: String = url::form_urlencoded::byte_serialize(essential.as_bytes()).collect();
+        let essential_encoded = encoded.clone();
         assert!(parse(&format!("{}&claims={encoded}", base()), false)
             .unwrap()
             .wants_aal2());
+        // A list in order of preference: any level of it will do.
+        for either in ["aal1%20aal2", "aal2%20aal1", "aal1"] {
+            assert!(!parse(&format!("{}&acr_values={either}", base()), false)
+                .unwrap()
+                .wants_aal2());
+        }
+        assert!(parse(&format!("{}&acr_values=urn:x%20aal2", base()), false)
+            .unwrap()
+            .wants_aal2());
+        let either = r#"{"id_token":{"acr":{"essential":true,"values":["aal1","aal2"]}}}"#;
+        let encoded: String = url::form_urlencoded::byte_serialize(either.as_bytes()).collect();
+        assert!(!parse(&format!("{}&claims={encoded}", base()), false)
+            .unwrap()
+            .wants_aal2());
+        // An essential claim for aal2 outranks a voluntary list.
+        assert!(parse(
+            &format!("{}&acr_values=aal1&claims={essential_encoded}", base()),
+            false
+        )
+        .unwrap()
+        .wants_aal2());
         let voluntary = r#"{"id_token":{"acr":{"values":["aal2"]}}}"#;
         let encoded: String = url::form_urlencoded::byte_serialize(voluntary.as_bytes()).collect();
         assert!(!parse(&format!("{}&claims={encoded}", base()), false)

@@ -14,6 +14,25 @@ impl Store {
         Ok(row.and_then(|(until,)| until).filter(|until| *until > now))
     }
 
+    /// The latest lock still running among `first` and `second`, in one read.
+    pub async fn locked_until_either(
+        &self,
+        first: &str,
+        second: &str,
+        now: i64,
+    ) -> Result<Option<i64>, Error> {
+        let row: Option<(i64,)> = sqlx::query_as(
+            "select locked_until from failure_counters where key in ($1, $2) \
+             and locked_until > $3 order by locked_until desc limit 1",
+        )
+        .bind(first)
+        .bind(second)
+        .bind(now)
+        .fetch_optional(&mut *self.read().await?)
+        .await?;
+        Ok(row.map(|(until,)| until))
+    }
+
     /// Counts an attempt before it is checked (so that concurrent attempts
     /// cannot all slip under the limit). Returns the attempts in the current
     /// window and, if the key is locked, until when. A lock that has run out

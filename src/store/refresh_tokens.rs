@@ -63,9 +63,12 @@ impl Store {
     /// Rotates a refresh token: marks it used and stores `next` in its
     /// place, in one transaction, so that a failure leaves the old one
     /// usable. Of concurrent uses one wins, and every later use is a reuse.
+    /// Only a token of `client_id`'s grants is touched: another client's token
+    /// is `Invalid` and stays as it was.
     pub async fn use_refresh_token(
         &self,
         token_hash: &str,
+        client_id: &str,
         next: FirstRefresh<'_>,
         now: i64,
     ) -> Result<RefreshRotation, Error> {
@@ -74,10 +77,12 @@ impl Store {
             let mut tx = conn.begin().await?;
             let used: Option<(String,)> = sqlx::query_as(
                 "update refresh_tokens set used_at = $1 where token_hash = $2 and used_at is null \
-                 and expires_at > $1 returning grant_id",
+                 and expires_at > $1 and exists (select 1 from grants g \
+                 where g.id = refresh_tokens.grant_id and g.client_id = $3) returning grant_id",
             )
             .bind(now)
             .bind(token_hash)
+            .bind(client_id)
             .fetch_optional(&mut *tx)
             .await?;
             if let Some((grant_id,)) = &used {
@@ -97,9 +102,11 @@ impl Store {
         };
         let Some((grant_id,)) = used else {
             let known: Option<(String, Option<i64>)> = sqlx::query_as(
-                "select grant_id, used_at from refresh_tokens where token_hash = $1",
+                "select r.grant_id, r.used_at from refresh_tokens r \
+                 join grants g on g.id = r.grant_id where r.token_hash = $1 and g.client_id = $2",
             )
             .bind(token_hash)
+            .bind(client_id)
             .fetch_optional(&mut *self.read().await?)
             .await?;
             return Ok(match known {

@@ -118,6 +118,21 @@ impl Store {
         Ok(row.map(Session::from))
     }
 
+    /// The live session `sid` (as `live_session` decides liveness).
+    pub async fn live_session_by_sid(&self, sid: &str, now: i64) -> Result<Option<Session>, Error> {
+        let row: Option<SessionRow> = sqlx::query_as(
+            "select s.sid, s.user_id, s.auth_time, s.acr, s.amr, s.last_seen_at, s.expires_at, \
+             s.reauthenticated_at from sessions s join users u on u.id = s.user_id \
+             where s.sid = $1 and s.expires_at > $2 and s.last_seen_at + s.idle_secs > $2 \
+             and u.is_disabled = 0",
+        )
+        .bind(sid)
+        .bind(now)
+        .fetch_optional(&mut *self.read().await?)
+        .await?;
+        Ok(row.map(Session::from))
+    }
+
     pub async fn touch_session(&self, sid: &str, now: i64) -> Result<(), Error> {
         sqlx::query("update sessions set last_seen_at = $1 where sid = $2")
             .bind(now)
@@ -127,12 +142,13 @@ impl Store {
         Ok(())
     }
 
-    pub async fn delete_session(&self, id_hash: &str) -> Result<(), Error> {
-        sqlx::query("delete from sessions where id_hash = $1")
+    /// The `sid` of the session a cookie id belongs to, live or not.
+    pub async fn sid_of_session(&self, id_hash: &str) -> Result<Option<String>, Error> {
+        let row: Option<(String,)> = sqlx::query_as("select sid from sessions where id_hash = $1")
             .bind(id_hash)
-            .execute(&mut *self.write().await?)
+            .fetch_optional(&mut *self.read().await?)
             .await?;
-        Ok(())
+        Ok(row.map(|(sid,)| sid))
     }
 
     pub async fn mark_reauthenticated(&self, sid: &str, now: i64) -> Result<(), Error> {
@@ -172,7 +188,8 @@ impl Store {
     }
 
     /// Raises a session after a second step: new cookie-id hash, new level and
-    /// methods, a new `auth_time`; the `sid` stays.
+    /// methods, a new `auth_time`; the `sid` stays. A session past its
+    /// lifetime or idle limit has ended and is not raised.
     pub async fn raise_session(
         &self,
         sid: &str,
@@ -183,7 +200,7 @@ impl Store {
     ) -> Result<Option<Session>, Error> {
         let row: Option<SessionRow> = sqlx::query_as(
             "update sessions set id_hash = $1, acr = $2, amr = $3, auth_time = $4, last_seen_at = $4 \
-             where sid = $5 and expires_at > $4 \
+             where sid = $5 and expires_at > $4 and last_seen_at + idle_secs > $4 \
              returning sid, user_id, auth_time, acr, amr, last_seen_at, expires_at, reauthenticated_at",
         )
         .bind(new_id_hash)

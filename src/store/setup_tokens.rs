@@ -27,7 +27,8 @@ impl Store {
 
     pub async fn setup_token_is_live(&self, hash: &str, now: i64) -> Result<bool, Error> {
         let row: Option<(String,)> = sqlx::query_as(
-            "select token_hash from setup_tokens where token_hash = $1 and expires_at > $2",
+            "select token_hash from setup_tokens where token_hash = $1 and expires_at > $2 \
+             and not exists (select 1 from users)",
         )
         .bind(hash)
         .bind(now)
@@ -48,17 +49,21 @@ impl Store {
     ) -> Result<bool, Error> {
         let mut conn = self.write().await?;
         let mut tx = conn.begin().await?;
-        let taken =
-            sqlx::query("delete from setup_tokens where token_hash = $1 and expires_at > $2")
-                .bind(token_hash)
-                .bind(account.now)
-                .execute(&mut *tx)
-                .await?;
+        // The link creates the first user only: once any user exists it is
+        // refused here, inside the transaction that would use it.
+        let taken = sqlx::query(
+            "delete from setup_tokens where token_hash = $1 and expires_at > $2 \
+             and not exists (select 1 from users)",
+        )
+        .bind(token_hash)
+        .bind(account.now)
+        .execute(&mut *tx)
+        .await?;
         if taken.rows_affected() != 1 {
             return Ok(false);
         }
         super::accounts::insert_account(&mut *tx, &account).await?;
-        super::users::insert_user(&mut *tx, &user).await?;
+        super::users::insert_user(&mut tx, &user).await?;
         tx.commit().await?;
         Ok(true)
     }

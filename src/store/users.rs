@@ -64,10 +64,12 @@ const USER_COLUMNS: &str =
     "id, account_id, username, email, password_hash, is_admin, is_operator, is_disabled, \
      must_enroll, sign_ins_without_factor";
 
-pub(super) async fn insert_user<'e, E>(db: E, user: &NewUser<'_>) -> Result<(), Error>
-where
-    E: sqlx::Executor<'e, Database = sqlx::Any>,
-{
+/// Inserts a user and drops any outstanding setup link: once a user exists,
+/// by whatever path, the link that creates the first administrator is spent.
+pub(super) async fn insert_user(
+    db: &mut sqlx::AnyConnection,
+    user: &NewUser<'_>,
+) -> Result<(), Error> {
     sqlx::query(
         "insert into users (id, account_id, username, email, password_hash, is_admin, \
              is_operator, is_disabled, created_at) values ($1, $2, $3, $4, $5, $6, $7, 0, $8)",
@@ -80,9 +82,10 @@ where
     .bind(flag(user.is_admin))
     .bind(flag(user.is_operator))
     .bind(user.now)
-    .execute(db)
+    .execute(&mut *db)
     .await
     .map_err(|e| Error::duplicate_as(e, "a user with that username"))?;
+    sqlx::query("delete from setup_tokens").execute(db).await?;
     Ok(())
 }
 

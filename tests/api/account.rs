@@ -55,6 +55,21 @@ each_backend! {
         assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/login?next=%2Faccount")));
     }
 
+    async fn showing_the_enrolment_page_again_keeps_its_secret(backend) {
+        let app = TestApp::spawn(backend).await;
+        let portal = app.rp("portal").await;
+        app.sign_in(&portal).await;
+        let (status, _, first) = app.get("/account/totp").await;
+        assert_eq!(status, StatusCode::OK);
+        let (_, _, again) = app.get("/account/totp").await;
+        let secret = |page: &str| authenticator_from(page).get_secret_base32();
+        assert_eq!(secret(&first), secret(&again), "a GET changes nothing");
+        // The code of the secret scanned from the first page still confirms.
+        let code = authenticator_from(&first).generate(app.state.clock.now() as u64);
+        let (status, _, page) = app.submit_in(&app.browser, &again, "/account/totp", &[("code", &code)]).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+    }
+
     async fn turning_totp_on_needs_a_recent_password(backend) {
         let app = TestApp::spawn(backend).await;
         let portal = app.rp("portal").await;

@@ -189,6 +189,29 @@ each_backend! {
         assert!(page.contains(">All Contacts</a>"));
     }
 
+    async fn an_administrator_without_a_factor_gives_the_password_again_before_enrolling(backend) {
+        let app = TestApp::spawn(backend).await;
+        app.add_member(ADA, PASSWORD, "acct-acme", Role::Administrator).await;
+        let (status, location) = password_towards_console(&app, &app.browser, ADA).await;
+        assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/admin")));
+        // The password-only session outlives the password window.
+        app.state.clock.advance(301);
+        let (status, location, _) = app.get("/admin").await;
+        assert_eq!(
+            (status, location.as_deref()),
+            (StatusCode::SEE_OTHER, Some("/login?next=%2Fadmin")),
+            "binding a factor needs the password again"
+        );
+        let (status, _, page) = app.get("/login/enroll").await;
+        assert_ne!(status, StatusCode::OK, "no enrolment was begun: {page}");
+        assert_eq!(totp_count(&app, ADA_ID).await, 0);
+        // With the password again, the enrolment comes.
+        let (status, location) = password_towards_console(&app, &app.browser, ADA).await;
+        assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/admin")));
+        let (status, location, _) = app.get("/admin").await;
+        assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/login/enroll")));
+    }
+
     async fn all_contacts_lists_the_account_with_search_pages_and_status(backend) {
         let app = TestApp::spawn(backend).await;
         app.add_member(ADA, PASSWORD, "acct-acme", Role::Administrator).await;

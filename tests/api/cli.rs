@@ -261,3 +261,40 @@ fn an_unusable_keys_directory_names_the_setting() {
     );
     assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
 }
+
+#[test]
+fn the_default_database_is_the_owners_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    let migrate = || {
+        let out = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+            .arg("migrate")
+            .env_remove("GATEHOUSE_DATABASE_URL")
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    // The embedded default: sqlite://data/gatehouse.db under the working folder.
+    migrate();
+    let data = dir.path().join("data");
+    let db = data.join("gatehouse.db");
+    assert_eq!(mode(&data), 0o700, "the data folder");
+    assert_eq!(mode(&db), 0o600, "the database");
+    for companion in ["gatehouse.db-wal", "gatehouse.db-shm"] {
+        let path = data.join(companion);
+        if path.exists() {
+            assert_eq!(mode(&path) & 0o077, 0, "{companion}");
+        }
+    }
+    // A database an earlier version left world-readable is narrowed.
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+    migrate();
+    assert_eq!(mode(&db), 0o600);
+}

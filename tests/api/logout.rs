@@ -3,6 +3,7 @@
 use std::sync::{Arc, Mutex};
 
 use josekit::jws::{EdDSA, JwsVerifier, ES256, RS256};
+use openidconnect::OAuth2TokenResponse;
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -200,6 +201,33 @@ each_backend! {
         verify_logout_token(&app, &desk_receiver.tokens()[0], "desk", &sid).await;
         let status = rp_http().get(app.url("/userinfo")).bearer_auth(&signed_in.access_token).send().await.unwrap().status();
         assert_eq!(status, StatusCode::UNAUTHORIZED, "what the session granted is revoked");
+    }
+
+    async fn signing_in_over_a_session_ends_it_as_a_logout_does(backend) {
+        let app = TestApp::spawn(backend).await;
+        let (shop_receiver, shop_uri) = Receiver::start(0).await;
+        let (_desk_receiver, desk_uri) = Receiver::start(0).await;
+        register_receivers(&app, &shop_uri, &desk_uri).await;
+        let shop = rp_for(&app, "shop", SHOP_SECRET).await;
+        let alice = app.sign_in(&shop).await;
+        let alice_sid = alice.sid();
+        app.add_user("bob", "bob's long password").await;
+
+        // Bob signs in in the same browser.
+        let request = app.auth_request(&shop, &[("prompt", "login")]);
+        let (status, location, body) = app.sign_in_through(&request, "bob", "bob's long password").await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+        let bob = app.exchange(&shop, code_from(&location.unwrap(), &request), request).await;
+        assert_ne!(bob.sid(), alice_sid);
+
+        eventually("the relying party was told alice's session ended", || shop_receiver.tokens().len() == 1).await;
+        verify_logout_token(&app, &shop_receiver.tokens()[0], "shop", &alice_sid).await;
+        let status = rp_http().get(app.url("/userinfo")).bearer_auth(&alice.access_token).send().await.unwrap().status();
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "what alice's session granted is revoked");
+        let refreshed = shop.exchange_refresh_token(alice.tokens.refresh_token().unwrap()).unwrap().request_async(&rp_http()).await;
+        assert!(refreshed.is_err(), "alice's refresh token is revoked");
+        let status = rp_http().get(app.url("/userinfo")).bearer_auth(&bob.access_token).send().await.unwrap().status();
+        assert_eq!(status, StatusCode::OK, "bob's session lives");
     }
 
     async fn logout_without_a_hint_asks_first(backend) {

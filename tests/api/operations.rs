@@ -142,10 +142,17 @@ each_backend! {
         let behind = app.node_with(&app.database_url, |c| c.trusted_proxies = "127.0.0.1/32, 10.0.0.0/8".into()).await;
         // A wrong password through each: the audit log records the address it believed.
         async fn wrong_password(url: String, forwarded: &str) -> Option<String> {
+            wrong_password_with(url, &[("x-forwarded-for", forwarded)]).await
+        }
+        async fn wrong_password_with(url: String, sent: &[(&str, &str)]) -> Option<String> {
             let browser = new_browser();
             let (_, _, page) = parts(browser.get(format!("{url}/login")).send().await.unwrap()).await;
             let csrf = hidden_input(&page, "csrf_token").unwrap();
-            let response = browser.post(format!("{url}/login")).header("x-forwarded-for", forwarded)
+            let mut request = browser.post(format!("{url}/login"));
+            for (name, value) in sent {
+                request = request.header(*name, *value);
+            }
+            let response = request
                 .form(&[("csrf_token", csrf.as_str()), ("username", USERNAME), ("password", "wrong password")]).send().await.unwrap();
             assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
             response.headers().get("x-request-id").map(|v| v.to_str().unwrap().to_string())
@@ -160,5 +167,13 @@ each_backend! {
         assert_eq!(last_ip(&app).await.as_deref(), Some("127.0.0.1"), "not trusted: the header is ignored");
         wrong_password(behind.base.clone(), "198.51.100.1, 203.0.113.7, 10.2.3.4").await;
         assert_eq!(last_ip(&app).await.as_deref(), Some("203.0.113.7"), "trusted: the nearest untrusted hop");
+        // A client's own Forwarded header does not outrank the X-Forwarded-For its proxy appended.
+        wrong_password_with(behind.base.clone(), &[("forwarded", "for=192.0.2.99"), ("x-forwarded-for", "203.0.113.8")]).await;
+        assert_eq!(last_ip(&app).await.as_deref(), Some("203.0.113.8"), "only the configured header counts");
+        // Malformed hops fall back to the proxy's own address and skip nothing.
+        for malformed in ["a", "1.2.3", "203.0.113.9, a", "203.0.113.9, , 10.1.1.1"] {
+            wrong_password(behind.base.clone(), malformed).await;
+            assert_eq!(last_ip(&app).await.as_deref(), Some("127.0.0.1"), "{malformed:?}");
+        }
     }
 }

@@ -318,12 +318,94 @@ each_backend! {
         let portal = app.rp("portal").await;
         let first = app.sign_in(&portal).await;
         assert_eq!(acr_of(&first).as_deref(), Some("aal1"));
+        // The password of this session is older than reauth_window_secs.
+        app.state.clock.advance(301);
 
         let request = app.auth_request(&portal, &[("acr_values", "aal2")]);
         let (status, location, _) = app.sign_in_through(&request, USERNAME, PASSWORD).await;
         assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/login/enroll")), "password, then enrol");
         let enrolled = finish_enrolment(&app, &app.browser, &portal, request).await;
         assert_eq!(acr_of(&enrolled.signed_in).as_deref(), Some("aal2"));
+    }
+
+    async fn a_step_up_within_the_password_window_enrols_without_the_password_again(backend) {
+        let app = TestApp::spawn(backend).await;
+        let portal = app.rp("portal").await;
+        let first = app.sign_in(&portal).await;
+        app.state.clock.advance(299);
+        let request = app.auth_request(&portal, &[("acr_values", "aal2")]);
+        let (status, location, _) = app.get(&request.url).await;
+        assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/login/enroll")), "no second password");
+        let enrolled = finish_enrolment(&app, &app.browser, &portal, request).await;
+        assert_eq!(acr_of(&enrolled.signed_in).as_deref(), Some("aal2"));
+        assert_eq!(enrolled.signed_in.sid(), first.sid(), "the session was raised");
+        assert_eq!(amr_of(&enrolled.signed_in), ["pwd", "otp", "mfa"]);
+    }
+
+    async fn an_enrolment_begun_in_the_window_is_refused_once_the_password_is_old(backend) {
+        let app = TestApp::spawn(backend).await;
+        let portal = app.rp("portal").await;
+        app.sign_in(&portal).await;
+        app.state.clock.advance(200);
+        let request = app.auth_request(&portal, &[("acr_values", "aal2")]);
+        let (_, location, _) = app.get(&request.url).await;
+        assert_eq!(location.as_deref(), Some("/login/enroll"));
+        let (_, _, page) = app.get("/login/enroll").await;
+        let totp = authenticator_from(&page);
+        // The binding happens after the password left the window.
+        app.state.clock.advance(101);
+        let code = totp.generate(app.state.clock.now() as u64);
+        let (status, _, body) = app.submit_in(&app.browser, &page, "/login/enroll", &[("code", &code)]).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+        assert!(app.state.store.active_totp("user-alice").await.unwrap().is_none(), "nothing was bound");
+    }
+
+    async fn acr_values_is_a_list_any_level_of_which_will_do(backend) {
+        let app = TestApp::spawn(backend).await;
+        let portal = app.rp("portal").await;
+        app.sign_in(&portal).await;
+        app.state.clock.advance(301);
+        for either in ["aal1 aal2", "aal2 aal1", "aal1"] {
+            let signed_in = {
+                let request = app.auth_request(&portal, &[("acr_values", either)]);
+                let (status, location, _) = app.get(&request.url).await;
+                assert_eq!(status, StatusCode::SEE_OTHER, "{either}");
+                let code = code_from(&location.expect("a redirect"), &request);
+                app.exchange(&portal, code, request).await
+            };
+            assert_eq!(acr_of(&signed_in).as_deref(), Some("aal1"), "{either}: the password session answers");
+        }
+        let request = app.auth_request(&portal, &[("acr_values", "aal2")]);
+        let (_, location, _) = app.get(&request.url).await;
+        assert!(location.unwrap().starts_with("/login?request="), "aal2 alone steps up (here through the password)");
+        let essential = r#"{"id_token":{"acr":{"essential":true,"values":["aal2"]}}}"#;
+        let request = app.auth_request(&portal, &[("acr_values", "aal1 aal2"), ("claims", essential)]);
+        let (_, location, _) = app.get(&request.url).await;
+        assert!(location.unwrap().starts_with("/login?request="), "an essential acr claim still steps up");
+    }
+
+    async fn a_session_past_its_idle_limit_is_not_raised(backend) {
+        // Sessions go idle sooner than a pending second step expires.
+        let app = TestApp::spawn_with(backend, |c| c.session_idle_secs = 100).await;
+        let portal = app.rp("portal").await;
+        app.sign_in(&portal).await;
+        let elsewhere = new_browser();
+        let request = app.auth_request(&portal, &[]);
+        app.sign_in_through_in(&elsewhere, &request, USERNAME, PASSWORD).await;
+        let (_, _, page) = app.get_in(&elsewhere, "/account/totp").await;
+        let totp = authenticator_from(&page);
+        let code = totp.generate(app.state.clock.now() as u64);
+        let (status, _, _) = app.submit_in(&elsewhere, &page, "/account/totp", &[("code", &code)]).await;
+        assert_eq!(status, StatusCode::OK);
+        let request = app.auth_request(&portal, &[("acr_values", "aal2")]);
+        let (_, location, _) = app.get(&request.url).await;
+        assert_eq!(location.as_deref(), Some("/login/second-factor"));
+        let (_, _, page) = app.get("/login/second-factor").await;
+        // The session goes idle while the second-factor page waits.
+        app.state.clock.advance(101);
+        let code = totp.generate(app.state.clock.now() as u64);
+        let (status, location, _) = app.submit_in(&app.browser, &page, "/login/second-factor", &[("code", &code)]).await;
+        assert_ne!(status, StatusCode::SEE_OTHER, "no code for an ended session: {location:?}");
     }
 
     async fn acr_values_aal2_steps_an_aal1_session_up_keeping_its_sid(backend) {
@@ -357,6 +439,8 @@ each_backend! {
         let app = TestApp::spawn(backend).await;
         let portal = app.rp("portal").await;
         app.sign_in(&portal).await;
+        // Past the password window, a step-up asks for the password again too.
+        app.state.clock.advance(301);
         for extra in [("prompt", "login"), ("acr_values", "aal2"), ("max_age", "0")] {
             let request = app.auth_request(&portal, &[extra]);
             let (_, location, _) = app.get(&request.url).await;

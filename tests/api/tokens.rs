@@ -276,6 +276,60 @@ each_backend! {
         assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_request")), "no grant_type");
     }
 
+    async fn client_authentication_is_throttled_per_address_and_per_client(backend) {
+        let app = TestApp::spawn(backend).await;
+        let behind = app.node_with(&app.database_url, |c| c.trusted_proxies = "127.0.0.1/32".into()).await;
+        let form = [("grant_type", "refresh_token"), ("refresh_token", "not-a-token")];
+        let attempt = |auth: (String, String), from: Option<String>| {
+            let url = match &from {
+                Some(_) => behind.url("/token"),
+                None => app.url("/token"),
+            };
+            async move {
+                let mut request = rp_http().post(url).form(&form).basic_auth(auth.0, Some(auth.1));
+                if let Some(address) = from {
+                    request = request.header("x-forwarded-for", address);
+                }
+                let response = request.send().await.unwrap();
+                let status = response.status();
+                let body: Value = response.json().await.unwrap_or(Value::Null);
+                (status, body)
+            }
+        };
+        let portal = |secret: &str| ("portal".to_string(), secret.to_string());
+        let (status, body) = attempt(portal(PORTAL_SECRET), None).await;
+        assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")), "authenticated");
+        // Unknown client ids count like wrong secrets.
+        for i in 0..10 {
+            let (status, body) = attempt((format!("nobody-{i}"), "a guess".into()), None).await;
+            assert_eq!((status, body["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_client")));
+        }
+        for _ in 0..10 {
+            let (status, _) = attempt(portal("a wrong secret"), None).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED);
+        }
+        // The address is locked: even the right secret is refused.
+        let (status, body) = attempt(portal(PORTAL_SECRET), None).await;
+        assert_eq!((status, body["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_client")));
+        assert!(body["error_description"].as_str().unwrap().contains("too many"), "{body}");
+        // Another address is not.
+        let (status, _) = attempt(portal(PORTAL_SECRET), Some("203.0.113.200".into())).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "authenticated from elsewhere");
+        // Failures for one client id from many addresses lock that client id.
+        for i in 0..90 {
+            let (status, _) = attempt(portal("a wrong secret"), Some(format!("198.51.100.{i}"))).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED);
+        }
+        let (status, body) = attempt(portal(PORTAL_SECRET), Some("203.0.113.201".into())).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "the client id is locked: {body}");
+        let (status, _) = attempt(("backoffice".into(), BACKOFFICE_SECRET.into()), Some("203.0.113.202".into())).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "other clients are not");
+        // The locks end with the window.
+        app.state.clock.advance(901);
+        let (status, _) = attempt(portal(PORTAL_SECRET), None).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "authenticated again");
+    }
+
     async fn client_secret_post_works(backend) {
         let app = TestApp::spawn(backend).await;
         let rp = app.rp("portal").await;
@@ -327,6 +381,20 @@ each_backend! {
         assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")));
     }
 
+    async fn a_refresh_token_presented_by_another_client_is_left_as_it_was(backend) {
+        let app = TestApp::spawn(backend).await;
+        let rp = app.rp("portal").await;
+        let signed_in = app.sign_in(&rp).await;
+        let token = signed_in.tokens.refresh_token().unwrap().secret().clone();
+        for _ in 0..2 {
+            let (status, body, _) = token_request(&app, Some(("backoffice", BACKOFFICE_SECRET)), &[("grant_type", "refresh_token"), ("refresh_token", &token)]).await;
+            assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")));
+        }
+        assert_eq!(stored_refresh_tokens(&app).await, 1, "nothing was rotated");
+        let refreshed = rp.exchange_refresh_token(&RefreshToken::new(token)).unwrap().request_async(&rp_http()).await;
+        assert!(refreshed.is_ok(), "the rightful client's token still works and its grant lives: {refreshed:?}");
+    }
+
     async fn userinfo_refuses_bad_tokens(backend) {
         let app = TestApp::spawn(backend).await;
         let rp = app.rp("portal").await;
@@ -335,6 +403,19 @@ each_backend! {
         assert_eq!(userinfo_status(&app, &good).await, StatusCode::OK);
         let post = rp_http().post(app.url("/userinfo")).bearer_auth(&good).send().await.unwrap();
         assert_eq!(post.status(), StatusCode::OK, "POST works too");
+        // RFC 6750 §2.2: the token in a form-encoded body.
+        let post = rp_http().post(app.url("/userinfo")).form(&[("access_token", good.as_str())]).send().await.unwrap();
+        assert_eq!(post.status(), StatusCode::OK, "the token in the body works");
+        let info: Value = post.json().await.unwrap();
+        assert_eq!(info["sub"], signed_in.claims.subject().as_str());
+        let post = rp_http().post(app.url("/userinfo")).form(&[("access_token", "garbage")]).send().await.unwrap();
+        assert_eq!(post.status(), StatusCode::UNAUTHORIZED, "a bad token in the body");
+        let both = rp_http().post(app.url("/userinfo")).bearer_auth(&good).form(&[("access_token", good.as_str())]).send().await.unwrap();
+        assert_eq!(both.status(), StatusCode::BAD_REQUEST, "one place only");
+        let twice = rp_http().post(app.url("/userinfo")).header("content-type", "application/x-www-form-urlencoded").body(format!("access_token={good}&access_token={good}")).send().await.unwrap();
+        assert_eq!(twice.status(), StatusCode::BAD_REQUEST);
+        let query = rp_http().get(app.url(&format!("/userinfo?access_token={good}"))).send().await.unwrap();
+        assert_eq!(query.status(), StatusCode::UNAUTHORIZED, "never in the query");
 
         let id_token = signed_in.tokens.extra_fields().id_token().unwrap().to_string();
         let mut tampered = good.clone();

@@ -89,11 +89,7 @@ pub async fn signed_in(
 
 /// Whether the password was re-entered in this session recently enough to change factors.
 pub fn recently_reauthenticated(app: &AppState, session: &Session) -> bool {
-    // Only a typed password counts: a second step that raised the session does not.
-    let now = app.clock.now();
-    session
-        .reauthenticated_at
-        .is_some_and(|at| now - at <= app.config.reauth_window_secs)
+    crate::factors::binding::session_may_bind(app, session)
 }
 
 const CONFIRM_PASSWORD: &str = "Confirm your password first (below), then try again.";

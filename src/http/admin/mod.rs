@@ -116,17 +116,21 @@ async fn admit(parts: &Parts, app: &AppState) -> Result<Result<Admin, Response>,
         ));
     }
     if session.acr != "aal2" {
-        // The console needs the second step; without a factor, enrol one first.
-        let stage = if factors::has_factor(app, &user).await? {
-            Stage::SecondFactor
-        } else {
-            Stage::Enroll
-        };
+        // The console needs the second step; without a factor, enrol one
+        // first, which needs a recent password like every binding of a factor.
         let target = PendingTarget {
             request_id: None,
             next_path: Some(&back_to),
             session_sid: Some(&session.sid),
         };
+        if !factors::has_factor(app, &user).await? {
+            let next: String = form_urlencoded::byte_serialize(back_to.as_bytes()).collect();
+            let login_again = format!("/login?next={next}");
+            let response =
+                login::enrol_from_session(app, &user, &session, target, &login_again).await?;
+            return Ok(Err(response));
+        }
+        let stage = Stage::SecondFactor;
         let cookie = cookies::start_pending(app, &user.id, stage, target).await?;
         let mut response = see_other(login::stage_path(stage));
         cookies::attach(&mut response, Some(cookie));

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::{continue_link, expired_sign_in, finish_second_step, pending_user};
 use crate::app::AppState;
-use crate::auth::login_flow::{amr_with_totp, Stage};
+use crate::auth::login_flow::amr_with_totp;
 use crate::factors::{self, security_keys};
 use crate::http::client_ip::ClientIp;
 use crate::http::cookies;
@@ -97,7 +97,7 @@ pub async fn render_enrolment(
 ) -> Result<Response, PageError> {
     let offer_app = factors::account_allows(app, user, "totp").await?;
     let (qr_svg, otpauth_url, secret_grouped) = if offer_app {
-        let enrolment = factors::enrolment(app, user, error.is_some()).await?;
+        let enrolment = factors::enrolment(app, user).await?;
         let p = enrolment.provisioning;
         (enrolment.qr_svg, p.url, p.secret_grouped)
     } else {
@@ -136,9 +136,7 @@ pub async fn show_enroll(
     State(app): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
-    let (_, pending) = cookies::current_pending(&app, &headers, Stage::Enroll)
-        .await?
-        .ok_or_else(expired_sign_in)?;
+    let (_, pending) = super::pending_enrolment(&app, &headers).await?;
     let user = pending_user(&app, &pending).await?;
     if factors::has_factor(&app, &user).await? {
         // A factor was added meanwhile: this sign-in must give it instead.
@@ -153,9 +151,7 @@ pub async fn submit_enroll(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let (hash, pending) = cookies::current_pending(&app, &headers, Stage::Enroll)
-        .await?
-        .ok_or_else(expired_sign_in)?;
+    let (hash, pending) = super::pending_enrolment(&app, &headers).await?;
     let user = pending_user(&app, &pending).await?;
     if factors::has_factor(&app, &user).await? {
         // A factor was added meanwhile: this sign-in must give it instead.

@@ -9,7 +9,6 @@ use axum::response::Response;
 use super::enroll::{finish_enrolment, render_enrolment, Enrolled, PATH as ENROLL_PATH};
 use super::{expired_sign_in, pending_user};
 use crate::app::AppState;
-use crate::auth::login_flow::Stage;
 use crate::auth::webauthn::{self as rules, Kind};
 use crate::factors::{self, security_keys};
 use crate::http::ceremony;
@@ -29,9 +28,7 @@ async fn enrolling(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Result<(String, PendingLogin, User, Params), Response>, PageError> {
-    let (hash, pending) = cookies::current_pending(app, headers, Stage::Enroll)
-        .await?
-        .ok_or_else(expired_sign_in)?;
+    let (hash, pending) = super::pending_enrolment(app, headers).await?;
     let user = pending_user(app, &pending).await?;
     if factors::has_factor(app, &user).await? {
         // A factor was added meanwhile: this sign-in must give it instead.

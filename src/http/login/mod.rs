@@ -18,6 +18,7 @@ use axum::Router;
 
 use crate::app::AppState;
 use crate::auth::login_flow::Stage;
+use crate::factors;
 use crate::http::cookies;
 use crate::http::error::PageError;
 use crate::http::oidc::authorize::{self, see_other};
@@ -124,6 +125,46 @@ pub async fn finish_second_step(
         )
         .await?),
     }
+}
+
+/// Sends a signed-in user without a factor on to enrol one, raising
+/// `target`'s session when done. Binding a factor needs the password
+/// (`factors::binding`): with this session's entered recently enough the
+/// enrolment starts now, else the browser goes to `login_again`, the sign-in
+/// page, which asks for it and comes back.
+pub async fn enrol_from_session(
+    app: &AppState,
+    user: &User,
+    session: &Session,
+    target: cookies::PendingTarget<'_>,
+    login_again: &str,
+) -> Result<Response, PageError> {
+    if !factors::binding::session_may_bind(app, session) {
+        return Ok(see_other(login_again));
+    }
+    let cookie = cookies::start_pending(app, &user.id, Stage::Enroll, target).await?;
+    let mut response = see_other(stage_path(Stage::Enroll));
+    cookies::attach(&mut response, Some(cookie));
+    Ok(response)
+}
+
+/// The pending enrolment of this browser, refused when it may not bind a
+/// factor (its password is no longer recent: the user signs in again).
+pub async fn pending_enrolment(
+    app: &AppState,
+    headers: &HeaderMap,
+) -> Result<(String, PendingLogin), PageError> {
+    let (hash, pending) = cookies::current_pending(app, headers, Stage::Enroll)
+        .await?
+        .ok_or_else(expired_sign_in)?;
+    if !factors::binding::pending_may_bind(app, &pending).await? {
+        return Err(PageError::Forbidden(
+            "Setting up a second factor needs your password from the last few minutes. \
+             Go back to the application and sign in again."
+                .into(),
+        ));
+    }
+    Ok((hash, pending))
 }
 
 /// Where a finished sign-in goes: the parked authorization request, or a local page.

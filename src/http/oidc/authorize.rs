@@ -145,19 +145,19 @@ async fn step_up(
         .user_by_id(&session.user_id)
         .await?
         .ok_or_else(|| PageError::BadRequest("Your account no longer exists.".into()))?;
-    if !factors::has_factor(app, &user).await? {
-        // Enrolling a factor needs the password, not just a session cookie:
-        // the sign-in page runs again, then the enrolment.
-        let id = park(app, &request).await?;
-        return Ok(see_other(&format!("/login?request={id}")));
-    }
-    let stage = Stage::SecondFactor;
     let id = park(app, &request).await?;
     let target = PendingTarget {
         request_id: Some(&id),
         next_path: None,
         session_sid: Some(&session.sid),
     };
+    if !factors::has_factor(app, &user).await? {
+        // Enrolling a factor needs a recent password, not just a session
+        // cookie: without one the sign-in page runs again, then the enrolment.
+        let login_again = format!("/login?request={id}");
+        return login::enrol_from_session(app, &user, &session, target, &login_again).await;
+    }
+    let stage = Stage::SecondFactor;
     let cookie = cookies::start_pending(app, &user.id, stage, target).await?;
     let mut response = see_other(login::stage_path(stage));
     cookies::attach(&mut response, Some(cookie));

@@ -5,6 +5,8 @@
 
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::HeaderMap;
+use std::net::IpAddr;
+
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
@@ -121,53 +123,118 @@ fn form_decode(part: &str) -> String {
         .unwrap_or_default()
 }
 
+/// Failed client authentications per client id, and per address, within the
+/// password window before further attempts are refused until it ends. A
+/// client's own retries after a rotated secret stay well under these.
+const FAILURES_PER_CLIENT: i64 = 100;
+const FAILURES_PER_ADDRESS: i64 = 20;
+
+fn throttle_keys(client_id: &str, ip: IpAddr) -> (String, String) {
+    (format!("client:id:{client_id}"), format!("client:ip:{ip}"))
+}
+
+/// Authenticates the client of a protocol POST from `ip`. A secret is
+/// checked only while neither its client id nor the address is locked; an
+/// unknown client id costs the same hash as a wrong secret, so the answer
+/// and its timing do not tell whether a client exists.
 pub async fn authenticate_client(
     app: &AppState,
     headers: &HeaderMap,
     params: &Params,
+    ip: IpAddr,
 ) -> Result<Client, OAuthError> {
     let (client_id, presented, via_basic) = presented_credentials(headers, params)?;
-    let client = app
-        .store
-        .client(&client_id)
-        .await?
-        .ok_or(OAuthError::InvalidClient(
-            "unknown client or wrong secret",
-            via_basic,
-        ))?;
-    match (&client.secret_hash, presented) {
-        (None, None) => Ok(client),
-        (None, Some(_)) => Err(OAuthError::InvalidClient(
-            "a public client has no secret",
-            via_basic,
-        )),
-        (Some(_), None) => Err(OAuthError::InvalidClient(
-            "client authentication is missing",
-            via_basic,
-        )),
-        (Some(hash), Some(presented)) => {
-            if app
-                .client_secrets
-                .is_known_good(&client.client_id, hash, &presented)
-            {
-                return Ok(client);
-            }
-            let (stored, candidate) = (hash.clone(), presented.clone());
-            let good = app
-                .hash_blocking(move || password::verify(&candidate, &stored))
+    let refused = || OAuthError::InvalidClient("unknown client or wrong secret", via_basic);
+    let client = app.store.client(&client_id).await?;
+    let (client, secret) = match (client, presented) {
+        (Some(client), Some(secret)) => (client, secret),
+        // A public client authenticates with its id alone (`none`).
+        (Some(client), None) if client.secret_hash.is_none() => return Ok(client),
+        (Some(_), None) => {
+            return Err(OAuthError::InvalidClient(
+                "client authentication is missing",
+                via_basic,
+            ))
+        }
+        (None, None) => return Err(refused()),
+        // An unknown client with a secret: a guess, checked and counted as one.
+        (None, Some(secret)) => {
+            let keys = throttle_keys(&client_id, ip);
+            throttled(app, &keys, via_basic).await?;
+            let stored = app.dummy_hash.to_string();
+            app.hash_blocking(move || password::verify(&secret, &stored))
                 .await
                 .map_err(|e| OAuthError::Internal(format!("secret check: {e}")))?;
-            if !good {
-                return Err(OAuthError::InvalidClient(
-                    "unknown client or wrong secret",
-                    via_basic,
-                ));
-            }
-            app.client_secrets
-                .remember(&client.client_id, hash, &presented);
-            Ok(client)
+            count_failure(app, &keys).await?;
+            return Err(refused());
+        }
+    };
+    let Some(hash) = &client.secret_hash else {
+        return Err(OAuthError::InvalidClient(
+            "a public client has no secret",
+            via_basic,
+        ));
+    };
+    let keys = throttle_keys(&client.client_id, ip);
+    throttled(app, &keys, via_basic).await?;
+    if app
+        .client_secrets
+        .is_known_good(&client.client_id, hash, &secret)
+    {
+        return Ok(client);
+    }
+    let (stored, candidate) = (hash.clone(), secret.clone());
+    let good = app
+        .hash_blocking(move || password::verify(&candidate, &stored))
+        .await
+        .map_err(|e| OAuthError::Internal(format!("secret check: {e}")))?;
+    if !good {
+        count_failure(app, &keys).await?;
+        return Err(refused());
+    }
+    app.client_secrets
+        .remember(&client.client_id, hash, &secret);
+    Ok(client)
+}
+
+/// Refuses the attempt while its client id or its address is locked.
+async fn throttled(
+    app: &AppState,
+    (by_client, by_address): &(String, String),
+    via_basic: bool,
+) -> Result<(), OAuthError> {
+    let now = app.clock.now();
+    match app
+        .store
+        .locked_until_either(by_client, by_address, now)
+        .await?
+    {
+        Some(_) => Err(OAuthError::InvalidClient(
+            "too many failed client authentications: try again later",
+            via_basic,
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Counts a failed client authentication; the one that reaches a limit locks
+/// its key for the password window.
+async fn count_failure(
+    app: &AppState,
+    (by_client, by_address): &(String, String),
+) -> Result<(), OAuthError> {
+    let now = app.clock.now();
+    let window = app.config.password_failure_window_secs;
+    for (key, limit) in [
+        (by_client, FAILURES_PER_CLIENT),
+        (by_address, FAILURES_PER_ADDRESS),
+    ] {
+        let (failures, _) = app.store.count_attempt(key, now, window).await?;
+        if failures >= limit {
+            app.store.lock(key, now + window).await?;
         }
     }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ use serde::Serialize;
 use super::client_auth::{authenticate_client, form_params, param};
 use crate::app::AppState;
 use crate::auth::secret;
+use crate::http::client_ip::ClientIp;
 use crate::http::error::OAuthError;
 use crate::oidc::claims::{check_access_token, AccessTokenClaims, ACCESS_TOKEN_TYP};
 
@@ -40,8 +41,13 @@ struct Introspection {
     acr: Option<String>,
 }
 
-pub async fn introspect(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    match inspect(&app, &headers, &body).await {
+pub async fn introspect(
+    State(app): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match inspect(&app, ip, &headers, &body).await {
         Ok(answer) => ([(CACHE_CONTROL, "no-store")], Json(answer)).into_response(),
         Err(err) => err.into_response(),
     }
@@ -49,11 +55,12 @@ pub async fn introspect(State(app): State<AppState>, headers: HeaderMap, body: B
 
 async fn inspect(
     app: &AppState,
+    ip: std::net::IpAddr,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Introspection, OAuthError> {
     let params = form_params(headers, body)?;
-    let client = authenticate_client(app, headers, &params).await?;
+    let client = authenticate_client(app, headers, &params, ip).await?;
     let token = param(&params, "token")?
         .ok_or_else(|| OAuthError::InvalidRequest("token is missing".into()))?;
     let now = app.clock.now();

@@ -33,6 +33,6 @@ pub fn router() -> Router<AppState> {
         .route(introspection::PATH, post(introspection::introspect))
         .route(
             userinfo::PATH,
-            get(userinfo::userinfo).post(userinfo::userinfo),
+            get(userinfo::userinfo).post(userinfo::userinfo_post),
         )
 }

@@ -10,22 +10,33 @@ use axum::response::{IntoResponse, Response};
 use super::client_auth::{authenticate_client, form_params, param};
 use crate::app::AppState;
 use crate::auth::secret;
+use crate::http::client_ip::ClientIp;
 use crate::http::error::OAuthError;
 use crate::oidc::claims::{AccessTokenClaims, ClientAccessTokenClaims, ACCESS_TOKEN_TYP};
 
 pub const PATH: &str = "/revoke";
 
-pub async fn revoke(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    match revoke_token(&app, &headers, &body).await {
+pub async fn revoke(
+    State(app): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match revoke_token(&app, ip, &headers, &body).await {
         // RFC 7009 §2.2: 200 whether or not the token was valid.
         Ok(()) => (StatusCode::OK, [(CACHE_CONTROL, "no-store")]).into_response(),
         Err(err) => err.into_response(),
     }
 }
 
-async fn revoke_token(app: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<(), OAuthError> {
+async fn revoke_token(
+    app: &AppState,
+    ip: std::net::IpAddr,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(), OAuthError> {
     let params = form_params(headers, body)?;
-    let client = authenticate_client(app, headers, &params).await?;
+    let client = authenticate_client(app, headers, &params, ip).await?;
     let token = param(&params, "token")?
         .ok_or_else(|| OAuthError::InvalidRequest("token is missing".into()))?;
     let now = app.clock.now();

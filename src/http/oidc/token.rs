@@ -13,6 +13,7 @@ use serde::Serialize;
 use super::client_auth::{authenticate_client, form_params, param};
 use crate::app::AppState;
 use crate::auth::secret;
+use crate::http::client_ip::ClientIp;
 use crate::http::error::OAuthError;
 use crate::oidc::auth_code::{CodeGrant, Refusal};
 use crate::oidc::claims::{
@@ -38,8 +39,13 @@ struct TokenResponse {
     scope: String,
 }
 
-pub async fn token(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    match exchange(&app, &headers, &body).await {
+pub async fn token(
+    State(app): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match exchange(&app, ip, &headers, &body).await {
         Ok(response) => (
             [(CACHE_CONTROL, "no-store"), (PRAGMA, "no-cache")],
             Json(response),
@@ -51,11 +57,12 @@ pub async fn token(State(app): State<AppState>, headers: HeaderMap, body: Bytes)
 
 async fn exchange(
     app: &AppState,
+    ip: std::net::IpAddr,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<TokenResponse, OAuthError> {
     let params = form_params(headers, body)?;
-    let client = authenticate_client(app, headers, &params).await?;
+    let client = authenticate_client(app, headers, &params, ip).await?;
     let grant = param(&params, "grant_type")?;
     let issued = match grant {
         Some("authorization_code") => authorization_code(app, &client, &params).await,
@@ -244,7 +251,12 @@ async fn refresh_token(
     };
     let grant = match app
         .store
-        .use_refresh_token(&secret::token_hash(token), following, now)
+        .use_refresh_token(
+            &secret::token_hash(token),
+            &client.client_id,
+            following,
+            now,
+        )
         .await?
     {
         RefreshRotation::Rotated(grant) => grant,
@@ -257,15 +269,11 @@ async fn refresh_token(
                 "the refresh token was already used",
             ));
         }
+        // Also another client's token: it is left as it was.
         RefreshRotation::Invalid => {
             return Err(OAuthError::InvalidGrant("the refresh token is not valid"))
         }
     };
-    if grant.client_id != client.client_id {
-        return Err(OAuthError::InvalidGrant(
-            "the refresh token was issued to another client",
-        ));
-    }
     if grant.revoked_at.is_some() {
         return Err(OAuthError::InvalidGrant("the refresh token was revoked"));
     }
