@@ -523,11 +523,10 @@ pub async fn regenerate_backup_codes(
 
 /// Whether the user has a second factor in force: an authenticator app, a
 /// security key or a passkey, or email codes where the account allows them.
+/// Read from the factors themselves on every call, never from a session.
 pub async fn has_factor(app: &AppState, user: &User) -> Result<bool, store::Error> {
-    Ok(has_totp(app, user).await?
-        || !app.store.webauthn_credentials(&user.id).await?.is_empty()
-        || email_codes_usable(app, user).await?
-        || sms_codes_usable(app, user).await?)
+    let (app_or_key, email_codes, phone) = app.store.factor_presence(&user.id).await?;
+    Ok(app_or_key || email_codes || (phone && account_allows(app, user, "sms").await?))
 }
 
 /// Whether the user may give a code sent by SMS at every sign-in: they have

@@ -1,8 +1,16 @@
 //! What makes a relying party's registration acceptable, for the command
-//! line, the console and its API alike.
+//! line, the console and its API alike, and how a presented redirect URI is
+//! matched against what was registered.
 
 /// The ID-token signing algorithms a client may ask for.
 pub const ID_TOKEN_ALGS: &[&str] = &["RS256", "ES256", "EdDSA"];
+
+/// The longest URI a registration keeps.
+pub const MAX_URI_LEN: usize = 2000;
+
+/// Schemes no registered URI may use: they run code in the browser or read
+/// its local content instead of reaching the relying party.
+const FORBIDDEN_SCHEMES: &[&str] = &["javascript", "data", "file", "vbscript"];
 
 /// A client's registration as submitted.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -14,20 +22,117 @@ pub struct Registration {
     pub id_token_alg: String,
 }
 
-/// RFC 6749 §3.1.2: an absolute URI without a fragment.
+/// What a registered URI is for: each use allows its own schemes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UriKind {
+    /// Where the authorization response goes (RFC 6749 §3.1.2).
+    Redirect,
+    /// Where the browser goes after RP-initiated logout.
+    PostLogout,
+    /// Where the provider posts logout tokens (Back-Channel Logout 1.0 §2.2).
+    Backchannel,
+}
+
+impl UriKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            UriKind::Redirect => "redirect URI",
+            UriKind::PostLogout => "post-logout redirect URI",
+            UriKind::Backchannel => "back-channel logout URI",
+        }
+    }
+}
+
+/// Whether `presented` is one of the `registered` URIs: an exact,
+/// byte-for-byte comparison (RFC 6749 §3.1.2.3, RFC 9700 §4.1.3). Nothing is
+/// normalised: not case, percent-encoding, dot segments, default ports nor
+/// trailing characters, so that what the browser is sent to is exactly what
+/// was registered.
+pub fn uri_is_registered(registered: &[String], presented: &str) -> bool {
+    registered
+        .iter()
+        .any(|uri| uri.as_bytes() == presented.as_bytes())
+}
+
+/// The scheme a browser would read in `uri`, lowercased: it skips spaces and
+/// control characters wherever they are.
+fn scheme_as_read(uri: &str) -> Option<String> {
+    let visible: String = uri
+        .chars()
+        .filter(|c| !c.is_ascii_whitespace() && !c.is_ascii_control())
+        .take(32)
+        .collect();
+    let (scheme, _) = visible.split_once(':')?;
+    Some(scheme.to_ascii_lowercase())
+}
+
+/// A loopback host (RFC 8252 §7.3 and §8.3): 127.0.0.1, [::1] or localhost.
+fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip == std::net::Ipv4Addr::LOCALHOST,
+        Some(url::Host::Ipv6(ip)) => ip == std::net::Ipv6Addr::LOCALHOST,
+        Some(url::Host::Domain(domain)) => domain == "localhost",
+        None => false,
+    }
+}
+
+/// A redirect URI: see [`check_uri_as`].
 pub fn check_uri(uri: &str) -> Result<(), String> {
-    let parsed =
-        url::Url::parse(uri).map_err(|e| format!("{uri:?} is not an absolute URI: {e}"))?;
+    check_uri_as(UriKind::Redirect, uri)
+}
+
+/// A URI registered as `kind`: absolute, without a fragment, user information,
+/// spaces or control characters, at most 2000 characters; `https`, or `http`
+/// on a loopback host; for a redirect URI also a native app's private-use
+/// scheme (RFC 8252 §7.1: a reverse domain name, so it contains a '.');
+/// never `javascript:`, `data:`, `file:` or `vbscript:`. The error names the
+/// URI and says why.
+pub fn check_uri_as(kind: UriKind, uri: &str) -> Result<(), String> {
+    let what = kind.name();
+    if uri.len() > MAX_URI_LEN {
+        let start: String = uri.chars().take(60).collect();
+        return Err(format!(
+            "the {what} {start:?}… is longer than {MAX_URI_LEN} characters"
+        ));
+    }
+    if let Some(scheme) = scheme_as_read(uri) {
+        if FORBIDDEN_SCHEMES.contains(&scheme.as_str()) {
+            return Err(format!(
+                "the {what} {uri:?} uses the {scheme}: scheme, which is never allowed"
+            ));
+        }
+    }
+    let parsed = url::Url::parse(uri)
+        .map_err(|e| format!("the {what} {uri:?} is not an absolute URI: {e}"))?;
+    // The parser drops them; what is stored and matched must be what is seen.
+    if uri.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!(
+            "the {what} {uri:?} must not contain spaces or control characters"
+        ));
+    }
     if parsed.fragment().is_some() {
-        return Err(format!("{uri:?} must not have a fragment"));
+        return Err(format!("the {what} {uri:?} must not have a fragment"));
     }
-    if parsed.cannot_be_a_base() && !parsed.scheme().contains('.') {
-        return Err(format!("{uri:?} is not a usable redirect URI"));
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(format!(
+            "the {what} {uri:?} must not contain user information (a name before an @)"
+        ));
     }
-    if uri.len() > 2000 {
-        return Err(format!("{uri:?} is longer than 2000 characters"));
+    let loopback = "plain http only on a loopback host: 127.0.0.1, [::1] or localhost";
+    match parsed.scheme() {
+        "https" => Ok(()),
+        "http" if is_loopback(&parsed) => Ok(()),
+        "http" => Err(format!("the {what} {uri:?} must use https ({loopback})")),
+        scheme if FORBIDDEN_SCHEMES.contains(&scheme) => Err(format!(
+            "the {what} {uri:?} uses the {scheme}: scheme, which is never allowed"
+        )),
+        scheme if kind == UriKind::Redirect && scheme.contains('.') => Ok(()),
+        _ if kind == UriKind::Redirect => Err(format!(
+            "the {what} {uri:?} must use https ({loopback}), or for a native app \
+             a private-use scheme named after its reverse domain, such as com.example.app:/cb"
+        )),
+        _ => Err(format!("the {what} {uri:?} must use https ({loopback})")),
     }
-    Ok(())
 }
 
 /// A client id: 1 to 255 visible ASCII characters.
@@ -50,13 +155,21 @@ pub fn check(registration: &Registration) -> Result<(), String> {
     if registration.redirect_uris.len() + registration.post_logout_redirect_uris.len() > 50 {
         return Err("a client has at most 50 URIs".into());
     }
-    for uri in registration
+    let redirect = registration
         .redirect_uris
         .iter()
-        .chain(&registration.post_logout_redirect_uris)
-        .chain(&registration.backchannel_logout_uri)
-    {
-        check_uri(uri)?;
+        .map(|u| (UriKind::Redirect, u));
+    let post_logout = registration
+        .post_logout_redirect_uris
+        .iter()
+        .map(|u| (UriKind::PostLogout, u));
+    let backchannel = registration
+        .backchannel_logout_uri
+        .iter()
+        .map(|u| (UriKind::Backchannel, u));
+    let uris = redirect.chain(post_logout).chain(backchannel);
+    for (kind, uri) in uris {
+        check_uri_as(kind, uri)?;
     }
     if !ID_TOKEN_ALGS.contains(&registration.id_token_alg.as_str()) {
         return Err(format!(
@@ -76,6 +189,65 @@ pub fn uri_lines(text: &str) -> Vec<String> {
 mod tests {
     use super::*;
 
+    const REGISTERED: &str = "https://app.example/cb";
+
+    /// Near misses of `REGISTERED`: each reaches a different place, or is
+    /// read differently by some parser, and none may match.
+    const VARIANTS: &[&str] = &[
+        // User information.
+        "https://app.example@evil.example/cb",
+        "https://evil.example@app.example/cb",
+        "https://app.example/cb@evil.example",
+        // Backslashes.
+        "https://app.example\\cb",
+        "https://app.example\\@evil.example/cb",
+        "https://evil.example\\@app.example/cb",
+        // Path tricks.
+        "https://app.example/cb/..;/evil",
+        "https://app.example/x/..;/cb",
+        "https://app.example/x/../cb",
+        "https://app.example/./cb",
+        "https://app.example//cb",
+        "https://app.example/cb/",
+        "https://app.example/cb/extra",
+        "https://app.example/cbx",
+        "https://app.example/c",
+        // Percent-encoding.
+        "https://app.example/%63b",
+        "https://app.example/cb%2F..%2Fevil",
+        "https://app.example/cb%00",
+        "https://%61pp.example/cb",
+        // Host case and trailing dot.
+        "https://APP.example/cb",
+        "https://app.EXAMPLE/cb",
+        "https://app.example./cb",
+        // Fragment, query.
+        "https://app.example/cb#",
+        "https://app.example/cb#frag",
+        "https://app.example/cb?",
+        "https://app.example/cb?next=https://evil.example",
+        // Ports.
+        "https://app.example:443/cb",
+        "https://app.example:8443/cb",
+        "https://app.example:/cb",
+        // Scheme.
+        "http://app.example/cb",
+        "HTTPS://app.example/cb",
+        "Https://app.example/cb",
+        "//app.example/cb",
+        "https:/app.example/cb",
+        "https:app.example/cb",
+        // Another host.
+        "https://app.example.evil.example/cb",
+        "https://evil-app.example/cb",
+        // Spaces and controls.
+        " https://app.example/cb",
+        "https://app.example/cb ",
+        "https://app.example/cb\t",
+        "https://app.example/c\nb",
+        "",
+    ];
+
     fn registration() -> Registration {
         Registration {
             client_id: "portal".into(),
@@ -87,13 +259,150 @@ mod tests {
     }
 
     #[test]
+    fn only_the_exact_registered_uri_matches() {
+        let registered = vec![REGISTERED.to_string(), "com.example.app:/cb".to_string()];
+        assert!(uri_is_registered(&registered, REGISTERED));
+        assert!(uri_is_registered(&registered, "com.example.app:/cb"));
+        for variant in VARIANTS {
+            assert!(
+                !uri_is_registered(&registered, variant),
+                "{variant:?} must not match {REGISTERED:?}"
+            );
+        }
+        assert!(!uri_is_registered(&registered, "COM.example.app:/cb"));
+        assert!(!uri_is_registered(&registered, "com.example.app://cb"));
+        assert!(!uri_is_registered(&[], REGISTERED));
+    }
+
+    #[test]
+    fn the_variants_are_real_near_misses() {
+        // Most of them read as the same place to a lenient parser: exactly
+        // what an exact comparison is for.
+        let same_place = VARIANTS
+            .iter()
+            .filter(|v| url::Url::parse(v).is_ok_and(|u| u.as_str() == REGISTERED))
+            .count();
+        assert!(same_place >= 10, "{same_place}");
+    }
+
+    #[test]
     fn redirect_uris_must_be_absolute_without_fragment() {
         assert!(check_uri("https://app.example/cb").is_ok());
         assert!(check_uri("http://127.0.0.1:9/cb").is_ok());
         assert!(check_uri("com.example.app:/callback").is_ok());
         assert!(check_uri("/relative").is_err());
         assert!(check_uri("https://app.example/cb#frag").is_err());
-        assert!(check_uri("not a uri").is_err());
+        assert!(check_uri("not a uri")
+            .unwrap_err()
+            .contains("not an absolute URI"));
+    }
+
+    #[test]
+    fn uris_are_https_or_loopback_http() {
+        for kind in [UriKind::Redirect, UriKind::PostLogout, UriKind::Backchannel] {
+            for good in [
+                "https://app.example/cb",
+                "https://app.example:8443/cb?tenant=1",
+                "http://127.0.0.1:9/cb",
+                "http://127.0.0.1/cb",
+                "http://[::1]:8080/cb",
+                "http://localhost:8080/callback",
+            ] {
+                assert_eq!(check_uri_as(kind, good), Ok(()), "{kind:?} {good}");
+            }
+            for bad in [
+                "http://app.example/cb",
+                "http://portal.example/cb",
+                "http://localhost.evil.example/cb",
+                "http://127.0.0.1.evil.example/cb",
+                "http://10.0.0.1/cb",
+                "http://[::2]/cb",
+                "ftp://app.example/cb",
+                "ws://127.0.0.1/cb",
+            ] {
+                let err = check_uri_as(kind, bad).unwrap_err();
+                assert!(err.contains(bad) && err.contains("must use https"), "{err}");
+                assert!(err.contains(kind.name()), "the error names the use: {err}");
+            }
+        }
+    }
+
+    #[test]
+    fn only_redirect_uris_take_a_private_use_scheme() {
+        assert_eq!(
+            check_uri_as(UriKind::Redirect, "com.example.app:/cb"),
+            Ok(())
+        );
+        assert_eq!(
+            check_uri_as(UriKind::Redirect, "com.example.app:cb"),
+            Ok(())
+        );
+        for kind in [UriKind::PostLogout, UriKind::Backchannel] {
+            let err = check_uri_as(kind, "com.example.app:/cb").unwrap_err();
+            assert!(err.contains("must use https"), "{err}");
+        }
+        let err = check_uri_as(UriKind::Redirect, "myapp:/cb").unwrap_err();
+        assert!(err.contains("private-use scheme"), "{err}");
+    }
+
+    #[test]
+    fn code_and_local_schemes_are_never_registered() {
+        for kind in [UriKind::Redirect, UriKind::PostLogout, UriKind::Backchannel] {
+            for (bad, scheme) in [
+                ("javascript:alert(1)", "javascript"),
+                ("JavaScript:alert(1)", "javascript"),
+                ("JAVASCRIPT:alert(1)", "javascript"),
+                ("  javascript:alert(1)", "javascript"),
+                ("\tjavascript:alert(1)", "javascript"),
+                ("java\tscript:alert(1)", "javascript"),
+                ("\u{1}javascript:alert(1)", "javascript"),
+                ("javascript://app.example/%0aalert(1)", "javascript"),
+                ("data:text/html,<script>alert(1)</script>", "data"),
+                (" Data:text/html;base64,PHNjcmlwdD4=", "data"),
+                ("file:///etc/passwd", "file"),
+                ("FILE://localhost/etc/passwd", "file"),
+                ("vbscript:msgbox(1)", "vbscript"),
+                ("VBScript:msgbox(1)", "vbscript"),
+            ] {
+                let err = check_uri_as(kind, bad).unwrap_err();
+                assert!(
+                    err.contains(&format!("the {scheme}: scheme, which is never allowed")),
+                    "{kind:?} {bad:?}: {err}"
+                );
+                assert!(err.contains(kind.name()), "{err}");
+            }
+        }
+    }
+
+    #[test]
+    fn registered_uris_are_what_they_look_like() {
+        for (bad, why) in [
+            ("https://app.example@evil.example/cb", "user information"),
+            ("https://user:pass@app.example/cb", "user information"),
+            ("https://:pass@app.example/cb", "user information"),
+            (" https://app.example/cb", "spaces or control characters"),
+            ("https://app.example/cb ", "spaces or control characters"),
+            ("https://app.example/c\tb", "spaces or control characters"),
+            (
+                "https://app.example/cb\u{85}",
+                "spaces or control characters",
+            ),
+            ("https://app.example/cb#", "must not have a fragment"),
+            ("https://app.example/cb#x", "must not have a fragment"),
+            ("/cb", "not an absolute URI"),
+            ("//app.example/cb", "not an absolute URI"),
+            ("", "not an absolute URI"),
+        ] {
+            let err = check_uri(bad).unwrap_err();
+            assert!(err.contains(why), "{bad:?}: {err}");
+            assert!(
+                err.contains(&format!("{bad:?}")),
+                "the error quotes the URI: {err}"
+            );
+        }
+        let long = format!("https://app.example/{}", "a".repeat(MAX_URI_LEN));
+        let err = check_uri(&long).unwrap_err();
+        assert!(err.contains("longer than 2000") && err.len() < 200, "{err}");
     }
 
     #[test]
@@ -111,6 +420,37 @@ mod tests {
         let mut r = registration();
         r.backchannel_logout_uri = Some("/logout".into());
         assert!(check(&r).unwrap_err().contains("absolute"));
+    }
+
+    #[test]
+    fn each_uri_of_a_registration_is_checked_for_its_use() {
+        let mut r = registration();
+        r.redirect_uris.push("com.example.app:/cb".into());
+        r.post_logout_redirect_uris = vec!["http://localhost:3000/bye".into()];
+        r.backchannel_logout_uri = Some("https://portal.example/bc".into());
+        assert_eq!(check(&r), Ok(()));
+        let mut r = registration();
+        r.redirect_uris.push("http://portal.example/cb".into());
+        let err = check(&r).unwrap_err();
+        assert!(
+            err.starts_with("the redirect URI \"http://portal.example/cb\""),
+            "{err}"
+        );
+        let mut r = registration();
+        r.post_logout_redirect_uris = vec!["javascript:alert(document.cookie)".into()];
+        let err = check(&r).unwrap_err();
+        assert!(err.starts_with("the post-logout redirect URI"), "{err}");
+        assert!(err.contains("javascript:"), "{err}");
+        let mut r = registration();
+        r.post_logout_redirect_uris = vec!["com.example.app:/bye".into()];
+        assert!(check(&r)
+            .unwrap_err()
+            .starts_with("the post-logout redirect URI"));
+        let mut r = registration();
+        r.backchannel_logout_uri = Some("http://portal.example/bc".into());
+        let err = check(&r).unwrap_err();
+        assert!(err.starts_with("the back-channel logout URI"), "{err}");
+        assert!(err.contains("must use https"), "{err}");
     }
 
     #[test]

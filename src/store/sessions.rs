@@ -74,6 +74,20 @@ impl From<SessionRow> for Session {
     }
 }
 
+/// The live session whose `$key` is `$1` at time `$2`: neither expired nor
+/// idle past its limit, of a user who is not disabled.
+macro_rules! live_session_where {
+    ($key:literal) => {
+        concat!(
+            "select s.sid, s.user_id, s.auth_time, s.acr, s.amr, s.last_seen_at, s.expires_at, ",
+            "s.reauthenticated_at from sessions s join users u on u.id = s.user_id where ",
+            $key,
+            " = $1 and s.expires_at > $2 and s.last_seen_at + s.idle_secs > $2 ",
+            "and u.is_disabled = 0"
+        )
+    };
+}
+
 impl Store {
     pub async fn create_session(&self, session: NewSession<'_>) -> Result<(), Error> {
         sqlx::query(
@@ -105,31 +119,21 @@ impl Store {
     /// The live session whose cookie id hashes to `id_hash`, if it has neither
     /// expired nor been idle for longer than its limit, and its user is not disabled.
     pub async fn live_session(&self, id_hash: &str, now: i64) -> Result<Option<Session>, Error> {
-        let row: Option<SessionRow> = sqlx::query_as(
-            "select s.sid, s.user_id, s.auth_time, s.acr, s.amr, s.last_seen_at, s.expires_at, \
-             s.reauthenticated_at from sessions s join users u on u.id = s.user_id \
-             where s.id_hash = $1 and s.expires_at > $2 and s.last_seen_at + s.idle_secs > $2 \
-             and u.is_disabled = 0",
-        )
-        .bind(id_hash)
-        .bind(now)
-        .fetch_optional(&mut *self.read().await?)
-        .await?;
+        let row: Option<SessionRow> = sqlx::query_as(live_session_where!("s.id_hash"))
+            .bind(id_hash)
+            .bind(now)
+            .fetch_optional(&mut *self.read().await?)
+            .await?;
         Ok(row.map(Session::from))
     }
 
     /// The live session `sid` (as `live_session` decides liveness).
     pub async fn live_session_by_sid(&self, sid: &str, now: i64) -> Result<Option<Session>, Error> {
-        let row: Option<SessionRow> = sqlx::query_as(
-            "select s.sid, s.user_id, s.auth_time, s.acr, s.amr, s.last_seen_at, s.expires_at, \
-             s.reauthenticated_at from sessions s join users u on u.id = s.user_id \
-             where s.sid = $1 and s.expires_at > $2 and s.last_seen_at + s.idle_secs > $2 \
-             and u.is_disabled = 0",
-        )
-        .bind(sid)
-        .bind(now)
-        .fetch_optional(&mut *self.read().await?)
-        .await?;
+        let row: Option<SessionRow> = sqlx::query_as(live_session_where!("s.sid"))
+            .bind(sid)
+            .bind(now)
+            .fetch_optional(&mut *self.read().await?)
+            .await?;
         Ok(row.map(Session::from))
     }
 

@@ -112,6 +112,29 @@ impl Store {
         Ok(row.map(User::from))
     }
 
+    /// What the user has set up that may be a second factor, in one read:
+    /// (an authenticator app or a security key, email codes on, a verified
+    /// phone). Whether the phone counts is the account's decision.
+    pub async fn factor_presence(&self, user_id: &str) -> Result<(bool, bool, bool), Error> {
+        let row: Option<(i64, i64, i64)> = sqlx::query_as(
+            "select \
+               cast(case when exists (select 1 from totp_factors t \
+                                      where t.user_id = u.id and t.confirmed_at is not null) \
+                           or exists (select 1 from webauthn_credentials w where w.user_id = u.id) \
+                         then 1 else 0 end as bigint), \
+               u.email_codes_on, \
+               cast(case when u.phone is not null and u.phone_verified_at is not null \
+                         then 1 else 0 end as bigint) \
+             from users u where u.id = $1",
+        )
+        .bind(user_id)
+        .fetch_optional(&mut *self.read().await?)
+        .await?;
+        Ok(row.map_or((false, false, false), |(strong, email, phone)| {
+            (strong != 0, email != 0, phone != 0)
+        }))
+    }
+
     pub async fn count_users(&self) -> Result<i64, Error> {
         let (count,): (i64,) = sqlx::query_as("select count(*) from users")
             .fetch_one(&mut *self.read().await?)

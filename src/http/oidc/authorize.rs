@@ -20,7 +20,8 @@ use crate::oidc::authorize_request::{
 };
 use crate::oidc::claims::ID_TOKEN_TYP;
 use crate::oidc::params::Params;
-use crate::store::Session;
+use crate::oidc::registration;
+use crate::store::{Session, User};
 
 pub const PATH: &str = "/authorize";
 
@@ -57,7 +58,7 @@ async fn authorize(app: AppState, headers: HeaderMap, input: &[u8]) -> Result<Re
         PageError::BadRequest("This sign-in request names an unknown application.".into())
     })?;
     // RFC 6749 §4.1.2.1: never redirect to an unregistered redirect_uri.
-    if !client.redirect_uris.contains(&target.redirect_uri) {
+    if !registration::uri_is_registered(&client.redirect_uris, &target.redirect_uri) {
         return Err(PageError::BadRequest(
             "This sign-in request's redirect_uri is not registered for the application.".into(),
         ));
@@ -98,8 +99,20 @@ async fn decide(
             && hinted_subject.as_ref().is_none_or(|sub| *sub == s.user_id)
     });
     match usable {
-        Some(session) if request.wants_aal2() && session.acr != "aal2" => {
-            step_up(app, request, session).await
+        Some(session) if session.acr != "aal2" => {
+            // A password session answers only while its user has no factor:
+            // the level follows the factors the user has now, so one added
+            // since (elsewhere) is asked for before the next code.
+            let user = app
+                .store
+                .user_by_id(&session.user_id)
+                .await?
+                .ok_or_else(|| PageError::BadRequest("Your account no longer exists.".into()))?;
+            if request.wants_aal2() || factors::has_factor(app, &user).await? {
+                step_up(app, request, session, user).await
+            } else {
+                issue_code(app, &request, &session).await
+            }
         }
         Some(session) => issue_code(app, &request, &session).await,
         None if request.prompt == Prompt::None => {
@@ -129,22 +142,19 @@ async fn park(app: &AppState, request: &AuthorizeRequest) -> Result<String, Page
     Ok(id)
 }
 
-/// The relying party wants `aal2` and the session is `aal1`: the second step
-/// runs now (enrolling first if the user has no factor), then the request resumes.
+/// The session is `aal1` and the relying party wants `aal2`, or the user has
+/// a factor by now: the second step runs now (enrolling first if the user
+/// has no factor), then the request resumes.
 async fn step_up(
     app: &AppState,
     request: AuthorizeRequest,
     session: Session,
+    user: User,
 ) -> Result<Response, PageError> {
     if request.prompt == Prompt::None {
         let err = RedirectError::new("interaction_required", "a second factor is required");
         return Ok(refuse(app, &request, &err));
     }
-    let user = app
-        .store
-        .user_by_id(&session.user_id)
-        .await?
-        .ok_or_else(|| PageError::BadRequest("Your account no longer exists.".into()))?;
     let id = park(app, &request).await?;
     let target = PendingTarget {
         request_id: Some(&id),
@@ -205,7 +215,9 @@ pub async fn resume(
         return Err(expired_request());
     }
     let client = app.store.client(&request.client_id).await?;
-    if !client.is_some_and(|c| c.redirect_uris.contains(&request.redirect_uri)) {
+    if !client
+        .is_some_and(|c| registration::uri_is_registered(&c.redirect_uris, &request.redirect_uri))
+    {
         return Err(PageError::BadRequest(
             "The application that asked for this sign-in is no longer registered.".into(),
         ));

@@ -17,6 +17,7 @@ use crate::http::render::Page;
 use crate::oidc::authorize_request::redirect_with;
 use crate::oidc::claims::ID_TOKEN_TYP;
 use crate::oidc::params::Params;
+use crate::oidc::registration;
 
 pub const PATH: &str = "/logout";
 pub const CONFIRM_PATH: &str = "/logout/confirm";
@@ -92,7 +93,11 @@ async fn check(app: &AppState, params: &Params) -> Result<LogoutRequest, PageErr
             };
             // Exact match against the client's registration, or no redirect at all.
             match client {
-                Some(client) if client.post_logout_redirect_uris.contains(&uri) => Some(uri),
+                Some(client)
+                    if registration::uri_is_registered(&client.post_logout_redirect_uris, &uri) =>
+                {
+                    Some(uri)
+                }
                 Some(_) => {
                     return Err(bad(
                         "post_logout_redirect_uri is not registered for the application",
