@@ -8,29 +8,9 @@ use crate::common::*;
 use crate::each_backend;
 use crate::second_factor::first_sign_in_with_enrolment;
 
-const ROBOT_SECRET: &str = "robot-secret-0123456789";
-
 /// Registers confidential client `robot` with the `admin` grant `scope` (or none).
 async fn robot(app: &TestApp, scope: Option<&str>) {
-    let hash = gatehouse::auth::password::hash(ROBOT_SECRET, CHEAP).unwrap();
-    app.state
-        .store
-        .create_client(gatehouse::store::NewClient {
-            client_id: "robot",
-            secret_hash: Some(&hash),
-            redirect_uris: &[app.redirect_uri("robot")],
-            post_logout_redirect_uris: &[],
-            backchannel_logout_uri: None,
-            id_token_alg: "RS256",
-            now: app.state.clock.now(),
-        })
-        .await
-        .unwrap();
-    app.state
-        .store
-        .set_client_admin_scope("robot", scope)
-        .await
-        .unwrap();
+    register_robot(app, scope).await;
 }
 
 async fn token_request(

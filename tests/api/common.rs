@@ -757,3 +757,52 @@ async fn build_state(
     store.migrate().await.unwrap();
     AppState::new(config, store, clock).unwrap()
 }
+
+/// Signs `username` in with the password alone in `browser`, towards `/account`.
+pub async fn password_session(app: &TestApp, browser: &reqwest::Client, username: &str) {
+    let (_, _, page) = app.get_in(browser, "/login?next=/account").await;
+    let (status, location, _) = app
+        .submit_in(
+            browser,
+            &page,
+            "/login",
+            &[
+                ("username", username),
+                ("password", PASSWORD),
+                ("next", "/account"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (status, location.as_deref()),
+        (StatusCode::SEE_OTHER, Some("/account")),
+        "{username} signs in"
+    );
+}
+
+/// The secret of the confidential client `robot` that `register_robot` makes.
+pub const ROBOT_SECRET: &str = "robot-secret-0123456789";
+
+/// Registers confidential client `robot` with the `admin` grant over `scope`
+/// (an account id or `*`), or with none.
+pub async fn register_robot(app: &TestApp, scope: Option<&str>) {
+    let hash = gatehouse::auth::password::hash(ROBOT_SECRET, CHEAP).unwrap();
+    app.state
+        .store
+        .create_client(gatehouse::store::NewClient {
+            client_id: "robot",
+            secret_hash: Some(&hash),
+            redirect_uris: &[app.redirect_uri("robot")],
+            post_logout_redirect_uris: &[],
+            backchannel_logout_uri: None,
+            id_token_alg: "RS256",
+            now: app.state.clock.now(),
+        })
+        .await
+        .unwrap();
+    app.state
+        .store
+        .set_client_admin_scope("robot", scope)
+        .await
+        .unwrap();
+}

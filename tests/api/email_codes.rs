@@ -24,27 +24,6 @@ async fn spawn_with_mail(backend: Backend, smtp_url: String) -> TestApp {
     app
 }
 
-/// Signs alice in with her password (no factor yet) in `browser`.
-async fn password_session(app: &TestApp, browser: &reqwest::Client) {
-    let (_, _, page) = app.get_in(browser, "/login?next=/account").await;
-    let (status, location, _) = app
-        .submit_in(
-            browser,
-            &page,
-            "/login",
-            &[
-                ("username", USERNAME),
-                ("password", PASSWORD),
-                ("next", "/account"),
-            ],
-        )
-        .await;
-    assert_eq!(
-        (status, location.as_deref()),
-        (StatusCode::SEE_OTHER, Some("/account"))
-    );
-}
-
 /// Turns email codes on from the account page; the backup codes shown.
 async fn turn_on(app: &TestApp, browser: &reqwest::Client, mail: &MailServer) -> Vec<String> {
     let (_, _, account) = app.get_in(browser, "/account").await;
@@ -117,7 +96,7 @@ each_backend! {
         let mail = MailServer::start().await;
         let app = spawn_with_mail(backend, mail.url()).await;
         let browser = new_browser();
-        password_session(&app, &browser).await;
+        password_session(&app, &browser, USERNAME).await;
         assert_eq!(turn_on(&app, &browser, &mail).await.len(), 10);
         let (_, _, account) = app.get_in(&browser, "/account").await;
         assert!(account.contains("email-on"), "{account}");
@@ -148,7 +127,7 @@ each_backend! {
         let mail = MailServer::start().await;
         let app = spawn_with_mail(backend, mail.url()).await;
         let browser = new_browser();
-        password_session(&app, &browser).await;
+        password_session(&app, &browser, USERNAME).await;
         turn_on(&app, &browser, &mail).await;
         let portal = app.rp("portal").await;
         let (fresh, _, page) = to_second_factor(&app, &portal).await;
@@ -179,7 +158,7 @@ each_backend! {
         let mail = MailServer::start().await;
         let app = spawn_with_mail(backend, mail.url()).await;
         let browser = new_browser();
-        password_session(&app, &browser).await;
+        password_session(&app, &browser, USERNAME).await;
         turn_on(&app, &browser, &mail).await;
         let portal = app.rp("portal").await;
         let (fresh, _, page) = to_second_factor(&app, &portal).await;
@@ -198,7 +177,7 @@ each_backend! {
         let mail = MailServer::start().await;
         let app = spawn_with_mail(backend, mail.url()).await;
         let browser = new_browser();
-        password_session(&app, &browser).await;
+        password_session(&app, &browser, USERNAME).await;
         turn_on(&app, &browser, &mail).await;
         let (_, _, account) = app.get_in(&browser, "/account").await;
         let (status, _, page) = app.submit_in(&browser, &account, "/account/email-codes/off", &[("password", PASSWORD), ("code", "123456")]).await;
@@ -225,7 +204,7 @@ each_backend! {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let app = spawn_with_mail(backend, format!("smtp://127.0.0.1:{port}")).await;
         let browser = new_browser();
-        password_session(&app, &browser).await;
+        password_session(&app, &browser, USERNAME).await;
         let (_, _, account) = app.get_in(&browser, "/account").await;
         let (status, _, _) = app.submit_in(&browser, &account, "/account/email-codes", &[]).await;
         assert_eq!(status, StatusCode::OK);
@@ -274,7 +253,7 @@ each_backend! {
         let mail = MailServer::start().await;
         let app = spawn_with_mail(backend, mail.url()).await;
         let browser = new_browser();
-        password_session(&app, &browser).await;
+        password_session(&app, &browser, USERNAME).await;
         turn_on(&app, &browser, &mail).await;
         let notice = mail.next_with(ALICE_EMAIL, "Subject: Email codes turned on").await;
         assert!(notice.contains("If this was not you"), "{notice}");
@@ -296,7 +275,7 @@ each_backend! {
     async fn without_a_mail_server_codes_go_to_the_outbox(backend) {
         let app = spawn_with_mail(backend, String::new()).await;
         let browser = new_browser();
-        password_session(&app, &browser).await;
+        password_session(&app, &browser, USERNAME).await;
         let (_, _, account) = app.get_in(&browser, "/account").await;
         let (status, _, _) = app.submit_in(&browser, &account, "/account/email-codes", &[]).await;
         assert_eq!(status, StatusCode::OK);

@@ -26,27 +26,6 @@ async fn allow_every_factor(app: &TestApp) {
         .unwrap();
 }
 
-/// Alice signs in with her password alone in `browser`, towards `/account`.
-async fn password_session(
-    app: &TestApp,
-    browser: &reqwest::Client,
-) -> (StatusCode, Option<String>) {
-    let (_, _, page) = app.get_in(browser, "/login?next=/account").await;
-    let (status, location, _) = app
-        .submit_in(
-            browser,
-            &page,
-            "/login",
-            &[
-                ("username", USERNAME),
-                ("password", PASSWORD),
-                ("next", "/account"),
-            ],
-        )
-        .await;
-    (status, location)
-}
-
 /// Turns the authenticator app on from `browser`'s account page.
 async fn enable_totp(app: &TestApp, browser: &reqwest::Client) -> totp_rs::TOTP {
     let (status, _, page) = app.get_in(browser, "/account/totp").await;
@@ -128,10 +107,9 @@ each_backend! {
         let portal = app.rp("portal").await;
         // A password session from before the factor existed.
         let weak = new_browser();
-        let (status, _) = password_session(&app, &weak).await;
-        assert_eq!(status, StatusCode::SEE_OTHER);
+        password_session(&app, &weak, USERNAME).await;
         let elsewhere = new_browser();
-        password_session(&app, &elsewhere).await;
+        password_session(&app, &elsewhere, USERNAME).await;
         let totp = enable_totp(&app, &elsewhere).await;
         every_factor_change_is_refused(&app, &weak, "an aal1 session of a user with a factor").await;
 
@@ -168,7 +146,7 @@ each_backend! {
         assert_eq!(raw_claims(&before.tokens.extra_fields().id_token().unwrap().to_string())["amr"], serde_json::json!(["pwd"]));
         // A factor is added elsewhere: the password session no longer answers.
         let elsewhere = new_browser();
-        password_session(&app, &elsewhere).await;
+        password_session(&app, &elsewhere, USERNAME).await;
         let totp = enable_totp(&app, &elsewhere).await;
         let request = app.auth_request(&portal, &[]);
         let (status, location, _) = app.get(&request.url).await;
@@ -427,7 +405,7 @@ each_backend! {
         app.sign_in(&portal).await;
         let aal1 = app.state.store.sessions_of_user(ALICE, app.state.clock.now()).await.unwrap();
         let elsewhere = new_browser();
-        password_session(&app, &elsewhere).await;
+        password_session(&app, &elsewhere, USERNAME).await;
         let totp = enable_totp(&app, &elsewhere).await;
         let request = app.auth_request(&portal, &[("acr_values", "aal2")]);
         let (_, location, _) = app.get(&request.url).await;

@@ -19,7 +19,6 @@ const CORNER_SECRET: &str = "corner-secret-0123456789";
 const HOST: &str = "app.example";
 const CALLBACK: &str = "/cb";
 const SIGNED_OUT: &str = "/signed-out";
-const ROBOT_SECRET: &str = "robot-secret-0123456789";
 
 fn exact(path: &str) -> String {
     format!("https://{HOST}{path}")
@@ -312,25 +311,7 @@ async fn register(
 /// A confidential client "robot" granted the `admin` scope over every account,
 /// and its access token for the console's API.
 async fn api_token(app: &TestApp) -> String {
-    let hash = gatehouse::auth::password::hash(ROBOT_SECRET, CHEAP).unwrap();
-    app.state
-        .store
-        .create_client(gatehouse::store::NewClient {
-            client_id: "robot",
-            secret_hash: Some(&hash),
-            redirect_uris: &[app.redirect_uri("robot")],
-            post_logout_redirect_uris: &[],
-            backchannel_logout_uri: None,
-            id_token_alg: "RS256",
-            now: app.state.clock.now(),
-        })
-        .await
-        .unwrap();
-    app.state
-        .store
-        .set_client_admin_scope("robot", Some("*"))
-        .await
-        .unwrap();
+    register_robot(app, Some("*")).await;
     let response = reqwest::Client::new()
         .post(app.url("/token"))
         .basic_auth("robot", Some(ROBOT_SECRET))

@@ -20,7 +20,6 @@ const EVIL: &str = "evil.example";
 /// The configured issuer's host: neither what the requests name nor the
 /// address they reach, so a link built from the request could not match it.
 const ISSUER_HOST: &str = "id.gatehouse.test";
-const ROBOT_SECRET: &str = "robot-secret-0123456789";
 
 /// The header sets a request may carry to name another host or scheme.
 const HOSTILE_HEADERS: &[(&str, &[(&str, &str)])] = &[
@@ -141,24 +140,7 @@ async fn assert_password_link(app: &TestApp, link: &str, what: &str) {
 
 /// Registers confidential client `robot` with the `admin` grant over `scope`.
 async fn robot(app: &TestApp, scope: &str) {
-    let hash = gatehouse::auth::password::hash(ROBOT_SECRET, CHEAP).unwrap();
-    let store = &app.state.store;
-    store
-        .create_client(gatehouse::store::NewClient {
-            client_id: "robot",
-            secret_hash: Some(&hash),
-            redirect_uris: &[app.redirect_uri("robot")],
-            post_logout_redirect_uris: &[],
-            backchannel_logout_uri: None,
-            id_token_alg: "RS256",
-            now: app.state.clock.now(),
-        })
-        .await
-        .unwrap();
-    store
-        .set_client_admin_scope("robot", Some(scope))
-        .await
-        .unwrap();
+    register_robot(app, Some(scope)).await;
 }
 
 /// An access token for the admin API, asked for by `http`.
@@ -190,28 +172,6 @@ async fn api(
     }
     let response = request.send().await.unwrap();
     (response.status(), response.text().await.unwrap())
-}
-
-/// Signs `username` in with the password in `browser`, towards `/account`.
-async fn password_session(app: &TestApp, browser: &reqwest::Client, username: &str) {
-    let (_, _, page) = app.get_in(browser, "/login?next=/account").await;
-    let (status, location, _) = app
-        .submit_in(
-            browser,
-            &page,
-            "/login",
-            &[
-                ("username", username),
-                ("password", PASSWORD),
-                ("next", "/account"),
-            ],
-        )
-        .await;
-    assert_eq!(
-        (status, location.as_deref()),
-        (StatusCode::SEE_OTHER, Some("/account")),
-        "{username} signs in"
-    );
 }
 
 /// Posts `fields` to `path` with the CSRF token of this browser's account page.

@@ -58,27 +58,6 @@ fn origin(app: &TestApp) -> Url {
     Url::parse(app.state.config.issuer()).unwrap()
 }
 
-/// Signs in with the password in `browser` (a user without a factor): an aal1 session.
-async fn password_session(app: &TestApp, browser: &reqwest::Client, username: &str) {
-    let (_, _, page) = app.get_in(browser, "/login?next=/account").await;
-    let (status, location, _) = app
-        .submit_in(
-            browser,
-            &page,
-            "/login",
-            &[
-                ("username", username),
-                ("password", PASSWORD),
-                ("next", "/account"),
-            ],
-        )
-        .await;
-    assert_eq!(
-        (status, location.as_deref()),
-        (StatusCode::SEE_OTHER, Some("/account"))
-    );
-}
-
 /// Starts registering a key of `kind` from the account page: the ceremony page.
 async fn start_registration(
     app: &TestApp,
