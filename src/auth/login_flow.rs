@@ -57,6 +57,38 @@ pub fn after_password(facts: &Facts) -> Next {
     }
 }
 
+/// The level of a password alone, or of a second step that does not count.
+pub const AAL1: &str = "aal1";
+/// The level of a password plus a second factor.
+pub const AAL2: &str = "aal2";
+
+/// The level a session's methods give: `aal2` where they name `mfa`.
+pub fn acr_of(amr: &[String]) -> &'static str {
+    if amr.iter().any(|m| m == "mfa") {
+        AAL2
+    } else {
+        AAL1
+    }
+}
+
+/// Whether a session has been through a second step: it is `aal2`, or an
+/// email code that does not count for `aal2` was given in it.
+pub fn second_step_done(acr: &str, amr: &[String]) -> bool {
+    acr == AAL2 || amr.iter().any(|m| m == "email")
+}
+
+/// `amr` for a password plus an email code: `email` (no RFC 8176 value
+/// names it; it is not `otp`, which names an authenticator), with `mfa` only
+/// where the account counts it for `aal2`.
+pub fn amr_with_email(counted: bool) -> Vec<String> {
+    let methods: &[&str] = if counted {
+        &["pwd", "email", "mfa"]
+    } else {
+        &["pwd", "email"]
+    };
+    methods.iter().map(|m| m.to_string()).collect()
+}
+
 /// `amr` values (RFC 8176) for a password plus a second factor.
 pub fn amr_with_totp() -> Vec<String> {
     ["pwd", "otp", "mfa"].map(String::from).to_vec()
@@ -79,9 +111,51 @@ pub fn raised_amr(session_amr: &[String], step_amr: &[String]) -> Vec<String> {
         .collect()
 }
 
+/// The level and `amr` of a session raised by a second step
+/// (`raised_amr`); a step that does not count for `aal2` never lowers an
+/// `aal2` session, which keeps its own methods.
+pub fn raised(
+    session_acr: &str,
+    session_amr: &[String],
+    step_amr: &[String],
+) -> (&'static str, Vec<String>) {
+    let amr = raised_amr(session_amr, step_amr);
+    if session_acr == AAL2 && acr_of(&amr) != AAL2 {
+        return (AAL2, session_amr.to_vec());
+    }
+    (acr_of(&amr), amr)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_email_code_names_itself_and_counts_only_where_the_account_says() {
+        let counted = amr_with_email(true);
+        let not_counted = amr_with_email(false);
+        assert!(!counted.contains(&"otp".to_string()));
+        assert_eq!(acr_of(&counted), AAL2);
+        assert_eq!(acr_of(&not_counted), AAL1);
+        assert!(second_step_done(AAL1, &not_counted));
+        assert!(!second_step_done(AAL1, &["pwd".to_string()]));
+        assert_eq!(acr_of(&amr_with_totp()), AAL2);
+        assert_eq!(acr_of(&amr_with_backup_code()), AAL2);
+    }
+
+    #[test]
+    fn a_step_that_does_not_count_never_lowers_a_session() {
+        let totp = amr_with_totp();
+        assert_eq!(
+            raised(AAL2, &totp, &amr_with_email(false)),
+            (AAL2, totp.clone())
+        );
+        assert_eq!(
+            raised(AAL1, &["pwd".to_string()], &amr_with_email(false)),
+            (AAL1, amr_with_email(false))
+        );
+        assert_eq!(raised(AAL1, &amr_with_email(false), &totp), (AAL2, totp));
+    }
 
     #[test]
     fn a_raised_session_names_pwd_only_when_it_was_typed() {

@@ -81,6 +81,7 @@ pub struct SettingsInput<'a> {
     /// Minutes; empty for the provider's setting.
     pub lockout_minutes: &'a str,
     pub require_recovery_phone: bool,
+    pub email_codes_aal2: bool,
 }
 
 /// A whole number in `range`, or `None` for an empty field.
@@ -169,6 +170,7 @@ pub fn parse_settings(
         mfa_failure_limit: failure_limit,
         mfa_lockout_secs: lockout.map(|m| m * 60),
         require_recovery_phone: input.require_recovery_phone,
+        email_codes_aal2: input.email_codes_aal2,
     };
     let limits = session_limits(config, &settings);
     if limits.idle_secs > limits.lifetime_secs {

@@ -6,6 +6,7 @@
 
 pub mod binding;
 pub mod contact_codes;
+pub mod level;
 pub mod security_keys;
 
 use crate::app::AppState;
@@ -174,8 +175,11 @@ pub enum Method {
     Key {
         synced: bool,
     },
-    /// A code sent to the user's verified email address.
-    EmailCode,
+    /// A code sent to the user's verified email address; `counted` when
+    /// the account counts it for `aal2`.
+    EmailCode {
+        counted: bool,
+    },
     /// A code sent by SMS to the user's verified phone.
     SmsCode,
 }
@@ -186,7 +190,7 @@ impl Method {
             Method::Totp => "totp",
             Method::BackupCode => "backup_code",
             Method::Key { .. } => "security_key",
-            Method::EmailCode => "email_code",
+            Method::EmailCode { .. } => "email_code",
             Method::SmsCode => "sms_code",
         }
     }
@@ -196,7 +200,7 @@ impl Method {
             Method::Totp => crate::auth::login_flow::amr_with_totp(),
             Method::BackupCode => crate::auth::login_flow::amr_with_backup_code(),
             Method::Key { synced } => crate::auth::webauthn::amr(synced, true),
-            Method::EmailCode => crate::auth::login_flow::amr_with_totp(),
+            Method::EmailCode { counted } => crate::auth::login_flow::amr_with_email(counted),
             Method::SmsCode => ["pwd", "otp", "sms", "mfa"].map(String::from).to_vec(),
         }
     }
@@ -354,12 +358,14 @@ async fn try_code(
             return Ok(by_app);
         }
         use contact_codes::Purpose;
-        if email_codes_usable(app, user).await?
+        let factors = level::of(app, user).await?;
+        if factors.email_offered()
             && contact_codes::take(app, user, Purpose::EmailSignIn, &digits)
                 .await?
                 .is_some()
         {
-            return Ok(Ok(Method::EmailCode));
+            let counted = factors.email_counts();
+            return Ok(Ok(Method::EmailCode { counted }));
         }
         if sms_codes_usable(app, user).await?
             && contact_codes::take(app, user, Purpose::SmsSignIn, &digits)
@@ -522,11 +528,11 @@ pub async fn regenerate_backup_codes(
 }
 
 /// Whether the user has a second factor in force: an authenticator app, a
-/// security key or a passkey, or email codes where the account allows them.
-/// Read from the factors themselves on every call, never from a session.
+/// security key or a passkey, SMS codes where the account allows them, or
+/// email codes (`level::Factors::any`). Read from the factors themselves on
+/// every call, never from a session.
 pub async fn has_factor(app: &AppState, user: &User) -> Result<bool, store::Error> {
-    let (app_or_key, email_codes, phone) = app.store.factor_presence(&user.id).await?;
-    Ok(app_or_key || email_codes || (phone && account_allows(app, user, "sms").await?))
+    Ok(level::of(app, user).await?.any())
 }
 
 /// Whether the user may give a code sent by SMS at every sign-in: they have
@@ -539,12 +545,17 @@ pub async fn sms_codes_usable(app: &AppState, user: &User) -> Result<bool, store
     )
 }
 
-/// Whether the user may give a code sent to their email address: they
-/// turned email codes on (while their account allowed them; a later change
-/// of the account's kinds stops new ones, not this one, so that nobody is
-/// left with only a password).
-pub async fn email_codes_usable(app: &AppState, user: &User) -> Result<bool, store::Error> {
+/// Whether the user turned email codes on (while their account allowed
+/// them; a later change of the account's kinds stops new ones, not this
+/// one, so that nobody is left with only a password).
+pub async fn email_codes_on(app: &AppState, user: &User) -> Result<bool, store::Error> {
     Ok(app.store.email_state(&user.id).await?.1)
+}
+
+/// Whether the second step offers the user an email code
+/// (`level::Factors::email_offered`).
+pub async fn email_codes_offered(app: &AppState, user: &User) -> Result<bool, store::Error> {
+    Ok(level::of(app, user).await?.email_offered())
 }
 
 /// Whether the user's account allows the factor kind `kind`.

@@ -134,8 +134,9 @@ pub async fn start_session(
     Ok((session, build(app, name(app, SESSION), id, SameSite::Lax)))
 }
 
-/// Raises the browser's session to `aal2` after a step-up, keeping its `sid`
-/// and rotating its cookie id.
+/// Raises the browser's session after a second step (to `aal2` where the
+/// step counts, `login_flow::raised`), keeping its `sid` and rotating its
+/// cookie id.
 pub async fn raise_session(
     app: &AppState,
     sid: &str,
@@ -145,11 +146,11 @@ pub async fn raise_session(
     let Some(current) = app.store.live_session_by_sid(sid, now).await? else {
         return Ok(None);
     };
-    let amr = crate::auth::login_flow::raised_amr(&current.amr, amr);
+    let (acr, amr) = crate::auth::login_flow::raised(&current.acr, &current.amr, amr);
     let id = secret::random_token(32);
     let raised = app
         .store
-        .raise_session(sid, &secret::token_hash(&id), "aal2", &amr, now)
+        .raise_session(sid, &secret::token_hash(&id), acr, &amr, now)
         .await?;
     Ok(raised.map(|session| (session, build(app, name(app, SESSION), id, SameSite::Lax))))
 }
@@ -208,6 +209,20 @@ pub async fn current_pending(
 /// Deletes the pending-sign-in cookie.
 pub fn clear_pending(app: &AppState) -> HeaderValue {
     clear(app, PENDING)
+}
+
+/// Ends the pending sign-in's cookie on `response`, unless the response
+/// sets a new one already (the sign-in goes on to another stage).
+pub fn end_pending(app: &AppState, response: &mut Response) {
+    let prefix = format!("{}=", name(app, PENDING));
+    let replaced = response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .any(|v| v.as_bytes().starts_with(prefix.as_bytes()));
+    if !replaced {
+        attach(response, Some(clear_pending(app)));
+    }
 }
 
 /// Deletes the session cookie.

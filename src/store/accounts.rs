@@ -14,7 +14,7 @@ pub struct Account {
 }
 
 /// What an account's administrators set; `None` means the provider's setting.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct AccountSettings {
     /// When two-factor authentication last became required.
     pub mfa_required_at: Option<i64>,
@@ -28,6 +28,26 @@ pub struct AccountSettings {
     pub mfa_lockout_secs: Option<i64>,
     /// Members are asked to add a verified recovery phone.
     pub require_recovery_phone: bool,
+    /// An email code counts for `aal2` (else it is a second step at `aal1`).
+    pub email_codes_aal2: bool,
+}
+
+impl Default for AccountSettings {
+    /// A new account's settings: the provider's limits, no grace, and email
+    /// codes counting for `aal2` (as the column's default).
+    fn default() -> Self {
+        AccountSettings {
+            mfa_required_at: None,
+            mfa_grace_days: 0,
+            mfa_grace_sign_ins: 0,
+            session_idle_secs: None,
+            session_lifetime_secs: None,
+            mfa_failure_limit: None,
+            mfa_lockout_secs: None,
+            require_recovery_phone: false,
+            email_codes_aal2: true,
+        }
+    }
 }
 
 pub struct NewAccount<'a> {
@@ -53,11 +73,12 @@ struct AccountRow {
     mfa_failure_limit: Option<i64>,
     mfa_lockout_secs: Option<i64>,
     require_recovery_phone: i64,
+    email_codes_aal2: i64,
 }
 
 const ACCOUNT_COLUMNS: &str = "id, name, require_mfa, factors, created_at, mfa_required_at, \
      mfa_grace_days, mfa_grace_sign_ins, session_idle_secs, session_lifetime_secs, \
-     mfa_failure_limit, mfa_lockout_secs, require_recovery_phone";
+     mfa_failure_limit, mfa_lockout_secs, require_recovery_phone, email_codes_aal2";
 
 impl From<AccountRow> for Account {
     fn from(row: AccountRow) -> Self {
@@ -81,6 +102,7 @@ impl From<AccountRow> for Account {
                 mfa_failure_limit: row.mfa_failure_limit,
                 mfa_lockout_secs: row.mfa_lockout_secs,
                 require_recovery_phone: row.require_recovery_phone != 0,
+                email_codes_aal2: row.email_codes_aal2 != 0,
             },
         }
     }
@@ -189,7 +211,8 @@ impl Store {
         sqlx::query(
             "update accounts set require_mfa = $1, mfa_grace_days = $2, mfa_grace_sign_ins = $3, \
              session_idle_secs = $4, session_lifetime_secs = $5, mfa_failure_limit = $6, \
-             mfa_lockout_secs = $7, require_recovery_phone = $8, factors = $9 where id = $10",
+             mfa_lockout_secs = $7, require_recovery_phone = $8, factors = $9, \
+             email_codes_aal2 = $10 where id = $11",
         )
         .bind(flag(require_mfa))
         .bind(settings.mfa_grace_days)
@@ -200,6 +223,7 @@ impl Store {
         .bind(settings.mfa_lockout_secs)
         .bind(flag(settings.require_recovery_phone))
         .bind(factors.join(","))
+        .bind(flag(settings.email_codes_aal2))
         .bind(id)
         .execute(&mut *tx)
         .await?;

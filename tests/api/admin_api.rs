@@ -195,6 +195,9 @@ each_backend! {
         let (status, account) = put(&app, "/admin/api/accounts/acct-acme/settings", &token, json!({ "require_mfa": true, "grace": "days", "grace_days": 7, "mfa_failure_limit": 4 })).await;
         assert_eq!(status, StatusCode::OK, "{account}");
         assert_eq!((account["require_mfa"].as_bool(), account["settings"]["mfa_grace_days"].as_i64(), account["settings"]["mfa_failure_limit"].as_i64()), (Some(true), Some(7), Some(4)));
+        assert_eq!(account["settings"]["email_codes_aal2"].as_bool(), Some(true), "an email code counts unless turned off");
+        let (status, account) = put(&app, "/admin/api/accounts/acct-acme/settings", &token, json!({ "require_mfa": true, "email_codes_aal2": false })).await;
+        assert_eq!((status, account["settings"]["email_codes_aal2"].as_bool()), (StatusCode::OK, Some(false)), "{account}");
         let (status, body) = put(&app, "/admin/api/accounts/acct-acme/settings", &token, json!({ "require_mfa": true, "mfa_failure_limit": 99 })).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert!(body["error_description"].as_str().unwrap().contains("from 3 to 20"));

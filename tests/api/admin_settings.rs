@@ -24,6 +24,7 @@ async fn save_settings(
         "factor_passkey",
         "factor_email",
         "factor_sms",
+        "email_codes_aal2",
     ];
     for name in boxes {
         let checked = page.contains(&format!(r#"name="{name}" value="on" checked"#));

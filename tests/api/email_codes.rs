@@ -7,10 +7,10 @@ use crate::common::*;
 use crate::each_backend;
 use crate::receivers::{code_in, MailServer};
 
-const ALICE_EMAIL: &str = "alice@example.com";
+pub const ALICE_EMAIL: &str = "alice@example.com";
 
 /// A provider that sends email to `mail`, whose account `acme` allows email codes.
-async fn spawn_with_mail(backend: Backend, smtp_url: String) -> TestApp {
+pub async fn spawn_with_mail(backend: Backend, smtp_url: String) -> TestApp {
     let app = TestApp::spawn_with(backend, move |config| {
         config.smtp_url = smtp_url.clone();
     })
@@ -25,7 +25,7 @@ async fn spawn_with_mail(backend: Backend, smtp_url: String) -> TestApp {
 }
 
 /// Turns email codes on from the account page; the backup codes shown.
-async fn turn_on(app: &TestApp, browser: &reqwest::Client, mail: &MailServer) -> Vec<String> {
+pub async fn turn_on(app: &TestApp, browser: &reqwest::Client, mail: &MailServer) -> Vec<String> {
     let (_, _, account) = app.get_in(browser, "/account").await;
     assert!(account.contains("Turn on email codes"), "{account}");
     let (status, _, page) = app
@@ -59,7 +59,7 @@ async fn turn_on(app: &TestApp, browser: &reqwest::Client, mail: &MailServer) ->
 }
 
 /// Runs `rp`'s request in a fresh browser up to the second-factor page.
-async fn to_second_factor(app: &TestApp, rp: &Rp) -> (reqwest::Client, AuthRequest, String) {
+pub async fn to_second_factor(app: &TestApp, rp: &Rp) -> (reqwest::Client, AuthRequest, String) {
     let browser = new_browser();
     let request = app.auth_request(rp, &[]);
     let (status, location, _) = app
@@ -74,13 +74,17 @@ async fn to_second_factor(app: &TestApp, rp: &Rp) -> (reqwest::Client, AuthReque
 }
 
 /// Presses "Email me a code": the page after.
-async fn email_me(app: &TestApp, browser: &reqwest::Client, page: &str) -> (StatusCode, String) {
+pub async fn email_me(
+    app: &TestApp,
+    browser: &reqwest::Client,
+    page: &str,
+) -> (StatusCode, String) {
     assert!(page.contains("Email me a code"), "{page}");
     let (status, _, page) = app.submit_in(browser, page, "/login/email-code", &[]).await;
     (status, page)
 }
 
-fn claims_of(signed_in: &SignedIn) -> serde_json::Value {
+pub fn claims_of(signed_in: &SignedIn) -> serde_json::Value {
     raw_claims(
         &signed_in
             .tokens
@@ -112,7 +116,7 @@ each_backend! {
         let signed_in = app.exchange(&portal, code_from(&location.unwrap(), &request), request).await;
         let claims = claims_of(&signed_in);
         assert_eq!(claims["acr"], "aal2");
-        assert_eq!(claims["amr"], serde_json::json!(["pwd", "otp", "mfa"]));
+        assert_eq!(claims["amr"], serde_json::json!(["pwd", "email", "mfa"]));
 
         // The code worked once.
         let (other, _, page) = to_second_factor(&app, &portal).await;

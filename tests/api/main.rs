@@ -14,6 +14,7 @@ mod cli;
 mod code_flow;
 mod common;
 mod demo;
+mod email_code_level;
 mod email_codes;
 mod faults;
 mod hostile;

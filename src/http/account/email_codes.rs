@@ -9,7 +9,7 @@ use axum::response::Response;
 use super::security::EXPIRED_FORM;
 use super::{after_new_factor, may_change, password_and_code, Account};
 use crate::app::AppState;
-use crate::auth::login_flow::amr_with_totp;
+use crate::auth::login_flow::amr_with_email;
 use crate::factors::contact_codes::{self, Purpose, Sent};
 use crate::factors::{self, Check, Method, Refusal};
 use crate::http::client_ip::ClientIp;
@@ -68,7 +68,7 @@ async fn check(
     let check = factors::gated(app, user, Some(ip), |_| async move {
         let target = contact_codes::take(app, user, purpose, code).await?;
         Ok(match target {
-            Some(target) if target == user.email => Ok(Method::EmailCode),
+            Some(target) if target == user.email => Ok(Method::EmailCode { counted: false }),
             _ => Err(Refusal::Wrong),
         })
     })
@@ -99,7 +99,7 @@ pub async fn submit_turn_on(
             .refuse(&app, NOT_ALLOWED, StatusCode::FORBIDDEN)
             .await;
     }
-    if factors::email_codes_usable(&app, user).await? {
+    if factors::email_codes_on(&app, user).await? {
         let message = "Email codes are already on.";
         return account.refuse(&app, message, StatusCode::CONFLICT).await;
     }
@@ -146,8 +146,11 @@ pub async fn submit_confirm(
         serde_json::json!({}),
     )
     .await?;
-    // Proving the address raises this session to aal2.
-    after_new_factor(&app, &account, &amr_with_totp(), first, &ip, "email").await
+    // Proving the address raises this session (to aal2 where the account
+    // counts an email code).
+    let counted = factors::level::of(&app, user).await?.email_counts();
+    let amr = amr_with_email(counted);
+    after_new_factor(&app, &account, &amr, first, &ip, "email").await
 }
 
 /// `POST /account/email-codes/off-code`: a fresh code, to turn email codes off.

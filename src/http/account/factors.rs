@@ -35,7 +35,7 @@ async fn may_enable(
             "Your organisation does not use authenticator apps: add a security key instead.";
         return Ok(Some((message, StatusCode::FORBIDDEN)));
     }
-    if factors::has_factor(app, &account.user).await? && account.session.acr != "aal2" {
+    if !super::session_meets_factors(app, account).await? {
         let message = "Verify with your security key first (below), then try again.";
         return Ok(Some((message, StatusCode::FORBIDDEN)));
     }
@@ -175,7 +175,7 @@ pub async fn submit_regenerate(
         return account.refuse(&app, message, StatusCode::CONFLICT).await;
     }
     // A change to a factor needs the highest level the user has, and a fresh password.
-    if account.session.acr != "aal2" {
+    if !super::session_meets_factors(&app, &account).await? {
         let message = "Verify with your second factor first (below), then try again.";
         return account.refuse(&app, message, StatusCode::FORBIDDEN).await;
     }

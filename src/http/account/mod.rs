@@ -95,13 +95,20 @@ pub fn recently_reauthenticated(app: &AppState, session: &Session) -> bool {
 const CONFIRM_PASSWORD: &str = "Confirm your password first (below), then try again.";
 const VERIFY_FIRST: &str = "Verify with your second factor first (below), then try again.";
 
+/// Whether this session has the highest level the user's factors reach
+/// (`level::Factors::met_by`), as a change to a factor needs.
+pub async fn session_meets_factors(app: &AppState, account: &Account) -> Result<bool, PageError> {
+    let factors = crate::factors::level::of(app, &account.user).await?;
+    Ok(factors.met_by(&account.session.acr, &account.session.amr))
+}
+
 /// The refusal, if this session may not change the user's factors now: the
 /// password must be recent, and a user with a factor must have given it.
 pub async fn may_change(
     app: &AppState,
     account: &Account,
 ) -> Result<Option<&'static str>, PageError> {
-    if crate::factors::has_factor(app, &account.user).await? && account.session.acr != "aal2" {
+    if !session_meets_factors(app, account).await? {
         return Ok(Some(VERIFY_FIRST));
     }
     if !recently_reauthenticated(app, &account.session) {
@@ -141,7 +148,7 @@ pub async fn password_and_code(
     let code = form.get("code").ok().flatten().unwrap_or_default();
     let check = gated(app, user, Some(ip), |_| async move {
         Ok(match contact_codes::take(app, user, purpose, code).await? {
-            Some(_) => Ok(Method::EmailCode),
+            Some(_) => Ok(Method::EmailCode { counted: false }),
             None => Err(Refusal::Wrong),
         })
     })

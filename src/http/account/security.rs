@@ -182,7 +182,8 @@ pub async fn render_account(
     } else {
         None
     };
-    let has_factor = factors::has_factor(app, user).await?;
+    let factors_now = factors::level::of(app, user).await?;
+    let has_factor = factors_now.any();
     let backup = app.store.backup_code_summary(&user.id).await?;
     let now = app.clock.now();
     let sessions = app
@@ -192,7 +193,7 @@ pub async fn render_account(
         .into_iter()
         .map(|s| SessionRow {
             is_current: s.sid == session.sid,
-            with_second_factor: s.acr == "aal2",
+            with_second_factor: s.acr == crate::auth::login_flow::AAL2,
             device: device(s.user_agent.as_deref()),
             ip: s.ip.unwrap_or_else(|| "unknown".into()),
             last_seen: when(s.last_seen_at),
@@ -215,7 +216,7 @@ pub async fn render_account(
         backup_codes_low: has_factor && backup.remaining <= 3,
         backup_codes_last_used: backup.last_used_at.map(when),
         reauthenticated: recently_reauthenticated(app, session),
-        needs_step_up: has_factor && session.acr != "aal2",
+        needs_step_up: !factors_now.met_by(&session.acr, &session.amr),
         keys,
         keys_unavailable,
         // After a change to the factors, the user may want other devices out.

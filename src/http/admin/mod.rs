@@ -20,7 +20,7 @@ use serde::Serialize;
 
 use crate::app::AppState;
 use crate::auth::admin_rights::{self, Actor, Denied};
-use crate::auth::login_flow::Stage;
+use crate::auth::login_flow::{Stage, AAL2};
 use crate::console::{self, ConsoleError};
 use crate::factors;
 use crate::http::account::signed_in;
@@ -115,15 +115,18 @@ async fn admit(parts: &Parts, app: &AppState) -> Result<Result<Admin, Response>,
             Denied::NotAdministrator.message().into(),
         ));
     }
-    if session.acr != "aal2" {
-        // The console needs the second step; without a factor, enrol one
-        // first, which needs a recent password like every binding of a factor.
+    if session.acr != AAL2 {
+        // The console needs aal2: the user's second step, or where the
+        // session has given every factor the user has (none, or an email
+        // code the account does not count), one that reaches aal2 enrolled
+        // now, which needs a recent password like every binding of a factor.
         let target = PendingTarget {
             request_id: None,
             next_path: Some(&back_to),
             session_sid: Some(&session.sid),
         };
-        if !factors::has_factor(app, &user).await? {
+        let factors = factors::level::of(app, &user).await?;
+        if factors.met_by(&session.acr, &session.amr) {
             let next: String = form_urlencoded::byte_serialize(back_to.as_bytes()).collect();
             let login_again = format!("/login?next={next}");
             let response =

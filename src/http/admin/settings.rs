@@ -31,6 +31,7 @@ struct Fields {
     failure_limit: String,
     lockout_minutes: String,
     require_recovery_phone: bool,
+    email_codes_aal2: bool,
     /// The factor kinds members may use.
     factors: Vec<String>,
 }
@@ -56,6 +57,7 @@ impl Fields {
             failure_limit: text(s.mfa_failure_limit),
             lockout_minutes: text(s.mfa_lockout_secs.map(|v| v / 60)),
             require_recovery_phone: s.require_recovery_phone,
+            email_codes_aal2: s.email_codes_aal2,
             factors: account.factors.clone(),
         }
     }
@@ -72,6 +74,7 @@ impl Fields {
             failure_limit: field("failure_limit"),
             lockout_minutes: field("lockout_minutes"),
             require_recovery_phone: param(form, "require_recovery_phone") == Some("on"),
+            email_codes_aal2: param(form, "email_codes_aal2") == Some("on"),
             factors: policy::FACTOR_KINDS
                 .iter()
                 .filter(|kind| param(form, &format!("factor_{kind}")) == Some("on"))
@@ -91,6 +94,7 @@ impl Fields {
             failure_limit: &self.failure_limit,
             lockout_minutes: &self.lockout_minutes,
             require_recovery_phone: self.require_recovery_phone,
+            email_codes_aal2: self.email_codes_aal2,
         }
     }
 }

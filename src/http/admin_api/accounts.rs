@@ -63,6 +63,8 @@ pub struct SettingsBody {
     factors: Option<Vec<String>>,
     #[serde(default)]
     require_recovery_phone: Option<bool>,
+    #[serde(default)]
+    email_codes_aal2: Option<bool>,
 }
 
 pub async fn put_settings(
@@ -94,6 +96,9 @@ pub async fn put_settings(
         require_recovery_phone: submitted
             .require_recovery_phone
             .unwrap_or(account.settings.require_recovery_phone),
+        email_codes_aal2: submitted
+            .email_codes_aal2
+            .unwrap_or(account.settings.email_codes_aal2),
     };
     let settings = policy::parse_settings(&input, &account.settings, &app.config)
         .map_err(ApiError::BadRequest)?;

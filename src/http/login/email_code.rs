@@ -43,7 +43,7 @@ async fn send(
         Err(page) => return Ok(page),
     };
     let target = match purpose {
-        Purpose::EmailSignIn if factors::email_codes_usable(&app, &user).await? => {
+        Purpose::EmailSignIn if factors::email_codes_offered(&app, &user).await? => {
             Some(user.email.clone())
         }
         Purpose::SmsSignIn if factors::sms_codes_usable(&app, &user).await? => app

@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Serialize;
 
-use super::{continue_link, expired_sign_in, finish_second_step, pending_user};
+use super::{continue_link, finish_second_step};
 use crate::app::AppState;
 use crate::auth::login_flow::amr_with_totp;
 use crate::factors::{self, security_keys};
@@ -136,12 +136,7 @@ pub async fn show_enroll(
     State(app): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
-    let (_, pending) = super::pending_enrolment(&app, &headers).await?;
-    let user = pending_user(&app, &pending).await?;
-    if factors::has_factor(&app, &user).await? {
-        // A factor was added meanwhile: this sign-in must give it instead.
-        return Err(expired_sign_in());
-    }
+    let (_, _, user) = super::pending_enrolment(&app, &headers).await?;
     render_enrolment(&app, &headers, &user, PATH, true, None).await
 }
 
@@ -151,12 +146,7 @@ pub async fn submit_enroll(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let (hash, pending) = super::pending_enrolment(&app, &headers).await?;
-    let user = pending_user(&app, &pending).await?;
-    if factors::has_factor(&app, &user).await? {
-        // A factor was added meanwhile: this sign-in must give it instead.
-        return Err(expired_sign_in());
-    }
+    let (hash, pending, user) = super::pending_enrolment(&app, &headers).await?;
     let form = Params::parse(&body);
     if !cookies::csrf_ok(&app, &headers, form.get("csrf_token").ok().flatten()) {
         return render_enrolment(
@@ -235,6 +225,6 @@ pub async fn finish_enrolment(
     let mut response = page.render(app)?;
     cookies::attach(&mut response, Some(cookie));
     cookies::attach(&mut response, csrf_cookie);
-    cookies::attach(&mut response, Some(cookies::clear_pending(app)));
+    cookies::end_pending(app, &mut response);
     Ok(response)
 }

@@ -7,10 +7,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
 use super::enroll::{finish_enrolment, render_enrolment, Enrolled, PATH as ENROLL_PATH};
-use super::{expired_sign_in, pending_user};
 use crate::app::AppState;
 use crate::auth::webauthn::{self as rules, Kind};
-use crate::factors::{self, security_keys};
+use crate::factors::security_keys;
 use crate::http::ceremony;
 use crate::http::client_ip::ClientIp;
 use crate::http::cookies;
@@ -28,12 +27,7 @@ async fn enrolling(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Result<(String, PendingLogin, User, Params), Response>, PageError> {
-    let (hash, pending) = super::pending_enrolment(app, headers).await?;
-    let user = pending_user(app, &pending).await?;
-    if factors::has_factor(app, &user).await? {
-        // A factor was added meanwhile: this sign-in must give it instead.
-        return Err(expired_sign_in());
-    }
+    let (hash, pending, user) = super::pending_enrolment(app, headers).await?;
     let form = Params::parse(body);
     if !cookies::csrf_ok(app, headers, form.get("csrf_token").ok().flatten()) {
         let message = Some("This form has expired. Please try again.");

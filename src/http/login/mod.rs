@@ -17,7 +17,7 @@ use axum::routing::{get, post};
 use axum::Router;
 
 use crate::app::AppState;
-use crate::auth::login_flow::Stage;
+use crate::auth::login_flow::{self, Stage};
 use crate::factors;
 use crate::http::cookies;
 use crate::http::error::PageError;
@@ -96,8 +96,9 @@ pub async fn pending_user(app: &AppState, pending: &PendingLogin) -> Result<User
         .ok_or_else(expired_sign_in)
 }
 
-/// Ends a pending sign-in with an `aal2` session: a new one, or the raised
-/// session of a step-up. Returns the session and its cookie.
+/// Ends a pending sign-in with the session its second step gives (`aal2`,
+/// or `aal1` for an email code the account does not count): a new one, or
+/// the raised session of a step-up. Returns the session and its cookie.
 pub async fn finish_second_step(
     app: &AppState,
     headers: &HeaderMap,
@@ -118,7 +119,7 @@ pub async fn finish_second_step(
             app,
             headers,
             user,
-            "aal2",
+            login_flow::acr_of(amr),
             amr,
             Some(ip),
             Some(pending.created_at),
@@ -148,12 +149,14 @@ pub async fn enrol_from_session(
     Ok(response)
 }
 
-/// The pending enrolment of this browser, refused when it may not bind a
-/// factor (its password is no longer recent: the user signs in again).
+/// The pending enrolment of this browser and its user, refused when it may
+/// not bind a factor (its password is no longer recent: the user signs in
+/// again), and expired when the enrolment is no longer due: the user has
+/// since got a factor this sign-in has not given.
 pub async fn pending_enrolment(
     app: &AppState,
     headers: &HeaderMap,
-) -> Result<(String, PendingLogin), PageError> {
+) -> Result<(String, PendingLogin, User), PageError> {
     let (hash, pending) = cookies::current_pending(app, headers, Stage::Enroll)
         .await?
         .ok_or_else(expired_sign_in)?;
@@ -164,7 +167,20 @@ pub async fn pending_enrolment(
                 .into(),
         ));
     }
-    Ok((hash, pending))
+    let user = pending_user(app, &pending).await?;
+    let factors = factors::level::of(app, &user).await?;
+    let given = match &pending.session_sid {
+        Some(sid) => app
+            .store
+            .live_session_by_sid(sid, app.clock.now())
+            .await?
+            .is_some_and(|s| factors.met_by(&s.acr, &s.amr)),
+        None => !factors.any(),
+    };
+    if factors.reach_aal2() || !given {
+        return Err(expired_sign_in());
+    }
+    Ok((hash, pending, user))
 }
 
 /// Where a finished sign-in goes: the parked authorization request, or a local page.

@@ -63,7 +63,7 @@ async fn render(
 pub async fn recovery_phone(app: &AppState, user: &User) -> Result<Option<String>, PageError> {
     let only_the_app = factors::has_totp(app, user).await?
         && app.store.webauthn_credentials(&user.id).await?.is_empty()
-        && !factors::email_codes_usable(app, user).await?
+        && !factors::email_codes_on(app, user).await?
         && !factors::sms_codes_usable(app, user).await?;
     if !only_the_app {
         return Ok(None);

@@ -85,7 +85,7 @@ pub async fn render_with(
         notice,
         has_totp: factors::has_totp(app, user).await?,
         has_keys,
-        email_codes: factors::email_codes_usable(app, user).await?,
+        email_codes: factors::email_codes_offered(app, user).await?,
         sms_codes: factors::sms_codes_usable(app, user).await?,
         recovery_phone: super::recovery::recovery_phone(app, user).await?.is_some(),
     }
@@ -202,7 +202,7 @@ async fn conclude(
             )
             .await;
             cookies::attach(&mut response, Some(cookie));
-            cookies::attach(&mut response, Some(cookies::clear_pending(app)));
+            cookies::end_pending(app, &mut response);
             Ok(response)
         }
         Check::Refused(refusal) => {

@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use crate::app::AppState;
-use crate::auth::login_flow::Stage;
+use crate::auth::login_flow::{Stage, AAL2};
 use crate::auth::secret;
 use crate::factors;
 use crate::http::cookies::{self, PendingTarget};
@@ -99,16 +99,13 @@ async fn decide(
             && hinted_subject.as_ref().is_none_or(|sub| *sub == s.user_id)
     });
     match usable {
-        Some(session) if session.acr != "aal2" => {
-            // A password session answers only while its user has no factor:
-            // the level follows the factors the user has now, so one added
-            // since (elsewhere) is asked for before the next code.
-            let user = app
-                .store
-                .user_by_id(&session.user_id)
-                .await?
-                .ok_or_else(|| PageError::BadRequest("Your account no longer exists.".into()))?;
-            if request.wants_aal2() || factors::has_factor(app, &user).await? {
+        Some(session) if session.acr != AAL2 => {
+            // A session below aal2 answers only while it has what its user's
+            // factors give: the level follows the factors the user has now,
+            // so one added since (elsewhere) is asked for before the next code.
+            let user = session_user(app, &session).await?;
+            let factors = factors::level::of(app, &user).await?;
+            if request.wants_aal2() || !factors.met_by(&session.acr, &session.amr) {
                 step_up(app, request, session, user).await
             } else {
                 issue_code(app, &request, &session).await
@@ -142,9 +139,17 @@ async fn park(app: &AppState, request: &AuthorizeRequest) -> Result<String, Page
     Ok(id)
 }
 
-/// The session is `aal1` and the relying party wants `aal2`, or the user has
-/// a factor by now: the second step runs now (enrolling first if the user
-/// has no factor), then the request resumes.
+async fn session_user(app: &AppState, session: &Session) -> Result<User, PageError> {
+    app.store
+        .user_by_id(&session.user_id)
+        .await?
+        .ok_or_else(|| PageError::BadRequest("Your account no longer exists.".into()))
+}
+
+/// The session is below `aal2` and the relying party wants `aal2`, or the
+/// user has a factor the session has not given: the second step runs now
+/// (enrolling one that reaches `aal2` first where the session has given
+/// every factor the user has), then the request resumes.
 async fn step_up(
     app: &AppState,
     request: AuthorizeRequest,
@@ -161,7 +166,8 @@ async fn step_up(
         next_path: None,
         session_sid: Some(&session.sid),
     };
-    if !factors::has_factor(app, &user).await? {
+    let factors = factors::level::of(app, &user).await?;
+    if factors.met_by(&session.acr, &session.amr) {
         // Enrolling a factor needs a recent password, not just a session
         // cookie: without one the sign-in page runs again, then the enrolment.
         let login_again = format!("/login?request={id}");
@@ -204,7 +210,11 @@ pub async fn resume(
         .id_token_hint
         .as_deref()
         .and_then(|hint| hint_subject(app, hint));
-    if !request.satisfied_by(&session.acr, session.auth_time, fresh, now)
+    // Only a sign-in that just ended for this request may fall short of its
+    // level, and only to go on to the step that reaches it (below).
+    let level_short = !request.satisfied_by(&session.acr, session.auth_time, fresh, now);
+    if (level_short && !fresh)
+        || !request.satisfied_by(AAL2, session.auth_time, fresh, now)
         || hinted.is_some_and(|sub| sub != session.user_id)
     {
         return Err(PageError::BadRequest(
@@ -213,6 +223,13 @@ pub async fn resume(
     }
     if !app.store.take_auth_request(request_id).await? {
         return Err(expired_request());
+    }
+    if level_short {
+        // Only the level falls short: a second step that does not reach
+        // aal2 (an email code the account does not count) was all the
+        // user had, so one that does is enrolled now.
+        let user = session_user(app, session).await?;
+        return step_up(app, request, session.clone(), user).await;
     }
     let client = app.store.client(&request.client_id).await?;
     if !client
