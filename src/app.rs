@@ -1,19 +1,18 @@
-//! `AppState` and the router: the only place where `main` and the tests build the app.
+//! `AppState`: what every request and background task shares (settings,
+//! the store, keys, the vault, templates, the clock). Imports only the
+//! layer below (`store`, `auth`, `oidc`, `config`, `clock`, `templates`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-
-use axum::Router;
 
 use crate::auth::hash_pool::{HashPool, HashingStopped};
 use crate::auth::vault::Vault;
 use crate::auth::{password, secret};
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::http;
-use crate::http::render::Templates;
 use crate::oidc::keys::SigningKeys;
 use crate::store::Store;
+use crate::templates::Templates;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -87,7 +86,8 @@ impl AppState {
         let keys = SigningKeys::open(&config.keys_dir, now, config.key_retirement_secs())?;
         let vault = Vault::open(&config.keys_dir)?;
         let dummy_hash = password::dummy_hash(config.hash_cost())?;
-        let discovery = bytes::Bytes::from(http::oidc::discovery::document(config.issuer()));
+        let discovery =
+            bytes::Bytes::from(crate::oidc::endpoints::discovery_document(config.issuer()));
         let trusted_proxies = Arc::new(config.proxies()?);
         if config.is_https() && (config.smtp_url.is_empty() || config.sms_webhook_url.is_empty()) {
             tracing::warn!(
@@ -133,11 +133,6 @@ impl AppState {
     }
 }
 
-/// The whole HTTP surface.
-pub fn router(state: AppState) -> Router {
-    http::router(state)
-}
-
 /// Client secrets already checked with argon2 in this process, so that each
 /// token request does not pay for a password hash. An entry holds the stored
 /// hash it was checked against (a rotated secret invalidates it) and the
@@ -169,111 +164,6 @@ impl ClientSecretCache {
 fn sha256(text: &str) -> [u8; 32] {
     use sha2::Digest;
     sha2::Sha256::digest(text.as_bytes()).into()
-}
-
-/// Serves the app on `listener` until `shutdown` completes, re-reading the
-/// keys directory every 30 seconds so that rotations reach a running server.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    state: AppState,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let sender = tokio::spawn(crate::backchannel::run(state.clone()));
-    let housekeeping = tokio::spawn(crate::housekeeping::run(state.clone()));
-    let messages = tokio::spawn(crate::delivery::run(state.clone()));
-    let keys = state.keys.clone();
-    let clock = state.clock.clone();
-    let (keys_dir, rotation_days) = (
-        state.config.keys_dir.clone(),
-        state.config.key_rotation_days,
-    );
-    let reload = tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(30));
-        tick.tick().await;
-        loop {
-            tick.tick().await;
-            if rotation_days > 0 {
-                match crate::oidc::keys::rotate_if_older(
-                    &keys_dir,
-                    clock.now(),
-                    rotation_days * 86_400,
-                ) {
-                    Ok(made) if !made.is_empty() => {
-                        tracing::info!(keys = made.len(), "signing keys rotated on schedule");
-                    }
-                    Ok(_) => {}
-                    Err(err) => tracing::error!(%err, "rotating signing keys failed"),
-                }
-            }
-            if let Err(err) = keys.reload(clock.now()) {
-                tracing::error!(%err, "reloading signing keys failed; keeping the loaded ones");
-            }
-        }
-    });
-    let metrics = if state.config.metrics_listen.is_empty() {
-        None
-    } else {
-        crate::telemetry::handle();
-        let listener = tokio::net::TcpListener::bind(&state.config.metrics_listen).await?;
-        let router = crate::telemetry::router(state.clone());
-        Some(tokio::spawn(async move {
-            if let Err(err) = axum::serve(listener, router).await {
-                tracing::error!(%err, "the metrics listener stopped");
-            }
-        }))
-    };
-    let tls = if state.config.serves_tls() {
-        Some(tls_config(&state.config).await?)
-    } else {
-        None
-    };
-    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let served = match tls {
-        Some(tls) => {
-            // Stop accepting at the signal; requests in flight get time to finish.
-            let handle = axum_server::Handle::new();
-            let stopping = handle.clone();
-            tokio::spawn(async move {
-                shutdown.await;
-                stopping.graceful_shutdown(Some(std::time::Duration::from_secs(30)));
-            });
-            axum_server::from_tcp_rustls(listener.into_std()?, tls)?
-                .handle(handle)
-                .serve(app)
-                .await
-        }
-        None => {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown)
-                .await
-        }
-    };
-    reload.abort();
-    sender.abort();
-    messages.abort();
-    housekeeping.abort();
-    if let Some(metrics) = metrics {
-        metrics.abort();
-    }
-    served
-}
-
-/// The certificate and key of `tls_cert` and `tls_key`, for rustls (with ring).
-async fn tls_config(
-    config: &crate::config::Config,
-) -> std::io::Result<axum_server::tls_rustls::RustlsConfig> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    axum_server::tls_rustls::RustlsConfig::from_pem_file(&config.tls_cert, &config.tls_key)
-        .await
-        .map_err(|e| {
-            std::io::Error::new(
-                e.kind(),
-                format!(
-                    "tls_cert {:?} and tls_key {:?} are not a usable PEM certificate and key: {e}",
-                    config.tls_cert, config.tls_key
-                ),
-            )
-        })
 }
 
 #[cfg(test)]

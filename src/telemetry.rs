@@ -1,18 +1,12 @@
 //! Metrics in Prometheus's text format: requests and their latency per
 //! endpoint, audit events by kind (sign-ins, failures, locks...), tokens by
 //! grant, back-channel deliveries by outcome and queue depth, and the
-//! database pool. Served on `metrics_listen` when that is set.
+//! database pool. The recorder lives here; `http::metrics` serves it on
+//! `metrics_listen` when that is set.
 
 use std::sync::OnceLock;
 
-use axum::extract::State;
-use axum::http::header::CONTENT_TYPE;
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::Router;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-
-use crate::app::AppState;
 
 pub const REQUEST_SECONDS: &str = "gatehouse_http_request_duration_seconds";
 
@@ -31,30 +25,4 @@ pub fn handle() -> Option<&'static PrometheusHandle> {
                 .ok()
         })
         .as_ref()
-}
-
-/// The `/metrics` endpoint, for its own listener.
-pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/metrics", get(scrape))
-        .with_state(state)
-}
-
-async fn scrape(State(app): State<AppState>) -> Response {
-    let Some(handle) = handle() else {
-        return (axum::http::StatusCode::SERVICE_UNAVAILABLE, "no recorder\n").into_response();
-    };
-    let pool = app.store.pool_use();
-    metrics::gauge!("gatehouse_db_pool_connections", "state" => "idle").set(pool.idle as f64);
-    metrics::gauge!("gatehouse_db_pool_connections", "state" => "in_use").set(pool.in_use as f64);
-    match app.store.pending_logout_deliveries().await {
-        Ok(pending) => metrics::gauge!("gatehouse_logout_deliveries_pending").set(pending as f64),
-        Err(err) => tracing::warn!(%err, "metrics: the delivery queue could not be counted"),
-    }
-    handle.run_upkeep();
-    (
-        [(CONTENT_TYPE, "text/plain; version=0.0.4")],
-        handle.render(),
-    )
-        .into_response()
 }

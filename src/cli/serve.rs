@@ -3,10 +3,11 @@
 use clap::Args;
 
 use super::{open_store, CliError};
-use crate::app::{self, AppState};
+use crate::app::AppState;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::http::setup::setup_link;
+use crate::server;
 
 #[derive(Args)]
 pub struct ServeArgs {
@@ -38,7 +39,7 @@ pub async fn run(config: Config) -> Result<(), CliError> {
         "Gatehouse listening on {scheme}://{addr} (issuer {})",
         state.config.issuer()
     );
-    app::serve(listener, state, shutdown_signal()).await?;
+    server::serve(listener, state, shutdown_signal()).await?;
     store.close().await;
     Ok(())
 }

@@ -41,7 +41,7 @@ pub async fn run(cmd: UserCommand, config: &Config) -> Result<(), CliError> {
                 .user_by_username(&username)
                 .await?
                 .ok_or_else(|| CliError::Failed(format!("no user named {username:?}")))?;
-            crate::factors::reset(&store, &user, None, None, now()).await?;
+            crate::service::factors::reset(&store, &user, None, None, now()).await?;
             // The notice waits in the database for a running node to send it
             // (sealed with the provider's key, so only where that key is).
             let vault = crate::auth::vault::Vault::exists(&config.keys_dir)
@@ -51,7 +51,7 @@ pub async fn run(cmd: UserCommand, config: &Config) -> Result<(), CliError> {
                 Some(Ok(vault)) => {
                     let detail = serde_json::json!({});
                     let kind = "second_factor_reset";
-                    crate::delivery::notices::notify_in(
+                    crate::service::delivery::notices::notify_in(
                         &store,
                         &vault,
                         now(),

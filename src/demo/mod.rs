@@ -8,10 +8,11 @@ use std::sync::Arc;
 
 use tokio::net::TcpListener;
 
-use crate::app::{self, AppState};
+use crate::app::AppState;
 use crate::auth::{password, secret};
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::server;
 use crate::store::{self, NewAccount, NewClient, NewUser, Store};
 use relying_party::{Registration, RelyingParty};
 
@@ -45,7 +46,7 @@ pub enum DemoError {
     #[error(transparent)]
     Store(#[from] store::Error),
     #[error(transparent)]
-    Start(#[from] app::StartError),
+    Start(#[from] crate::app::StartError),
     #[error(transparent)]
     Password(#[from] password::PasswordError),
     #[error("an example app could not start: {0}")]
@@ -145,7 +146,7 @@ pub async fn start(mut config: Config, port: u16) -> Result<Demo, DemoError> {
     let mut tasks = vec![tokio::spawn({
         let state = state.clone();
         async move {
-            if let Err(err) = app::serve(provider, state, std::future::pending()).await {
+            if let Err(err) = server::serve(provider, state, std::future::pending()).await {
                 tracing::error!(%err, "the provider stopped");
             }
         }

@@ -25,7 +25,7 @@ use openidconnect::{
 use serde::Serialize;
 
 use crate::auth::secret;
-use crate::http::render::Templates;
+use crate::templates::Templates;
 
 type Client = CoreClient<
     EndpointSet,

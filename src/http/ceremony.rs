@@ -6,10 +6,10 @@ use axum::response::Response;
 use serde::Serialize;
 
 use crate::app::AppState;
-use crate::factors::security_keys::Ceremony;
 use crate::http::cookies;
 use crate::http::error::PageError;
 use crate::http::render::Page;
+use crate::service::factors::security_keys::Ceremony;
 
 /// What the page says and where its answer goes.
 pub struct Text {

@@ -12,6 +12,7 @@ pub mod error;
 pub mod health;
 pub mod home;
 pub mod login;
+pub mod metrics;
 pub mod oidc;
 pub mod password_link;
 pub mod render;

@@ -159,7 +159,8 @@ async fn submit(
     app.store.end_sessions_of_user(&user.id, None, now).await?;
     app.store.revoke_grants_of_user(&user.id, now).await?;
     app.deliveries.notify_one();
-    crate::factors::audit(&app, "password_set", &user, None, serde_json::json!({})).await?;
+    crate::service::factors::audit(&app, "password_set", &user, None, serde_json::json!({}))
+        .await?;
     DonePage {
         username: user.username,
     }

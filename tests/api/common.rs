@@ -4,10 +4,11 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use gatehouse::app::{self, AppState};
+use gatehouse::app::AppState;
 use gatehouse::auth::password::{self, HashCost};
 use gatehouse::clock::Clock;
 use gatehouse::config::Config;
+use gatehouse::server;
 use gatehouse::store::{NewAccount, NewClient, NewUser, Store};
 use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreIdTokenClaims, CoreJwsSigningAlgorithm,
@@ -234,7 +235,7 @@ impl TestApp {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let state = self.state.clone();
         self.server = Some(tokio::spawn(async move {
-            app::serve(listener, state, async move {
+            server::serve(listener, state, async move {
                 let _ = stopped.await;
             })
             .await
@@ -722,7 +723,7 @@ impl TestApp {
         let state = AppState::new(config, store, self.state.clock.clone()).unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {
-            let _ = app::serve(listener, state, async move {
+            let _ = server::serve(listener, state, async move {
                 let _ = stopped.await;
             })
             .await;

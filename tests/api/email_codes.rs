@@ -241,7 +241,7 @@ each_backend! {
                 break;
             }
             app.state.clock.advance(10);
-            gatehouse::delivery::send_due(&app.state).await.unwrap();
+            gatehouse::service::delivery::send_due(&app.state).await.unwrap();
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
             last = app.state.store.last_message("user-alice", "email").await.unwrap().unwrap();
         }

@@ -319,7 +319,7 @@ each_backend! {
         // Ten deliveries queued at once, claimed by both nodes (and the server's own sender).
         let ended = app.state.store.end_sessions_of_user("user-alice", None, app.state.clock.now()).await.unwrap();
         assert_eq!(ended, 5);
-        let (a, b) = tokio::join!(gatehouse::backchannel::deliver_due(&app.state), gatehouse::backchannel::deliver_due(&other));
+        let (a, b) = tokio::join!(gatehouse::service::backchannel::deliver_due(&app.state), gatehouse::service::backchannel::deliver_due(&other));
         a.unwrap();
         b.unwrap();
         eventually("every delivery was made", || shop_receiver.tokens().len() + desk_receiver.tokens().len() >= 10).await;

@@ -49,7 +49,7 @@ each_backend! {
         app.sign_in(&portal).await;
         let request = app.auth_request(&portal, &[("prompt", "login")]);
         app.sign_in_through_in(&new_browser(), &request, USERNAME, "wrong password").await;
-        let nothing_yet = gatehouse::housekeeping::purge(&app.state).await.unwrap();
+        let nothing_yet = gatehouse::service::housekeeping::purge(&app.state).await.unwrap();
         assert_eq!(nothing_yet.sessions + nothing_yet.refresh_tokens + nothing_yet.grants, 0, "nothing live is purged: {nothing_yet:?}");
 
         // A month and a day later everything of that sign-in has expired.
@@ -58,11 +58,11 @@ each_backend! {
         let request = app.auth_request(&portal, &[]);
         let (status, _, _) = app.sign_in_through_in(&fresh, &request, USERNAME, PASSWORD).await;
         assert_eq!(status, StatusCode::SEE_OTHER);
-        let purged = gatehouse::housekeeping::purge(&app.state).await.unwrap();
+        let purged = gatehouse::service::housekeeping::purge(&app.state).await.unwrap();
         assert!(purged.sessions >= 1 && purged.refresh_tokens >= 1 && purged.grants >= 1, "{purged:?}");
         assert!(purged.rows > purged.sessions + purged.refresh_tokens + purged.grants, "the failure counter too: {purged:?}");
         assert_eq!(app.get_in(&fresh, "/account").await.0, StatusCode::OK, "the live session stays");
-        let again = gatehouse::housekeeping::purge(&app.state).await.unwrap();
+        let again = gatehouse::service::housekeeping::purge(&app.state).await.unwrap();
         assert_eq!(again.rows, 0, "a second purge finds nothing: {again:?}");
     }
 

@@ -185,7 +185,7 @@ impl SmsGateway {
                 if down.load(std::sync::atomic::Ordering::SeqCst) {
                     return StatusCode::SERVICE_UNAVAILABLE;
                 }
-                let expected = gatehouse::delivery::webhook::signature(SMS_SECRET, &body);
+                let expected = gatehouse::service::delivery::webhook::signature(SMS_SECRET, &body);
                 let given = headers
                     .get("x-gatehouse-signature")
                     .and_then(|v| v.to_str().ok())

@@ -178,7 +178,7 @@ each_backend! {
 
         // Once the factor is gone (an operator's reset), the level follows the factors.
         let operator = Actor { id: "operator".into(), name: "operator".into(), operator: true, account_id: None, ip: None };
-        gatehouse::console::reset_2fa(&app.state, &operator, ALICE).await.unwrap();
+        gatehouse::service::console::reset_2fa(&app.state, &operator, ALICE).await.unwrap();
         app.state.store.set_must_enroll(ALICE, false).await.unwrap();
         let later = new_browser();
         let request = app.auth_request(&portal, &[]);
@@ -445,10 +445,10 @@ each_backend! {
             let operator = Actor { id: "operator".into(), name: "operator".into(), operator: true, account_id: None, ip: None };
             match change {
                 "reset" => {
-                    gatehouse::console::reset_2fa(&app.state, &operator, ALICE).await.unwrap();
+                    gatehouse::service::console::reset_2fa(&app.state, &operator, ALICE).await.unwrap();
                 }
                 "disable" => {
-                    gatehouse::console::disable(&app.state, &operator, ALICE).await.unwrap();
+                    gatehouse::service::console::disable(&app.state, &operator, ALICE).await.unwrap();
                 }
                 _ => {
                     let (_, _, page) = app.get_in(&browser, "/account").await;

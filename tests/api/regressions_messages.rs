@@ -410,7 +410,7 @@ async fn assert_nothing_verified(app: &TestApp, user_id: &str, what: &str) {
 /// Lifts the lock-out the refused codes count towards.
 async fn unlock(app: &TestApp, user_id: &str) {
     let user = app.state.store.user_by_id(user_id).await.unwrap().unwrap();
-    gatehouse::factors::unlock(&app.state.store, &user)
+    gatehouse::service::factors::unlock(&app.state.store, &user)
         .await
         .unwrap();
 }

@@ -24,7 +24,7 @@ each_backend! {
         // Serve the empty database on its own port.
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(gatehouse::app::serve(listener, state, std::future::pending()));
+        tokio::spawn(gatehouse::server::serve(listener, state, std::future::pending()));
         let browser = new_browser();
         let (status, _, page) = parts(browser.get(format!("{base}/setup?token={token}")).send().await.unwrap()).await;
         assert_eq!(status, StatusCode::OK);
@@ -60,7 +60,7 @@ each_backend! {
         let token = link.split("token=").nth(1).unwrap().to_string();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(gatehouse::app::serve(listener, state.clone(), std::future::pending()));
+        tokio::spawn(gatehouse::server::serve(listener, state.clone(), std::future::pending()));
         let browser = new_browser();
         let (status, _, page) = parts(browser.get(format!("{base}/setup?token={token}")).send().await.unwrap()).await;
         assert_eq!(status, StatusCode::OK);

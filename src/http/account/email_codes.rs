@@ -10,12 +10,12 @@ use super::security::EXPIRED_FORM;
 use super::{after_new_factor, may_change, password_and_code, Account};
 use crate::app::AppState;
 use crate::auth::login_flow::amr_with_email;
-use crate::factors::contact_codes::{self, Purpose, Sent};
-use crate::factors::{self, Check, Method, Refusal};
 use crate::http::client_ip::ClientIp;
 use crate::http::error::PageError;
 use crate::http::login::second_factor::locked;
 use crate::oidc::params::Params;
+use crate::service::factors::contact_codes::{self, Purpose, Sent};
+use crate::service::factors::{self, Check, Method, Refusal};
 
 pub const ON_PATH: &str = "/account/email-codes";
 pub const CONFIRM_PATH: &str = "/account/email-codes/confirm";

@@ -10,13 +10,13 @@ use super::security::{EXPIRED_FORM, PATH};
 use super::{recently_reauthenticated, Account};
 use crate::app::AppState;
 use crate::auth::login_flow::amr_with_totp;
-use crate::factors::{self, Check, PasswordCheck};
 use crate::http::client_ip::ClientIp;
 use crate::http::cookies;
 use crate::http::error::PageError;
 use crate::http::login::enroll::{render_enrolment, BackupCodesPage};
 use crate::http::login::second_factor::locked;
 use crate::http::render::Page;
+use crate::service::factors::{self, Check, PasswordCheck};
 
 const ENABLE_PATH: &str = "/account/totp";
 const CONFIRM_PASSWORD: &str = "Confirm your password first (below), then try again.";

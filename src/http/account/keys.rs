@@ -11,11 +11,11 @@ use super::security::{EXPIRED_FORM, PATH};
 use super::{after_new_factor, may_change, Account};
 use crate::app::AppState;
 use crate::auth::webauthn::{self as rules, Kind};
-use crate::factors::{self, security_keys};
 use crate::http::ceremony::{self, MAX_ANSWER_LEN};
 use crate::http::client_ip::ClientIp;
 use crate::http::error::PageError;
 use crate::oidc::params::Params;
+use crate::service::factors::{self, security_keys};
 
 pub const NEW_PATH: &str = "/account/keys/new";
 pub const FINISH_PATH: &str = "/account/keys";

@@ -15,12 +15,12 @@ use axum::routing::{get, post};
 use axum::Router;
 
 use crate::app::AppState;
-use crate::factors::contact_codes::{self, Purpose};
-use crate::factors::{check_password, gated, Check, Method, PasswordCheck, Refusal};
 use crate::http::cookies;
 use crate::http::error::PageError;
 use crate::http::oidc::authorize::see_other;
 use crate::oidc::params::Params;
+use crate::service::factors::contact_codes::{self, Purpose};
+use crate::service::factors::{check_password, gated, Check, Method, PasswordCheck, Refusal};
 use crate::store::{Session, User};
 
 pub fn router() -> Router<AppState> {
@@ -89,7 +89,7 @@ pub async fn signed_in(
 
 /// Whether the password was re-entered in this session recently enough to change factors.
 pub fn recently_reauthenticated(app: &AppState, session: &Session) -> bool {
-    crate::factors::binding::session_may_bind(app, session)
+    crate::service::factors::binding::session_may_bind(app, session)
 }
 
 const CONFIRM_PASSWORD: &str = "Confirm your password first (below), then try again.";
@@ -98,7 +98,7 @@ const VERIFY_FIRST: &str = "Verify with your second factor first (below), then t
 /// Whether this session has the highest level the user's factors reach
 /// (`level::Factors::met_by`), as a change to a factor needs.
 pub async fn session_meets_factors(app: &AppState, account: &Account) -> Result<bool, PageError> {
-    let factors = crate::factors::level::of(app, &account.user).await?;
+    let factors = crate::service::factors::level::of(app, &account.user).await?;
     Ok(factors.met_by(&account.session.acr, &account.session.amr))
 }
 
@@ -177,7 +177,8 @@ pub async fn after_new_factor(
 ) -> Result<Response, PageError> {
     let raised = cookies::raise_session(app, &account.session.sid, amr).await?;
     let mut response = if first {
-        let codes = crate::factors::regenerate_backup_codes(app, &account.user, Some(ip)).await?;
+        let codes =
+            crate::service::factors::regenerate_backup_codes(app, &account.user, Some(ip)).await?;
         let (csrf_token, csrf_cookie) = cookies::csrf_token(app, account.headers());
         let page = crate::http::login::enroll::BackupCodesPage::new(
             codes,

@@ -10,11 +10,11 @@ use axum::response::Response;
 use super::security::{render_account_with, EXPIRED_FORM};
 use super::{after_new_factor, password_and_code, Account};
 use crate::app::AppState;
-use crate::factors::contact_codes::{self, masked, phone_number, Purpose, Sent};
-use crate::factors::{self, Check, Method, Refusal};
 use crate::http::client_ip::ClientIp;
 use crate::http::error::PageError;
 use crate::http::login::second_factor::locked;
+use crate::service::factors::contact_codes::{self, masked, phone_number, Purpose, Sent};
+use crate::service::factors::{self, Check, Method, Refusal};
 
 pub const PATH: &str = "/account/phone";
 pub const CONFIRM_PATH: &str = "/account/phone/confirm";

@@ -11,14 +11,14 @@ use super::{keys, recently_reauthenticated, Account};
 use crate::app::AppState;
 use crate::auth::login_flow::Stage;
 use crate::auth::webauthn::Kind;
-use crate::factors::contact_codes::{masked, Purpose};
-use crate::factors::{self, security_keys, PasswordCheck};
 use crate::http::client_ip::ClientIp;
 use crate::http::cookies::{self, PendingTarget};
 use crate::http::error::PageError;
 use crate::http::login;
 use crate::http::oidc::authorize::see_other;
 use crate::http::render::{when, Page};
+use crate::service::factors::contact_codes::{masked, Purpose};
+use crate::service::factors::{self, security_keys, PasswordCheck};
 use crate::store::{Session, User};
 
 pub const PATH: &str = "/account";

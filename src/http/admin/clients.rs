@@ -10,12 +10,12 @@ use serde::Serialize;
 use super::{param, Admin, Frame};
 use crate::app::AppState;
 use crate::auth::admin_rights;
-use crate::console::{self, ConsoleError};
 use crate::http::error::PageError;
 use crate::http::oidc::authorize::see_other;
 use crate::http::render::Page;
 use crate::oidc::params::Params;
 use crate::oidc::registration::{uri_lines, Registration, ID_TOKEN_ALGS};
+use crate::service::console::{self, ConsoleError};
 use crate::store::{Account, Client};
 
 pub const PATH: &str = "/admin/clients";

@@ -8,10 +8,10 @@ use serde::Serialize;
 
 use super::{page_number, param, query, Admin, Frame};
 use crate::app::AppState;
-use crate::console;
 use crate::http::error::PageError;
 use crate::http::oidc::authorize::see_other;
 use crate::http::render::{when, Page};
+use crate::service::console;
 use crate::store::{Contact, ContactQuery, User};
 
 pub const PATH: &str = "/admin/contacts";
@@ -101,7 +101,7 @@ fn contact_row(contact: Contact, actor: &User, now: i64) -> ContactRow {
             .phone
             .as_deref()
             .filter(|_| contact.phone_verified_at.is_some())
-            .map(crate::factors::contact_codes::masked),
+            .map(crate::service::factors::contact_codes::masked),
         id: contact.id,
         username: contact.username,
         email: contact.email,

@@ -10,10 +10,10 @@ use serde::Serialize;
 
 use super::{param, query, Admin, Frame};
 use crate::app::AppState;
-use crate::console::{self, ConsoleError, NewMember, PasswordLink};
 use crate::http::error::PageError;
 use crate::http::oidc::authorize::see_other;
 use crate::http::render::{when, Page};
+use crate::service::console::{self, ConsoleError, NewMember, PasswordLink};
 use crate::store::{Account, User};
 
 pub const NEW_PATH: &str = "/admin/contacts/new";
@@ -198,7 +198,7 @@ pub async fn show_member(
                 .as_ref()
                 .filter(|c| c.phone_verified_at.is_some())
                 .and_then(|c| c.phone.as_deref())
-                .map(crate::factors::contact_codes::masked),
+                .map(crate::service::factors::contact_codes::masked),
             id: user.id,
             username: user.username,
             email: user.email,

@@ -21,8 +21,6 @@ use serde::Serialize;
 use crate::app::AppState;
 use crate::auth::admin_rights::{self, Actor, Denied};
 use crate::auth::login_flow::{Stage, AAL2};
-use crate::console::{self, ConsoleError};
-use crate::factors;
 use crate::http::account::signed_in;
 use crate::http::cookies::{self, PendingTarget};
 use crate::http::error::PageError;
@@ -30,6 +28,8 @@ use crate::http::login;
 use crate::http::oidc::authorize::see_other;
 use crate::http::render::Page;
 use crate::oidc::params::Params;
+use crate::service::console::{self, ConsoleError};
+use crate::service::factors;
 use crate::store::{Account, ContactQuery, Session, User};
 
 pub const PATH: &str = "/admin";

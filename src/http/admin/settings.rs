@@ -10,11 +10,11 @@ use serde::Serialize;
 use super::{param, query, Admin, Frame};
 use crate::app::AppState;
 use crate::auth::policy::{self, SettingsInput};
-use crate::console;
 use crate::http::error::PageError;
 use crate::http::oidc::authorize::see_other;
 use crate::http::render::Page;
 use crate::oidc::params::Params;
+use crate::service::console;
 use crate::store::Account;
 
 pub const PATH: &str = "/admin/settings";

@@ -11,8 +11,8 @@ use super::members::member_json;
 use super::{body, reply, ApiActor, ApiError};
 use crate::app::AppState;
 use crate::auth::policy::{self, SettingsInput};
-use crate::console::{self, NewMember};
 use crate::oidc::params::Params;
+use crate::service::console::{self, NewMember};
 use crate::store::{Account, AuditEntry, ContactQuery};
 
 const PAGE_SIZE: i64 = 50;

@@ -10,8 +10,8 @@ use serde_json::{json, Value};
 use super::{body, reply, ApiActor, ApiError};
 use crate::app::AppState;
 use crate::auth::admin_rights;
-use crate::console;
 use crate::oidc::registration::Registration;
+use crate::service::console;
 use crate::store::Client;
 
 fn client_json(client: &Client) -> Value {

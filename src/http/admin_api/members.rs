@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use super::{body, reply, ApiActor, ApiError};
 use crate::app::AppState;
-use crate::console;
+use crate::service::console;
 use crate::store::{Contact, User};
 
 pub fn member_json(contact: &Contact, now: i64) -> Value {

@@ -18,8 +18,8 @@ use serde::de::DeserializeOwned;
 
 use crate::app::AppState;
 use crate::auth::admin_rights::Actor;
-use crate::console::ConsoleError;
 use crate::oidc::claims::{check_admin_api_token, ClientAccessTokenClaims, ACCESS_TOKEN_TYP};
+use crate::service::console::ConsoleError;
 use crate::store;
 
 const OPENAPI: &str = include_str!("openapi.json");

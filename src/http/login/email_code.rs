@@ -9,9 +9,9 @@ use axum::response::Response;
 
 use super::second_factor::{posted, render_with};
 use crate::app::AppState;
-use crate::factors;
-use crate::factors::contact_codes::{self, Purpose};
 use crate::http::error::PageError;
+use crate::service::factors;
+use crate::service::factors::contact_codes::{self, Purpose};
 
 pub const PATH: &str = "/login/email-code";
 pub const SMS_PATH: &str = "/login/sms-code";

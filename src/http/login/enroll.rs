@@ -11,12 +11,12 @@ use serde::Serialize;
 use super::{continue_link, finish_second_step};
 use crate::app::AppState;
 use crate::auth::login_flow::amr_with_totp;
-use crate::factors::{self, security_keys};
 use crate::http::client_ip::ClientIp;
 use crate::http::cookies;
 use crate::http::error::PageError;
 use crate::http::render::Page;
 use crate::oidc::params::Params;
+use crate::service::factors::{self, security_keys};
 use crate::store::{PendingLogin, User};
 
 pub const PATH: &str = "/login/enroll";

@@ -9,12 +9,12 @@ use axum::response::Response;
 use super::enroll::{finish_enrolment, render_enrolment, Enrolled, PATH as ENROLL_PATH};
 use crate::app::AppState;
 use crate::auth::webauthn::{self as rules, Kind};
-use crate::factors::security_keys;
 use crate::http::ceremony;
 use crate::http::client_ip::ClientIp;
 use crate::http::cookies;
 use crate::http::error::PageError;
 use crate::oidc::params::Params;
+use crate::service::factors::security_keys;
 use crate::store::{PendingLogin, User};
 
 pub const PATH: &str = "/login/enroll/key";

@@ -10,8 +10,6 @@ use serde::Serialize;
 
 use super::local_path;
 use crate::app::AppState;
-use crate::factors::contact_codes::{self, masked, phone_number, Purpose};
-use crate::factors::{self, Check, Method, Refusal};
 use crate::http::account::Account;
 use crate::http::client_ip::ClientIp;
 use crate::http::cookies;
@@ -19,6 +17,8 @@ use crate::http::error::PageError;
 use crate::http::login::second_factor::locked;
 use crate::http::oidc::authorize::see_other;
 use crate::http::render::Page;
+use crate::service::factors::contact_codes::{self, masked, phone_number, Purpose};
+use crate::service::factors::{self, Check, Method, Refusal};
 
 pub const PATH: &str = "/login/phone";
 pub const CONFIRM_PATH: &str = "/login/phone/confirm";

@@ -18,11 +18,11 @@ use axum::Router;
 
 use crate::app::AppState;
 use crate::auth::login_flow::{self, Stage};
-use crate::factors;
 use crate::http::cookies;
 use crate::http::error::PageError;
 use crate::http::oidc::authorize::{self, see_other};
 use crate::oidc::params::Params;
+use crate::service::factors;
 use crate::store::{PendingLogin, Session, User};
 
 pub fn router() -> Router<AppState> {

@@ -11,13 +11,13 @@ use super::password;
 use super::second_factor::locked;
 use crate::app::AppState;
 use crate::auth::secret;
-use crate::factors;
-use crate::factors::security_keys::{self, PasskeySignIn};
 use crate::http::ceremony;
 use crate::http::client_ip::ClientIp;
 use crate::http::cookies;
 use crate::http::error::PageError;
 use crate::oidc::params::Params;
+use crate::service::factors;
+use crate::service::factors::security_keys::{self, PasskeySignIn};
 
 pub const PATH: &str = "/login/passkey";
 pub const FINISH_PATH: &str = "/login/passkey/finish";

@@ -11,7 +11,6 @@ use serde::Serialize;
 use crate::app::AppState;
 use crate::auth::login_flow::{after_password, Facts, Next};
 use crate::auth::policy;
-use crate::factors::{self, security_keys, PasswordCheck};
 use crate::http::client_ip::ClientIp;
 use crate::http::cookies::{self, PendingTarget};
 use crate::http::error::PageError;
@@ -19,6 +18,7 @@ use crate::http::oidc::authorize::see_other;
 use crate::http::render::Page;
 use crate::oidc::authorize_request::AuthorizeRequest;
 use crate::oidc::params::Params;
+use crate::service::factors::{self, security_keys, PasswordCheck};
 
 pub const PATH: &str = "/login";
 

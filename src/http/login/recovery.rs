@@ -12,14 +12,14 @@ use super::second_factor::{locked, posted, render_with};
 use super::{enroll, expired_sign_in, pending_user};
 use crate::app::AppState;
 use crate::auth::login_flow::Stage;
-use crate::factors::contact_codes::{self, masked, Purpose};
-use crate::factors::{self, Check, Method, Refusal};
 use crate::http::client_ip::ClientIp;
 use crate::http::cookies::{self, PendingTarget};
 use crate::http::error::PageError;
 use crate::http::oidc::authorize::see_other;
 use crate::http::render::Page;
 use crate::oidc::params::Params;
+use crate::service::factors::contact_codes::{self, masked, Purpose};
+use crate::service::factors::{self, Check, Method, Refusal};
 use crate::store::User;
 
 pub const PATH: &str = "/login/recovery";

@@ -10,13 +10,13 @@ use serde::Serialize;
 use super::{expired_sign_in, finish_second_step, onward, pending_user};
 use crate::app::AppState;
 use crate::auth::login_flow::Stage;
-use crate::factors::{self, security_keys, Check, Refusal};
 use crate::http::ceremony;
 use crate::http::client_ip::ClientIp;
 use crate::http::cookies;
 use crate::http::error::PageError;
 use crate::http::render::Page;
 use crate::oidc::params::Params;
+use crate::service::factors::{self, security_keys, Check, Refusal};
 use crate::store::{PendingLogin, User};
 
 pub const PATH: &str = "/login/second-factor";

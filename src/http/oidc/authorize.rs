@@ -10,7 +10,6 @@ use axum::response::{IntoResponse, Response};
 use crate::app::AppState;
 use crate::auth::login_flow::{Stage, AAL2};
 use crate::auth::secret;
-use crate::factors;
 use crate::http::cookies::{self, PendingTarget};
 use crate::http::error::PageError;
 use crate::http::login;
@@ -21,9 +20,10 @@ use crate::oidc::authorize_request::{
 use crate::oidc::claims::ID_TOKEN_TYP;
 use crate::oidc::params::Params;
 use crate::oidc::registration;
+use crate::service::factors;
 use crate::store::{Session, User};
 
-pub const PATH: &str = "/authorize";
+pub const PATH: &str = crate::oidc::endpoints::AUTHORIZE;
 
 pub async fn authorize_get(
     State(app): State<AppState>,

@@ -16,7 +16,7 @@ use crate::http::client_ip::ClientIp;
 use crate::http::error::OAuthError;
 use crate::oidc::claims::{check_access_token, AccessTokenClaims, ACCESS_TOKEN_TYP};
 
-pub const PATH: &str = "/introspect";
+pub const PATH: &str = crate::oidc::endpoints::INTROSPECTION;
 
 #[derive(Serialize, Default)]
 struct Introspection {

@@ -6,7 +6,7 @@ use axum::response::IntoResponse;
 
 use crate::app::AppState;
 
-pub const PATH: &str = "/jwks";
+pub const PATH: &str = crate::oidc::endpoints::JWKS;
 
 pub async fn jwks(State(app): State<AppState>) -> impl IntoResponse {
     (

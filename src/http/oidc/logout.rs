@@ -19,7 +19,7 @@ use crate::oidc::claims::ID_TOKEN_TYP;
 use crate::oidc::params::Params;
 use crate::oidc::registration;
 
-pub const PATH: &str = "/logout";
+pub const PATH: &str = crate::oidc::endpoints::LOGOUT;
 pub const CONFIRM_PATH: &str = "/logout/confirm";
 
 #[derive(Serialize)]

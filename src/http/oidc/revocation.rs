@@ -14,7 +14,7 @@ use crate::http::client_ip::ClientIp;
 use crate::http::error::OAuthError;
 use crate::oidc::claims::{AccessTokenClaims, ClientAccessTokenClaims, ACCESS_TOKEN_TYP};
 
-pub const PATH: &str = "/revoke";
+pub const PATH: &str = crate::oidc::endpoints::REVOCATION;
 
 pub async fn revoke(
     State(app): State<AppState>,

@@ -25,7 +25,7 @@ use crate::oidc::params::Params;
 use crate::oidc::scope;
 use crate::store::{Client, FirstRefresh, Grant, NewGrant, Redemption, RefreshRotation};
 
-pub const PATH: &str = "/token";
+pub const PATH: &str = crate::oidc::endpoints::TOKEN;
 
 #[derive(Serialize)]
 struct TokenResponse {

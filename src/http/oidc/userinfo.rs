@@ -17,7 +17,7 @@ use crate::oidc::claims::{
 };
 use crate::oidc::params::Params;
 
-pub const PATH: &str = "/userinfo";
+pub const PATH: &str = crate::oidc::endpoints::USERINFO;
 
 #[derive(Serialize)]
 struct UserInfo {

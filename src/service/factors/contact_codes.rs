@@ -5,7 +5,7 @@
 use rand::Rng;
 
 use crate::app::AppState;
-use crate::delivery::{self, Channel, Message};
+use crate::service::delivery::{self, Channel, Message};
 use crate::store::{self, User};
 
 /// What a code is for; each purpose has its own live code.

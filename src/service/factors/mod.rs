@@ -629,7 +629,7 @@ pub async fn audit(
     ip: Option<&str>,
     detail: serde_json::Value,
 ) -> Result<(), store::Error> {
-    crate::delivery::notices::notify(app, user, kind, &detail).await?;
+    crate::service::delivery::notices::notify(app, user, kind, &detail).await?;
     app.store
         .audit(NewAuditEvent {
             kind,

@@ -5,8 +5,8 @@
 use crate::app::AppState;
 use crate::auth::admin_rights::{self, Actor, Denied};
 use crate::auth::{password, secret};
-use crate::factors;
 use crate::oidc::registration::{self, Registration};
+use crate::service::factors;
 use crate::store::{
     self, Account, AccountSettings, Client, NewAuditEvent, NewClient, NewUser, User,
 };
@@ -115,8 +115,13 @@ pub async fn reset_2fa(app: &AppState, actor: &Actor, member_id: &str) -> Result
         app.clock.now(),
     )
     .await?;
-    crate::delivery::notices::notify(app, &member, "second_factor_reset", &serde_json::json!({}))
-        .await?;
+    crate::service::delivery::notices::notify(
+        app,
+        &member,
+        "second_factor_reset",
+        &serde_json::json!({}),
+    )
+    .await?;
     tracing::info!(member = %member.id, actor = %actor.id, "second factors reset from the console");
     Ok(member)
 }

@@ -1,0 +1,49 @@
+//! The provider's endpoints (their paths under the issuer) and the
+//! discovery document that lists them with what each supports (OpenID
+//! Connect Discovery 1.0 §3).
+
+pub const DISCOVERY: &str = "/.well-known/openid-configuration";
+pub const AUTHORIZE: &str = "/authorize";
+pub const TOKEN: &str = "/token";
+pub const USERINFO: &str = "/userinfo";
+pub const JWKS: &str = "/jwks";
+pub const LOGOUT: &str = "/logout";
+pub const REVOCATION: &str = "/revoke";
+pub const INTROSPECTION: &str = "/introspect";
+
+/// The discovery document of a provider at `issuer`.
+pub fn discovery_document(issuer: &str) -> String {
+    serde_json::json!({
+        "issuer": issuer,
+        "authorization_endpoint": format!("{issuer}{AUTHORIZE}"),
+        "token_endpoint": format!("{issuer}{TOKEN}"),
+        "userinfo_endpoint": format!("{issuer}{USERINFO}"),
+        "jwks_uri": format!("{issuer}{JWKS}"),
+        "end_session_endpoint": format!("{issuer}{LOGOUT}"),
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": true,
+        "revocation_endpoint": format!("{issuer}{REVOCATION}"),
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "introspection_endpoint": format!("{issuer}{INTROSPECTION}"),
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "scopes_supported": super::scope::SUPPORTED,
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256", "ES256", "EdDSA"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "code_challenge_methods_supported": ["S256"],
+        "acr_values_supported": ["aal1", "aal2"],
+        "prompt_values_supported": ["none", "login"],
+        "claims_supported": [
+            "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "azp",
+            "preferred_username", "name", "email", "email_verified"
+        ],
+        "claims_parameter_supported": false,
+        "request_parameter_supported": false,
+        "request_uri_parameter_supported": false,
+        "authorization_response_iss_parameter_supported": true,
+    })
+    .to_string()
+}

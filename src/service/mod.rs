@@ -1,0 +1,14 @@
+//! The services layer: what the provider does, over the store, for the
+//! handlers in `http` and the commands in `cli`. Imports `app` and the
+//! foundation (`store`, `auth`, `oidc`, `config`, `clock`), never `http`.
+
+/// Back-channel logout delivery.
+pub mod backchannel;
+/// The provider console's operations, for its pages and its API.
+pub mod console;
+/// Email and SMS to users: queued, sent, retried.
+pub mod delivery;
+/// Second factors against the store: codes, enrolment, lock-out, reset.
+pub mod factors;
+/// Purging expired rows on a schedule.
+pub mod housekeeping;
