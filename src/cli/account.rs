@@ -2,7 +2,7 @@
 
 use clap::{Subcommand, ValueEnum};
 
-use super::{now, open_store, CliError};
+use super::common::{now, open_store, CliError};
 use crate::auth::secret;
 use crate::config::Config;
 use crate::store::{self, NewAccount};

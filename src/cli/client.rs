@@ -2,7 +2,7 @@
 
 use clap::{ArgGroup, Subcommand, ValueEnum};
 
-use super::{now, open_store, read_secret_line, CliError};
+use super::common::{now, open_store, read_secret_line, CliError};
 use crate::auth::password;
 use crate::config::Config;
 use crate::oidc::registration::{self, Registration};

@@ -2,7 +2,7 @@
 
 use clap::Args;
 
-use super::CliError;
+use super::common::CliError;
 use crate::config::Config;
 
 #[derive(Args)]

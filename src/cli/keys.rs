@@ -2,7 +2,7 @@
 
 use clap::Subcommand;
 
-use super::{now, CliError};
+use super::common::{now, CliError};
 use crate::config::Config;
 use crate::oidc::keys;
 

@@ -2,7 +2,7 @@
 
 use clap::Args;
 
-use super::{open_store, CliError};
+use super::common::{open_store, CliError};
 use crate::app::AppState;
 use crate::clock::Clock;
 use crate::config::Config;

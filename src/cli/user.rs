@@ -2,7 +2,7 @@
 
 use clap::Subcommand;
 
-use super::{now, open_store, read_secret_line, CliError};
+use super::common::{now, open_store, read_secret_line, CliError};
 use crate::auth::{password, secret};
 use crate::config::Config;
 use crate::store::{self, NewUser};

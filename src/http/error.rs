@@ -1,5 +1,6 @@
 //! Errors as their audience sees them: `OAuthError` for the protocol endpoints
-//! (RFC 6749 §5.2 JSON), `PageError` for people in a browser (an error page).
+//! (RFC 6749 §5.2 JSON), `PageError` for people in a browser (an error page),
+//! `ApiError` for the console's JSON API.
 //! Internal detail is logged here, once, and never sent.
 
 use axum::http::header::{CACHE_CONTROL, PRAGMA, WWW_AUTHENTICATE};
@@ -7,6 +8,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
+use crate::service::console::ConsoleError;
 use crate::store;
 
 #[derive(Debug, thiserror::Error)]
@@ -204,6 +206,77 @@ impl IntoResponse for PageError {
         };
         let mut response = (status, page.message.clone()).into_response();
         response.extensions_mut().insert(page);
+        response
+    }
+}
+
+/// An error of the API, as JSON `{"error", "error_description"}`.
+#[derive(Debug)]
+pub enum ApiError {
+    Unauthorized(&'static str),
+    Forbidden(String),
+    NotFound(String),
+    BadRequest(String),
+    Conflict(String),
+    Unavailable,
+    Internal(String),
+}
+
+impl From<ConsoleError> for ApiError {
+    fn from(err: ConsoleError) -> Self {
+        match err {
+            ConsoleError::Denied(denied) => ApiError::Forbidden(denied.message().into()),
+            ConsoleError::NotFound(what) => ApiError::NotFound(what.into()),
+            ConsoleError::Invalid(why) => ApiError::BadRequest(why),
+            ConsoleError::Duplicate(why) => ApiError::Conflict(why),
+            ConsoleError::Store(e) => e.into(),
+            ConsoleError::Hashing(e) => ApiError::Internal(e),
+        }
+    }
+}
+
+impl From<store::Error> for ApiError {
+    fn from(err: store::Error) -> Self {
+        match err {
+            store::Error::Unavailable(detail) => {
+                tracing::error!(%detail, "database unavailable");
+                ApiError::Unavailable
+            }
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, description) = match self {
+            ApiError::Unauthorized(d) => (StatusCode::UNAUTHORIZED, "invalid_token", d.to_string()),
+            ApiError::Forbidden(d) => (StatusCode::FORBIDDEN, "forbidden", d),
+            ApiError::NotFound(d) => (StatusCode::NOT_FOUND, "not_found", d),
+            ApiError::BadRequest(d) => (StatusCode::BAD_REQUEST, "invalid_request", d),
+            ApiError::Conflict(d) => (StatusCode::CONFLICT, "conflict", d),
+            ApiError::Unavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "the database is unavailable; try again shortly".into(),
+            ),
+            ApiError::Internal(detail) => {
+                tracing::error!(%detail, "admin API request failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "server_error",
+                    "the request failed".into(),
+                )
+            }
+        };
+        let body = serde_json::json!({ "error": code, "error_description": description });
+        let mut response = (status, [(CACHE_CONTROL, "no-store")], Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                WWW_AUTHENTICATE,
+                HeaderValue::from_static(r#"Bearer error="invalid_token""#),
+            );
+        }
         response
     }
 }

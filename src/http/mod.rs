@@ -15,6 +15,7 @@ pub mod login;
 pub mod metrics;
 pub mod oidc;
 pub mod password_link;
+pub mod redirect;
 pub mod render;
 pub mod request_log;
 pub mod setup;

@@ -103,7 +103,7 @@ mod tests {
         CodeGrant {
             grant_id: "g1".into(),
             client_id: "portal".into(),
-            user_id: "u1".into(),
+            user_id: "user-1234".into(),
             sid: "s1".into(),
             scope: "openid email".into(),
             nonce: Some("n-0S6_WzA2Mj".into()),
@@ -121,7 +121,13 @@ mod tests {
         let vault = Vault::from_master(&[3u8; 32]);
         let code = grant().seal(&vault).unwrap();
         assert_eq!(CodeGrant::open(&vault, &code), Some(grant()));
-        for clear in ["portal", "u1", "n-0S6_WzA2Mj", "aal2", "portal.example"] {
+        for clear in [
+            "portal",
+            "user-1234",
+            "n-0S6_WzA2Mj",
+            "aal2",
+            "portal.example",
+        ] {
             assert!(!code.contains(clear), "{clear} is not readable in the code");
         }
         assert_ne!(

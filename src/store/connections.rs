@@ -11,7 +11,7 @@
 //! (WAL), which refuse writes so that none goes astray.
 
 use std::ops::{Deref, DerefMut};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,7 +19,7 @@ use sqlx::any::AnyConnectOptions;
 use sqlx::{AnyConnection, ConnectOptions, Connection, Executor};
 use tokio::sync::{Mutex, OwnedMappedMutexGuard, OwnedMutexGuard, OwnedSemaphorePermit, Semaphore};
 
-use super::Error;
+use super::error::{losses, Error};
 
 /// How long a request waits for a SQLite connection before it is told the database is unavailable.
 const SQLITE_WAIT: Duration = Duration::from_secs(10);
@@ -31,15 +31,6 @@ const POSTGRES_CONNECTIONS: usize = 16;
 /// A PostgreSQL connection idle this long is checked before it is used
 /// (a server or a firewall may have dropped it meanwhile).
 const IDLE_CHECK: Duration = Duration::from_secs(30);
-
-/// Bumped whenever a query reports a lost or unusable database: every
-/// PostgreSQL connection is checked once before its next use.
-static LOSSES: AtomicU64 = AtomicU64::new(0);
-
-/// Called for a query that failed as if its connection were lost.
-pub(super) fn connection_maybe_lost() {
-    LOSSES.fetch_add(1, Ordering::Relaxed);
-}
 
 /// Connections for one use (reads or writes).
 #[derive(Clone)]
@@ -157,7 +148,7 @@ impl Conns {
         reopen: Option<AnyConnectOptions>,
     ) -> Conns {
         let now = Instant::now();
-        let sound_at = LOSSES.load(Ordering::Relaxed);
+        let sound_at = losses();
         Conns(Arc::new(Held {
             free: Arc::new(Semaphore::new(conns.len())),
             slots: conns
@@ -256,7 +247,7 @@ fn closed() -> Error {
 /// one where there is none; a database that does not answer within
 /// `POSTGRES_WAIT` is unavailable.
 async fn make_sound(slot: &mut Slot, options: &AnyConnectOptions) -> Result<(), Error> {
-    let losses = LOSSES.load(Ordering::Relaxed);
+    let losses = losses();
     let suspect = slot.sound_at != losses || slot.used_at.elapsed() >= IDLE_CHECK;
     if let (true, Some(conn)) = (suspect, slot.conn.as_mut()) {
         let pinged = tokio::time::timeout(POSTGRES_WAIT, conn.ping()).await;
@@ -313,7 +304,7 @@ impl Drop for Conn {
         runtime.spawn(async move {
             let settled = tokio::time::timeout(POSTGRES_WAIT, taken.conn.ping()).await;
             if !matches!(settled, Ok(Ok(()))) {
-                connection_maybe_lost();
+                super::error::connection_maybe_lost();
             }
             drop(taken);
         });

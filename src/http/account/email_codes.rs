@@ -6,13 +6,13 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::security::EXPIRED_FORM;
-use super::{after_new_factor, may_change, password_and_code, Account};
+use super::session::EXPIRED_FORM;
+use super::session::{after_new_factor, may_change, password_and_code, Account};
 use crate::app::AppState;
 use crate::auth::login_flow::amr_with_email;
 use crate::http::client_ip::ClientIp;
 use crate::http::error::PageError;
-use crate::http::login::second_factor::locked;
+use crate::http::login::locked::locked;
 use crate::oidc::params::Params;
 use crate::service::factors::contact_codes::{self, Purpose, Sent};
 use crate::service::factors::{self, Check, Method, Refusal};

@@ -6,15 +6,15 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::security::{EXPIRED_FORM, PATH};
-use super::{recently_reauthenticated, Account};
+use super::session::{recently_reauthenticated, Account};
+use super::session::{EXPIRED_FORM, PATH};
 use crate::app::AppState;
 use crate::auth::login_flow::amr_with_totp;
 use crate::http::client_ip::ClientIp;
 use crate::http::cookies;
 use crate::http::error::PageError;
 use crate::http::login::enroll::{render_enrolment, BackupCodesPage};
-use crate::http::login::second_factor::locked;
+use crate::http::login::locked::locked;
 use crate::http::render::Page;
 use crate::service::factors::{self, Check, PasswordCheck};
 
@@ -35,7 +35,7 @@ async fn may_enable(
             "Your organisation does not use authenticator apps: add a security key instead.";
         return Ok(Some((message, StatusCode::FORBIDDEN)));
     }
-    if !super::session_meets_factors(app, account).await? {
+    if !super::session::session_meets_factors(app, account).await? {
         let message = "Verify with your security key first (below), then try again.";
         return Ok(Some((message, StatusCode::FORBIDDEN)));
     }
@@ -175,7 +175,7 @@ pub async fn submit_regenerate(
         return account.refuse(&app, message, StatusCode::CONFLICT).await;
     }
     // A change to a factor needs the highest level the user has, and a fresh password.
-    if !super::session_meets_factors(&app, &account).await? {
+    if !super::session::session_meets_factors(&app, &account).await? {
         let message = "Verify with your second factor first (below), then try again.";
         return account.refuse(&app, message, StatusCode::FORBIDDEN).await;
     }

@@ -7,8 +7,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::security::{EXPIRED_FORM, PATH};
-use super::{after_new_factor, may_change, Account};
+use super::session::{after_new_factor, may_change, Account};
+use super::session::{EXPIRED_FORM, PATH};
 use crate::app::AppState;
 use crate::auth::webauthn::{self as rules, Kind};
 use crate::http::ceremony::{self, MAX_ANSWER_LEN};

@@ -7,12 +7,13 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::security::{render_account_with, EXPIRED_FORM};
-use super::{after_new_factor, password_and_code, Account};
+use super::security::render_account_with;
+use super::session::EXPIRED_FORM;
+use super::session::{after_new_factor, password_and_code, Account};
 use crate::app::AppState;
 use crate::http::client_ip::ClientIp;
 use crate::http::error::PageError;
-use crate::http::login::second_factor::locked;
+use crate::http::login::locked::locked;
 use crate::service::factors::contact_codes::{self, masked, phone_number, Purpose, Sent};
 use crate::service::factors::{self, Check, Method, Refusal};
 

@@ -7,21 +7,23 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Serialize;
 
-use super::{keys, recently_reauthenticated, Account};
+use super::keys;
+use super::session::{may_change, recently_reauthenticated, Account, EXPIRED_FORM};
 use crate::app::AppState;
 use crate::auth::login_flow::Stage;
 use crate::auth::webauthn::Kind;
 use crate::http::client_ip::ClientIp;
 use crate::http::cookies::{self, PendingTarget};
 use crate::http::error::PageError;
-use crate::http::login;
-use crate::http::oidc::authorize::see_other;
+use crate::http::login::pending;
+use crate::http::redirect::see_other;
 use crate::http::render::{when, Page};
+use crate::oidc::params::Params;
 use crate::service::factors::contact_codes::{masked, Purpose};
 use crate::service::factors::{self, security_keys, PasswordCheck};
 use crate::store::{Session, User};
 
-pub const PATH: &str = "/account";
+pub use super::session::PATH;
 
 #[derive(Serialize, Default)]
 pub struct AccountPage {
@@ -261,7 +263,6 @@ pub async fn show_account(
 
 const SIGNED_OUT_OTHERS: &str = "Your other sessions are signed out.";
 const SESSION_ENDED: &str = "That session is signed out.";
-pub const EXPIRED_FORM: &str = "This form has expired. Please try again.";
 const THROTTLED: &str = "Too many failed attempts. Wait a few minutes, then try again.";
 
 pub async fn submit_reauth(
@@ -288,7 +289,7 @@ pub async fn submit_reauth(
             app.store
                 .mark_reauthenticated(&account.session.sid, app.clock.now())
                 .await?;
-            let next = login::local_path(form.get("next").ok().flatten())
+            let next = pending::local_path(form.get("next").ok().flatten())
                 .unwrap_or_else(|| PATH.to_string());
             Ok(see_other(&next))
         }
@@ -336,7 +337,7 @@ pub async fn submit_step_up(
     };
     let cookie =
         cookies::start_pending(&app, &account.user.id, Stage::SecondFactor, target).await?;
-    let mut response = see_other(login::stage_path(Stage::SecondFactor));
+    let mut response = see_other(pending::stage_path(Stage::SecondFactor));
     cookies::attach(&mut response, Some(cookie));
     Ok(response)
 }
@@ -471,6 +472,61 @@ pub async fn render_account_with(
         status,
     )
     .await
+}
+
+/// The account page around a request of the account pages.
+impl Account {
+    /// The account page, with a notice or an error.
+    pub async fn page(
+        &self,
+        app: &AppState,
+        notice: Option<&'static str>,
+        error: Option<&'static str>,
+        status: StatusCode,
+    ) -> Result<Response, PageError> {
+        render_account(
+            app,
+            self.headers(),
+            &self.session,
+            &self.user,
+            notice.map(String::from),
+            error,
+            status,
+        )
+        .await
+    }
+
+    /// The account page saying why a change was refused.
+    pub async fn refuse(
+        &self,
+        app: &AppState,
+        error: &'static str,
+        status: StatusCode,
+    ) -> Result<Response, PageError> {
+        self.page(app, None, Some(error), status).await
+    }
+
+    /// A submitted form that changes the user's factors: its CSRF token
+    /// must hold and the session may change them (see `may_change`);
+    /// otherwise the account page saying why not.
+    pub async fn changing_form(
+        &self,
+        app: &AppState,
+        body: &[u8],
+    ) -> Result<Result<Params, Response>, PageError> {
+        let Some(form) = self.form(app, body) else {
+            let page = self
+                .refuse(app, EXPIRED_FORM, StatusCode::FORBIDDEN)
+                .await?;
+            return Ok(Err(page));
+        };
+        if let Some(refusal) = may_change(app, self).await? {
+            return Ok(Err(self
+                .refuse(app, refusal, StatusCode::FORBIDDEN)
+                .await?));
+        }
+        Ok(Ok(form))
+    }
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use serde::Serialize;
 
-use super::{page_number, param, query, Admin, Frame};
+use super::frame::{page_number, param, query, Admin, Frame};
 use crate::app::AppState;
 use crate::auth::admin_rights;
 use crate::http::error::PageError;

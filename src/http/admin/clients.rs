@@ -7,11 +7,11 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Serialize;
 
-use super::{param, Admin, Frame};
+use super::frame::{param, Admin, Frame};
 use crate::app::AppState;
 use crate::auth::admin_rights;
 use crate::http::error::PageError;
-use crate::http::oidc::authorize::see_other;
+use crate::http::redirect::see_other;
 use crate::http::render::Page;
 use crate::oidc::params::Params;
 use crate::oidc::registration::{uri_lines, Registration, ID_TOKEN_ALGS};
@@ -265,7 +265,7 @@ pub async fn show_client(
     axum::extract::RawQuery(raw): axum::extract::RawQuery,
 ) -> Result<Response, PageError> {
     let client = console::client(&app, &admin.actor(), &client_id).await?;
-    let saved = super::query(raw);
+    let saved = super::frame::query(raw);
     let notice = (param(&saved, "saved") == Some("1")).then_some("Saved.");
     render_form(&app, &admin, false, Fields::of(&client), notice, None).await
 }

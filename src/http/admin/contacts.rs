@@ -6,10 +6,10 @@ use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use serde::Serialize;
 
-use super::{page_number, param, query, Admin, Frame};
+use super::frame::{page_number, param, query, Admin, Frame};
 use crate::app::AppState;
 use crate::http::error::PageError;
-use crate::http::oidc::authorize::see_other;
+use crate::http::redirect::see_other;
 use crate::http::render::{when, Page};
 use crate::service::console;
 use crate::store::{Contact, ContactQuery, User};

@@ -8,10 +8,10 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Serialize;
 
-use super::{param, query, Admin, Frame};
+use super::frame::{param, query, Admin, Frame};
 use crate::app::AppState;
 use crate::http::error::PageError;
-use crate::http::oidc::authorize::see_other;
+use crate::http::redirect::see_other;
 use crate::http::render::{when, Page};
 use crate::service::console::{self, ConsoleError, NewMember, PasswordLink};
 use crate::store::{Account, User};

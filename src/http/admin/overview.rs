@@ -4,10 +4,10 @@ use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use serde::Serialize;
 
-use super::{param, query, Admin, Frame};
+use super::frame::{param, query, Admin, Frame};
 use crate::app::AppState;
 use crate::http::error::PageError;
-use crate::http::oidc::authorize::see_other;
+use crate::http::redirect::see_other;
 use crate::http::render::Page;
 use crate::store::ContactQuery;
 
@@ -41,7 +41,7 @@ pub async fn show(
             offset: 0,
         })
         .await?;
-    let without_factor = super::count_without_factor(&app, &account.id).await?;
+    let without_factor = super::frame::count_without_factor(&app, &account.id).await?;
     admin
         .render(&app, &account, "overview", |frame| OverviewPage {
             frame,

@@ -7,11 +7,11 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Serialize;
 
-use super::{param, query, Admin, Frame};
+use super::frame::{param, query, Admin, Frame};
 use crate::app::AppState;
 use crate::auth::policy::{self, SettingsInput};
 use crate::http::error::PageError;
-use crate::http::oidc::authorize::see_other;
+use crate::http::redirect::see_other;
 use crate::http::render::Page;
 use crate::oidc::params::Params;
 use crate::service::console;
@@ -143,7 +143,7 @@ async fn render(
         failure_limit: c.mfa_failure_limit,
         lockout_minutes: c.mfa_lockout_secs / 60,
     };
-    let without_factor = super::count_without_factor(app, &account.id).await?;
+    let without_factor = super::frame::count_without_factor(app, &account.id).await?;
     let mut response = admin
         .render(app, account, "settings", |frame| SettingsPage {
             frame,

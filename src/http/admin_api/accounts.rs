@@ -8,9 +8,10 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::members::member_json;
-use super::{body, reply, ApiActor, ApiError};
+use super::request::{body, reply, ApiActor};
 use crate::app::AppState;
 use crate::auth::policy::{self, SettingsInput};
+use crate::http::error::ApiError;
 use crate::oidc::params::Params;
 use crate::service::console::{self, NewMember};
 use crate::store::{Account, AuditEntry, ContactQuery};

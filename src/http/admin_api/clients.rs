@@ -7,9 +7,10 @@ use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{body, reply, ApiActor, ApiError};
+use super::request::{body, reply, ApiActor};
 use crate::app::AppState;
 use crate::auth::admin_rights;
+use crate::http::error::ApiError;
 use crate::oidc::registration::Registration;
 use crate::service::console;
 use crate::store::Client;

@@ -7,8 +7,9 @@ use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{body, reply, ApiActor, ApiError};
+use super::request::{body, reply, ApiActor};
 use crate::app::AppState;
+use crate::http::error::ApiError;
 use crate::service::console;
 use crate::store::{Contact, User};
 

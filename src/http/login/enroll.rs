@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Serialize;
 
-use super::{continue_link, finish_second_step};
+use super::pending::{continue_link, finish_second_step};
 use crate::app::AppState;
 use crate::auth::login_flow::amr_with_totp;
 use crate::http::client_ip::ClientIp;
@@ -19,7 +19,7 @@ use crate::oidc::params::Params;
 use crate::service::factors::{self, security_keys};
 use crate::store::{PendingLogin, User};
 
-pub const PATH: &str = "/login/enroll";
+pub const PATH: &str = super::pending::ENROLL_PATH;
 
 /// The enrolment page, here and on the account page.
 #[derive(Serialize)]
@@ -136,7 +136,7 @@ pub async fn show_enroll(
     State(app): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
-    let (_, _, user) = super::pending_enrolment(&app, &headers).await?;
+    let (_, _, user) = super::pending::pending_enrolment(&app, &headers).await?;
     render_enrolment(&app, &headers, &user, PATH, true, None).await
 }
 
@@ -146,7 +146,7 @@ pub async fn submit_enroll(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let (hash, pending, user) = super::pending_enrolment(&app, &headers).await?;
+    let (hash, pending, user) = super::pending::pending_enrolment(&app, &headers).await?;
     let form = Params::parse(&body);
     if !cookies::csrf_ok(&app, &headers, form.get("csrf_token").ok().flatten()) {
         return render_enrolment(

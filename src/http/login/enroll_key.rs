@@ -27,7 +27,7 @@ async fn enrolling(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Result<(String, PendingLogin, User, Params), Response>, PageError> {
-    let (hash, pending, user) = super::pending_enrolment(app, headers).await?;
+    let (hash, pending, user) = super::pending::pending_enrolment(app, headers).await?;
     let form = Params::parse(body);
     if !cookies::csrf_ok(app, headers, form.get("csrf_token").ok().flatten()) {
         let message = Some("This form has expired. Please try again.");

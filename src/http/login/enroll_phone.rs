@@ -8,14 +8,14 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Serialize;
 
-use super::local_path;
+use super::pending::local_path;
 use crate::app::AppState;
-use crate::http::account::Account;
+use crate::http::account::session::Account;
 use crate::http::client_ip::ClientIp;
 use crate::http::cookies;
 use crate::http::error::PageError;
-use crate::http::login::second_factor::locked;
-use crate::http::oidc::authorize::see_other;
+use crate::http::login::locked::locked;
+use crate::http::redirect::see_other;
 use crate::http::render::Page;
 use crate::service::factors::contact_codes::{self, masked, phone_number, Purpose};
 use crate::service::factors::{self, Check, Method, Refusal};

@@ -7,8 +7,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
+use super::locked::locked;
 use super::password;
-use super::second_factor::locked;
 use crate::app::AppState;
 use crate::auth::secret;
 use crate::http::ceremony;
@@ -30,7 +30,10 @@ fn target(form: &Params) -> (Option<String>, Option<String>) {
         .flatten()
         .filter(|r| r.len() <= 64)
         .map(str::to_string);
-    (request, super::local_path(form.get("next").ok().flatten()))
+    (
+        request,
+        super::pending::local_path(form.get("next").ok().flatten()),
+    )
 }
 
 /// The browser's own ceremonies: bound to its CSRF token, which only it holds.
@@ -165,7 +168,7 @@ pub async fn submit_finish(
         serde_json::json!({ "acr": "aal2", "method": "passkey" }),
     )
     .await?;
-    let mut response = super::onward(
+    let mut response = super::onward::onward(
         &app,
         &session,
         request.as_deref(),

@@ -14,7 +14,7 @@ use crate::auth::policy;
 use crate::http::client_ip::ClientIp;
 use crate::http::cookies::{self, PendingTarget};
 use crate::http::error::PageError;
-use crate::http::oidc::authorize::see_other;
+use crate::http::redirect::see_other;
 use crate::http::render::Page;
 use crate::oidc::authorize_request::AuthorizeRequest;
 use crate::oidc::params::Params;
@@ -61,7 +61,7 @@ pub async fn show_login(
     let mut page = LoginPage {
         csrf_token: String::new(),
         request: None,
-        next: super::local_path(query.get("next").ok().flatten()),
+        next: super::pending::local_path(query.get("next").ok().flatten()),
         client_id: None,
         username: String::new(),
         error: None,
@@ -113,7 +113,7 @@ pub async fn submit_login(
     let request_id = field("request")
         .filter(|r| r.len() <= 64)
         .map(str::to_string);
-    let next = super::local_path(field("next"));
+    let next = super::pending::local_path(field("next"));
     let username = field("username").unwrap_or_default().trim().to_string();
     let mut page = LoginPage {
         csrf_token: String::new(),
@@ -196,7 +196,7 @@ pub async fn submit_login(
                 serde_json::json!({ "acr": "aal1" }),
             )
             .await?;
-            let mut response = super::onward(
+            let mut response = super::onward::onward(
                 &app,
                 &session,
                 request_id.as_deref(),
@@ -213,7 +213,7 @@ pub async fn submit_login(
                 session_sid: None,
             };
             let cookie = cookies::start_pending(&app, &user.id, stage, target).await?;
-            let mut response = see_other(super::stage_path(stage));
+            let mut response = see_other(super::pending::stage_path(stage));
             cookies::attach(&mut response, Some(cookie));
             Ok(response)
         }

@@ -8,19 +8,20 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Serialize;
 
-use super::second_factor::{locked, posted, render_with};
-use super::{enroll, expired_sign_in, pending_user};
+use super::enroll;
+use super::locked::locked;
+use super::pending::{expired_sign_in, pending_user};
+use super::second_factor::{posted, render_with};
 use crate::app::AppState;
 use crate::auth::login_flow::Stage;
 use crate::http::client_ip::ClientIp;
 use crate::http::cookies::{self, PendingTarget};
 use crate::http::error::PageError;
-use crate::http::oidc::authorize::see_other;
+use crate::http::redirect::see_other;
 use crate::http::render::Page;
 use crate::oidc::params::Params;
 use crate::service::factors::contact_codes::{self, masked, Purpose};
 use crate::service::factors::{self, Check, Method, Refusal};
-use crate::store::User;
 
 pub const PATH: &str = "/login/recovery";
 pub const CONFIRM_PATH: &str = "/login/recovery/confirm";
@@ -58,23 +59,6 @@ async fn render(
     Ok(response)
 }
 
-/// The recovery phone of a user who may recover with it: their only second
-/// factor is the authenticator app (with another, they give that instead).
-pub async fn recovery_phone(app: &AppState, user: &User) -> Result<Option<String>, PageError> {
-    let only_the_app = factors::has_totp(app, user).await?
-        && app.store.webauthn_credentials(&user.id).await?.is_empty()
-        && !factors::email_codes_on(app, user).await?
-        && !factors::sms_codes_usable(app, user).await?;
-    if !only_the_app {
-        return Ok(None);
-    }
-    Ok(app
-        .store
-        .phone_state(&user.id)
-        .await?
-        .map(|(phone, _)| phone))
-}
-
 /// `POST /login/recovery`: texts a recovery code.
 pub async fn submit_start(
     State(app): State<AppState>,
@@ -85,7 +69,7 @@ pub async fn submit_start(
         Ok(posted) => posted.user,
         Err(page) => return Ok(page),
     };
-    let Some(phone) = recovery_phone(&app, &user).await? else {
+    let Some(phone) = factors::recovery_phone(&app, &user).await? else {
         let message = Some("There is no recovery phone on your account.");
         return render_with(&app, &headers, &user, message, None, StatusCode::CONFLICT).await;
     };
@@ -111,7 +95,7 @@ pub async fn submit_confirm(
         .await?
         .ok_or_else(expired_sign_in)?;
     let user = pending_user(&app, &pending).await?;
-    let Some(phone) = recovery_phone(&app, &user).await? else {
+    let Some(phone) = factors::recovery_phone(&app, &user).await? else {
         return Err(expired_sign_in());
     };
     let form = Params::parse(&body);

@@ -7,7 +7,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Serialize;
 
-use super::{expired_sign_in, finish_second_step, onward, pending_user};
+use super::locked::locked;
+use super::onward::onward;
+use super::pending::{expired_sign_in, finish_second_step, pending_user};
 use crate::app::AppState;
 use crate::auth::login_flow::Stage;
 use crate::http::ceremony;
@@ -19,7 +21,7 @@ use crate::oidc::params::Params;
 use crate::service::factors::{self, security_keys, Check, Refusal};
 use crate::store::{PendingLogin, User};
 
-pub const PATH: &str = "/login/second-factor";
+pub const PATH: &str = super::pending::SECOND_FACTOR_PATH;
 pub const KEY_PATH: &str = "/login/security-key";
 pub const KEY_FINISH_PATH: &str = "/login/security-key/finish";
 
@@ -38,23 +40,6 @@ struct SecondFactorPage {
 
 impl Page for SecondFactorPage {
     const TEMPLATE: &'static str = "login/second_factor.html";
-}
-
-#[derive(Serialize)]
-pub struct LockedPage {
-    pub minutes: i64,
-}
-
-impl Page for LockedPage {
-    const TEMPLATE: &'static str = "login/locked.html";
-}
-
-/// The page that says the second step is locked, with HTTP 429.
-pub fn locked(app: &AppState, until: i64) -> Result<Response, PageError> {
-    let minutes = ((until - app.clock.now()) as f64 / 60.0).ceil().max(1.0) as i64;
-    let mut response = LockedPage { minutes }.render(app)?;
-    *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
-    Ok(response)
 }
 
 async fn render(
@@ -87,7 +72,7 @@ pub async fn render_with(
         has_keys,
         email_codes: factors::email_codes_offered(app, user).await?,
         sms_codes: factors::sms_codes_usable(app, user).await?,
-        recovery_phone: super::recovery::recovery_phone(app, user).await?.is_some(),
+        recovery_phone: factors::recovery_phone(app, user).await?.is_some(),
     }
     .render(app)?;
     *response.status_mut() = status;

@@ -3,16 +3,17 @@
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::HeaderMap;
+use axum::response::Response;
 
 use crate::app::AppState;
 use crate::auth::login_flow::{Stage, AAL2};
 use crate::auth::secret;
 use crate::http::cookies::{self, PendingTarget};
 use crate::http::error::PageError;
-use crate::http::login;
+use crate::http::login::pending;
+use crate::http::redirect::see_other;
 use crate::oidc::auth_code::CodeGrant;
 use crate::oidc::authorize_request::{
     redirect_with, AuthorizeRequest, Prompt, RedirectError, Target,
@@ -171,11 +172,11 @@ async fn step_up(
         // Enrolling a factor needs a recent password, not just a session
         // cookie: without one the sign-in page runs again, then the enrolment.
         let login_again = format!("/login?request={id}");
-        return login::enrol_from_session(app, &user, &session, target, &login_again).await;
+        return pending::enrol_from_session(app, &user, &session, target, &login_again).await;
     }
     let stage = Stage::SecondFactor;
     let cookie = cookies::start_pending(app, &user.id, stage, target).await?;
-    let mut response = see_other(login::stage_path(stage));
+    let mut response = see_other(pending::stage_path(stage));
     cookies::attach(&mut response, Some(cookie));
     Ok(response)
 }
@@ -305,20 +306,4 @@ fn error_redirect(
     }
     pairs.push(("iss", app.config.issuer()));
     see_other(&redirect_with(redirect_uri, &pairs))
-}
-
-pub fn see_other(location: &str) -> Response {
-    match HeaderValue::from_str(location) {
-        Ok(location) => (
-            StatusCode::SEE_OTHER,
-            [
-                (LOCATION, location),
-                (CACHE_CONTROL, HeaderValue::from_static("no-store")),
-            ],
-        )
-            .into_response(),
-        Err(_) => {
-            PageError::BadRequest("The redirect address is not valid.".into()).into_response()
-        }
-    }
 }

@@ -9,10 +9,10 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Serialize;
 
-use super::authorize::see_other;
 use crate::app::AppState;
 use crate::http::cookies;
 use crate::http::error::PageError;
+use crate::http::redirect::see_other;
 use crate::http::render::Page;
 use crate::oidc::authorize_request::redirect_with;
 use crate::oidc::claims::ID_TOKEN_TYP;

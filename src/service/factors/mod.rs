@@ -558,6 +558,23 @@ pub async fn email_codes_offered(app: &AppState, user: &User) -> Result<bool, st
     Ok(level::of(app, user).await?.email_offered())
 }
 
+/// The recovery phone of a user who may recover with it: their only second
+/// factor is the authenticator app (with another, they give that instead).
+pub async fn recovery_phone(app: &AppState, user: &User) -> Result<Option<String>, store::Error> {
+    let only_the_app = has_totp(app, user).await?
+        && app.store.webauthn_credentials(&user.id).await?.is_empty()
+        && !email_codes_on(app, user).await?
+        && !sms_codes_usable(app, user).await?;
+    if !only_the_app {
+        return Ok(None);
+    }
+    Ok(app
+        .store
+        .phone_state(&user.id)
+        .await?
+        .map(|(phone, _)| phone))
+}
+
 /// Whether the user's account allows the factor kind `kind`.
 pub async fn account_allows(app: &AppState, user: &User, kind: &str) -> Result<bool, store::Error> {
     let account = app.store.account_of(user).await?;
