@@ -1,7 +1,8 @@
 //! The layer rule of `src/lib.rs`, checked on the sources: a module imports
-//! only from its own layer or below, and no files import each other in a
-//! circle. A plain scan of `crate::` paths, enough for
-//! code that names its imports that way.
+//! only from its own layer or below, no files import each other in a
+//! circle, and no file grows past 500 lines. A plain scan of the paths the
+//! code names (`crate::`, `super::`, a child module's), enough for code that
+//! names its imports that way.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -320,6 +321,17 @@ fn no_files_import_each_other_in_a_circle() {
     let sources = sources(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"));
     let circles = circles(&sources);
     assert!(circles.is_empty(), "circles:\n{}", circles.join("\n"));
+}
+
+#[test]
+fn no_source_file_is_over_500_lines() {
+    let sources = sources(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"));
+    let long: Vec<String> = sources
+        .iter()
+        .filter(|s| s.text.lines().count() > 500)
+        .map(|s| format!("{}: {} lines", s.path, s.text.lines().count()))
+        .collect();
+    assert!(long.is_empty(), "split by concern:\n{}", long.join("\n"));
 }
 
 #[test]

@@ -52,7 +52,7 @@ async fn after_sending(
     } else {
         StatusCode::TOO_MANY_REQUESTS
     };
-    super::security::render_account_with(app, account, Some(notice), None, status).await
+    super::page::render_account_with(app, account, Some(notice), None, status).await
 }
 
 /// Checks an emailed code behind the second step's lock-out; the page to

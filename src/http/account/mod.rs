@@ -5,6 +5,7 @@
 pub mod email_codes;
 pub mod factors;
 pub mod keys;
+pub mod page;
 pub mod phone;
 pub mod security;
 pub mod session;

@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::security::render_account_with;
+use super::page::render_account_with;
 use super::session::EXPIRED_FORM;
 use super::session::{after_new_factor, password_and_code, Account};
 use crate::app::AppState;

@@ -7,58 +7,14 @@
 //! redirect to an unverified redirect_uri). `AuthorizeRequest::from_params`
 //! then checks the rest; its errors go back to the client by redirect.
 
+mod target;
+
+pub use target::{redirect_with, PageError, RedirectError, Target};
+
 use serde::{Deserialize, Serialize};
 
-use super::params::Params;
-use super::{pkce, scope};
-
-/// Where the answer goes: known before anything else is checked.
-#[derive(Debug, PartialEq, Eq)]
-pub struct Target {
-    pub client_id: String,
-    pub redirect_uri: String,
-    pub state: Option<String>,
-}
-
-/// An error shown on the provider's page, because there is nowhere safe to send it.
-#[derive(Debug, PartialEq, Eq)]
-pub struct PageError(pub String);
-
-/// An error for the client, sent to its redirect URI (RFC 6749 §4.1.2.1).
-#[derive(Debug, PartialEq, Eq)]
-pub struct RedirectError {
-    pub error: &'static str,
-    pub description: String,
-}
-
-impl RedirectError {
-    pub fn new(error: &'static str, description: impl Into<String>) -> Self {
-        RedirectError {
-            error,
-            description: description.into(),
-        }
-    }
-}
-
-impl Target {
-    pub fn from_params(params: &Params) -> Result<Target, PageError> {
-        let one = |name: &str| params.get(name).map_err(|d| PageError(d.to_string()));
-        let client_id =
-            one("client_id")?.ok_or_else(|| PageError("client_id is missing".into()))?;
-        let redirect_uri =
-            one("redirect_uri")?.ok_or_else(|| PageError("redirect_uri is missing".into()))?;
-        if client_id.len() > 255 || redirect_uri.len() > 2048 {
-            return Err(PageError("client_id or redirect_uri is too long".into()));
-        }
-        // A repeated state cannot be echoed faithfully; it is reported without one.
-        let state = params.get("state").ok().flatten().map(str::to_string);
-        Ok(Target {
-            client_id: client_id.into(),
-            redirect_uri: redirect_uri.into(),
-            state,
-        })
-    }
-}
+use crate::oidc::params::Params;
+use crate::oidc::{pkce, scope};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Prompt {
@@ -322,24 +278,6 @@ fn parse_prompt(value: Option<&str>) -> Result<Prompt, RedirectError> {
     } else {
         Prompt::Default
     })
-}
-
-/// Builds the redirect back to the client with `pairs` added to its query
-/// (RFC 6749 §4.1.2 and RFC 9207's `iss`).
-pub fn redirect_with(redirect_uri: &str, pairs: &[(&str, &str)]) -> String {
-    match url::Url::parse(redirect_uri) {
-        Ok(mut url) => {
-            {
-                let mut query = url.query_pairs_mut();
-                for (k, v) in pairs {
-                    query.append_pair(k, v);
-                }
-            }
-            url.to_string()
-        }
-        // Only registered URIs reach here, and registration parses them.
-        Err(_) => redirect_uri.to_string(),
-    }
 }
 
 #[cfg(test)]

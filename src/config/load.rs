@@ -1,179 +1,11 @@
-//! Settings: defaults, then a TOML file, then `GATEHOUSE_<NAME>` environment
-//! variables, then command-line flags (each overriding the one before).
+//! Where settings come from: the defaults, then a TOML file, then
+//! `GATEHOUSE_<NAME>` environment variables, then command-line flags; and
+//! the checks the result must pass.
 
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use serde::Deserialize;
-
-use crate::auth::password::{self, HashCost};
-
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Config {
-    pub listen: String,
-    pub issuer: String,
-    pub database_url: String,
-    pub keys_dir: PathBuf,
-    pub password_hash_memory_kib: u32,
-    pub password_hash_iterations: u32,
-    pub password_hash_parallelism: u32,
-    pub code_lifetime_secs: i64,
-    pub id_token_lifetime_secs: i64,
-    pub access_token_lifetime_secs: i64,
-    pub refresh_token_lifetime_secs: i64,
-    pub session_idle_secs: i64,
-    pub session_lifetime_secs: i64,
-    pub login_request_lifetime_secs: i64,
-    pub log: String,
-    /// `text` (for people) or `json` (one object per line, for log collectors).
-    pub log_format: String,
-    /// The algorithm of access tokens (ID tokens use each client's):
-    /// ES256 by default, a fraction of RS256's signing cost.
-    pub access_token_alg: String,
-    /// The name authenticator apps show next to the account.
-    pub totp_issuer: String,
-    pub backup_code_count: usize,
-    /// Consecutive second-factor failures that lock the second step.
-    pub mfa_failure_limit: i64,
-    pub mfa_lockout_secs: i64,
-    /// Wrong passwords per user, and per client IP, within the window before
-    /// further attempts are refused until it ends.
-    pub password_failure_limit: i64,
-    pub password_ip_failure_limit: i64,
-    pub password_failure_window_secs: i64,
-    /// How recent a re-entered password must be to change factors.
-    pub reauth_window_secs: i64,
-    /// How long a sign-in may wait between its password and its second step.
-    pub pending_login_lifetime_secs: i64,
-    /// How often expired codes, sessions, tokens and counters are purged.
-    pub purge_interval_secs: i64,
-    /// Where `/metrics` (Prometheus) is served, apart from the provider; empty: nowhere.
-    pub metrics_listen: String,
-    /// PEM files of the certificate chain and its private key: with both,
-    /// Gatehouse serves HTTPS itself (rustls).
-    pub tls_cert: String,
-    pub tls_key: String,
-    /// Signing keys older than this many days are replaced (0: only by `keys rotate`).
-    pub key_rotation_days: i64,
-    /// Proxies (addresses or CIDR ranges, comma-separated) whose
-    /// `forwarded_header` names the client.
-    pub trusted_proxies: String,
-    /// The one header the trusted proxies append the client's address to:
-    /// `x-forwarded-for` (nginx, Caddy, Traefik, HAProxy's `forwardfor`, AWS
-    /// load balancers) or `forwarded` (RFC 7239; HAProxy's `forwarded`,
-    /// Envoy when so configured). The other is ignored, so a client cannot
-    /// send it to choose its own address.
-    pub forwarded_header: String,
-    /// `smtp://host:port` or `smtps://user:pass@host:port`; empty: the
-    /// development outbox.
-    pub smtp_url: String,
-    /// The sender of email, as `Name <address>` or an address.
-    pub mail_from: String,
-    /// Where SMS messages are POSTed (JSON, signed with `sms_webhook_secret`);
-    /// empty: the development outbox.
-    pub sms_webhook_url: String,
-    pub sms_webhook_secret: String,
-    /// Where messages go when no mail server or SMS gateway is set.
-    pub outbox_dir: PathBuf,
-}
-
-/// The proxies whose word on the client's address is believed, and the header
-/// they write it in.
-#[derive(Clone, Debug, Default)]
-pub struct TrustedProxies {
-    pub nets: Vec<ipnet::IpNet>,
-    pub header: ForwardedHeader,
-}
-
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum ForwardedHeader {
-    #[default]
-    XForwardedFor,
-    Forwarded,
-}
-
-impl Config {
-    /// The trusted proxies and their header, parsed.
-    pub fn proxies(&self) -> Result<TrustedProxies, ConfigError> {
-        let header = match self.forwarded_header.trim().to_ascii_lowercase().as_str() {
-            "x-forwarded-for" => ForwardedHeader::XForwardedFor,
-            "forwarded" => ForwardedHeader::Forwarded,
-            other => {
-                return Err(ConfigError::Invalid(format!(
-                    "forwarded_header must be \"x-forwarded-for\" or \"forwarded\", not {other:?}"
-                )))
-            }
-        };
-        let nets = self
-            .trusted_proxies
-            .split(',')
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-            .map(|p| {
-                p.parse::<ipnet::IpNet>()
-                    .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
-                    .map_err(|_| {
-                        ConfigError::Invalid(format!(
-                            "trusted_proxies: {p:?} is neither an IP address nor a CIDR range"
-                        ))
-                    })
-            })
-            .collect::<Result<_, _>>()?;
-        Ok(TrustedProxies { nets, header })
-    }
-
-    pub fn serves_tls(&self) -> bool {
-        !self.tls_cert.is_empty()
-    }
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        let cost = HashCost::default();
-        Config {
-            listen: "127.0.0.1:8080".into(),
-            issuer: "http://localhost:8080".into(),
-            database_url: "sqlite://data/gatehouse.db".into(),
-            keys_dir: PathBuf::from("keys"),
-            password_hash_memory_kib: cost.memory_kib,
-            password_hash_iterations: cost.iterations,
-            password_hash_parallelism: cost.parallelism,
-            code_lifetime_secs: 60,
-            id_token_lifetime_secs: 3600,
-            access_token_lifetime_secs: 3600,
-            refresh_token_lifetime_secs: 30 * 24 * 3600,
-            // NIST SP 800-63B AAL2: re-authenticate after 1 hour idle, 24 hours in all.
-            session_idle_secs: 3600,
-            session_lifetime_secs: 24 * 3600,
-            login_request_lifetime_secs: 1800,
-            log: "info".into(),
-            log_format: "text".into(),
-            access_token_alg: "ES256".into(),
-            totp_issuer: "Gatehouse".into(),
-            backup_code_count: 10,
-            mfa_failure_limit: 5,
-            mfa_lockout_secs: 900,
-            password_failure_limit: 10,
-            password_ip_failure_limit: 100,
-            purge_interval_secs: 300,
-            metrics_listen: String::new(),
-            tls_cert: String::new(),
-            tls_key: String::new(),
-            trusted_proxies: String::new(),
-            forwarded_header: "x-forwarded-for".into(),
-            smtp_url: String::new(),
-            mail_from: "Gatehouse <gatehouse@localhost>".into(),
-            sms_webhook_url: String::new(),
-            sms_webhook_secret: String::new(),
-            outbox_dir: PathBuf::from("data/outbox"),
-            key_rotation_days: 90,
-            password_failure_window_secs: 900,
-            reauth_window_secs: 300,
-            pending_login_lifetime_secs: 600,
-        }
-    }
-}
+use super::{Config, ConfigError, Overrides};
+use crate::auth::password;
 
 /// Settings whose environment values are numbers; every other setting is text.
 const NUMERIC: &[&str] = &[
@@ -218,26 +50,6 @@ const TEXT: &[&str] = &[
     "sms_webhook_secret",
     "outbox_dir",
 ];
-
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("cannot read config file {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("config: {0}")]
-    Invalid(String),
-}
-
-/// Values given on the command line; `None` leaves the layer below in force.
-#[derive(Default)]
-pub struct Overrides {
-    pub listen: Option<String>,
-    pub issuer: Option<String>,
-    pub database_url: Option<String>,
-    pub keys_dir: Option<PathBuf>,
-}
 
 impl Config {
     /// Reads the file (if any), the environment and the flags, and checks the result.
@@ -437,40 +249,13 @@ impl Config {
         }
         Ok(())
     }
-
-    pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
-        self.listen.parse().map_err(|_| {
-            ConfigError::Invalid(format!("listen {:?} is not an address:port", self.listen))
-        })
-    }
-
-    /// The issuer without a trailing slash, as it appears in tokens.
-    pub fn issuer(&self) -> &str {
-        self.issuer.trim_end_matches('/')
-    }
-
-    pub fn is_https(&self) -> bool {
-        self.issuer.starts_with("https://")
-    }
-
-    pub fn hash_cost(&self) -> HashCost {
-        HashCost {
-            memory_kib: self.password_hash_memory_kib,
-            iterations: self.password_hash_iterations,
-            parallelism: self.password_hash_parallelism,
-        }
-    }
-
-    /// How long a retired signing key stays published: the longest life of a token it signed.
-    pub fn key_retirement_secs(&self) -> i64 {
-        self.id_token_lifetime_secs
-            .max(self.access_token_lifetime_secs)
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::password::HashCost;
+    use std::path::PathBuf;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs
