@@ -323,6 +323,31 @@ fn no_files_import_each_other_in_a_circle() {
     assert!(circles.is_empty(), "circles:\n{}", circles.join("\n"));
 }
 
+/// Files that name `krate` (as `krate::` or `use krate`) outside those under `allowed`.
+fn users_of(sources: &[Source], krate: &str, allowed: &[&str]) -> Vec<String> {
+    sources
+        .iter()
+        .filter(|s| !s.module.is_empty())
+        .filter(|s| !allowed.iter().any(|a| s.module[0] == *a))
+        .filter(|s| {
+            s.text.lines().any(|line| {
+                let code = line.split("//").next().unwrap_or("");
+                code.contains(&format!("{krate}::")) || code.contains(&format!("use {krate}"))
+            })
+        })
+        .map(|s| s.path.clone())
+        .collect()
+}
+
+#[test]
+fn only_the_store_speaks_sql_and_only_http_and_the_entry_points_speak_axum() {
+    let sources = sources(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"));
+    let sql = users_of(&sources, "sqlx", &["store"]);
+    assert!(sql.is_empty(), "sqlx outside the store: {sql:?}");
+    let web = users_of(&sources, "axum", &["http", "server", "cli", "demo"]);
+    assert!(web.is_empty(), "axum below http: {web:?}");
+}
+
 #[test]
 fn no_source_file_is_over_500_lines() {
     let sources = sources(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"));

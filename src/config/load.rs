@@ -204,7 +204,7 @@ impl Config {
             return Err(ConfigError::Invalid("totp_issuer must not be empty".into()));
         }
         if !self.smtp_url.is_empty() {
-            let url = url::Url::parse(&self.smtp_url).ok();
+            let url = url::Url::parse(self.smtp_url.expose()).ok();
             let Some(url) =
                 url.filter(|u| matches!(u.scheme(), "smtp" | "smtps") && u.host_str().is_some())
             else {

@@ -10,8 +10,10 @@ use crate::auth::password::HashCost;
 
 mod load;
 mod proxies;
+mod secret;
 
 pub use proxies::{ForwardedHeader, TrustedProxies};
+pub use secret::Secret;
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -72,13 +74,13 @@ pub struct Config {
     pub forwarded_header: String,
     /// `smtp://host:port` or `smtps://user:pass@host:port`; empty: the
     /// development outbox.
-    pub smtp_url: String,
+    pub smtp_url: Secret,
     /// The sender of email, as `Name <address>` or an address.
     pub mail_from: String,
     /// Where SMS messages are POSTed (JSON, signed with `sms_webhook_secret`);
     /// empty: the development outbox.
     pub sms_webhook_url: String,
-    pub sms_webhook_secret: String,
+    pub sms_webhook_secret: Secret,
     /// Where messages go when no mail server or SMS gateway is set.
     pub outbox_dir: PathBuf,
 }
@@ -117,10 +119,10 @@ impl Default for Config {
             tls_key: String::new(),
             trusted_proxies: String::new(),
             forwarded_header: "x-forwarded-for".into(),
-            smtp_url: String::new(),
+            smtp_url: Secret::default(),
             mail_from: "Gatehouse <gatehouse@localhost>".into(),
             sms_webhook_url: String::new(),
-            sms_webhook_secret: String::new(),
+            sms_webhook_secret: Secret::default(),
             outbox_dir: PathBuf::from("data/outbox"),
             key_rotation_days: 90,
             password_failure_window_secs: 900,

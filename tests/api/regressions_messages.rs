@@ -449,7 +449,7 @@ each_backend! {
             let (proxies, header) = (proxies.to_string(), header.to_string());
             let app = TestApp::spawn_with(backend, move |config| {
                 config.issuer = config.issuer.replace("127.0.0.1", ISSUER_HOST);
-                config.smtp_url = smtp.clone();
+                config.smtp_url = smtp.clone().into();
                 config.trusted_proxies = proxies.clone();
                 config.forwarded_header = header.clone();
             })
@@ -470,9 +470,9 @@ each_backend! {
         let gateway = SmsGateway::start().await;
         let (smtp, sms) = (mail.url(), gateway.url());
         let app = TestApp::spawn_with(backend, move |config| {
-            config.smtp_url = smtp.clone();
+            config.smtp_url = smtp.clone().into();
             config.sms_webhook_url = sms.clone();
-            config.sms_webhook_secret = SMS_SECRET.to_string();
+            config.sms_webhook_secret = SMS_SECRET.into();
             // The clock moves past the resend minute; the password stays recent.
             config.reauth_window_secs = 3600;
         })

@@ -9,6 +9,7 @@ use axum::response::Response;
 use serde::Serialize;
 
 use crate::app::AppState;
+use crate::auth::login_flow::AAL1;
 use crate::auth::login_flow::{after_password, Facts, Next};
 use crate::auth::policy;
 use crate::http::client_ip::ClientIp;
@@ -182,7 +183,7 @@ pub async fn submit_login(
                 &app,
                 &headers,
                 &user,
-                "aal1",
+                AAL1,
                 &amr,
                 Some(&ip),
                 Some(app.clock.now()),
@@ -193,7 +194,7 @@ pub async fn submit_login(
                 "signed_in",
                 &user,
                 Some(&ip),
-                serde_json::json!({ "acr": "aal1" }),
+                serde_json::json!({ "acr": AAL1 }),
             )
             .await?;
             let mut response = super::onward::onward(

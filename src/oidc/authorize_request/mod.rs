@@ -13,6 +13,7 @@ pub use target::{redirect_with, PageError, RedirectError, Target};
 
 use serde::{Deserialize, Serialize};
 
+use crate::auth::login_flow::{AAL1, AAL2};
 use crate::oidc::params::Params;
 use crate::oidc::{pkce, scope};
 
@@ -202,7 +203,7 @@ impl AuthorizeRequest {
     /// values Gatehouse does not know are left aside.
     pub fn wants_aal2(&self) -> bool {
         let only_aal2 = |values: &[String]| {
-            values.iter().any(|acr| acr == "aal2") && !values.iter().any(|acr| acr == "aal1")
+            values.iter().any(|acr| acr == AAL2) && !values.iter().any(|acr| acr == AAL1)
         };
         only_aal2(&self.acr_values) || only_aal2(&self.essential_acr)
     }
@@ -211,7 +212,7 @@ impl AuthorizeRequest {
     /// sign-in: it must have the level asked for, and where the request asked
     /// for a fresh sign-in, `fresh` (this very sign-in completed the request).
     pub fn satisfied_by(&self, acr: &str, auth_time: i64, fresh: bool, now: i64) -> bool {
-        let level_ok = !self.wants_aal2() || acr == "aal2";
+        let level_ok = !self.wants_aal2() || acr == AAL2;
         let prompt_ok = self.prompt != Prompt::Login || fresh;
         let age_ok = self.max_age.is_none() || fresh || !self.session_too_old(auth_time, now);
         level_ok && prompt_ok && age_ok

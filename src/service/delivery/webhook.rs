@@ -38,7 +38,7 @@ pub async fn send(app: &AppState, to: &str, message: &str) -> Result<(), String>
         .header("content-type", "application/json")
         .header(
             SIGNATURE_HEADER,
-            signature(&config.sms_webhook_secret, &body),
+            signature(config.sms_webhook_secret.expose(), &body),
         )
         .body(body)
         .send()
