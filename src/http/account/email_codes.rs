@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use super::session::EXPIRED_FORM;
-use super::session::{after_new_factor, may_change, password_and_code, Account};
+use super::session::{after_new_factor, may_change, password_and_code, SignedIn};
 use crate::app::AppState;
 use crate::auth::login_flow::amr_with_email;
 use crate::http::client_ip::ClientIp;
@@ -29,12 +29,12 @@ const WRONG_CODE: &str =
 /// The submitted form, when its CSRF token holds.
 async fn form_of(
     app: &AppState,
-    account: &Account,
+    signed_in: &SignedIn,
     body: &[u8],
 ) -> Result<Result<Params, Response>, PageError> {
-    match account.form(app, body) {
+    match signed_in.form(app, body) {
         Some(form) => Ok(Ok(form)),
-        None => Ok(Err(account
+        None => Ok(Err(signed_in
             .refuse(app, EXPIRED_FORM, StatusCode::FORBIDDEN)
             .await?)),
     }
@@ -43,7 +43,7 @@ async fn form_of(
 /// The account page after asking for a code: where it went, or when to ask again.
 async fn after_sending(
     app: &AppState,
-    account: &Account,
+    signed_in: &SignedIn,
     sent: Sent,
 ) -> Result<Response, PageError> {
     let (notice, sent) = sent.message("emailed", "");
@@ -52,19 +52,19 @@ async fn after_sending(
     } else {
         StatusCode::TOO_MANY_REQUESTS
     };
-    super::page::render_account_with(app, account, Some(notice), None, status).await
+    super::page::render_account_with(app, signed_in, Some(notice), None, status).await
 }
 
 /// Checks an emailed code behind the second step's lock-out; the page to
 /// answer with when it is refused.
 async fn check(
     app: &AppState,
-    account: &Account,
+    signed_in: &SignedIn,
     purpose: Purpose,
     code: &str,
     ip: &str,
 ) -> Result<Option<Response>, PageError> {
-    let user = &account.user;
+    let user = &signed_in.user;
     let check = factors::gated(app, user, Some(ip), |_| async move {
         let target = contact_codes::take(app, user, purpose, code).await?;
         Ok(match target {
@@ -76,7 +76,7 @@ async fn check(
     match check {
         Check::Accepted(_) => Ok(None),
         Check::Refused(_) => Ok(Some(
-            account
+            signed_in
                 .refuse(app, WRONG_CODE, StatusCode::UNAUTHORIZED)
                 .await?,
         )),
@@ -87,27 +87,27 @@ async fn check(
 /// `POST /account/email-codes`: sends a code to the user's address.
 pub async fn submit_turn_on(
     State(app): State<AppState>,
-    account: Account,
+    signed_in: SignedIn,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    if let Err(page) = form_of(&app, &account, &body).await? {
+    if let Err(page) = form_of(&app, &signed_in, &body).await? {
         return Ok(page);
     }
-    let user = &account.user;
+    let user = &signed_in.user;
     if !factors::account_allows(&app, user, "email").await? {
-        return account
+        return signed_in
             .refuse(&app, NOT_ALLOWED, StatusCode::FORBIDDEN)
             .await;
     }
     if factors::email_codes_on(&app, user).await? {
         let message = "Email codes are already on.";
-        return account.refuse(&app, message, StatusCode::CONFLICT).await;
+        return signed_in.refuse(&app, message, StatusCode::CONFLICT).await;
     }
-    if let Some(refusal) = may_change(&app, &account).await? {
-        return account.refuse(&app, refusal, StatusCode::FORBIDDEN).await;
+    if let Some(refusal) = may_change(&app, &signed_in).await? {
+        return signed_in.refuse(&app, refusal, StatusCode::FORBIDDEN).await;
     }
     let sent = contact_codes::send(&app, user, Purpose::EmailVerify, &user.email).await?;
-    after_sending(&app, &account, sent).await
+    after_sending(&app, &signed_in, sent).await
 }
 
 /// `POST /account/email-codes/confirm`: the code from the email turns email
@@ -115,22 +115,22 @@ pub async fn submit_turn_on(
 pub async fn submit_confirm(
     State(app): State<AppState>,
     ClientIp(ip): ClientIp,
-    account: Account,
+    signed_in: SignedIn,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let form = match account.changing_form(&app, &body).await? {
+    let form = match signed_in.changing_form(&app, &body).await? {
         Ok(form) => form,
         Err(page) => return Ok(page),
     };
-    let user = &account.user;
+    let user = &signed_in.user;
     if !factors::account_allows(&app, user, "email").await? {
-        return account
+        return signed_in
             .refuse(&app, NOT_ALLOWED, StatusCode::FORBIDDEN)
             .await;
     }
     let code = form.get("code").ok().flatten().unwrap_or_default();
     let ip = ip.to_string();
-    if let Some(refused) = check(&app, &account, Purpose::EmailVerify, code, &ip).await? {
+    if let Some(refused) = check(&app, &signed_in, Purpose::EmailVerify, code, &ip).await? {
         return Ok(refused);
     }
     let first = !factors::has_factor(&app, user).await?;
@@ -150,47 +150,47 @@ pub async fn submit_confirm(
     // counts an email code).
     let counted = factors::level::of(&app, user).await?.email_counts();
     let amr = amr_with_email(counted);
-    after_new_factor(&app, &account, &amr, first, &ip, "email").await
+    after_new_factor(&app, &signed_in, &amr, first, &ip, "email").await
 }
 
 /// `POST /account/email-codes/off-code`: a fresh code, to turn email codes off.
 pub async fn submit_off_code(
     State(app): State<AppState>,
-    account: Account,
+    signed_in: SignedIn,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    if let Err(page) = form_of(&app, &account, &body).await? {
+    if let Err(page) = form_of(&app, &signed_in, &body).await? {
         return Ok(page);
     }
-    let user = &account.user;
+    let user = &signed_in.user;
     if !app.store.email_state(&user.id).await?.1 {
         let message = "Email codes are already off.";
-        return account.refuse(&app, message, StatusCode::CONFLICT).await;
+        return signed_in.refuse(&app, message, StatusCode::CONFLICT).await;
     }
     let sent = contact_codes::send(&app, user, Purpose::EmailDisable, &user.email).await?;
-    after_sending(&app, &account, sent).await
+    after_sending(&app, &signed_in, sent).await
 }
 
 /// `POST /account/email-codes/off`: the password and a fresh code turn email codes off.
 pub async fn submit_turn_off(
     State(app): State<AppState>,
     ClientIp(ip): ClientIp,
-    account: Account,
+    signed_in: SignedIn,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let form = match form_of(&app, &account, &body).await? {
+    let form = match form_of(&app, &signed_in, &body).await? {
         Ok(form) => form,
         Err(page) => return Ok(page),
     };
-    let user = &account.user;
+    let user = &signed_in.user;
     if !app.store.email_state(&user.id).await?.1 {
         let message = "Email codes are already off.";
-        return account.refuse(&app, message, StatusCode::CONFLICT).await;
+        return signed_in.refuse(&app, message, StatusCode::CONFLICT).await;
     }
     let ip = ip.to_string();
     let refused = password_and_code(
         &app,
-        &account,
+        &signed_in,
         &form,
         &ip,
         Purpose::EmailDisable,
@@ -210,5 +210,7 @@ pub async fn submit_turn_off(
     )
     .await?;
     let notice = "Email codes are off: codes are no longer emailed to you.";
-    account.page(&app, Some(notice), None, StatusCode::OK).await
+    signed_in
+        .page(&app, Some(notice), None, StatusCode::OK)
+        .await
 }

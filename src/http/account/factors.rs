@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::session::{recently_reauthenticated, Account};
+use super::session::{recently_reauthenticated, SignedIn};
 use super::session::{EXPIRED_FORM, PATH};
 use crate::app::AppState;
 use crate::auth::login_flow::amr_with_totp;
@@ -25,21 +25,21 @@ const ALREADY_ON: &str = "An authenticator app is already set up. Turn it off fi
 /// Why the authenticator app cannot be set up now, if it cannot.
 async fn may_enable(
     app: &AppState,
-    account: &Account,
+    signed_in: &SignedIn,
 ) -> Result<Option<(&'static str, StatusCode)>, PageError> {
-    if factors::has_totp(app, &account.user).await? {
+    if factors::has_totp(app, &signed_in.user).await? {
         return Ok(Some((ALREADY_ON, StatusCode::CONFLICT)));
     }
-    if !factors::account_allows(app, &account.user, "totp").await? {
+    if !factors::account_allows(app, &signed_in.user, "totp").await? {
         let message =
             "Your organisation does not use authenticator apps: add a security key instead.";
         return Ok(Some((message, StatusCode::FORBIDDEN)));
     }
-    if !super::session::session_meets_factors(app, account).await? {
+    if !super::session::session_meets_factors(app, signed_in).await? {
         let message = "Verify with your security key first (below), then try again.";
         return Ok(Some((message, StatusCode::FORBIDDEN)));
     }
-    if !recently_reauthenticated(app, &account.session) {
+    if !recently_reauthenticated(app, &signed_in.session) {
         return Ok(Some((CONFIRM_PASSWORD, StatusCode::FORBIDDEN)));
     }
     Ok(None)
@@ -47,20 +47,20 @@ async fn may_enable(
 
 pub async fn show_enable_totp(
     State(app): State<AppState>,
-    account: Account,
+    signed_in: SignedIn,
 ) -> Result<Response, PageError> {
-    if let Some((message, status)) = may_enable(&app, &account).await? {
-        return account.refuse(&app, message, status).await;
+    if let Some((message, status)) = may_enable(&app, &signed_in).await? {
+        return signed_in.refuse(&app, message, status).await;
     }
-    if !recently_reauthenticated(&app, &account.session) {
-        return account
+    if !recently_reauthenticated(&app, &signed_in.session) {
+        return signed_in
             .refuse(&app, CONFIRM_PASSWORD, StatusCode::FORBIDDEN)
             .await;
     }
     render_enrolment(
         &app,
-        account.headers(),
-        &account.user,
+        signed_in.headers(),
+        &signed_in.user,
         ENABLE_PATH,
         false,
         None,
@@ -71,15 +71,15 @@ pub async fn show_enable_totp(
 pub async fn submit_enable_totp(
     State(app): State<AppState>,
     ClientIp(ip): ClientIp,
-    account: Account,
+    signed_in: SignedIn,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let (headers, user) = (account.headers(), &account.user);
-    let Some(form) = account.form(&app, &body) else {
+    let (headers, user) = (signed_in.headers(), &signed_in.user);
+    let Some(form) = signed_in.form(&app, &body) else {
         return render_enrolment(&app, headers, user, ENABLE_PATH, false, Some(EXPIRED_FORM)).await;
     };
-    if let Some((message, status)) = may_enable(&app, &account).await? {
-        return account.refuse(&app, message, status).await;
+    if let Some((message, status)) = may_enable(&app, &signed_in).await? {
+        return signed_in.refuse(&app, message, status).await;
     }
     let ip = ip.to_string();
     let code = form.get("code").ok().flatten().unwrap_or_default();
@@ -90,7 +90,7 @@ pub async fn submit_enable_totp(
         }
     };
     // Proving the new factor raises this session to aal2.
-    let raised = cookies::raise_session(&app, &account.session.sid, &amr_with_totp()).await?;
+    let raised = cookies::raise_session(&app, &signed_in.session.sid, &amr_with_totp()).await?;
     let (csrf_token, csrf_cookie) = cookies::csrf_token(&app, headers);
     let mut response =
         BackupCodesPage::new(codes, PATH.to_string(), csrf_token, true).render(&app)?;
@@ -102,17 +102,17 @@ pub async fn submit_enable_totp(
 pub async fn submit_disable_totp(
     State(app): State<AppState>,
     ClientIp(ip): ClientIp,
-    account: Account,
+    signed_in: SignedIn,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let user = &account.user;
-    let Some(form) = account.form(&app, &body) else {
-        return account
+    let user = &signed_in.user;
+    let Some(form) = signed_in.form(&app, &body) else {
+        return signed_in
             .refuse(&app, EXPIRED_FORM, StatusCode::FORBIDDEN)
             .await;
     };
     if !factors::has_totp(&app, user).await? {
-        return account
+        return signed_in
             .refuse(
                 &app,
                 "The authenticator app is already off.",
@@ -130,7 +130,7 @@ pub async fn submit_disable_totp(
     if factors::check_password(&app, &user.username, Some(user), password, Some(&ip)).await?
         != PasswordCheck::Correct
     {
-        return account
+        return signed_in
             .refuse(
                 &app,
                 "That password is not right.",
@@ -144,7 +144,7 @@ pub async fn submit_disable_totp(
         Check::Refused(_) => {
             let message =
                 "That code is not right: enter a current code from your app, or a backup code.";
-            return account
+            return signed_in
                 .refuse(&app, message, StatusCode::UNAUTHORIZED)
                 .await;
         }
@@ -156,37 +156,39 @@ pub async fn submit_disable_totp(
     } else {
         "Two-step verification is off. Your backup codes no longer work."
     };
-    account.page(&app, Some(notice), None, StatusCode::OK).await
+    signed_in
+        .page(&app, Some(notice), None, StatusCode::OK)
+        .await
 }
 
 pub async fn submit_regenerate(
     State(app): State<AppState>,
     ClientIp(ip): ClientIp,
-    account: Account,
+    signed_in: SignedIn,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    if account.form(&app, &body).is_none() {
-        return account
+    if signed_in.form(&app, &body).is_none() {
+        return signed_in
             .refuse(&app, EXPIRED_FORM, StatusCode::FORBIDDEN)
             .await;
     }
-    if !factors::has_factor(&app, &account.user).await? {
+    if !factors::has_factor(&app, &signed_in.user).await? {
         let message = "Backup codes come with a second factor: set one up first.";
-        return account.refuse(&app, message, StatusCode::CONFLICT).await;
+        return signed_in.refuse(&app, message, StatusCode::CONFLICT).await;
     }
     // A change to a factor needs the highest level the user has, and a fresh password.
-    if !super::session::session_meets_factors(&app, &account).await? {
+    if !super::session::session_meets_factors(&app, &signed_in).await? {
         let message = "Verify with your second factor first (below), then try again.";
-        return account.refuse(&app, message, StatusCode::FORBIDDEN).await;
+        return signed_in.refuse(&app, message, StatusCode::FORBIDDEN).await;
     }
-    if !recently_reauthenticated(&app, &account.session) {
-        return account
+    if !recently_reauthenticated(&app, &signed_in.session) {
+        return signed_in
             .refuse(&app, CONFIRM_PASSWORD, StatusCode::FORBIDDEN)
             .await;
     }
     let ip = ip.to_string();
-    let codes = factors::regenerate_backup_codes(&app, &account.user, Some(&ip)).await?;
-    let (csrf_token, cookie) = cookies::csrf_token(&app, account.headers());
+    let codes = factors::regenerate_backup_codes(&app, &signed_in.user, Some(&ip)).await?;
+    let (csrf_token, cookie) = cookies::csrf_token(&app, signed_in.headers());
     let mut response =
         BackupCodesPage::new(codes, PATH.to_string(), csrf_token, true).render(&app)?;
     cookies::attach(&mut response, cookie);

@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::session::{after_new_factor, may_change, Account};
+use super::session::{after_new_factor, may_change, SignedIn};
 use super::session::{EXPIRED_FORM, PATH};
 use crate::app::AppState;
 use crate::auth::webauthn::{self as rules, Kind};
@@ -26,8 +26,8 @@ pub const UNAVAILABLE: &str =
 const NOT_ALLOWED: &str = "Your organisation does not allow security keys.";
 
 /// Whether the user's account lets them register WebAuthn credentials.
-pub async fn keys_allowed(app: &AppState, account: &Account) -> Result<bool, PageError> {
-    let tenant = app.store.account_of(&account.user).await?;
+pub async fn keys_allowed(app: &AppState, signed_in: &SignedIn) -> Result<bool, PageError> {
+    let tenant = app.store.account_of(&signed_in.user).await?;
     Ok(tenant
         .factors
         .iter()
@@ -37,41 +37,50 @@ pub async fn keys_allowed(app: &AppState, account: &Account) -> Result<bool, Pag
 /// `POST /account/keys/new`: the name and kind, then the browser's ceremony.
 pub async fn submit_new_key(
     State(app): State<AppState>,
-    account: Account,
+    signed_in: SignedIn,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let Some(form) = account.form(&app, &body) else {
-        return account
+    let Some(form) = signed_in.form(&app, &body) else {
+        return signed_in
             .refuse(&app, EXPIRED_FORM, StatusCode::FORBIDDEN)
             .await;
     };
     let Some(kind) = form.get("kind").ok().flatten().and_then(Kind::parse) else {
         let message = "Choose Add security key or Add passkey.";
-        return account.refuse(&app, message, StatusCode::BAD_REQUEST).await;
+        return signed_in
+            .refuse(&app, message, StatusCode::BAD_REQUEST)
+            .await;
     };
     if security_keys::relying_party(&app).is_none() {
-        return account
+        return signed_in
             .refuse(&app, UNAVAILABLE, StatusCode::CONFLICT)
             .await;
     }
-    if !keys_allowed(&app, &account).await? {
-        return account
+    if !keys_allowed(&app, &signed_in).await? {
+        return signed_in
             .refuse(&app, NOT_ALLOWED, StatusCode::FORBIDDEN)
             .await;
     }
-    if let Some(refusal) = may_change(&app, &account).await? {
-        return account.refuse(&app, refusal, StatusCode::FORBIDDEN).await;
+    if let Some(refusal) = may_change(&app, &signed_in).await? {
+        return signed_in.refuse(&app, refusal, StatusCode::FORBIDDEN).await;
     }
     let Some(name) = rules::key_name(form.get("name").ok().flatten().unwrap_or_default()) else {
         let message =
             "Give the key a name of up to 64 characters, such as “Blue key on my keyring”.";
-        return account.refuse(&app, message, StatusCode::BAD_REQUEST).await;
+        return signed_in
+            .refuse(&app, message, StatusCode::BAD_REQUEST)
+            .await;
     };
-    let Some(ceremony) =
-        security_keys::start_registration(&app, &account.user, kind, &name, &account.session.sid)
-            .await?
+    let Some(ceremony) = security_keys::start_registration(
+        &app,
+        &signed_in.user,
+        kind,
+        &name,
+        &signed_in.session.sid,
+    )
+    .await?
     else {
-        return account
+        return signed_in
             .refuse(&app, UNAVAILABLE, StatusCode::CONFLICT)
             .await;
     };
@@ -94,7 +103,7 @@ pub async fn submit_new_key(
         back: PATH.to_string(),
         back_label: "Cancel and go back to your security page",
     };
-    ceremony::render(&app, account.headers(), text, ceremony, None, None)
+    ceremony::render(&app, signed_in.headers(), text, ceremony, None, None)
 }
 
 fn answer(form: &Params) -> (&str, &str) {
@@ -113,14 +122,14 @@ fn answer(form: &Params) -> (&str, &str) {
 pub async fn submit_finish_key(
     State(app): State<AppState>,
     ClientIp(ip): ClientIp,
-    account: Account,
+    signed_in: SignedIn,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let form = match account.changing_form(&app, &body).await? {
+    let form = match signed_in.changing_form(&app, &body).await? {
         Ok(form) => form,
         Err(page) => return Ok(page),
     };
-    let user = &account.user;
+    let user = &signed_in.user;
     let first = !factors::has_factor(&app, user).await?;
     let (token, response) = answer(&form);
     let ip = ip.to_string();
@@ -128,40 +137,44 @@ pub async fn submit_finish_key(
         &app,
         user,
         token,
-        &account.session.sid,
+        &signed_in.session.sid,
         response,
         Some(&ip),
     )
     .await?
     {
         Ok(stored) => stored,
-        Err(message) => return account.refuse(&app, message, StatusCode::BAD_REQUEST).await,
+        Err(message) => {
+            return signed_in
+                .refuse(&app, message, StatusCode::BAD_REQUEST)
+                .await
+        }
     };
     app.store.set_must_enroll(&user.id, false).await?;
     // Proving the new key raises this session to aal2.
     let amr = rules::amr(security_keys::is_synced(&stored), true);
-    after_new_factor(&app, &account, &amr, first, &ip, "key").await
+    after_new_factor(&app, &signed_in, &amr, first, &ip, "key").await
 }
 
 /// `POST /account/keys/remove`: removes one of the user's keys.
 pub async fn submit_remove_key(
     State(app): State<AppState>,
     ClientIp(ip): ClientIp,
-    account: Account,
+    signed_in: SignedIn,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let form = match account.changing_form(&app, &body).await? {
+    let form = match signed_in.changing_form(&app, &body).await? {
         Ok(form) => form,
         Err(page) => return Ok(page),
     };
     let id = form.get("id").ok().flatten().unwrap_or_default();
     let ip = ip.to_string();
-    if !security_keys::remove(&app, &account.user, id, Some(&ip)).await? {
-        return account
+    if !security_keys::remove(&app, &signed_in.user, id, Some(&ip)).await? {
+        return signed_in
             .refuse(&app, "That key is already removed.", StatusCode::NOT_FOUND)
             .await;
     }
-    account
+    signed_in
         .page(
             &app,
             Some("The key is removed: it no longer signs in to your account."),

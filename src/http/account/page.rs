@@ -1,13 +1,13 @@
 //! The account page itself: what protects the account (factors, backup codes,
 //! security keys, contact details) and the sessions, loaded for one render;
-//! and the page around a refusal or a notice (`Account::page`, `refuse`).
+//! and the page around a refusal or a notice (`SignedIn::page`, `refuse`).
 
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Serialize;
 
 use super::keys;
-use super::session::{may_change, recently_reauthenticated, Account, EXPIRED_FORM};
+use super::session::{may_change, recently_reauthenticated, SignedIn, EXPIRED_FORM};
 use crate::app::AppState;
 use crate::auth::webauthn::Kind;
 use crate::http::cookies::{self};
@@ -247,16 +247,16 @@ pub async fn render_account(
 /// The account page of `account` with a notice made for this request.
 pub async fn render_account_with(
     app: &AppState,
-    account: &Account,
+    signed_in: &SignedIn,
     notice: Option<String>,
     error: Option<&'static str>,
     status: StatusCode,
 ) -> Result<Response, PageError> {
     render_account(
         app,
-        account.headers(),
-        &account.session,
-        &account.user,
+        signed_in.headers(),
+        &signed_in.session,
+        &signed_in.user,
         notice,
         error,
         status,
@@ -265,7 +265,7 @@ pub async fn render_account_with(
 }
 
 /// The account page around a request of the account pages.
-impl Account {
+impl SignedIn {
     /// The account page, with a notice or an error.
     pub async fn page(
         &self,

@@ -9,7 +9,7 @@ use axum::response::Response;
 
 use super::page::render_account_with;
 use super::session::EXPIRED_FORM;
-use super::session::{after_new_factor, password_and_code, Account};
+use super::session::{after_new_factor, password_and_code, SignedIn};
 use crate::app::AppState;
 use crate::http::client_ip::ClientIp;
 use crate::http::error::PageError;
@@ -27,7 +27,7 @@ const WRONG_CODE: &str =
 
 async fn sent_page(
     app: &AppState,
-    account: &Account,
+    signed_in: &SignedIn,
     sent: Sent,
     what: &str,
 ) -> Result<Response, PageError> {
@@ -37,37 +37,39 @@ async fn sent_page(
     } else {
         StatusCode::TOO_MANY_REQUESTS
     };
-    render_account_with(app, account, Some(notice), None, status).await
+    render_account_with(app, signed_in, Some(notice), None, status).await
 }
 
 /// `POST /account/phone`: a new number; a code goes to it, or first to the
 /// current number to approve the change.
 pub async fn submit_number(
     State(app): State<AppState>,
-    account: Account,
+    signed_in: SignedIn,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let form = match account.changing_form(&app, &body).await? {
+    let form = match signed_in.changing_form(&app, &body).await? {
         Ok(form) => form,
         Err(page) => return Ok(page),
     };
     let typed = form.get("phone").ok().flatten().unwrap_or_default();
     let Some(number) = phone_number(typed) else {
         let message = "Enter a mobile number with its country code, such as +44 7700 900123.";
-        return account.refuse(&app, message, StatusCode::BAD_REQUEST).await;
+        return signed_in
+            .refuse(&app, message, StatusCode::BAD_REQUEST)
+            .await;
     };
-    let user = &account.user;
+    let user = &signed_in.user;
     match app.store.phone_state(&user.id).await? {
         Some((current, _)) if current == number => {
             let message = "That is already your recovery phone.";
-            account.refuse(&app, message, StatusCode::CONFLICT).await
+            signed_in.refuse(&app, message, StatusCode::CONFLICT).await
         }
         Some((current, _)) => {
             let sent =
                 contact_codes::send_to(&app, user, Purpose::PhoneChange, &current, &number).await?;
             sent_page(
                 &app,
-                &account,
+                &signed_in,
                 sent,
                 " (your current number) to approve the change",
             )
@@ -75,7 +77,7 @@ pub async fn submit_number(
         }
         None => {
             let sent = contact_codes::send(&app, user, Purpose::PhoneVerify, &number).await?;
-            sent_page(&app, &account, sent, "").await
+            sent_page(&app, &signed_in, sent, "").await
         }
     }
 }
@@ -92,14 +94,14 @@ enum Confirmed {
 pub async fn submit_confirm(
     State(app): State<AppState>,
     ClientIp(ip): ClientIp,
-    account: Account,
+    signed_in: SignedIn,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let form = match account.changing_form(&app, &body).await? {
+    let form = match signed_in.changing_form(&app, &body).await? {
         Ok(form) => form,
         Err(page) => return Ok(page),
     };
-    let user = &account.user;
+    let user = &signed_in.user;
     let code = form.get("code").ok().flatten().unwrap_or_default();
     let ip = ip.to_string();
     let has_phone = app.store.phone_state(&user.id).await?.is_some();
@@ -129,7 +131,7 @@ pub async fn submit_confirm(
     match (check, confirmed) {
         (Check::Accepted(_), Some(Confirmed::Approved(number))) => {
             let sent = contact_codes::send(&app, user, Purpose::PhoneChangeNew, &number).await?;
-            sent_page(&app, &account, sent, " (the new number)").await
+            sent_page(&app, &signed_in, sent, " (the new number)").await
         }
         (Check::Accepted(_), Some(Confirmed::Verified(number))) => {
             let changed = has_phone;
@@ -154,14 +156,14 @@ pub async fn submit_confirm(
                 // Where SMS is a second factor, the phone is the user's first one.
                 app.store.set_must_enroll(&user.id, false).await?;
                 let amr = Method::SmsCode.amr();
-                return after_new_factor(&app, &account, &amr, true, &ip, "phone").await;
+                return after_new_factor(&app, &signed_in, &amr, true, &ip, "phone").await;
             }
             let notice = format!("Your recovery phone is {}.", masked(&number));
-            render_account_with(&app, &account, Some(notice), None, StatusCode::OK).await
+            render_account_with(&app, &signed_in, Some(notice), None, StatusCode::OK).await
         }
         (Check::Locked { until }, _) => locked(&app, until),
         _ => {
-            account
+            signed_in
                 .refuse(&app, WRONG_CODE, StatusCode::UNAUTHORIZED)
                 .await
         }
@@ -171,43 +173,50 @@ pub async fn submit_confirm(
 /// `POST /account/phone/remove-code`: a fresh code to the recovery phone, to remove it.
 pub async fn submit_remove_code(
     State(app): State<AppState>,
-    account: Account,
+    signed_in: SignedIn,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    if account.form(&app, &body).is_none() {
-        return account
+    if signed_in.form(&app, &body).is_none() {
+        return signed_in
             .refuse(&app, EXPIRED_FORM, StatusCode::FORBIDDEN)
             .await;
     }
-    let user = &account.user;
+    let user = &signed_in.user;
     let Some((phone, _)) = app.store.phone_state(&user.id).await? else {
         let message = "There is no recovery phone to remove.";
-        return account.refuse(&app, message, StatusCode::CONFLICT).await;
+        return signed_in.refuse(&app, message, StatusCode::CONFLICT).await;
     };
     let sent = contact_codes::send(&app, user, Purpose::PhoneRemove, &phone).await?;
-    sent_page(&app, &account, sent, ", to remove it").await
+    sent_page(&app, &signed_in, sent, ", to remove it").await
 }
 
 /// `POST /account/phone/remove`: the password and the fresh code remove the phone.
 pub async fn submit_remove(
     State(app): State<AppState>,
     ClientIp(ip): ClientIp,
-    account: Account,
+    signed_in: SignedIn,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let Some(form) = account.form(&app, &body) else {
-        return account
+    let Some(form) = signed_in.form(&app, &body) else {
+        return signed_in
             .refuse(&app, EXPIRED_FORM, StatusCode::FORBIDDEN)
             .await;
     };
-    let user = &account.user;
+    let user = &signed_in.user;
     if app.store.phone_state(&user.id).await?.is_none() {
         let message = "There is no recovery phone to remove.";
-        return account.refuse(&app, message, StatusCode::CONFLICT).await;
+        return signed_in.refuse(&app, message, StatusCode::CONFLICT).await;
     }
     let ip = ip.to_string();
-    let refused =
-        password_and_code(&app, &account, &form, &ip, Purpose::PhoneRemove, WRONG_CODE).await?;
+    let refused = password_and_code(
+        &app,
+        &signed_in,
+        &form,
+        &ip,
+        Purpose::PhoneRemove,
+        WRONG_CODE,
+    )
+    .await?;
     if let Some(page) = refused {
         return Ok(page);
     }
@@ -221,5 +230,7 @@ pub async fn submit_remove(
     )
     .await?;
     let notice = "Your recovery phone is removed.";
-    account.page(&app, Some(notice), None, StatusCode::OK).await
+    signed_in
+        .page(&app, Some(notice), None, StatusCode::OK)
+        .await
 }

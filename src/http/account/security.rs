@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use super::page::{SESSION_ENDED, SIGNED_OUT_OTHERS};
-use super::session::{Account, EXPIRED_FORM};
+use super::session::{SignedIn, EXPIRED_FORM};
 use crate::app::AppState;
 use crate::auth::login_flow::Stage;
 use crate::http::client_ip::ClientIp;
@@ -21,7 +21,7 @@ pub use super::session::PATH;
 
 pub async fn show_account(
     State(app): State<AppState>,
-    account: Account,
+    signed_in: SignedIn,
     RawQuery(query): RawQuery,
 ) -> Result<Response, PageError> {
     let notice = match query.as_deref() {
@@ -30,7 +30,7 @@ pub async fn show_account(
         Some("added=phone") => Some("Your recovery phone is verified: codes can be texted to it."),
         _ => None,
     };
-    account.page(&app, notice, None, StatusCode::OK).await
+    signed_in.page(&app, notice, None, StatusCode::OK).await
 }
 
 const THROTTLED: &str = "Too many failed attempts. Wait a few minutes, then try again.";
@@ -38,15 +38,15 @@ const THROTTLED: &str = "Too many failed attempts. Wait a few minutes, then try 
 pub async fn submit_reauth(
     State(app): State<AppState>,
     ClientIp(ip): ClientIp,
-    account: Account,
+    signed_in: SignedIn,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let Some(form) = account.form(&app, &body) else {
-        return account
+    let Some(form) = signed_in.form(&app, &body) else {
+        return signed_in
             .refuse(&app, EXPIRED_FORM, StatusCode::FORBIDDEN)
             .await;
     };
-    let user = &account.user;
+    let user = &signed_in.user;
     let password = form
         .get("password")
         .ok()
@@ -57,14 +57,14 @@ pub async fn submit_reauth(
     match factors::check_password(&app, &user.username, Some(user), password, Some(&ip)).await? {
         PasswordCheck::Correct => {
             app.store
-                .mark_reauthenticated(&account.session.sid, app.clock.now())
+                .mark_reauthenticated(&signed_in.session.sid, app.clock.now())
                 .await?;
             let next = pending::local_path(form.get("next").ok().flatten())
                 .unwrap_or_else(|| PATH.to_string());
             Ok(see_other(&next))
         }
         PasswordCheck::Wrong => {
-            account
+            signed_in
                 .refuse(
                     &app,
                     "That password is not right.",
@@ -73,7 +73,7 @@ pub async fn submit_reauth(
                 .await
         }
         PasswordCheck::Throttled { .. } => {
-            account
+            signed_in
                 .refuse(&app, THROTTLED, StatusCode::TOO_MANY_REQUESTS)
                 .await
         }
@@ -83,16 +83,16 @@ pub async fn submit_reauth(
 /// Raises an `aal1` session of a user who has a factor, to change that factor.
 pub async fn submit_step_up(
     State(app): State<AppState>,
-    account: Account,
+    signed_in: SignedIn,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    if account.form(&app, &body).is_none() {
-        return account
+    if signed_in.form(&app, &body).is_none() {
+        return signed_in
             .refuse(&app, EXPIRED_FORM, StatusCode::FORBIDDEN)
             .await;
     }
-    if !factors::has_factor(&app, &account.user).await? {
-        return account
+    if !factors::has_factor(&app, &signed_in.user).await? {
+        return signed_in
             .refuse(
                 &app,
                 "There is no second factor to verify with yet.",
@@ -103,10 +103,10 @@ pub async fn submit_step_up(
     let target = PendingTarget {
         request_id: None,
         next_path: Some(PATH),
-        session_sid: Some(&account.session.sid),
+        session_sid: Some(&signed_in.session.sid),
     };
     let cookie =
-        cookies::start_pending(&app, &account.user.id, Stage::SecondFactor, target).await?;
+        cookies::start_pending(&app, &signed_in.user.id, Stage::SecondFactor, target).await?;
     let mut response = see_other(pending::stage_path(Stage::SecondFactor));
     cookies::attach(&mut response, Some(cookie));
     Ok(response)
@@ -116,11 +116,11 @@ pub async fn submit_step_up(
 pub async fn submit_sign_out_session(
     State(app): State<AppState>,
     ClientIp(ip): ClientIp,
-    account: Account,
+    signed_in: SignedIn,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let Some(form) = account.form(&app, &body) else {
-        return account
+    let Some(form) = signed_in.form(&app, &body) else {
+        return signed_in
             .refuse(&app, EXPIRED_FORM, StatusCode::FORBIDDEN)
             .await;
     };
@@ -131,8 +131,8 @@ pub async fn submit_sign_out_session(
         .unwrap_or_default()
         .to_string();
     // Only the user's own sessions, whatever id the form carries.
-    if app.store.session_owner(&sid).await?.as_deref() != Some(account.user.id.as_str()) {
-        return account
+    if app.store.session_owner(&sid).await?.as_deref() != Some(signed_in.user.id.as_str()) {
+        return signed_in
             .refuse(
                 &app,
                 "That session is already signed out.",
@@ -146,17 +146,17 @@ pub async fn submit_sign_out_session(
     factors::audit(
         &app,
         "session_ended",
-        &account.user,
+        &signed_in.user,
         Some(&ip),
         serde_json::json!({}),
     )
     .await?;
-    if sid == account.session.sid {
+    if sid == signed_in.session.sid {
         let mut response = see_other("/");
         cookies::attach(&mut response, Some(cookies::clear_session(&app)));
         return Ok(response);
     }
-    account
+    signed_in
         .page(&app, Some(SESSION_ENDED), None, StatusCode::OK)
         .await
 }
@@ -165,17 +165,17 @@ pub async fn submit_sign_out_session(
 pub async fn submit_sign_out_everywhere(
     State(app): State<AppState>,
     ClientIp(ip): ClientIp,
-    account: Account,
+    signed_in: SignedIn,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    if account.form(&app, &body).is_none() {
-        return account
+    if signed_in.form(&app, &body).is_none() {
+        return signed_in
             .refuse(&app, EXPIRED_FORM, StatusCode::FORBIDDEN)
             .await;
     }
     let ended = app
         .store
-        .end_sessions_of_user(&account.user.id, None, app.clock.now())
+        .end_sessions_of_user(&signed_in.user.id, None, app.clock.now())
         .await?;
     app.deliveries.notify_one();
     let ip = ip.to_string();
@@ -183,7 +183,7 @@ pub async fn submit_sign_out_everywhere(
     factors::audit(
         &app,
         "signed_out_everywhere",
-        &account.user,
+        &signed_in.user,
         Some(&ip),
         detail,
     )
@@ -196,30 +196,30 @@ pub async fn submit_sign_out_everywhere(
 pub async fn submit_sign_out_others(
     State(app): State<AppState>,
     ClientIp(ip): ClientIp,
-    account: Account,
+    signed_in: SignedIn,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    if account.form(&app, &body).is_none() {
-        return account
+    if signed_in.form(&app, &body).is_none() {
+        return signed_in
             .refuse(&app, EXPIRED_FORM, StatusCode::FORBIDDEN)
             .await;
     }
     let now = app.clock.now();
     let ended = app
         .store
-        .end_sessions_of_user(&account.user.id, Some(&account.session.sid), now)
+        .end_sessions_of_user(&signed_in.user.id, Some(&signed_in.session.sid), now)
         .await?;
     app.deliveries.notify_one();
     let ip = ip.to_string();
     factors::audit(
         &app,
         "other_sessions_ended",
-        &account.user,
+        &signed_in.user,
         Some(&ip),
         serde_json::json!({ "sessions": ended }),
     )
     .await?;
-    account
+    signed_in
         .page(&app, Some(SIGNED_OUT_OTHERS), None, StatusCode::OK)
         .await
 }

@@ -1,4 +1,4 @@
-//! The signed-in user of the account pages (`Account`), and what every
+//! The signed-in user of the account pages (`SignedIn`), and what every
 //! change to a factor goes through: the rule (`may_change`), the password
 //! and code of a removal, and the raised session after an addition.
 
@@ -55,21 +55,24 @@ const VERIFY_FIRST: &str = "Verify with your second factor first (below), then t
 
 /// Whether this session has the highest level the user's factors reach
 /// (`level::Factors::met_by`), as a change to a factor needs.
-pub async fn session_meets_factors(app: &AppState, account: &Account) -> Result<bool, PageError> {
-    let factors = crate::service::factors::level::of(app, &account.user).await?;
-    Ok(factors.met_by(&account.session.acr, &account.session.amr))
+pub async fn session_meets_factors(
+    app: &AppState,
+    signed_in: &SignedIn,
+) -> Result<bool, PageError> {
+    let factors = crate::service::factors::level::of(app, &signed_in.user).await?;
+    Ok(factors.met_by(&signed_in.session.acr, &signed_in.session.amr))
 }
 
 /// The refusal, if this session may not change the user's factors now: the
 /// password must be recent, and a user with a factor must have given it.
 pub async fn may_change(
     app: &AppState,
-    account: &Account,
+    signed_in: &SignedIn,
 ) -> Result<Option<&'static str>, PageError> {
-    if !session_meets_factors(app, account).await? {
+    if !session_meets_factors(app, signed_in).await? {
         return Ok(Some(VERIFY_FIRST));
     }
-    if !recently_reauthenticated(app, &account.session) {
+    if !recently_reauthenticated(app, &signed_in.session) {
         return Ok(Some(CONFIRM_PASSWORD));
     }
     Ok(None)
@@ -80,13 +83,13 @@ pub async fn may_change(
 /// lock-out): `None` when both hold, or the page that says which did not.
 pub async fn password_and_code(
     app: &AppState,
-    account: &Account,
+    signed_in: &SignedIn,
     form: &Params,
     ip: &str,
     purpose: Purpose,
     wrong_code: &'static str,
 ) -> Result<Option<Response>, PageError> {
-    let user = &account.user;
+    let user = &signed_in.user;
     let password = form
         .get("password")
         .ok()
@@ -98,7 +101,7 @@ pub async fn password_and_code(
     {
         let message = "That password is not right.";
         return Ok(Some(
-            account
+            signed_in
                 .refuse(app, message, StatusCode::UNAUTHORIZED)
                 .await?,
         ));
@@ -115,7 +118,7 @@ pub async fn password_and_code(
         Check::Accepted(_) => None,
         Check::Locked { until } => Some(crate::http::login::locked::locked(app, until)?),
         Check::Refused(_) => Some(
-            account
+            signed_in
                 .refuse(app, wrong_code, StatusCode::UNAUTHORIZED)
                 .await?,
         ),
@@ -127,17 +130,18 @@ pub async fn password_and_code(
 /// once, otherwise the account page says what was `added`.
 pub async fn after_new_factor(
     app: &AppState,
-    account: &Account,
+    signed_in: &SignedIn,
     amr: &[String],
     first: bool,
     ip: &str,
     added: &str,
 ) -> Result<Response, PageError> {
-    let raised = cookies::raise_session(app, &account.session.sid, amr).await?;
+    let raised = cookies::raise_session(app, &signed_in.session.sid, amr).await?;
     let mut response = if first {
         let codes =
-            crate::service::factors::regenerate_backup_codes(app, &account.user, Some(ip)).await?;
-        let (csrf_token, csrf_cookie) = cookies::csrf_token(app, account.headers());
+            crate::service::factors::regenerate_backup_codes(app, &signed_in.user, Some(ip))
+                .await?;
+        let (csrf_token, csrf_cookie) = cookies::csrf_token(app, signed_in.headers());
         let page = crate::http::login::enroll::BackupCodesPage::new(
             codes,
             PATH.to_string(),
@@ -156,13 +160,13 @@ pub async fn after_new_factor(
 
 /// The signed-in user of this browser, for the account pages; a visitor is
 /// sent to sign in first.
-pub struct Account {
+pub struct SignedIn {
     pub session: Session,
     pub user: User,
     headers: HeaderMap,
 }
 
-impl FromRequestParts<AppState> for Account {
+impl FromRequestParts<AppState> for SignedIn {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Response> {
@@ -170,7 +174,7 @@ impl FromRequestParts<AppState> for Account {
             .await
             .map_err(IntoResponse::into_response)?
         {
-            Ok((session, user)) => Ok(Account {
+            Ok((session, user)) => Ok(SignedIn {
                 session,
                 user,
                 headers: parts.headers.clone(),
@@ -180,7 +184,7 @@ impl FromRequestParts<AppState> for Account {
     }
 }
 
-impl Account {
+impl SignedIn {
     pub fn headers(&self) -> &HeaderMap {
         &self.headers
     }

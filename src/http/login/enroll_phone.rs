@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::pending::local_path;
 use crate::app::AppState;
-use crate::http::account::session::Account;
+use crate::http::account::session::SignedIn;
 use crate::http::client_ip::ClientIp;
 use crate::http::cookies;
 use crate::http::error::PageError;
@@ -53,15 +53,15 @@ fn render(
 /// `POST /login/phone`: the number; a code is texted to it.
 pub async fn submit_number(
     State(app): State<AppState>,
-    account: Account,
+    signed_in: SignedIn,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let form = match account.changing_form(&app, &body).await? {
+    let form = match signed_in.changing_form(&app, &body).await? {
         Ok(form) => form,
         Err(page) => return Ok(page),
     };
     let next = local_path(form.get("next").ok().flatten()).unwrap_or_else(|| "/account".into());
-    if app.store.phone_state(&account.user.id).await?.is_some() {
+    if app.store.phone_state(&signed_in.user.id).await?.is_some() {
         // A recovery phone changes on the security page, through the old number.
         return Ok(see_other(&next));
     }
@@ -75,10 +75,10 @@ pub async fn submit_number(
     let typed = form.get("phone").ok().flatten().unwrap_or_default();
     let Some(number) = phone_number(typed) else {
         page.error = Some("Enter a mobile number with its country code, such as +44 7700 900123.");
-        return render(&app, account.headers(), page, StatusCode::BAD_REQUEST);
+        return render(&app, signed_in.headers(), page, StatusCode::BAD_REQUEST);
     };
     page.phone = Some(masked(&number));
-    let user = &account.user;
+    let user = &signed_in.user;
     let sent = contact_codes::send(&app, user, Purpose::PhoneVerify, &number).await?;
     let (notice, sent) = sent.message("texted", "");
     page.notice = Some(notice);
@@ -87,7 +87,7 @@ pub async fn submit_number(
     } else {
         StatusCode::TOO_MANY_REQUESTS
     };
-    render(&app, account.headers(), page, status)
+    render(&app, signed_in.headers(), page, status)
 }
 
 /// `POST /login/phone/confirm`: the texted code saves the number; the
@@ -95,15 +95,15 @@ pub async fn submit_number(
 pub async fn submit_confirm(
     State(app): State<AppState>,
     ClientIp(ip): ClientIp,
-    account: Account,
+    signed_in: SignedIn,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let form = match account.changing_form(&app, &body).await? {
+    let form = match signed_in.changing_form(&app, &body).await? {
         Ok(form) => form,
         Err(page) => return Ok(page),
     };
     let next = local_path(form.get("next").ok().flatten()).unwrap_or_else(|| "/account".into());
-    let user = &account.user;
+    let user = &signed_in.user;
     if app.store.phone_state(&user.id).await?.is_some() {
         return Ok(see_other(&next));
     }
@@ -137,7 +137,7 @@ pub async fn submit_confirm(
                 notice: None,
                 error: Some("That code is not right: use the latest code we texted."),
             };
-            render(&app, account.headers(), page, StatusCode::UNAUTHORIZED)
+            render(&app, signed_in.headers(), page, StatusCode::UNAUTHORIZED)
         }
     }
 }
