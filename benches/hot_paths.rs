@@ -136,7 +136,7 @@ fn session_lookup(c: &mut Criterion) {
             sid: "s",
             user_id: "u",
             auth_time: NOW,
-            acr: "aal1",
+            acr: gatehouse::auth::acr::Acr::Aal1,
             amr: &amr,
             ip: None,
             user_agent: None,

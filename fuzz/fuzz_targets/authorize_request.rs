@@ -12,7 +12,7 @@ fuzz_target!(|data: &[u8]| {
         let public = data.first().is_some_and(|b| b & 1 == 1);
         if let Ok(request) = AuthorizeRequest::from_params(&params, target, public) {
             let _ = request.wants_aal2();
-            let _ = request.satisfied_by("aal1", 0, false, 1_800_000_000);
+            let _ = request.satisfied_by(gatehouse::auth::acr::Acr::Aal1, 0, false, 1_800_000_000);
             let _ = request.session_too_old(0, 1_800_000_000);
         }
     }

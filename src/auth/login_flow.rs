@@ -1,5 +1,7 @@
 //! What follows a correct password: the login state machine, as values.
 
+use crate::auth::acr::Acr;
+
 use serde::{Deserialize, Serialize};
 
 /// Where a sign-in stands between its steps.
@@ -57,24 +59,10 @@ pub fn after_password(facts: &Facts) -> Next {
     }
 }
 
-/// The level of a password alone, or of a second step that does not count.
-pub const AAL1: &str = "aal1";
-/// The level of a password plus a second factor.
-pub const AAL2: &str = "aal2";
-
-/// The level a session's methods give: `aal2` where they name `mfa`.
-pub fn acr_of(amr: &[String]) -> &'static str {
-    if amr.iter().any(|m| m == "mfa") {
-        AAL2
-    } else {
-        AAL1
-    }
-}
-
 /// Whether a session has been through a second step: it is `aal2`, or an
 /// email code that does not count for `aal2` was given in it.
-pub fn second_step_done(acr: &str, amr: &[String]) -> bool {
-    acr == AAL2 || amr.iter().any(|m| m == "email")
+pub fn second_step_done(acr: Acr, amr: &[String]) -> bool {
+    acr == Acr::Aal2 || amr.iter().any(|m| m == "email")
 }
 
 /// `amr` for a password plus an email code: `email` (no RFC 8176 value
@@ -114,16 +102,13 @@ pub fn raised_amr(session_amr: &[String], step_amr: &[String]) -> Vec<String> {
 /// The level and `amr` of a session raised by a second step
 /// (`raised_amr`); a step that does not count for `aal2` never lowers an
 /// `aal2` session, which keeps its own methods.
-pub fn raised(
-    session_acr: &str,
-    session_amr: &[String],
-    step_amr: &[String],
-) -> (&'static str, Vec<String>) {
+pub fn raised(session_acr: Acr, session_amr: &[String], step_amr: &[String]) -> (Acr, Vec<String>) {
     let amr = raised_amr(session_amr, step_amr);
-    if session_acr == AAL2 && acr_of(&amr) != AAL2 {
-        return (AAL2, session_amr.to_vec());
+    let acr = Acr::of(&amr);
+    if acr < session_acr {
+        return (session_acr, session_amr.to_vec());
     }
-    (acr_of(&amr), amr)
+    (acr, amr)
 }
 
 #[cfg(test)]
@@ -135,26 +120,29 @@ mod tests {
         let counted = amr_with_email(true);
         let not_counted = amr_with_email(false);
         assert!(!counted.contains(&"otp".to_string()));
-        assert_eq!(acr_of(&counted), AAL2);
-        assert_eq!(acr_of(&not_counted), AAL1);
-        assert!(second_step_done(AAL1, &not_counted));
-        assert!(!second_step_done(AAL1, &["pwd".to_string()]));
-        assert_eq!(acr_of(&amr_with_totp()), AAL2);
-        assert_eq!(acr_of(&amr_with_backup_code()), AAL2);
+        assert_eq!(Acr::of(&counted), Acr::Aal2);
+        assert_eq!(Acr::of(&not_counted), Acr::Aal1);
+        assert!(second_step_done(Acr::Aal1, &not_counted));
+        assert!(!second_step_done(Acr::Aal1, &["pwd".to_string()]));
+        assert_eq!(Acr::of(&amr_with_totp()), Acr::Aal2);
+        assert_eq!(Acr::of(&amr_with_backup_code()), Acr::Aal2);
     }
 
     #[test]
     fn a_step_that_does_not_count_never_lowers_a_session() {
         let totp = amr_with_totp();
         assert_eq!(
-            raised(AAL2, &totp, &amr_with_email(false)),
-            (AAL2, totp.clone())
+            raised(Acr::Aal2, &totp, &amr_with_email(false)),
+            (Acr::Aal2, totp.clone())
         );
         assert_eq!(
-            raised(AAL1, &["pwd".to_string()], &amr_with_email(false)),
-            (AAL1, amr_with_email(false))
+            raised(Acr::Aal1, &["pwd".to_string()], &amr_with_email(false)),
+            (Acr::Aal1, amr_with_email(false))
         );
-        assert_eq!(raised(AAL1, &amr_with_email(false), &totp), (AAL2, totp));
+        assert_eq!(
+            raised(Acr::Aal1, &amr_with_email(false), &totp),
+            (Acr::Aal2, totp)
+        );
     }
 
     #[test]

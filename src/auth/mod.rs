@@ -1,5 +1,6 @@
 //! Pure authentication logic: passwords, second factors, secrets.
 
+pub mod acr;
 pub mod admin_rights;
 pub mod backup_codes;
 pub mod hash_pool;

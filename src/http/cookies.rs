@@ -7,6 +7,7 @@ use axum::response::Response;
 use cookie::{Cookie, SameSite};
 
 use crate::app::AppState;
+use crate::auth::acr::Acr;
 use crate::auth::login_flow::Stage;
 use crate::auth::policy;
 use crate::auth::secret;
@@ -82,7 +83,7 @@ pub async fn start_session(
     app: &AppState,
     headers: &HeaderMap,
     user: &User,
-    acr: &str,
+    acr: Acr,
     amr: &[String],
     ip: Option<&str>,
     password_at: Option<i64>,
@@ -125,7 +126,7 @@ pub async fn start_session(
         sid,
         user_id: user.id.clone(),
         auth_time: now,
-        acr: acr.to_string(),
+        acr,
         amr: amr.to_vec(),
         last_seen_at: now,
         expires_at,
@@ -146,7 +147,7 @@ pub async fn raise_session(
     let Some(current) = app.store.live_session_by_sid(sid, now).await? else {
         return Ok(None);
     };
-    let (acr, amr) = crate::auth::login_flow::raised(&current.acr, &current.amr, amr);
+    let (acr, amr) = crate::auth::login_flow::raised(current.acr, &current.amr, amr);
     let id = secret::random_token(32);
     let raised = app
         .store

@@ -2,7 +2,7 @@
 //! discovery document that lists them with what each supports (OpenID
 //! Connect Discovery 1.0 §3).
 
-use crate::auth::login_flow::{AAL1, AAL2};
+use crate::auth::acr::Acr;
 
 pub const DISCOVERY: &str = "/.well-known/openid-configuration";
 pub const AUTHORIZE: &str = "/authorize";
@@ -36,7 +36,7 @@ pub fn discovery_document(issuer: &str) -> String {
         "id_token_signing_alg_values_supported": ["RS256", "ES256", "EdDSA"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "code_challenge_methods_supported": ["S256"],
-        "acr_values_supported": [AAL1, AAL2],
+        "acr_values_supported": Acr::ALL,
         "prompt_values_supported": ["none", "login"],
         "claims_supported": [
             "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "azp",

@@ -2,13 +2,14 @@
 //! the cookie's id (the id itself is never stored).
 
 use super::{Error, Store};
+use crate::auth::acr::Acr;
 
 #[derive(Clone, Debug)]
 pub struct Session {
     pub sid: String,
     pub user_id: String,
     pub auth_time: i64,
-    pub acr: String,
+    pub acr: Acr,
     pub amr: Vec<String>,
     pub last_seen_at: i64,
     pub expires_at: i64,
@@ -32,7 +33,7 @@ pub struct NewSession<'a> {
     pub sid: &'a str,
     pub user_id: &'a str,
     pub auth_time: i64,
-    pub acr: &'a str,
+    pub acr: Acr,
     pub amr: &'a [String],
     pub ip: Option<&'a str>,
     pub user_agent: Option<&'a str>,
@@ -60,7 +61,7 @@ impl From<SessionRow> for Session {
             sid: row.sid,
             user_id: row.user_id,
             auth_time: row.auth_time,
-            acr: row.acr,
+            acr: Acr::stored(&row.acr),
             amr: row
                 .amr
                 .split(' ')
@@ -99,7 +100,7 @@ impl Store {
         .bind(session.sid)
         .bind(session.user_id)
         .bind(session.auth_time)
-        .bind(session.acr)
+        .bind(session.acr.as_str())
         .bind(session.amr.join(" "))
         .bind(session.ip)
         .bind(session.user_agent)
@@ -198,7 +199,7 @@ impl Store {
         &self,
         sid: &str,
         new_id_hash: &str,
-        acr: &str,
+        acr: Acr,
         amr: &[String],
         now: i64,
     ) -> Result<Option<Session>, Error> {
@@ -208,7 +209,7 @@ impl Store {
              returning sid, user_id, auth_time, acr, amr, last_seen_at, expires_at, reauthenticated_at",
         )
         .bind(new_id_hash)
-        .bind(acr)
+        .bind(acr.as_str())
         .bind(amr.join(" "))
         .bind(now)
         .bind(sid)

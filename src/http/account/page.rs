@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::keys;
 use super::session::{may_change, recently_reauthenticated, SignedIn, EXPIRED_FORM};
 use crate::app::AppState;
+use crate::auth::acr::Acr;
 use crate::auth::webauthn::Kind;
 use crate::http::cookies::{self};
 use crate::http::error::PageError;
@@ -192,7 +193,7 @@ pub async fn render_account(
         .into_iter()
         .map(|s| SessionRow {
             is_current: s.sid == session.sid,
-            with_second_factor: s.acr == crate::auth::login_flow::AAL2,
+            with_second_factor: Acr::stored(&s.acr) == Acr::Aal2,
             device: device(s.user_agent.as_deref()),
             ip: s.ip.unwrap_or_else(|| "unknown".into()),
             last_seen: when(s.last_seen_at),
@@ -205,7 +206,7 @@ pub async fn render_account(
         sessions,
         csrf_token,
         username: user.username.clone(),
-        acr: session.acr.clone(),
+        acr: session.acr.as_str().into(),
         totp_enabled: totp.is_some(),
         app_allowed: tenant.factors.iter().any(|f| f == "totp"),
         has_factor,
@@ -215,7 +216,7 @@ pub async fn render_account(
         backup_codes_low: has_factor && backup.remaining <= 3,
         backup_codes_last_used: backup.last_used_at.map(when),
         reauthenticated: recently_reauthenticated(app, session),
-        needs_step_up: !factors_now.met_by(&session.acr, &session.amr),
+        needs_step_up: !factors_now.met_by(session.acr, &session.amr),
         keys,
         keys_unavailable,
         // After a change to the factors, the user may want other devices out.

@@ -60,7 +60,7 @@ pub async fn session_meets_factors(
     signed_in: &SignedIn,
 ) -> Result<bool, PageError> {
     let factors = crate::service::factors::level::of(app, &signed_in.user).await?;
-    Ok(factors.met_by(&signed_in.session.acr, &signed_in.session.amr))
+    Ok(factors.met_by(signed_in.session.acr, &signed_in.session.amr))
 }
 
 /// The refusal, if this session may not change the user's factors now: the

@@ -9,8 +9,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use crate::app::AppState;
+use crate::auth::acr::Acr;
 use crate::auth::admin_rights::{self, Actor, Denied};
-use crate::auth::login_flow::{Stage, AAL2};
+use crate::auth::login_flow::Stage;
 use crate::http::account::session::signed_in;
 use crate::http::cookies::{self, PendingTarget};
 use crate::http::error::PageError;
@@ -64,7 +65,7 @@ async fn admit(parts: &Parts, app: &AppState) -> Result<Result<Admin, Response>,
             Denied::NotAdministrator.message().into(),
         ));
     }
-    if session.acr != AAL2 {
+    if session.acr != Acr::Aal2 {
         // The console needs aal2: the user's second step, or where the
         // session has given every factor the user has (none, or an email
         // code the account does not count), one that reaches aal2 enrolled
@@ -75,7 +76,7 @@ async fn admit(parts: &Parts, app: &AppState) -> Result<Result<Admin, Response>,
             session_sid: Some(&session.sid),
         };
         let factors = factors::level::of(app, &user).await?;
-        if factors.met_by(&session.acr, &session.amr) {
+        if factors.met_by(session.acr, &session.amr) {
             let next: String = form_urlencoded::byte_serialize(back_to.as_bytes()).collect();
             let login_again = format!("/login?next={next}");
             let response =

@@ -10,7 +10,7 @@ use axum::response::Response;
 use super::locked::locked;
 use super::password;
 use crate::app::AppState;
-use crate::auth::login_flow::AAL2;
+use crate::auth::acr::Acr;
 use crate::auth::secret;
 use crate::http::ceremony;
 use crate::http::client_ip::ClientIp;
@@ -160,13 +160,13 @@ pub async fn submit_finish(
             PasskeySignIn::Locked { until } => return locked(&app, until),
         };
     let (session, cookie) =
-        cookies::start_session(&app, &headers, &user, AAL2, &amr, Some(&ip), None).await?;
+        cookies::start_session(&app, &headers, &user, Acr::Aal2, &amr, Some(&ip), None).await?;
     factors::audit(
         &app,
         "signed_in",
         &user,
         Some(&ip),
-        serde_json::json!({ "acr": AAL2, "method": "passkey" }),
+        serde_json::json!({ "acr": Acr::Aal2, "method": "passkey" }),
     )
     .await?;
     let mut response = super::onward::onward(

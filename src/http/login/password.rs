@@ -9,7 +9,7 @@ use axum::response::Response;
 use serde::Serialize;
 
 use crate::app::AppState;
-use crate::auth::login_flow::AAL1;
+use crate::auth::acr::Acr;
 use crate::auth::login_flow::{after_password, Facts, Next};
 use crate::auth::policy;
 use crate::http::client_ip::ClientIp;
@@ -183,7 +183,7 @@ pub async fn submit_login(
                 &app,
                 &headers,
                 &user,
-                AAL1,
+                Acr::Aal1,
                 &amr,
                 Some(&ip),
                 Some(app.clock.now()),
@@ -194,7 +194,7 @@ pub async fn submit_login(
                 "signed_in",
                 &user,
                 Some(&ip),
-                serde_json::json!({ "acr": AAL1 }),
+                serde_json::json!({ "acr": Acr::Aal1 }),
             )
             .await?;
             let mut response = super::onward::onward(

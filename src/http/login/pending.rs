@@ -7,7 +7,8 @@ use axum::http::{HeaderMap, HeaderValue};
 use axum::response::Response;
 
 use crate::app::AppState;
-use crate::auth::login_flow::{self, Stage};
+use crate::auth::acr::Acr;
+use crate::auth::login_flow::Stage;
 use crate::http::cookies;
 use crate::http::error::PageError;
 use crate::http::redirect::see_other;
@@ -78,7 +79,7 @@ pub async fn finish_second_step(
             app,
             headers,
             user,
-            login_flow::acr_of(amr),
+            Acr::of(amr),
             amr,
             Some(ip),
             Some(pending.created_at),
@@ -133,7 +134,7 @@ pub async fn pending_enrolment(
             .store
             .live_session_by_sid(sid, app.clock.now())
             .await?
-            .is_some_and(|s| factors.met_by(&s.acr, &s.amr)),
+            .is_some_and(|s| factors.met_by(s.acr, &s.amr)),
         None => !factors.any(),
     };
     if factors.reach_aal2() || !given {

@@ -8,7 +8,8 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 
 use crate::app::AppState;
-use crate::auth::login_flow::{Stage, AAL2};
+use crate::auth::acr::Acr;
+use crate::auth::login_flow::Stage;
 use crate::auth::secret;
 use crate::http::cookies::{self, PendingTarget};
 use crate::http::error::PageError;
@@ -100,13 +101,13 @@ async fn decide(
             && hinted_subject.as_ref().is_none_or(|sub| *sub == s.user_id)
     });
     match usable {
-        Some(session) if session.acr != AAL2 => {
+        Some(session) if session.acr != Acr::Aal2 => {
             // A session below aal2 answers only while it has what its user's
             // factors give: the level follows the factors the user has now,
             // so one added since (elsewhere) is asked for before the next code.
             let user = session_user(app, &session).await?;
             let factors = factors::level::of(app, &user).await?;
-            if request.wants_aal2() || !factors.met_by(&session.acr, &session.amr) {
+            if request.wants_aal2() || !factors.met_by(session.acr, &session.amr) {
                 step_up(app, request, session, user).await
             } else {
                 issue_code(app, &request, &session).await
@@ -168,7 +169,7 @@ async fn step_up(
         session_sid: Some(&session.sid),
     };
     let factors = factors::level::of(app, &user).await?;
-    if factors.met_by(&session.acr, &session.amr) {
+    if factors.met_by(session.acr, &session.amr) {
         // Enrolling a factor needs a recent password, not just a session
         // cookie: without one the sign-in page runs again, then the enrolment.
         let login_again = format!("/login?request={id}");
@@ -213,9 +214,9 @@ pub async fn resume(
         .and_then(|hint| hint_subject(app, hint));
     // Only a sign-in that just ended for this request may fall short of its
     // level, and only to go on to the step that reaches it (below).
-    let level_short = !request.satisfied_by(&session.acr, session.auth_time, fresh, now);
+    let level_short = !request.satisfied_by(session.acr, session.auth_time, fresh, now);
     if (level_short && !fresh)
-        || !request.satisfied_by(AAL2, session.auth_time, fresh, now)
+        || !request.satisfied_by(Acr::Aal2, session.auth_time, fresh, now)
         || hinted.is_some_and(|sub| sub != session.user_id)
     {
         return Err(PageError::BadRequest(
@@ -266,7 +267,7 @@ async fn issue_code(
         scope: request.scope.clone(),
         nonce: request.nonce.clone(),
         auth_time: session.auth_time,
-        acr: session.acr.clone(),
+        acr: session.acr.as_str().into(),
         amr: session.amr.clone(),
         redirect_uri: request.redirect_uri.clone(),
         code_challenge: request.code_challenge.clone(),

@@ -13,7 +13,7 @@ pub use target::{redirect_with, PageError, RedirectError, Target};
 
 use serde::{Deserialize, Serialize};
 
-use crate::auth::login_flow::{AAL1, AAL2};
+use crate::auth::acr::Acr;
 use crate::oidc::params::Params;
 use crate::oidc::{pkce, scope};
 
@@ -203,7 +203,8 @@ impl AuthorizeRequest {
     /// values Gatehouse does not know are left aside.
     pub fn wants_aal2(&self) -> bool {
         let only_aal2 = |values: &[String]| {
-            values.iter().any(|acr| acr == AAL2) && !values.iter().any(|acr| acr == AAL1)
+            values.iter().any(|acr| acr == Acr::Aal2.as_str())
+                && !values.iter().any(|acr| acr == Acr::Aal1.as_str())
         };
         only_aal2(&self.acr_values) || only_aal2(&self.essential_acr)
     }
@@ -211,8 +212,8 @@ impl AuthorizeRequest {
     /// Whether a session answers this request when it resumes after a
     /// sign-in: it must have the level asked for, and where the request asked
     /// for a fresh sign-in, `fresh` (this very sign-in completed the request).
-    pub fn satisfied_by(&self, acr: &str, auth_time: i64, fresh: bool, now: i64) -> bool {
-        let level_ok = !self.wants_aal2() || acr == AAL2;
+    pub fn satisfied_by(&self, acr: Acr, auth_time: i64, fresh: bool, now: i64) -> bool {
+        let level_ok = !self.wants_aal2() || acr == Acr::Aal2;
         let prompt_ok = self.prompt != Prompt::Login || fresh;
         let age_ok = self.max_age.is_none() || fresh || !self.session_too_old(auth_time, now);
         level_ok && prompt_ok && age_ok
@@ -418,21 +419,21 @@ mod tests {
     fn a_resumed_request_needs_the_level_and_freshness_it_asked_for() {
         let plain = parse(&base(), false).unwrap();
         assert!(
-            plain.satisfied_by("aal1", 10, false, 200),
+            plain.satisfied_by(Acr::Aal1, 10, false, 200),
             "an old aal1 session answers a plain request"
         );
         let aal2 = parse(&format!("{}&acr_values=aal2", base()), false).unwrap();
-        assert!(!aal2.satisfied_by("aal1", 150, true, 200));
-        assert!(aal2.satisfied_by("aal2", 150, false, 200));
+        assert!(!aal2.satisfied_by(Acr::Aal1, 150, true, 200));
+        assert!(aal2.satisfied_by(Acr::Aal2, 150, false, 200));
         let login = parse(&format!("{}&prompt=login", base()), false).unwrap();
         assert!(
-            !login.satisfied_by("aal2", 199, false, 200),
+            !login.satisfied_by(Acr::Aal2, 199, false, 200),
             "not the sign-in that completed it"
         );
-        assert!(login.satisfied_by("aal1", 100, true, 200));
+        assert!(login.satisfied_by(Acr::Aal1, 100, true, 200));
         let max_age = parse(&format!("{}&max_age=0", base()), false).unwrap();
-        assert!(!max_age.satisfied_by("aal1", 200, false, 200));
-        assert!(max_age.satisfied_by("aal1", 120, true, 200));
+        assert!(!max_age.satisfied_by(Acr::Aal1, 200, false, 200));
+        assert!(max_age.satisfied_by(Acr::Aal1, 120, true, 200));
     }
 
     #[test]

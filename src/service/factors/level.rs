@@ -6,6 +6,7 @@
 //! it is a second step at `aal1`, reported as such.
 
 use crate::app::AppState;
+use crate::auth::acr::Acr;
 use crate::auth::login_flow;
 use crate::store::{self, User};
 
@@ -53,9 +54,9 @@ impl Factors {
 
     /// Whether a session with `acr` and `amr` has the highest level these
     /// factors reach, as changing a factor and the console need.
-    pub fn met_by(self, acr: &str, amr: &[String]) -> bool {
+    pub fn met_by(self, acr: Acr, amr: &[String]) -> bool {
         if self.reach_aal2() {
-            acr == login_flow::AAL2
+            acr == Acr::Aal2
         } else if self.any() {
             login_flow::second_step_done(acr, amr)
         } else {
@@ -108,13 +109,13 @@ mod tests {
         let totp = of(&["pwd", "otp", "mfa"]);
         // Email only, not counted: the email step is the most there is.
         let email_only = Factors::new(false, true, false);
-        assert!(email_only.met_by("aal1", &email_step));
-        assert!(!email_only.met_by("aal1", &password));
+        assert!(email_only.met_by(Acr::Aal1, &email_step));
+        assert!(!email_only.met_by(Acr::Aal1, &password));
         // With an app as well, only aal2 will do.
         let with_app = Factors::new(true, true, false);
-        assert!(!with_app.met_by("aal1", &email_step));
-        assert!(with_app.met_by("aal2", &totp));
+        assert!(!with_app.met_by(Acr::Aal1, &email_step));
+        assert!(with_app.met_by(Acr::Aal2, &totp));
         // No factor: any session.
-        assert!(Factors::new(false, false, true).met_by("aal1", &password));
+        assert!(Factors::new(false, false, true).met_by(Acr::Aal1, &password));
     }
 }
