@@ -195,11 +195,6 @@ impl Config {
                 "backup_code_count must be between 4 and 50".into(),
             ));
         }
-        if crate::oidc::keys::Alg::parse(&self.access_token_alg).is_none() {
-            return Err(ConfigError::Invalid(
-                "access_token_alg must be RS256, ES256 or EdDSA".into(),
-            ));
-        }
         if self.totp_issuer.trim().is_empty() {
             return Err(ConfigError::Invalid("totp_issuer must not be empty".into()));
         }
@@ -299,6 +294,26 @@ mod tests {
         assert_eq!(config.session_idle_secs, 60);
         assert_eq!(config.session_lifetime_secs, 7200);
         assert!(config.is_https());
+    }
+
+    #[test]
+    fn the_access_token_algorithm_is_parsed_once_at_load() {
+        let load = |value: &str| {
+            Config::from_layers(
+                None,
+                &env(&[("GATEHOUSE_ACCESS_TOKEN_ALG", value)]),
+                Overrides::default(),
+            )
+        };
+        assert_eq!(
+            load("RS256").unwrap().access_token_alg,
+            crate::oidc::keys::Alg::RS256
+        );
+        let err = load("HS256").unwrap_err().to_string();
+        assert!(
+            err.contains("access_token_alg must be RS256, ES256 or EdDSA"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -4,9 +4,10 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 
 use crate::auth::password::HashCost;
+use crate::oidc::keys::Alg;
 
 mod load;
 mod proxies;
@@ -36,8 +37,9 @@ pub struct Config {
     /// `text` (for people) or `json` (one object per line, for log collectors).
     pub log_format: String,
     /// The algorithm of access tokens (ID tokens use each client's):
-    /// ES256 by default, a fraction of RS256's signing cost.
-    pub access_token_alg: String,
+    /// ES256 by default, a fraction of RS256's signing cost. Parsed once, at load.
+    #[serde(deserialize_with = "algorithm")]
+    pub access_token_alg: Alg,
     /// The name authenticator apps show next to the account.
     pub totp_issuer: String,
     pub backup_code_count: usize,
@@ -106,7 +108,7 @@ impl Default for Config {
             login_request_lifetime_secs: 1800,
             log: "info".into(),
             log_format: "text".into(),
-            access_token_alg: "ES256".into(),
+            access_token_alg: Alg::ES256,
             totp_issuer: "Gatehouse".into(),
             backup_code_count: 10,
             mfa_failure_limit: 5,
@@ -185,4 +187,14 @@ impl Config {
         self.id_token_lifetime_secs
             .max(self.access_token_lifetime_secs)
     }
+}
+
+/// An algorithm setting by its JOSE name: RS256, ES256 or EdDSA.
+fn algorithm<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Alg, D::Error> {
+    let name = String::deserialize(deserializer)?;
+    Alg::parse(&name).ok_or_else(|| {
+        serde::de::Error::custom(format!(
+            "access_token_alg must be RS256, ES256 or EdDSA, not {name:?}"
+        ))
+    })
 }

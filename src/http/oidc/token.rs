@@ -111,11 +111,7 @@ fn client_credentials(
     };
     let access_token = app
         .keys
-        .sign(
-            Alg::parse(&config.access_token_alg).unwrap_or(Alg::ES256),
-            ACCESS_TOKEN_TYP,
-            &claims,
-        )
+        .sign(config.access_token_alg, ACCESS_TOKEN_TYP, &claims)
         .map_err(|e| OAuthError::Internal(e.to_string()))?;
     Ok(TokenResponse {
         access_token,
@@ -351,11 +347,7 @@ async fn issue_tokens(
         .map_err(sign_error)?;
     let access_token = app
         .keys
-        .sign(
-            Alg::parse(&config.access_token_alg).unwrap_or(Alg::ES256),
-            ACCESS_TOKEN_TYP,
-            &access_claims,
-        )
+        .sign(config.access_token_alg, ACCESS_TOKEN_TYP, &access_claims)
         .map_err(sign_error)?;
     let refresh_token = match stored_refresh {
         Some(token) => token,
