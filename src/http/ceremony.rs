@@ -9,7 +9,7 @@ use crate::app::AppState;
 use crate::http::cookies;
 use crate::http::error::PageError;
 use crate::http::render::Page;
-use crate::service::factors::security_keys::Ceremony;
+use crate::service::factors::security_keys::{Ceremony, KeyRefusal};
 
 /// What the page says and where its answer goes.
 pub struct Text {
@@ -74,3 +74,28 @@ pub fn render(
 
 /// The browser's answer as a form carries it; anything longer is not one.
 pub const MAX_ANSWER_LEN: usize = 16 * 1024;
+
+/// What the page says when a key's answer, or its ceremony, is refused.
+pub fn refusal_message(refusal: KeyRefusal) -> &'static str {
+    match refusal {
+        KeyRefusal::Expired => "This request has expired. Try again.",
+        KeyRefusal::Unreadable => "The browser's answer could not be read. Try again.",
+        KeyRefusal::OtherSite => {
+            "The key answered for another site. Use this site's own address and try again."
+        }
+        KeyRefusal::NotVerified => {
+            "The key did not verify you (PIN or fingerprint). Try again and unlock it when asked."
+        }
+        KeyRefusal::Copied => {
+            "This key looks copied and is refused. Use another factor, and tell your administrator."
+        }
+        KeyRefusal::NotAccepted => "The key's answer was not accepted. Try again.",
+        KeyRefusal::UnknownPasskey => {
+            "This passkey is not registered here. Sign in with your password, then add it on your security page."
+        }
+        KeyRefusal::PasskeysNotAllowed => {
+            "Your organisation does not allow signing in with a passkey alone. Sign in with your password."
+        }
+        KeyRefusal::AlreadyRegistered => "This key is already registered.",
+    }
+}

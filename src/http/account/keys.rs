@@ -144,10 +144,11 @@ pub async fn submit_finish_key(
     .await?
     {
         Ok(stored) => stored,
-        Err(message) => {
+        Err(refusal) => {
+            let message = crate::http::ceremony::refusal_message(refusal);
             return signed_in
                 .refuse(&app, message, StatusCode::BAD_REQUEST)
-                .await
+                .await;
         }
     };
     app.store.set_must_enroll(&user.id, false).await?;

@@ -107,9 +107,9 @@ pub async fn submit_finish(
             .await?
         {
             Ok(stored) => stored,
-            Err(message) => {
-                return render_enrolment(&app, &headers, &user, ENROLL_PATH, true, Some(message))
-                    .await
+            Err(refusal) => {
+                let message = Some(ceremony::refusal_message(refusal));
+                return render_enrolment(&app, &headers, &user, ENROLL_PATH, true, message).await;
             }
         };
     app.store.set_must_enroll(&user.id, false).await?;

@@ -146,13 +146,13 @@ pub async fn submit_finish(
             .await?
         {
             PasskeySignIn::SignedIn { user, amr } => (user, amr),
-            PasskeySignIn::Refused(message) => {
+            PasskeySignIn::Refused(refusal) => {
                 return password::refuse(
                     &app,
                     &headers,
                     request,
                     next,
-                    message,
+                    ceremony::refusal_message(refusal),
                     StatusCode::UNAUTHORIZED,
                 )
                 .await

@@ -86,21 +86,37 @@ pub(super) async fn begin(
     Ok(Ceremony { token, options })
 }
 
-pub(super) const EXPIRED: &str = "This request has expired. Try again.";
+/// Why a key's answer (or the ceremony around it) was refused; the page
+/// says it in words (`http::ceremony::refusal_message`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyRefusal {
+    /// The ceremony is unknown, used, expired, or keys are unavailable.
+    Expired,
+    /// The browser's answer is not a WebAuthn response.
+    Unreadable,
+    /// The key answered for another origin or relying party.
+    OtherSite,
+    /// A passkey without user verification.
+    NotVerified,
+    /// A signature counter that went backwards: a copied key.
+    Copied,
+    /// Any other refusal of the answer.
+    NotAccepted,
+    /// A passkey that is not registered here (or names no usable user).
+    UnknownPasskey,
+    /// The account does not allow signing in with a passkey alone.
+    PasskeysNotAllowed,
+    /// The key is registered already.
+    AlreadyRegistered,
+}
 
-/// What the page says when the browser's answer is refused.
-pub(super) fn refusal_message(err: &WebauthnError) -> &'static str {
+/// The refusal of a WebAuthn error.
+pub(super) fn refusal_of(err: &WebauthnError) -> KeyRefusal {
     match err {
-        WebauthnError::InvalidRPOrigin | WebauthnError::InvalidRPIDHash => {
-            "The key answered for another site. Use this site's own address and try again."
-        }
-        WebauthnError::UserNotVerified => {
-            "The key did not verify you (PIN or fingerprint). Try again and unlock it when asked."
-        }
-        WebauthnError::CredentialPossibleCompromise => {
-            "This key looks copied and is refused. Use another factor, and tell your administrator."
-        }
-        _ => "The key's answer was not accepted. Try again.",
+        WebauthnError::InvalidRPOrigin | WebauthnError::InvalidRPIDHash => KeyRefusal::OtherSite,
+        WebauthnError::UserNotVerified => KeyRefusal::NotVerified,
+        WebauthnError::CredentialPossibleCompromise => KeyRefusal::Copied,
+        _ => KeyRefusal::NotAccepted,
     }
 }
 

@@ -2,13 +2,11 @@
 //! discoverable credential names its user, who must be able to sign in.
 
 use serde_json::Value;
-use webauthn_rs::prelude::{
-    Credential, DiscoverableAuthentication, Passkey, PublicKeyCredential, WebauthnError,
-};
+use webauthn_rs::prelude::{Credential, DiscoverableAuthentication, Passkey, PublicKeyCredential};
 
 use super::{
-    begin, corrupt, credential_of, encode_id, handle_of, record_use, refusal_message, refused,
-    relying_party, Ceremony, EXPIRED, PASSKEY_SIGN_IN,
+    begin, corrupt, credential_of, encode_id, handle_of, record_use, refused, relying_party,
+    Ceremony, KeyRefusal, PASSKEY_SIGN_IN,
 };
 use crate::app::AppState;
 use crate::auth::secret;
@@ -47,12 +45,9 @@ pub async fn start_passkey_sign_in(
 /// How a sign-in with a passkey alone ended.
 pub enum PasskeySignIn {
     SignedIn { user: Box<User>, amr: Vec<String> },
-    Refused(&'static str),
+    Refused(KeyRefusal),
     Locked { until: i64 },
 }
-
-const UNKNOWN_PASSKEY: &str =
-    "This passkey is not registered here. Sign in with your password, then add it on your security page.";
 
 /// Checks the browser's answer to a passkey sign-in: the passkey names its
 /// user, whose account must allow passkeys; failures count toward that
@@ -66,19 +61,17 @@ pub async fn finish_passkey_sign_in(
 ) -> Result<PasskeySignIn, store::Error> {
     let now = app.clock.now();
     let Some(rp) = relying_party(app) else {
-        return Ok(PasskeySignIn::Refused(EXPIRED));
+        return Ok(PasskeySignIn::Refused(KeyRefusal::Expired));
     };
     let Some(taken) = app
         .store
         .take_webauthn_challenge(&secret::token_hash(token), PASSKEY_SIGN_IN, binding, now)
         .await?
     else {
-        return Ok(PasskeySignIn::Refused(EXPIRED));
+        return Ok(PasskeySignIn::Refused(KeyRefusal::Expired));
     };
     let Ok(answer) = serde_json::from_str::<PublicKeyCredential>(response) else {
-        return Ok(PasskeySignIn::Refused(
-            "The browser's answer could not be read. Try again.",
-        ));
+        return Ok(PasskeySignIn::Refused(KeyRefusal::Unreadable));
     };
     let Ok((handle, credential_id)) = rp.identify_discoverable_authentication(&answer) else {
         return unknown_passkey(app, ip).await;
@@ -101,9 +94,7 @@ pub async fn finish_passkey_sign_in(
     };
     let account = app.store.account_of(&user).await?;
     if !account.factors.iter().any(|f| f == "passkey") {
-        return Ok(PasskeySignIn::Refused(
-            "Your organisation does not allow signing in with a passkey alone. Sign in with your password.",
-        ));
+        return Ok(PasskeySignIn::Refused(KeyRefusal::PasskeysNotAllowed));
     }
     let state: DiscoverableAuthentication =
         serde_json::from_str(&taken.state).map_err(|e| corrupt("state", e))?;
@@ -135,13 +126,9 @@ pub async fn finish_passkey_sign_in(
             user: Box::new(user),
             amr: rules::amr(synced, false),
         }),
-        Check::Accepted(_) => Ok(PasskeySignIn::Refused(UNKNOWN_PASSKEY)),
-        Check::Refused(Refusal::Cloned) => Ok(PasskeySignIn::Refused(refusal_message(
-            &WebauthnError::CredentialPossibleCompromise,
-        ))),
-        Check::Refused(_) => Ok(PasskeySignIn::Refused(
-            "The passkey's answer was not accepted. Try again.",
-        )),
+        Check::Accepted(_) => Ok(PasskeySignIn::Refused(KeyRefusal::UnknownPasskey)),
+        Check::Refused(Refusal::Cloned) => Ok(PasskeySignIn::Refused(KeyRefusal::Copied)),
+        Check::Refused(_) => Ok(PasskeySignIn::Refused(KeyRefusal::NotAccepted)),
         Check::Locked { until } => Ok(PasskeySignIn::Locked { until }),
     }
 }
@@ -159,5 +146,5 @@ async fn unknown_passkey(app: &AppState, ip: Option<&str>) -> Result<PasskeySign
             now: app.clock.now(),
         })
         .await?;
-    Ok(PasskeySignIn::Refused(UNKNOWN_PASSKEY))
+    Ok(PasskeySignIn::Refused(KeyRefusal::UnknownPasskey))
 }

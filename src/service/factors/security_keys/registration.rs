@@ -10,8 +10,7 @@ use webauthn_rs::prelude::{
 };
 
 use super::{
-    begin, corrupt, encode_id, handle_of, refusal_message, relying_party, Ceremony, EXPIRED,
-    REGISTER,
+    begin, corrupt, encode_id, handle_of, refusal_of, relying_party, Ceremony, KeyRefusal, REGISTER,
 };
 use crate::app::AppState;
 use crate::auth::secret;
@@ -87,17 +86,17 @@ pub async fn finish_registration(
     binding: &str,
     response: &str,
     ip: Option<&str>,
-) -> Result<Result<WebauthnCredential, &'static str>, store::Error> {
+) -> Result<Result<WebauthnCredential, KeyRefusal>, store::Error> {
     let now = app.clock.now();
     let Some(rp) = relying_party(app) else {
-        return Ok(Err(EXPIRED));
+        return Ok(Err(KeyRefusal::Expired));
     };
     let taken = app
         .store
         .take_webauthn_challenge(&secret::token_hash(token), REGISTER, binding, now)
         .await?;
     let Some(taken) = taken.filter(|t| t.user_id.as_deref() == Some(user.id.as_str())) else {
-        return Ok(Err(EXPIRED));
+        return Ok(Err(KeyRefusal::Expired));
     };
     let detail: Value = serde_json::from_str(&taken.detail).map_err(|e| corrupt("detail", e))?;
     let kind = detail["kind"]
@@ -106,7 +105,7 @@ pub async fn finish_registration(
         .ok_or_else(|| corrupt("detail", "no kind"))?;
     let name = detail["name"].as_str().unwrap_or_default().to_string();
     let Ok(answer) = serde_json::from_str::<RegisterPublicKeyCredential>(response) else {
-        return Ok(Err("The browser's answer could not be read. Try again."));
+        return Ok(Err(KeyRefusal::Unreadable));
     };
     let registered: Result<Credential, WebauthnError> = match kind {
         Kind::SecurityKey => {
@@ -133,7 +132,7 @@ pub async fn finish_registration(
                 serde_json::json!({ "kind": kind.as_str(), "reason": err.to_string() }),
             )
             .await?;
-            return Ok(Err(refusal_message(&err)));
+            return Ok(Err(refusal_of(&err)));
         }
     };
     let stored = WebauthnCredential {
@@ -149,7 +148,7 @@ pub async fn finish_registration(
     };
     match app.store.add_webauthn_credential(&stored).await {
         Ok(()) => {}
-        Err(store::Error::Duplicate(_)) => return Ok(Err("This key is already registered.")),
+        Err(store::Error::Duplicate(_)) => return Ok(Err(KeyRefusal::AlreadyRegistered)),
         Err(err) => return Err(err),
     }
     audit(
