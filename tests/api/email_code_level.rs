@@ -9,7 +9,8 @@ use reqwest::StatusCode;
 use crate::common::*;
 use crate::each_backend;
 use crate::email_codes::{
-    claims_of, email_me, spawn_with_mail, to_second_factor, turn_on, ALICE_EMAIL,
+    claims_of, email_me, spawn_with_mail, to_second_factor, to_second_factor_with, turn_on,
+    ALICE_EMAIL,
 };
 use crate::receivers::MailServer;
 use crate::second_factor::finish_enrolment;
@@ -34,6 +35,18 @@ async fn email_codes_count(app: &TestApp, counted: bool) {
         .unwrap();
 }
 
+/// A provider with a mail receiver where alice has turned email codes on,
+/// under an account that counts them for `aal2` or not.
+async fn alice_with_email_codes(backend: Backend, counted: bool) -> (MailServer, TestApp) {
+    let mail = MailServer::start().await;
+    let app = spawn_with_mail(backend, mail.url()).await;
+    email_codes_count(&app, counted).await;
+    let browser = new_browser();
+    password_session(&app, &browser, USERNAME).await;
+    turn_on(&app, &browser, &mail).await;
+    (mail, app)
+}
+
 /// alice's sign-in to `rp` in a fresh browser with an emailed code: the
 /// browser and where the code led.
 async fn sign_in_by_email(
@@ -42,16 +55,7 @@ async fn sign_in_by_email(
     rp: &Rp,
     extra: &[(&str, &str)],
 ) -> (reqwest::Client, AuthRequest, Option<String>) {
-    let browser = new_browser();
-    let request = app.auth_request(rp, extra);
-    let (status, location, _) = app
-        .sign_in_through_in(&browser, &request, USERNAME, PASSWORD)
-        .await;
-    assert_eq!(
-        (status, location.as_deref()),
-        (StatusCode::SEE_OTHER, Some("/login/second-factor"))
-    );
-    let (_, _, page) = app.get_in(&browser, "/login/second-factor").await;
+    let (browser, request, page) = to_second_factor_with(app, rp, extra).await;
     let (status, page) = email_me(app, &browser, &page).await;
     assert_eq!(status, StatusCode::OK, "{page}");
     let code = mail.next_code_to(ALICE_EMAIL).await;
@@ -64,12 +68,7 @@ async fn sign_in_by_email(
 
 each_backend! {
     async fn an_email_code_the_account_does_not_count_is_aal1_and_names_email_without_mfa(backend) {
-        let mail = MailServer::start().await;
-        let app = spawn_with_mail(backend, mail.url()).await;
-        email_codes_count(&app, false).await;
-        let browser = new_browser();
-        password_session(&app, &browser, USERNAME).await;
-        turn_on(&app, &browser, &mail).await;
+        let (mail, app) = alice_with_email_codes(backend, false).await;
 
         let portal = app.rp("portal").await;
         let (fresh, request, location) = sign_in_by_email(&app, &mail, &portal, &[]).await;
@@ -107,12 +106,7 @@ each_backend! {
     }
 
     async fn an_aal2_request_after_an_uncounted_email_code_enrols_in_the_same_sign_in(backend) {
-        let mail = MailServer::start().await;
-        let app = spawn_with_mail(backend, mail.url()).await;
-        email_codes_count(&app, false).await;
-        let browser = new_browser();
-        password_session(&app, &browser, USERNAME).await;
-        turn_on(&app, &browser, &mail).await;
+        let (mail, app) = alice_with_email_codes(backend, false).await;
         let portal = app.rp("portal").await;
         let (fresh, request, location) = sign_in_by_email(&app, &mail, &portal, &[("acr_values", "aal2")]).await;
         assert_eq!(location.as_deref(), Some("/login/enroll"), "the email step first, then a factor that reaches aal2");
@@ -121,11 +115,7 @@ each_backend! {
     }
 
     async fn where_the_account_counts_email_codes_they_reach_aal2_beside_an_app(backend) {
-        let mail = MailServer::start().await;
-        let app = spawn_with_mail(backend, mail.url()).await;
-        let browser = new_browser();
-        password_session(&app, &browser, USERNAME).await;
-        turn_on(&app, &browser, &mail).await;
+        let (mail, app) = alice_with_email_codes(backend, true).await;
         let portal = app.rp("portal").await;
         let (_, request, location) = sign_in_by_email(&app, &mail, &portal, &[("acr_values", "aal2")]).await;
         let signed_in = app.exchange(&portal, code_from(&location.unwrap(), &request), request).await;

@@ -60,8 +60,17 @@ pub async fn turn_on(app: &TestApp, browser: &reqwest::Client, mail: &MailServer
 
 /// Runs `rp`'s request in a fresh browser up to the second-factor page.
 pub async fn to_second_factor(app: &TestApp, rp: &Rp) -> (reqwest::Client, AuthRequest, String) {
+    to_second_factor_with(app, rp, &[]).await
+}
+
+/// `to_second_factor` for a request with `extra` parameters.
+pub async fn to_second_factor_with(
+    app: &TestApp,
+    rp: &Rp,
+    extra: &[(&str, &str)],
+) -> (reqwest::Client, AuthRequest, String) {
     let browser = new_browser();
-    let request = app.auth_request(rp, &[]);
+    let request = app.auth_request(rp, extra);
     let (status, location, _) = app
         .sign_in_through_in(&browser, &request, USERNAME, PASSWORD)
         .await;
