@@ -7,7 +7,7 @@
 //! 1. **Foundation**: `store` (the only SQL), the pure `auth` and `oidc`,
 //!    `config`, `clock`, `templates` and `telemetry`.
 //! 2. **State**: `app`, the `AppState` that requests and tasks share.
-//! 3. **Services**: `service`, the operations (factors, console, delivery,
+//! 3. **Services**: `service`, the operations (tokens, factors, console, delivery,
 //!    back-channel logout, housekeeping), for `http` and `cli` alike.
 //! 4. **HTTP**: `http`, the handlers: parse, call, render.
 //! 5. **Entry points**: `server` (router, background tasks, TLS), `cli`

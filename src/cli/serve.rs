@@ -6,8 +6,8 @@ use super::common::{open_store, CliError};
 use crate::app::AppState;
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::http::setup::setup_link;
 use crate::server;
+use crate::service::setup::setup_link;
 
 #[derive(Args)]
 pub struct ServeArgs {

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 
 use crate::service::console::ConsoleError;
+use crate::service::tokens::TokenError;
 use crate::store;
 
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +45,18 @@ impl From<store::Error> for OAuthError {
                 OAuthError::Unavailable
             }
             other => OAuthError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<TokenError> for OAuthError {
+    fn from(err: TokenError) -> Self {
+        match err {
+            TokenError::InvalidGrant(why) => OAuthError::InvalidGrant(why),
+            TokenError::InvalidScope(why) => OAuthError::InvalidScope(why),
+            TokenError::UnauthorizedClient(why) => OAuthError::UnauthorizedClient(why),
+            TokenError::Signing(err) => OAuthError::Internal(err.to_string()),
+            TokenError::Store(err) => err.into(),
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod ceremony;
 pub mod client_ip;
 pub mod cookies;
 pub mod error;
+pub mod form;
 pub mod health;
 pub mod home;
 pub mod login;

@@ -14,8 +14,8 @@ use crate::auth::{password, secret};
 use crate::http::cookies;
 use crate::http::error::PageError;
 use crate::http::render::Page;
-use crate::http::setup::MIN_PASSWORD_LEN;
 use crate::oidc::params::Params;
+use crate::service::setup::MIN_PASSWORD_LEN;
 use crate::store::User;
 
 pub const PATH: &str = "/password";

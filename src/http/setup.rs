@@ -1,42 +1,25 @@
 //! First start: a one-time link (`/setup?token=...`) that creates the first
-//! account and its administrator through a web form.
+//! account and its administrator through a web form (`service::setup`).
 
-use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::app::AppState;
-use crate::auth::{password, secret};
 use crate::http::cookies;
 use crate::http::error::PageError;
+use crate::http::form::Form;
 use crate::http::render::Page;
 use crate::oidc::params::Params;
-use crate::store::{self, NewAccount, NewUser};
+use crate::service::setup::{self, FirstAdministrator, SetupError, SetupRefusal, MIN_PASSWORD_LEN};
 
-pub const PATH: &str = "/setup";
-const LINK_LIFETIME_SECS: i64 = 24 * 3600;
-pub const MIN_PASSWORD_LEN: usize = 8;
-pub const DEFAULT_FACTORS: &str = "totp,webauthn";
+pub use crate::service::setup::PATH;
 
 pub fn router() -> Router<AppState> {
     Router::new().route(PATH, get(show_setup).post(submit_setup))
-}
-
-/// On an empty database, a fresh setup link (replacing any earlier one).
-pub async fn setup_link(app: &AppState) -> Result<Option<String>, store::Error> {
-    if app.store.count_users().await? > 0 {
-        return Ok(None);
-    }
-    let token = secret::random_token(32);
-    let now = app.clock.now();
-    app.store
-        .put_setup_token(&secret::token_hash(&token), now, now + LINK_LIFETIME_SECS)
-        .await?;
-    Ok(Some(format!("{}{PATH}?token={token}", app.config.issuer())))
 }
 
 #[derive(Serialize, Default)]
@@ -74,20 +57,11 @@ async fn show_setup(
     RawQuery(query): RawQuery,
 ) -> Result<Response, PageError> {
     let query = Params::parse(query.unwrap_or_default().as_bytes());
-    let token = query
-        .get("token")
-        .ok()
-        .flatten()
-        .unwrap_or_default()
-        .to_string();
-    if token.len() > 64
-        || !app
-            .store
-            .setup_token_is_live(&secret::token_hash(&token), app.clock.now())
-            .await?
-    {
+    let token = query.get("token").ok().flatten().unwrap_or_default();
+    if !setup::link_is_live(&app, token).await? {
         return Err(used_link());
     }
+    let token = token.to_string();
     let page = SetupPage {
         token,
         min_password_len: MIN_PASSWORD_LEN,
@@ -110,104 +84,64 @@ fn render(
     Ok(response)
 }
 
+/// The setup form as posted.
+#[derive(Deserialize)]
+struct SetupForm {
+    csrf_token: Option<String>,
+    token: Option<String>,
+    account: Option<String>,
+    username: Option<String>,
+    email: Option<String>,
+    password: Option<String>,
+}
+
 async fn submit_setup(
     State(app): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
+    Form(form): Form<SetupForm>,
 ) -> Result<Response, PageError> {
-    let form = Params::parse(&body);
-    let field = |name: &str| {
-        form.get(name)
-            .ok()
-            .flatten()
-            .unwrap_or_default()
-            .trim()
-            .to_string()
-    };
-    let token = field("token");
+    let trimmed = |field: &Option<String>| field.as_deref().unwrap_or_default().trim().to_string();
     let mut page = SetupPage {
-        token: token.clone(),
-        account: field("account"),
-        username: field("username"),
-        email: field("email"),
+        token: trimmed(&form.token),
+        account: trimmed(&form.account),
+        username: trimmed(&form.username),
+        email: trimmed(&form.email),
         min_password_len: MIN_PASSWORD_LEN,
         ..SetupPage::default()
     };
-    let password = form
-        .get("password")
-        .ok()
-        .flatten()
-        .unwrap_or_default()
-        .to_string();
-    if !cookies::csrf_ok(&app, &headers, form.get("csrf_token").ok().flatten()) {
+    if !cookies::csrf_ok(&app, &headers, form.csrf_token.as_deref()) {
         page.error = Some("This form has expired. Please submit it again.");
         return render(&app, &headers, page, StatusCode::FORBIDDEN);
     }
-    let now = app.clock.now();
-    let token_hash = secret::token_hash(&token);
-    if !app.store.setup_token_is_live(&token_hash, now).await? {
-        return Err(used_link());
-    }
-    page.error = if page.account.is_empty() || page.account.len() > 100 {
-        Some("Give the account a name of at most 100 characters.")
-    } else if page.username.is_empty() || page.username.len() > 100 {
-        Some("Choose a username of at most 100 characters.")
-    } else if !page.email.contains('@') || page.email.len() > 254 {
-        Some("Enter a valid email address.")
-    } else if password.chars().count() < MIN_PASSWORD_LEN || password.len() > 1024 {
-        Some("The password must have at least 8 characters.")
-    } else {
-        None
+    let admin = FirstAdministrator {
+        account: &page.account,
+        username: &page.username,
+        email: &page.email,
+        password: form.password.unwrap_or_default(),
     };
-    if page.error.is_some() {
-        return render(&app, &headers, page, StatusCode::BAD_REQUEST);
-    }
-    let cost = app.config.hash_cost();
-    let password_hash = app
-        .hash_blocking(move || password::hash(&password, cost))
-        .await
-        .map_err(|e| PageError::Internal(format!("hashing: {e}")))?
-        .map_err(|e| PageError::Internal(e.to_string()))?;
-    let factors: Vec<String> = DEFAULT_FACTORS.split(',').map(str::to_string).collect();
-    let account_id = secret::random_id();
-    let user_id = secret::random_id();
-    let outcome = app
-        .store
-        .complete_setup(
-            &token_hash,
-            NewAccount {
-                id: &account_id,
-                name: &page.account,
-                require_mfa: false,
-                factors: &factors,
-                now,
-            },
-            NewUser {
-                id: &user_id,
-                account_id: &account_id,
-                username: &page.username,
-                email: &page.email,
-                password_hash: &password_hash,
-                is_admin: true,
-                is_operator: true,
-                now,
-            },
-        )
-        .await;
-    match outcome {
-        Ok(true) => {
-            tracing::info!(user_id = %user_id, "first administrator created");
-            DonePage {
+    let refusal = match setup::complete(&app, &page.token, admin).await {
+        Ok(()) => {
+            let done = DonePage {
                 account: page.account,
                 username: page.username,
-            }
-            .render(&app)
+            };
+            return done.render(&app);
         }
-        Ok(false) => Err(used_link()),
-        Err(store::Error::Duplicate(_)) => {
-            page.error = Some("That name is taken; choose another.");
-            render(&app, &headers, page, StatusCode::BAD_REQUEST)
-        }
-        Err(err) => Err(err.into()),
+        Err(SetupError::Store(err)) => return Err(err.into()),
+        Err(SetupError::Refused(SetupRefusal::UsedLink)) => return Err(used_link()),
+        Err(SetupError::Refused(refusal)) => refusal,
+    };
+    page.error = Some(words(refusal));
+    render(&app, &headers, page, StatusCode::BAD_REQUEST)
+}
+
+/// What the setup form says about a refusal.
+fn words(refusal: SetupRefusal) -> &'static str {
+    match refusal {
+        SetupRefusal::AccountName => "Give the account a name of at most 100 characters.",
+        SetupRefusal::Username => "Choose a username of at most 100 characters.",
+        SetupRefusal::Email => "Enter a valid email address.",
+        SetupRefusal::Password => "The password must have at least 8 characters.",
+        SetupRefusal::Taken | SetupRefusal::UsedLink => "That name is taken; choose another.",
     }
 }

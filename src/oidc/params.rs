@@ -40,6 +40,15 @@ impl Params {
         Ok(self.values.get(name).map(String::as_str))
     }
 
+    /// The parameters sent once, as (name, value) pairs; those sent twice
+    /// are left out, as absent.
+    pub fn single(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.values
+            .iter()
+            .filter(|(name, _)| !self.duplicated.contains(name))
+            .map(|(name, value)| (name.as_str(), value.as_str()))
+    }
+
     /// The first parameter that was sent more than once.
     pub fn first_duplicate(&self) -> Option<&str> {
         self.duplicated.first().map(String::as_str)

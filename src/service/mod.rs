@@ -12,3 +12,9 @@ pub mod delivery;
 pub mod factors;
 /// Purging expired rows on a schedule.
 pub mod housekeeping;
+/// First start: the setup link and the first administrator.
+pub mod setup;
+/// The password step of a sign-in.
+pub mod sign_in;
+/// Token issuance: a grant's claims, signed.
+pub mod tokens;

@@ -43,7 +43,7 @@ pub use pending_logins::{NewPendingLogin, PendingLogin};
 pub use refresh_tokens::{RefreshRotation, RefreshStatus};
 pub use sessions::{NewSession, Session, SessionListing};
 pub use totp_factors::TotpFactor;
-pub use users::{NewUser, User};
+pub use users::{FactorSummary, NewUser, TotpInUse, User};
 pub use webauthn::{NewChallenge, TakenChallenge, WebauthnCredential};
 
 use std::path::Path;

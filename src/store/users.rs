@@ -18,6 +18,25 @@ pub struct User {
     pub sign_ins_without_factor: i64,
 }
 
+/// A user's second factors at a glance (`Store::factor_summary`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FactorSummary {
+    /// The confirmed authenticator app.
+    pub totp: Option<TotpInUse>,
+    pub backup_codes_remaining: i64,
+    pub backup_codes_last_used_at: Option<i64>,
+    pub email_verified_at: Option<i64>,
+    pub email_codes_on: bool,
+    /// The verified recovery phone and when it was verified.
+    pub phone: Option<(String, i64)>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TotpInUse {
+    pub since: i64,
+    pub last_used_at: Option<i64>,
+}
+
 pub struct NewUser<'a> {
     pub id: &'a str,
     pub account_id: &'a str,
@@ -133,6 +152,62 @@ impl Store {
         Ok(row.map_or((false, false, false), |(strong, email, phone)| {
             (strong != 0, email != 0, phone != 0)
         }))
+    }
+
+    /// What a user's second factors look like, read in one query: the
+    /// authenticator app, the backup codes, email codes and the recovery
+    /// phone (security keys are rows of their own: `webauthn_credentials`).
+    pub async fn factor_summary(&self, user_id: &str) -> Result<FactorSummary, Error> {
+        type Row = (
+            Option<i64>,
+            Option<i64>,
+            i64,
+            Option<i64>,
+            Option<i64>,
+            i64,
+            Option<String>,
+            Option<i64>,
+        );
+        let row: Option<Row> = sqlx::query_as(
+            "select \
+               (select t.confirmed_at from totp_factors t \
+                 where t.user_id = u.id and t.confirmed_at is not null \
+                 order by t.confirmed_at desc limit 1), \
+               (select t.last_used_at from totp_factors t \
+                 where t.user_id = u.id and t.confirmed_at is not null \
+                 order by t.confirmed_at desc limit 1), \
+               (select count(*) from backup_codes b where b.user_id = u.id and b.used_at is null), \
+               (select max(b.used_at) from backup_codes b where b.user_id = u.id), \
+               u.email_verified_at, u.email_codes_on, u.phone, u.phone_verified_at \
+             from users u where u.id = $1",
+        )
+        .bind(user_id)
+        .fetch_optional(&mut *self.read().await?)
+        .await?;
+        let Some((
+            totp_since,
+            totp_last_used,
+            remaining,
+            backup_last_used,
+            email_at,
+            on,
+            phone,
+            phone_at,
+        )) = row
+        else {
+            return Ok(FactorSummary::default());
+        };
+        Ok(FactorSummary {
+            totp: totp_since.map(|since| TotpInUse {
+                since,
+                last_used_at: totp_last_used,
+            }),
+            backup_codes_remaining: remaining,
+            backup_codes_last_used_at: backup_last_used,
+            email_verified_at: email_at,
+            email_codes_on: on != 0,
+            phone: phone.zip(phone_at),
+        })
     }
 
     pub async fn count_users(&self) -> Result<i64, Error> {

@@ -1,6 +1,6 @@
 //! The one-time setup link for the first administrator.
 
-use gatehouse::http::setup::setup_link;
+use gatehouse::service::setup::setup_link;
 use reqwest::StatusCode;
 
 use crate::common::*;

@@ -16,18 +16,33 @@ use crate::http::error::PageError;
 use crate::http::render::{when, Page};
 use crate::oidc::params::Params;
 use crate::service::factors::contact_codes::{masked, Purpose};
-use crate::service::factors::{self, security_keys};
-use crate::store::{Session, User};
+use crate::service::factors::{security_keys, FactorOverview};
+use crate::store::{Session, User, WebauthnCredential};
 
 pub(super) const SIGNED_OUT_OTHERS: &str = "Your other sessions are signed out.";
 
 pub(super) const SESSION_ENDED: &str = "That session is signed out.";
 
-#[derive(Serialize, Default)]
+#[derive(Serialize)]
 pub struct AccountPage {
     pub csrf_token: String,
     pub username: String,
-    pub acr: String,
+    pub acr: &'static str,
+    pub reauthenticated: bool,
+    pub needs_step_up: bool,
+    pub notice: Option<String>,
+    pub error: Option<&'static str>,
+    pub offer_sign_out_others: bool,
+    pub sessions: Vec<SessionRow>,
+    #[serde(flatten)]
+    pub factors: FactorFields,
+    #[serde(flatten)]
+    pub contact: ContactFields,
+}
+
+/// The page's part on second factors, from the user's `FactorOverview`.
+#[derive(Serialize)]
+pub struct FactorFields {
     pub totp_enabled: bool,
     /// The account allows authenticator apps.
     pub app_allowed: bool,
@@ -37,13 +52,15 @@ pub struct AccountPage {
     pub backup_codes_remaining: i64,
     pub backup_codes_low: bool,
     pub backup_codes_last_used: Option<String>,
-    pub reauthenticated: bool,
-    pub needs_step_up: bool,
-    pub notice: Option<String>,
-    pub error: Option<&'static str>,
-    pub offer_sign_out_others: bool,
-    pub sessions: Vec<SessionRow>,
     pub keys: Vec<KeyRow>,
+    /// Why keys cannot be added here, if they cannot.
+    pub keys_unavailable: Option<&'static str>,
+}
+
+/// The page's part on contact details: the email address and the recovery
+/// phone, and the codes and messages sent to them.
+#[derive(Serialize)]
+pub struct ContactFields {
     pub email: String,
     pub email_verified: bool,
     pub email_codes_on: bool,
@@ -59,8 +76,6 @@ pub struct AccountPage {
     /// A code to confirm a number (or approve a change) is on its way.
     pub phone_code_pending: bool,
     pub sms_delivery_failed: bool,
-    /// Why keys cannot be added here, if they cannot.
-    pub keys_unavailable: Option<&'static str>,
 }
 
 /// One registered security key or passkey.
@@ -125,71 +140,50 @@ pub async fn render_account(
     error: Option<&'static str>,
     status: StatusCode,
 ) -> Result<Response, PageError> {
-    let totp = app.store.active_totp(&user.id).await?;
-    let now = app.clock.now();
-    let (email_verified_at, email_codes_on) = app.store.email_state(&user.id).await?;
-    let email_codes_allowed = factors::account_allows(app, user, "email").await?;
-    let email_code_pending = app
-        .store
-        .contact_code_sent(&user.id, Purpose::EmailVerify.as_str(), now)
-        .await?
-        .is_some();
-    let phone = app.store.phone_state(&user.id).await?;
-    let mut phone_code_pending = false;
-    for purpose in [
-        Purpose::PhoneVerify,
-        Purpose::PhoneChange,
-        Purpose::PhoneChangeNew,
-    ] {
-        phone_code_pending |= app
-            .store
-            .contact_code_sent(&user.id, purpose.as_str(), now)
-            .await?
-            .is_some();
-    }
-    let sms_delivery_failed = app
-        .store
-        .last_message(&user.id, "sms")
-        .await?
-        .is_some_and(|m| m.failed_at.is_some());
-    let email_delivery_failed = app
-        .store
-        .last_message(&user.id, "email")
-        .await?
-        .is_some_and(|m| m.failed_at.is_some());
-    let keys: Vec<KeyRow> = app
-        .store
-        .webauthn_credentials(&user.id)
-        .await?
-        .into_iter()
-        .map(|k| KeyRow {
-            kind: Kind::parse(&k.kind).map_or("Key", Kind::label),
-            added: when(k.created_at),
-            last_used: k.last_used_at.map(when),
-            id: k.id,
-            name: k.name,
-        })
-        .collect();
-    let tenant = app.store.account_of(user).await?;
-    let keys_unavailable = if security_keys::relying_party(app).is_none() {
-        Some(keys::UNAVAILABLE)
-    } else if !tenant
-        .factors
-        .iter()
-        .any(|f| f == "webauthn" || f == "passkey")
-    {
-        Some("Your organisation does not allow security keys.")
-    } else {
-        None
+    let overview = FactorOverview::load(app, user).await?;
+    let contact = ContactFields::load(app, user, &overview).await?;
+    let (csrf_token, cookie) = cookies::csrf_token(app, headers);
+    let level = overview.level();
+    let page = AccountPage {
+        csrf_token,
+        username: user.username.clone(),
+        acr: session.acr.as_str(),
+        reauthenticated: recently_reauthenticated(app, session),
+        needs_step_up: !level.met_by(session.acr, &session.amr),
+        offer_sign_out_others: offers_sign_out_others(notice.as_deref(), error),
+        notice,
+        error,
+        sessions: session_rows(app, user, session).await?,
+        factors: FactorFields::of(app, overview),
+        contact,
     };
-    let factors_now = factors::level::of(app, user).await?;
-    let has_factor = factors_now.any();
-    let backup = app.store.backup_code_summary(&user.id).await?;
-    let now = app.clock.now();
+    let mut response = page.render(app)?;
+    *response.status_mut() = status;
+    cookies::attach(&mut response, cookie);
+    Ok(response)
+}
+
+/// After a change to the factors, the user may want other devices out.
+fn offers_sign_out_others(notice: Option<&str>, error: Option<&'static str>) -> bool {
+    notice.is_some_and(|n| {
+        n != SIGNED_OUT_OTHERS
+            && n != SESSION_ENDED
+            && !n.starts_with("We emailed")
+            && !n.starts_with("We texted")
+    }) && error.is_none()
+}
+
+/// The user's live sessions, this one marked.
+async fn session_rows(
+    app: &AppState,
+    user: &User,
+    session: &Session,
+) -> Result<Vec<SessionRow>, PageError> {
     let sessions = app
         .store
-        .sessions_of_user(&user.id, now)
-        .await?
+        .sessions_of_user(&user.id, app.clock.now())
+        .await?;
+    Ok(sessions
         .into_iter()
         .map(|s| SessionRow {
             is_current: s.sid == session.sid,
@@ -200,49 +194,80 @@ pub async fn render_account(
             signed_in: when(s.created_at),
             sid: s.sid,
         })
-        .collect();
-    let (csrf_token, cookie) = cookies::csrf_token(app, headers);
-    let page = AccountPage {
-        sessions,
-        csrf_token,
-        username: user.username.clone(),
-        acr: session.acr.as_str().into(),
-        totp_enabled: totp.is_some(),
-        app_allowed: tenant.factors.iter().any(|f| f == "totp"),
-        has_factor,
-        totp_since: totp.as_ref().and_then(|t| t.confirmed_at).map(when),
-        totp_last_used: totp.as_ref().and_then(|t| t.last_used_at).map(when),
-        backup_codes_remaining: backup.remaining,
-        backup_codes_low: has_factor && backup.remaining <= 3,
-        backup_codes_last_used: backup.last_used_at.map(when),
-        reauthenticated: recently_reauthenticated(app, session),
-        needs_step_up: !factors_now.met_by(session.acr, &session.amr),
-        keys,
-        keys_unavailable,
-        // After a change to the factors, the user may want other devices out.
-        offer_sign_out_others: notice.as_deref().is_some_and(|n| {
-            n != SIGNED_OUT_OTHERS
-                && n != SESSION_ENDED
-                && !n.starts_with("We emailed")
-                && !n.starts_with("We texted")
-        }) && error.is_none(),
-        notice,
-        error,
-        email: user.email.clone(),
-        email_verified: email_verified_at.is_some(),
-        email_codes_on,
-        email_codes_allowed,
-        email_code_pending: email_code_pending && !email_codes_on,
-        email_delivery_failed,
-        phone_required: tenant.settings.require_recovery_phone && phone.is_none(),
-        phone: phone.map(|(number, _)| masked(&number)),
-        phone_code_pending,
-        sms_delivery_failed,
-    };
-    let mut response = page.render(app)?;
-    *response.status_mut() = status;
-    cookies::attach(&mut response, cookie);
-    Ok(response)
+        .collect())
+}
+
+impl FactorFields {
+    fn of(app: &AppState, overview: FactorOverview) -> FactorFields {
+        let has_factor = overview.level().any();
+        let summary = &overview.summary;
+        let keys_unavailable = if security_keys::relying_party(app).is_none() {
+            Some(keys::UNAVAILABLE)
+        } else if !overview.allows("webauthn") && !overview.allows("passkey") {
+            Some("Your organisation does not allow security keys.")
+        } else {
+            None
+        };
+        FactorFields {
+            totp_enabled: summary.totp.is_some(),
+            app_allowed: overview.allows("totp"),
+            has_factor,
+            totp_since: summary.totp.map(|t| when(t.since)),
+            totp_last_used: summary.totp.and_then(|t| t.last_used_at).map(when),
+            backup_codes_remaining: summary.backup_codes_remaining,
+            backup_codes_low: has_factor && summary.backup_codes_remaining <= 3,
+            backup_codes_last_used: summary.backup_codes_last_used_at.map(when),
+            keys_unavailable,
+            keys: overview.keys.into_iter().map(KeyRow::of).collect(),
+        }
+    }
+}
+
+impl KeyRow {
+    fn of(k: WebauthnCredential) -> KeyRow {
+        KeyRow {
+            kind: Kind::parse(&k.kind).map_or("Key", Kind::label),
+            added: when(k.created_at),
+            last_used: k.last_used_at.map(when),
+            id: k.id,
+            name: k.name,
+        }
+    }
+}
+
+impl ContactFields {
+    async fn load(
+        app: &AppState,
+        user: &User,
+        overview: &FactorOverview,
+    ) -> Result<ContactFields, PageError> {
+        let summary = &overview.summary;
+        let sent = |purpose: Purpose| async move {
+            let now = app.clock.now();
+            let sent = app.store.contact_code_sent(&user.id, purpose.as_str(), now);
+            Ok::<bool, PageError>(sent.await?.is_some())
+        };
+        let failed = |channel: &'static str| async move {
+            let last = app.store.last_message(&user.id, channel).await?;
+            Ok::<bool, PageError>(last.is_some_and(|m| m.failed_at.is_some()))
+        };
+        let phone_code_pending = sent(Purpose::PhoneVerify).await?
+            || sent(Purpose::PhoneChange).await?
+            || sent(Purpose::PhoneChangeNew).await?;
+        Ok(ContactFields {
+            email: user.email.clone(),
+            email_verified: summary.email_verified_at.is_some(),
+            email_codes_on: summary.email_codes_on,
+            email_codes_allowed: overview.allows("email"),
+            email_code_pending: !summary.email_codes_on && sent(Purpose::EmailVerify).await?,
+            email_delivery_failed: failed("email").await?,
+            phone_required: overview.tenant.settings.require_recovery_phone
+                && summary.phone.is_none(),
+            phone: summary.phone.as_ref().map(|(number, _)| masked(number)),
+            phone_code_pending,
+            sms_delivery_failed: failed("sms").await?,
+        })
+    }
 }
 
 /// The account page of `account` with a notice made for this request.

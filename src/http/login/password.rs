@@ -2,29 +2,26 @@
 //! checks the password and, on success, starts the session and resumes the
 //! authorization request that sent the user here.
 
-use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::app::AppState;
 use crate::auth::acr::Acr;
-use crate::auth::login_flow::{after_password, Facts, Next};
-use crate::auth::policy;
 use crate::http::client_ip::ClientIp;
 use crate::http::cookies::{self, PendingTarget};
 use crate::http::error::PageError;
+use crate::http::form::{bounded, Form};
 use crate::http::redirect::see_other;
 use crate::http::render::Page;
 use crate::oidc::authorize_request::AuthorizeRequest;
 use crate::oidc::params::Params;
-use crate::service::factors::{self, security_keys, PasswordCheck};
+use crate::service::factors::{self, security_keys};
+use crate::service::sign_in::{self, PasswordStep};
+use crate::store::User;
 
 pub const PATH: &str = "/login";
-
-/// Longer input is refused before it reaches argon2.
-const MAX_FIELD_LEN: usize = 1024;
 
 #[derive(Serialize)]
 struct LoginPage {
@@ -98,127 +95,130 @@ async fn render(
     Ok(response)
 }
 
+/// The sign-in form as posted.
+#[derive(Deserialize)]
+pub struct LoginForm {
+    csrf_token: Option<String>,
+    request: Option<String>,
+    next: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
+}
+
 pub async fn submit_login(
     State(app): State<AppState>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    body: Bytes,
+    Form(form): Form<LoginForm>,
 ) -> Result<Response, PageError> {
-    let form = Params::parse(&body);
-    let field = |name: &str| {
-        form.get(name)
-            .ok()
-            .flatten()
-            .filter(|v| v.len() <= MAX_FIELD_LEN)
+    let (page, wants_aal2) = LoginPage::again(&app, &form).await?;
+    let refused = |mut page: LoginPage, error, status| {
+        page.error = Some(error);
+        render(&app, &headers, page, status)
     };
-    let request_id = field("request")
-        .filter(|r| r.len() <= 64)
-        .map(str::to_string);
-    let next = super::pending::local_path(field("next"));
-    let username = field("username").unwrap_or_default().trim().to_string();
-    let mut page = LoginPage {
-        csrf_token: String::new(),
-        request: request_id.clone(),
-        next: next.clone(),
-        client_id: None,
-        username: username.clone(),
-        error: None,
-        offer_passkey: false,
-    };
-    let parked_request = match &request_id {
-        Some(id) => parked(&app, id).await?,
-        None => None,
-    };
-    page.client_id = parked_request.as_ref().map(|r| r.client_id.clone());
-    if !cookies::csrf_ok(&app, &headers, field("csrf_token")) {
-        page.error = Some("This form has expired. Please sign in again.");
-        return render(&app, &headers, page, StatusCode::FORBIDDEN).await;
+    if !cookies::csrf_ok(&app, &headers, bounded(&form.csrf_token)) {
+        return refused(
+            page,
+            "This form has expired. Please sign in again.",
+            StatusCode::FORBIDDEN,
+        )
+        .await;
     }
-    let Some(password) = field("password").map(str::to_string) else {
-        page.error = Some("Enter your username and password.");
-        return render(&app, &headers, page, StatusCode::BAD_REQUEST).await;
-    };
-    let user = if username.is_empty() {
-        None
-    } else {
-        app.store.user_by_username(&username).await?
+    let Some(password) = bounded(&form.password).map(str::to_string) else {
+        return refused(
+            page,
+            "Enter your username and password.",
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
     };
     let ip = ip.to_string();
-    let user =
-        match factors::check_password(&app, &username, user.as_ref(), password, Some(&ip)).await? {
-            PasswordCheck::Correct => {
-                user.ok_or_else(|| PageError::Internal("a correct password without a user".into()))?
-            }
-            PasswordCheck::Wrong => {
-                tracing::info!(%ip, "sign-in failed");
-                page.error = Some("The username or password is incorrect.");
-                return render(&app, &headers, page, StatusCode::UNAUTHORIZED).await;
-            }
-            PasswordCheck::Throttled { until } => {
-                let minutes = ((until - app.clock.now()) as f64 / 60.0).ceil().max(1.0) as i64;
-                page.error = Some("Too many failed attempts. Wait a few minutes, then try again.");
-                tracing::warn!(%ip, minutes, "sign-in throttled");
-                return render(&app, &headers, page, StatusCode::TOO_MANY_REQUESTS).await;
-            }
-        };
-    let account = app.store.account_of(&user).await?;
-    let facts = Facts {
-        has_factor: factors::has_factor(&app, &user).await?,
-        must_enroll: user.must_enroll,
-        account_requires_mfa: policy::enrolment_required(
-            &account,
-            user.sign_ins_without_factor,
-            app.clock.now(),
-        ),
-        wants_aal2: parked_request.as_ref().is_some_and(|r| r.wants_aal2()),
+    let step = sign_in::password_step(&app, &page.username, password, &ip, wants_aal2).await?;
+    answer(&app, &headers, page, step, &ip).await
+}
+
+/// The response to what a password gave: the session or the next step, or
+/// the sign-in page again saying why not.
+async fn answer(
+    app: &AppState,
+    headers: &HeaderMap,
+    mut page: LoginPage,
+    step: PasswordStep,
+    ip: &str,
+) -> Result<Response, PageError> {
+    let target = PendingTarget {
+        request_id: page.request.as_deref(),
+        next_path: page.next.as_deref(),
+        session_sid: None,
     };
-    match after_password(&facts) {
-        Next::Done => {
-            if account.require_mfa {
-                // A sign-in within the grace period of the account's 2FA requirement.
-                app.store.count_sign_in_without_factor(&user.id).await?;
-            }
-            let amr = vec!["pwd".to_string()];
-            let (session, cookie) = cookies::start_session(
-                &app,
-                &headers,
-                &user,
-                Acr::Aal1,
-                &amr,
-                Some(&ip),
-                Some(app.clock.now()),
-            )
-            .await?;
-            factors::audit(
-                &app,
-                "signed_in",
-                &user,
-                Some(&ip),
-                serde_json::json!({ "acr": Acr::Aal1 }),
-            )
-            .await?;
-            let mut response = super::onward::onward(
-                &app,
-                &session,
-                request_id.as_deref(),
-                Some(next.as_deref().unwrap_or("/")),
-            )
-            .await;
-            cookies::attach(&mut response, Some(cookie));
-            Ok(response)
-        }
-        Next::Then(stage) => {
-            let target = PendingTarget {
-                request_id: request_id.as_deref(),
-                next_path: next.as_deref(),
-                session_sid: None,
-            };
-            let cookie = cookies::start_pending(&app, &user.id, stage, target).await?;
+    let (error, status) = match step {
+        PasswordStep::SignedIn(user) => return signed_in(app, headers, &user, ip, target).await,
+        PasswordStep::Then(user, stage) => {
+            let cookie = cookies::start_pending(app, &user.id, stage, target).await?;
             let mut response = see_other(super::pending::stage_path(stage));
             cookies::attach(&mut response, Some(cookie));
-            Ok(response)
+            return Ok(response);
         }
+        PasswordStep::Wrong => {
+            tracing::info!(%ip, "sign-in failed");
+            let error = "The username or password is incorrect.";
+            (error, StatusCode::UNAUTHORIZED)
+        }
+        PasswordStep::Throttled { until } => {
+            let minutes = ((until - app.clock.now()) as f64 / 60.0).ceil().max(1.0) as i64;
+            tracing::warn!(%ip, minutes, "sign-in throttled");
+            let error = "Too many failed attempts. Wait a few minutes, then try again.";
+            (error, StatusCode::TOO_MANY_REQUESTS)
+        }
+    };
+    page.error = Some(error);
+    render(app, headers, page, status).await
+}
+
+impl LoginPage {
+    /// The page for a posted form, before its outcome is known, and whether
+    /// its parked request asks for `aal2`.
+    async fn again(app: &AppState, form: &LoginForm) -> Result<(LoginPage, bool), PageError> {
+        let request = bounded(&form.request).filter(|r| r.len() <= 64);
+        let parked_request = match request {
+            Some(id) => parked(app, id).await?,
+            None => None,
+        };
+        let page = LoginPage {
+            csrf_token: String::new(),
+            request: request.map(str::to_string),
+            next: super::pending::local_path(bounded(&form.next)),
+            client_id: parked_request.as_ref().map(|r| r.client_id.clone()),
+            username: bounded(&form.username)
+                .unwrap_or_default()
+                .trim()
+                .to_string(),
+            error: None,
+            offer_passkey: false,
+        };
+        Ok((page, parked_request.is_some_and(|r| r.wants_aal2())))
     }
+}
+
+/// A sign-in with nothing more due: the `aal1` session starts, and the
+/// parked request (or `next`) resumes.
+async fn signed_in(
+    app: &AppState,
+    headers: &HeaderMap,
+    user: &User,
+    ip: &str,
+    target: PendingTarget<'_>,
+) -> Result<Response, PageError> {
+    let amr = vec!["pwd".to_string()];
+    let now = Some(app.clock.now());
+    let (session, cookie) =
+        cookies::start_session(app, headers, user, Acr::Aal1, &amr, Some(ip), now).await?;
+    let detail = serde_json::json!({ "acr": Acr::Aal1 });
+    factors::audit(app, "signed_in", user, Some(ip), detail).await?;
+    let next = Some(target.next_path.unwrap_or("/"));
+    let mut response = super::onward::onward(app, &session, target.request_id, next).await;
+    cookies::attach(&mut response, Some(cookie));
+    Ok(response)
 }
 
 /// The sign-in page again with `error`, keeping the parked request and `next`.

@@ -18,7 +18,7 @@ use crate::http::cookies;
 use crate::http::error::PageError;
 use crate::http::render::Page;
 use crate::oidc::params::Params;
-use crate::service::factors::{self, security_keys, Check, Refusal};
+use crate::service::factors::{self, security_keys, Check, FactorOverview, Refusal};
 use crate::store::{PendingLogin, User};
 
 pub const PATH: &str = super::pending::SECOND_FACTOR_PATH;
@@ -62,17 +62,16 @@ pub async fn render_with(
     status: StatusCode,
 ) -> Result<Response, PageError> {
     let (csrf_token, cookie) = cookies::csrf_token(app, headers);
-    let has_keys = security_keys::relying_party(app).is_some()
-        && !app.store.webauthn_credentials(&user.id).await?.is_empty();
+    let factors = FactorOverview::load(app, user).await?;
     let mut response = SecondFactorPage {
         csrf_token,
         error,
         notice,
-        has_totp: factors::has_totp(app, user).await?,
-        has_keys,
-        email_codes: factors::email_codes_offered(app, user).await?,
-        sms_codes: factors::sms_codes_usable(app, user).await?,
-        recovery_phone: factors::recovery_phone(app, user).await?.is_some(),
+        has_totp: factors.has_totp(),
+        has_keys: security_keys::relying_party(app).is_some() && !factors.keys.is_empty(),
+        email_codes: factors.level().email_offered(),
+        sms_codes: factors.sms_codes_usable(),
+        recovery_phone: factors.recovery_phone().is_some(),
     }
     .render(app)?;
     *response.status_mut() = status;

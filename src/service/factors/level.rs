@@ -8,7 +8,7 @@
 use crate::app::AppState;
 use crate::auth::acr::Acr;
 use crate::auth::login_flow;
-use crate::store::{self, User};
+use crate::store::{self, Account, User};
 
 /// The second steps a user has, as one read of their factors and account.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,13 +68,20 @@ impl Factors {
 /// The user's factors now.
 pub async fn of(app: &AppState, user: &User) -> Result<Factors, store::Error> {
     let (app_or_key, email_on, phone) = app.store.factor_presence(&user.id).await?;
-    let account = app.store.account_of(user).await?;
-    let sms = phone && account.factors.iter().any(|f| f == "sms");
-    Ok(Factors::new(
+    let tenant = app.store.account_of(user).await?;
+    Ok(from_parts(app_or_key, email_on, phone, &tenant))
+}
+
+/// The one rule from what a user has to what it reaches: an app or a key,
+/// or a verified phone where the account allows SMS codes, is strong;
+/// email codes count as the account says.
+pub fn from_parts(app_or_key: bool, email_on: bool, phone: bool, tenant: &Account) -> Factors {
+    let sms = phone && tenant.factors.iter().any(|f| f == "sms");
+    Factors::new(
         app_or_key || sms,
         email_on,
-        account.settings.email_codes_aal2,
-    ))
+        tenant.settings.email_codes_aal2,
+    )
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 //! - `contact_codes`: codes sent by email and SMS;
 //! - `enrolment`: setting up the app, and the backup codes;
 //! - `availability` and `level`: what a user has, and the level it reaches;
+//!   `overview`: all of it loaded at once for a page;
 //! - `binding`: the one rule for binding a factor;
 //! - `reset`: taking factors away; `audit`: their events.
 //!
@@ -21,6 +22,7 @@ pub mod codes;
 pub mod contact_codes;
 pub mod enrolment;
 pub mod level;
+pub mod overview;
 pub mod password;
 pub mod reset;
 pub mod security_keys;
@@ -34,6 +36,7 @@ pub use availability::{
 pub use check::{Check, Method, Refusal};
 pub use codes::check_code;
 pub use enrolment::{confirm_enrolment, enrolment, regenerate_backup_codes, Enrolment};
+pub use overview::FactorOverview;
 pub use password::{check_password, PasswordCheck};
 pub use reset::{disable, reset, unlock};
 pub use throttle::gated;
