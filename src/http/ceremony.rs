@@ -3,7 +3,7 @@
 
 use axum::http::HeaderMap;
 use axum::response::Response;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::app::AppState;
 use crate::http::cookies;
@@ -74,6 +74,29 @@ pub fn render(
 
 /// The browser's answer as a form carries it; anything longer is not one.
 pub const MAX_ANSWER_LEN: usize = 16 * 1024;
+
+/// The form the ceremony page posts: the challenge it answered and the
+/// browser's answer (the credential, as JSON).
+#[derive(Deserialize)]
+pub struct KeyAnswer {
+    challenge: Option<String>,
+    credential: Option<String>,
+}
+
+impl KeyAnswer {
+    /// The challenge token and the answer, empty where absent; an answer
+    /// over [`MAX_ANSWER_LEN`] is read as none.
+    pub fn parts(&self) -> (&str, &str) {
+        let answer = self
+            .credential
+            .as_deref()
+            .filter(|c| c.len() <= MAX_ANSWER_LEN);
+        (
+            self.challenge.as_deref().unwrap_or_default(),
+            answer.unwrap_or_default(),
+        )
+    }
+}
 
 /// What the page says when a key's answer, or its ceremony, is refused.
 pub fn refusal_message(refusal: KeyRefusal) -> &'static str {

@@ -28,12 +28,17 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Form<T> {
     async fn from_request(request: Request, state: &S) -> Result<Self, PageError> {
         let body = Bytes::from_request(request, state)
             .await
-            .map_err(|_| PageError::BadRequest("This form could not be read.".into()))?;
+            .map_err(|_| unreadable())?;
         parse(&body).map(Form).map_err(|err| {
             tracing::debug!(%err, "a form that does not fit its page");
-            PageError::BadRequest("This form could not be read. Go back and try again.".into())
+            unreadable()
         })
     }
+}
+
+/// The one answer to a form body that does not fit its page.
+pub fn unreadable() -> PageError {
+    PageError::BadRequest("This form could not be read. Go back and try again.".into())
 }
 
 /// Reads a form body into `T`.

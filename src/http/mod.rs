@@ -20,6 +20,7 @@ pub mod redirect;
 pub mod render;
 pub mod request_log;
 pub mod setup;
+pub mod words;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::header::{

@@ -13,6 +13,7 @@ use crate::auth::login_flow::amr_with_email;
 use crate::http::client_ip::ClientIp;
 use crate::http::error::PageError;
 use crate::http::login::locked::locked;
+use crate::http::words;
 use crate::oidc::params::Params;
 use crate::service::factors::contact_codes::{self, Purpose, Sent};
 use crate::service::factors::{self, Check, Method, Refusal};
@@ -46,7 +47,7 @@ async fn after_sending(
     signed_in: &SignedIn,
     sent: Sent,
 ) -> Result<Response, PageError> {
-    let (notice, sent) = sent.message("emailed", "");
+    let (notice, sent) = words::code_sent(&sent, "emailed", "");
     let status = if sent {
         StatusCode::OK
     } else {

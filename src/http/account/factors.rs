@@ -16,6 +16,8 @@ use crate::http::error::PageError;
 use crate::http::login::enroll::{render_enrolment, BackupCodesPage};
 use crate::http::login::locked::locked;
 use crate::http::render::Page;
+use crate::http::words;
+use crate::service::factors::EnrolmentError;
 use crate::service::factors::{self, Check, PasswordCheck};
 
 const ENABLE_PATH: &str = "/account/totp";
@@ -83,10 +85,12 @@ pub async fn submit_enable_totp(
     }
     let ip = ip.to_string();
     let code = form.get("code").ok().flatten().unwrap_or_default();
-    let codes = match factors::confirm_enrolment(&app, user, code, Some(&ip)).await? {
+    let codes = match factors::confirm_enrolment(&app, user, code, Some(&ip)).await {
         Ok(codes) => codes,
-        Err(message) => {
-            return render_enrolment(&app, headers, user, ENABLE_PATH, false, Some(message)).await
+        Err(EnrolmentError::Store(err)) => return Err(err.into()),
+        Err(EnrolmentError::Refused(refusal)) => {
+            let message = Some(words::enrolment_refused(refusal));
+            return render_enrolment(&app, headers, user, ENABLE_PATH, false, message).await;
         }
     };
     // Proving the new factor raises this session to aal2.

@@ -14,6 +14,7 @@ use crate::app::AppState;
 use crate::http::client_ip::ClientIp;
 use crate::http::error::PageError;
 use crate::http::login::locked::locked;
+use crate::http::words;
 use crate::service::factors::contact_codes::{self, masked, phone_number, Purpose, Sent};
 use crate::service::factors::{self, Check, Method, Refusal};
 
@@ -31,7 +32,7 @@ async fn sent_page(
     sent: Sent,
     what: &str,
 ) -> Result<Response, PageError> {
-    let (notice, sent) = sent.message("texted", what);
+    let (notice, sent) = words::code_sent(&sent, "texted", what);
     let status = if sent {
         StatusCode::OK
     } else {

@@ -2,16 +2,18 @@
 //! for the `code` input, sent to the user's verified address or phone where
 //! the account allows that channel.
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
-use super::second_factor::{posted, render_with};
+use super::second_factor::{render_with, SecondStep};
 use crate::app::AppState;
 use crate::http::error::PageError;
+use crate::http::form::CsrfOnly;
+use crate::http::words;
 use crate::service::factors;
 use crate::service::factors::contact_codes::{self, Purpose};
+use crate::store::User;
 
 pub const PATH: &str = "/login/email-code";
 pub const SMS_PATH: &str = "/login/sms-code";
@@ -19,29 +21,25 @@ pub const SMS_PATH: &str = "/login/sms-code";
 pub async fn submit_send(
     State(app): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
+    step: SecondStep<CsrfOnly>,
 ) -> Result<Response, PageError> {
-    send(app, headers, body, Purpose::EmailSignIn).await
+    send(app, headers, step.user, Purpose::EmailSignIn).await
 }
 
 pub async fn submit_send_sms(
     State(app): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
+    step: SecondStep<CsrfOnly>,
 ) -> Result<Response, PageError> {
-    send(app, headers, body, Purpose::SmsSignIn).await
+    send(app, headers, step.user, Purpose::SmsSignIn).await
 }
 
 async fn send(
     app: AppState,
     headers: HeaderMap,
-    body: Bytes,
+    user: User,
     purpose: Purpose,
 ) -> Result<Response, PageError> {
-    let user = match posted(&app, &headers, &body).await? {
-        Ok(posted) => posted.user,
-        Err(page) => return Ok(page),
-    };
     let target = match purpose {
         Purpose::EmailSignIn if factors::email_codes_offered(&app, &user).await? => {
             Some(user.email.clone())
@@ -64,7 +62,7 @@ async fn send(
         "emailed"
     };
     let sent = contact_codes::send(&app, &user, purpose, &target).await?;
-    let (notice, sent) = sent.message(verb, "");
+    let (notice, sent) = words::code_sent(&sent, verb, "");
     let status = if sent {
         StatusCode::OK
     } else {

@@ -3,23 +3,66 @@
 //! code, typed key and `otpauth://` link; a code to confirm; the backup codes.
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::pending::{continue_link, finish_second_step};
+use super::second_factor::CodeForm;
 use crate::app::AppState;
 use crate::auth::login_flow::amr_with_totp;
 use crate::http::client_ip::ClientIp;
 use crate::http::cookies;
 use crate::http::error::PageError;
+use crate::http::form::{self, CsrfOnly};
 use crate::http::render::Page;
-use crate::oidc::params::Params;
+use crate::http::words;
+use crate::service::factors::EnrolmentError;
 use crate::service::factors::{self, security_keys};
 use crate::store::{PendingLogin, User};
 
 pub const PATH: &str = super::pending::ENROLL_PATH;
+
+/// A form posted during a pending enrolment, as a handler's last
+/// extractor: the pending sign-in (its hash), its user and the form `F`,
+/// when the enrolment is still due and may bind a factor
+/// (`pending::pending_enrolment`) and the CSRF token holds; otherwise the
+/// enrolment page saying the form expired, or the error page.
+pub struct EnrolStep<F> {
+    pub hash: String,
+    pub pending: PendingLogin,
+    pub user: User,
+    pub form: F,
+}
+
+impl<F: DeserializeOwned> FromRequest<AppState> for EnrolStep<F> {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, app: &AppState) -> Result<Self, Response> {
+        let headers = request.headers().clone();
+        let body = Bytes::from_request(request, app)
+            .await
+            .map_err(|_| form::unreadable().into_response())?;
+        let (hash, pending, user) = super::pending::pending_enrolment(app, &headers)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let csrf: CsrfOnly = form::parse(&body).unwrap_or_default();
+        if !cookies::csrf_ok(app, &headers, form::bounded(&csrf.csrf_token)) {
+            let message = Some("This form has expired. Please try again.");
+            let page = render_enrolment(app, &headers, &user, PATH, true, message);
+            return Err(page.await.into_response());
+        }
+        let form = form::parse(&body).map_err(|_| form::unreadable().into_response())?;
+        Ok(EnrolStep {
+            hash,
+            pending,
+            user,
+            form,
+        })
+    }
+}
 
 /// The enrolment page, here and on the account page.
 #[derive(Serialize)]
@@ -144,27 +187,22 @@ pub async fn submit_enroll(
     State(app): State<AppState>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    body: Bytes,
+    step: EnrolStep<CodeForm>,
 ) -> Result<Response, PageError> {
-    let (hash, pending, user) = super::pending::pending_enrolment(&app, &headers).await?;
-    let form = Params::parse(&body);
-    if !cookies::csrf_ok(&app, &headers, form.get("csrf_token").ok().flatten()) {
-        return render_enrolment(
-            &app,
-            &headers,
-            &user,
-            PATH,
-            true,
-            Some("This form has expired. Please enter the code again."),
-        )
-        .await;
-    }
-    let code = form.get("code").ok().flatten().unwrap_or_default();
+    let EnrolStep {
+        hash,
+        pending,
+        user,
+        form,
+    } = step;
+    let code = form.code.as_deref().unwrap_or_default();
     let ip = ip.to_string();
-    let codes = match factors::confirm_enrolment(&app, &user, code, Some(&ip)).await? {
+    let codes = match factors::confirm_enrolment(&app, &user, code, Some(&ip)).await {
         Ok(codes) => codes,
-        Err(message) => {
-            return render_enrolment(&app, &headers, &user, PATH, true, Some(message)).await
+        Err(EnrolmentError::Store(err)) => return Err(err.into()),
+        Err(EnrolmentError::Refused(refusal)) => {
+            let message = Some(words::enrolment_refused(refusal));
+            return render_enrolment(&app, &headers, &user, PATH, true, message).await;
         }
     };
     let enrolled = Enrolled {

@@ -17,6 +17,7 @@ use crate::http::error::PageError;
 use crate::http::login::locked::locked;
 use crate::http::redirect::see_other;
 use crate::http::render::Page;
+use crate::http::words;
 use crate::service::factors::contact_codes::{self, masked, phone_number, Purpose};
 use crate::service::factors::{self, Check, Method, Refusal};
 
@@ -80,7 +81,7 @@ pub async fn submit_number(
     page.phone = Some(masked(&number));
     let user = &signed_in.user;
     let sent = contact_codes::send(&app, user, Purpose::PhoneVerify, &number).await?;
-    let (notice, sent) = sent.message("texted", "");
+    let (notice, sent) = words::code_sent(&sent, "texted", "");
     page.notice = Some(notice);
     let status = if sent {
         StatusCode::OK

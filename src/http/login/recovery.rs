@@ -2,7 +2,6 @@
 //! gets a code by SMS at the second step; the right code removes the lost
 //! app and leads to setting up a new one, in the same sign-in.
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -11,15 +10,16 @@ use serde::Serialize;
 use super::enroll;
 use super::locked::locked;
 use super::pending::{expired_sign_in, pending_user};
-use super::second_factor::{posted, render_with};
+use super::second_factor::{render_with, CodeForm, SecondStep};
 use crate::app::AppState;
 use crate::auth::login_flow::Stage;
 use crate::http::client_ip::ClientIp;
 use crate::http::cookies::{self, PendingTarget};
 use crate::http::error::PageError;
+use crate::http::form::{CsrfOnly, Form};
 use crate::http::redirect::see_other;
 use crate::http::render::Page;
-use crate::oidc::params::Params;
+use crate::http::words;
 use crate::service::factors::contact_codes::{self, masked, Purpose};
 use crate::service::factors::{self, Check, Method, Refusal};
 
@@ -63,18 +63,14 @@ async fn render(
 pub async fn submit_start(
     State(app): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
+    SecondStep { user, .. }: SecondStep<CsrfOnly>,
 ) -> Result<Response, PageError> {
-    let user = match posted(&app, &headers, &body).await? {
-        Ok(posted) => posted.user,
-        Err(page) => return Ok(page),
-    };
     let Some(phone) = factors::recovery_phone(&app, &user).await? else {
         let message = Some("There is no recovery phone on your account.");
         return render_with(&app, &headers, &user, message, None, StatusCode::CONFLICT).await;
     };
     let sent = contact_codes::send(&app, &user, Purpose::Recovery, &phone).await?;
-    let (notice, sent) = sent.message("texted", "");
+    let (notice, sent) = words::code_sent(&sent, "texted", "");
     let status = if sent {
         StatusCode::OK
     } else {
@@ -89,7 +85,7 @@ pub async fn submit_confirm(
     State(app): State<AppState>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    body: Bytes,
+    Form(form): Form<CodeForm>,
 ) -> Result<Response, PageError> {
     let (hash, pending) = cookies::current_pending(&app, &headers, Stage::SecondFactor)
         .await?
@@ -98,12 +94,11 @@ pub async fn submit_confirm(
     let Some(phone) = factors::recovery_phone(&app, &user).await? else {
         return Err(expired_sign_in());
     };
-    let form = Params::parse(&body);
-    if !cookies::csrf_ok(&app, &headers, form.get("csrf_token").ok().flatten()) {
+    if !cookies::csrf_ok(&app, &headers, form.csrf_token.as_deref()) {
         let message = Some("This form has expired. Please try again.");
         return render(&app, &headers, &phone, None, message, StatusCode::FORBIDDEN).await;
     }
-    let code = form.get("code").ok().flatten().unwrap_or_default();
+    let code = form.code.as_deref().unwrap_or_default();
     let ip = ip.to_string();
     let check = factors::gated(&app, &user, Some(&ip), |_| async {
         Ok(

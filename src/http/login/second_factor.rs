@@ -2,22 +2,23 @@
 //! key, with the lock-out after repeated failures.
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
-use serde::Serialize;
+use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 use super::locked::locked;
 use super::onward::onward;
 use super::pending::{expired_sign_in, finish_second_step, pending_user};
 use crate::app::AppState;
 use crate::auth::login_flow::Stage;
-use crate::http::ceremony;
+use crate::http::ceremony::{self, KeyAnswer};
 use crate::http::client_ip::ClientIp;
 use crate::http::cookies;
 use crate::http::error::PageError;
+use crate::http::form::{self, CsrfOnly};
 use crate::http::render::Page;
-use crate::oidc::params::Params;
 use crate::service::factors::{self, security_keys, Check, FactorOverview, Refusal};
 use crate::store::{PendingLogin, User};
 
@@ -90,70 +91,72 @@ pub async fn show_second_factor(
     render(&app, &headers, &user, None, StatusCode::OK).await
 }
 
-/// A form posted at the second step: this browser's pending sign-in (its
-/// hash), its user and the form, when the CSRF token holds; otherwise the
-/// second-factor page saying the form expired.
-pub struct Posted {
+/// A form posted at the second step, as a handler's last extractor: this
+/// browser's pending sign-in (its hash), its user and the form `F`, when the
+/// CSRF token holds. Otherwise the second-factor page saying the form
+/// expired, or the error page when the sign-in has.
+pub struct SecondStep<F> {
     pub hash: String,
     pub pending: PendingLogin,
     pub user: User,
-    pub form: Params,
+    pub form: F,
 }
 
-pub async fn posted(
-    app: &AppState,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<Result<Posted, Response>, PageError> {
-    let (hash, pending) = cookies::current_pending(app, headers, Stage::SecondFactor)
-        .await?
-        .ok_or_else(expired_sign_in)?;
-    let user = pending_user(app, &pending).await?;
-    let form = Params::parse(body);
-    if !cookies::csrf_ok(app, headers, form.get("csrf_token").ok().flatten()) {
-        let message = Some("This form has expired. Please try again.");
-        let page = render_with(app, headers, &user, message, None, StatusCode::FORBIDDEN).await?;
-        return Ok(Err(page));
+impl<F: DeserializeOwned> FromRequest<AppState> for SecondStep<F> {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, app: &AppState) -> Result<Self, Response> {
+        let headers = request.headers().clone();
+        let body = Bytes::from_request(request, app)
+            .await
+            .map_err(|_| form::unreadable().into_response())?;
+        let found = cookies::current_pending(app, &headers, Stage::SecondFactor).await;
+        let (hash, pending) = found
+            .map_err(PageError::from)
+            .and_then(|found| found.ok_or_else(expired_sign_in))
+            .map_err(IntoResponse::into_response)?;
+        let user = pending_user(app, &pending)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let csrf: CsrfOnly = form::parse(&body).unwrap_or_default();
+        if !cookies::csrf_ok(app, &headers, form::bounded(&csrf.csrf_token)) {
+            let message = Some("This form has expired. Please try again.");
+            let page = render_with(app, &headers, &user, message, None, StatusCode::FORBIDDEN);
+            return Err(page.await.into_response());
+        }
+        let form = form::parse(&body).map_err(|_| form::unreadable().into_response())?;
+        Ok(SecondStep {
+            hash,
+            pending,
+            user,
+            form,
+        })
     }
-    Ok(Ok(Posted {
-        hash,
-        pending,
-        user,
-        form,
-    }))
+}
+
+/// A code typed at the second step.
+#[derive(Deserialize)]
+pub struct CodeForm {
+    pub csrf_token: Option<String>,
+    pub code: Option<String>,
 }
 
 pub async fn submit_second_factor(
     State(app): State<AppState>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    body: Bytes,
+    step: SecondStep<CodeForm>,
 ) -> Result<Response, PageError> {
-    let (hash, pending) = cookies::current_pending(&app, &headers, Stage::SecondFactor)
-        .await?
-        .ok_or_else(expired_sign_in)?;
-    let user = pending_user(&app, &pending).await?;
-    let form = Params::parse(&body);
-    if !cookies::csrf_ok(&app, &headers, form.get("csrf_token").ok().flatten()) {
-        return render(
-            &app,
-            &headers,
-            &user,
-            Some("This form has expired. Please enter the code again."),
-            StatusCode::FORBIDDEN,
-        )
-        .await;
-    }
-    let code = form.get("code").ok().flatten().unwrap_or_default();
+    let SecondStep {
+        hash,
+        pending,
+        user,
+        form,
+    } = step;
+    let code = form.code.as_deref().unwrap_or_default();
     if code.len() > 64 {
-        return render(
-            &app,
-            &headers,
-            &user,
-            Some("That code is not right."),
-            StatusCode::BAD_REQUEST,
-        )
-        .await;
+        let message = Some("That code is not right.");
+        return render(&app, &headers, &user, message, StatusCode::BAD_REQUEST).await;
     }
     let ip = ip.to_string();
     let check = factors::check_code(&app, &user, code, Some(&ip)).await?;
@@ -215,12 +218,8 @@ async fn conclude(
 pub async fn submit_use_key(
     State(app): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
+    SecondStep { hash, user, .. }: SecondStep<CsrfOnly>,
 ) -> Result<Response, PageError> {
-    let Posted { hash, user, .. } = match posted(&app, &headers, &body).await? {
-        Ok(posted) => posted,
-        Err(page) => return Ok(page),
-    };
     let Some(ceremony) = security_keys::start_second_factor(&app, &user, &hash).await? else {
         let message = "There is no security key to use: enter a code instead.";
         return render(&app, &headers, &user, Some(message), StatusCode::CONFLICT).await;
@@ -243,24 +242,15 @@ pub async fn submit_key_answer(
     State(app): State<AppState>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    body: Bytes,
+    step: SecondStep<KeyAnswer>,
 ) -> Result<Response, PageError> {
-    let Posted {
+    let SecondStep {
         hash,
         pending,
         user,
         form,
-    } = match posted(&app, &headers, &body).await? {
-        Ok(posted) => posted,
-        Err(page) => return Ok(page),
-    };
-    let token = form.get("challenge").ok().flatten().unwrap_or_default();
-    let answer = form
-        .get("credential")
-        .ok()
-        .flatten()
-        .filter(|c| c.len() <= ceremony::MAX_ANSWER_LEN)
-        .unwrap_or_default();
+    } = step;
+    let (token, answer) = form.parts();
     let ip = ip.to_string();
     let check =
         security_keys::check_second_factor(&app, &user, token, &hash, answer, Some(&ip)).await?;

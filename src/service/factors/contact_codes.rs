@@ -86,27 +86,6 @@ pub enum Sent {
     TooMany,
 }
 
-impl Sent {
-    /// What the page says (`verb` is "emailed" or "texted"; `to_whom` follows
-    /// the address), and whether a code went.
-    pub fn message(&self, verb: &str, to_whom: &str) -> (String, bool) {
-        match self {
-            Sent::Sent { to } => (
-                format!("We {verb} a code to {to}{to_whom}. Enter it below: it works for 10 minutes."),
-                true,
-            ),
-            Sent::TooSoon { wait_secs } => (
-                format!("A code was sent less than a minute ago: check your messages, or ask again in {wait_secs} seconds."),
-                false,
-            ),
-            Sent::TooMany => (
-                "You were sent as many codes as a day allows: try again tomorrow, or ask your administrator.".into(),
-                false,
-            ),
-        }
-    }
-}
-
 /// `a•••e@example.com` or `•••• 4567`: enough to recognise, not to copy.
 pub fn masked(target: &str) -> String {
     match target.split_once('@') {

@@ -66,6 +66,32 @@ async fn fresh_pending_totp(
         .filter(|p| p.created_at > fresh_since))
 }
 
+/// Why a code from the app did not confirm its enrolment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EnrolmentRefusal {
+    /// No fresh enrolment is pending (or it was confirmed meanwhile): a new
+    /// QR code is shown.
+    Expired,
+    /// Not a 6-digit code.
+    Malformed,
+    /// A code, but not the app's now.
+    Wrong,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EnrolmentError {
+    #[error("enrolment refused: {0:?}")]
+    Refused(EnrolmentRefusal),
+    #[error(transparent)]
+    Store(#[from] store::Error),
+}
+
+impl From<EnrolmentRefusal> for EnrolmentError {
+    fn from(refusal: EnrolmentRefusal) -> Self {
+        EnrolmentError::Refused(refusal)
+    }
+}
+
 /// Confirms the pending enrolment with a code from the app. On success the
 /// credential is active and these are the new backup codes, shown once.
 pub async fn confirm_enrolment(
@@ -73,24 +99,18 @@ pub async fn confirm_enrolment(
     user: &User,
     code: &str,
     ip: Option<&str>,
-) -> Result<Result<Vec<String>, &'static str>, store::Error> {
+) -> Result<Vec<String>, EnrolmentError> {
     let now = app.clock.now();
     let Some(pending) = fresh_pending_totp(app, user, now).await? else {
-        return Ok(Err("This setup has expired. Scan the new code below."));
+        return Err(EnrolmentRefusal::Expired.into());
     };
     let Some(secret) = unseal(app, &pending) else {
-        return Ok(Err("This setup has expired. Scan the new code below."));
+        return Err(EnrolmentRefusal::Expired.into());
     };
     let step = match totp::verify(&secret, code, now, pending.last_step) {
         Ok(step) => step,
-        Err(TotpError::Malformed) => {
-            return Ok(Err("Enter the 6-digit code from your authenticator app."))
-        }
-        Err(_) => {
-            return Ok(Err(
-                "That code is not right. Check the time on your phone and try again.",
-            ))
-        }
+        Err(TotpError::Malformed) => return Err(EnrolmentRefusal::Malformed.into()),
+        Err(_) => return Err(EnrolmentRefusal::Wrong.into()),
     };
     let codes = backup_codes::generate(app.config.backup_code_count);
     let tags = tags(app, &codes);
@@ -99,10 +119,10 @@ pub async fn confirm_enrolment(
         .confirm_totp(&pending.id, &user.id, step, &tags, now)
         .await?
     {
-        return Ok(Err("This setup has expired. Scan the new code below."));
+        return Err(EnrolmentRefusal::Expired.into());
     }
     audit(app, "totp_enrolled", user, ip, serde_json::json!({})).await?;
-    Ok(Ok(codes))
+    Ok(codes)
 }
 
 fn tags(app: &AppState, codes: &[String]) -> Vec<String> {

@@ -35,7 +35,10 @@ pub use availability::{
 };
 pub use check::{Check, Method, Refusal};
 pub use codes::check_code;
-pub use enrolment::{confirm_enrolment, enrolment, regenerate_backup_codes, Enrolment};
+pub use enrolment::{
+    confirm_enrolment, enrolment, regenerate_backup_codes, Enrolment, EnrolmentError,
+    EnrolmentRefusal,
+};
 pub use overview::FactorOverview;
 pub use password::{check_password, PasswordCheck};
 pub use reset::{disable, reset, unlock};
