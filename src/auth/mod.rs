@@ -3,6 +3,7 @@
 pub mod acr;
 pub mod admin_rights;
 pub mod backup_codes;
+pub mod factor_kind;
 pub mod hash_pool;
 pub mod login_flow;
 pub mod password;

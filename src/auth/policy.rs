@@ -2,6 +2,7 @@
 //! is due, how long sessions last, when the second step locks; and the
 //! checks on what administrators may set.
 
+use crate::auth::factor_kind::FactorKind;
 use crate::config::Config;
 use crate::store::{Account, AccountSettings};
 
@@ -105,7 +106,13 @@ fn number(
 }
 
 /// The factor kinds an account's members may use, in the console's order.
-pub const FACTOR_KINDS: [&str; 5] = ["totp", "webauthn", "passkey", "email", "sms"];
+pub const FACTOR_KINDS: [&str; 5] = [
+    FactorKind::Totp.as_str(),
+    FactorKind::Webauthn.as_str(),
+    FactorKind::Passkey.as_str(),
+    FactorKind::Email.as_str(),
+    FactorKind::Sms.as_str(),
+];
 
 /// Checks the factor kinds chosen for an account: members must be able to
 /// enrol one while signing in, so the authenticator app or security keys.
@@ -115,7 +122,8 @@ pub fn parse_factors(chosen: &[&str]) -> Result<Vec<String>, String> {
         .filter(|k| chosen.contains(k))
         .map(|k| k.to_string())
         .collect();
-    if !kinds.iter().any(|k| k == "totp" || k == "webauthn") {
+    let enrollable = [FactorKind::Totp, FactorKind::Webauthn].map(FactorKind::as_str);
+    if !kinds.iter().any(|k| enrollable.contains(&k.as_str())) {
         return Err(
             "Allow at least one second factor that members can set up while signing in: the authenticator app or security keys."
                 .into(),

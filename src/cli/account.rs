@@ -1,5 +1,6 @@
 //! `gatehouse account create|set`.
 
+use crate::auth::factor_kind::FactorKind;
 use clap::{Subcommand, ValueEnum};
 
 use super::common::{now, open_store, CliError};
@@ -18,13 +19,14 @@ pub enum Factor {
 
 impl Factor {
     fn name(self) -> &'static str {
-        match self {
-            Factor::Totp => "totp",
-            Factor::Webauthn => "webauthn",
-            Factor::Passkey => "passkey",
-            Factor::Email => "email",
-            Factor::Sms => "sms",
-        }
+        let kind = match self {
+            Factor::Totp => FactorKind::Totp,
+            Factor::Webauthn => FactorKind::Webauthn,
+            Factor::Passkey => FactorKind::Passkey,
+            Factor::Email => FactorKind::Email,
+            Factor::Sms => FactorKind::Sms,
+        };
+        kind.as_str()
     }
 }
 

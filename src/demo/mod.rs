@@ -2,6 +2,7 @@
 //! and "backoffice", and a demo user in an account that requires 2FA, to see
 //! single sign-on with a second factor and single sign-out in a browser.
 
+use crate::auth::factor_kind::FactorKind;
 pub mod relying_party;
 
 use std::sync::Arc;
@@ -86,9 +87,14 @@ pub async fn start(mut config: Config, port: u16) -> Result<Demo, DemoError> {
     let now = Clock::system().now();
     let cost = config.hash_cost();
     let password = secret::random_token(12);
-    let factors = ["totp", "webauthn", "passkey", "email"]
-        .map(String::from)
-        .to_vec();
+    let factors = [
+        FactorKind::Totp,
+        FactorKind::Webauthn,
+        FactorKind::Passkey,
+        FactorKind::Email,
+    ]
+    .map(|kind| kind.as_str().to_string())
+    .to_vec();
     let account_id = secret::random_id();
     let not_empty = |e: store::Error| match e {
         store::Error::Duplicate(what) => DemoError::NotEmpty(format!("{what} exists")),

@@ -1,6 +1,7 @@
 //! The `accounts` table: tenants and their second-factor policy.
 
 use super::{flag, Error, Store};
+use crate::auth::factor_kind::FactorKind;
 use sqlx::Connection;
 
 #[derive(Clone, Debug)]
@@ -79,6 +80,20 @@ struct AccountRow {
 const ACCOUNT_COLUMNS: &str = "id, name, require_mfa, factors, created_at, mfa_required_at, \
      mfa_grace_days, mfa_grace_sign_ins, session_idle_secs, session_lifetime_secs, \
      mfa_failure_limit, mfa_lockout_secs, require_recovery_phone, email_codes_aal2";
+
+impl Account {
+    /// Whether the account lets its members use `kind`.
+    pub fn allows(&self, kind: FactorKind) -> bool {
+        self.factors.iter().any(|f| f == kind.as_str())
+    }
+
+    /// Whether it allows security keys or passkeys.
+    pub fn allows_keys(&self) -> bool {
+        self.factors
+            .iter()
+            .any(|f| FactorKind::parse(f).is_some_and(FactorKind::is_key))
+    }
+}
 
 impl From<AccountRow> for Account {
     fn from(row: AccountRow) -> Self {
@@ -235,7 +250,8 @@ impl Store {
     }
 
     /// Whether any account lets its members use the factor kind `factor`.
-    pub async fn any_account_allows(&self, factor: &str) -> Result<bool, Error> {
+    pub async fn any_account_allows(&self, factor: FactorKind) -> Result<bool, Error> {
+        let factor = factor.as_str();
         let rows: Vec<(String,)> = sqlx::query_as("select distinct factors from accounts")
             .fetch_all(&mut *self.read().await?)
             .await?;

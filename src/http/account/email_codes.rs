@@ -9,6 +9,7 @@ use axum::response::Response;
 use super::session::EXPIRED_FORM;
 use super::session::{after_new_factor, may_change, password_and_code, SignedIn};
 use crate::app::AppState;
+use crate::auth::factor_kind::FactorKind;
 use crate::auth::login_flow::amr_with_email;
 use crate::http::client_ip::ClientIp;
 use crate::http::error::PageError;
@@ -95,7 +96,7 @@ pub async fn submit_turn_on(
         return Ok(page);
     }
     let user = &signed_in.user;
-    if !factors::account_allows(&app, user, "email").await? {
+    if !factors::account_allows(&app, user, FactorKind::Email).await? {
         return signed_in
             .refuse(&app, NOT_ALLOWED, StatusCode::FORBIDDEN)
             .await;
@@ -124,7 +125,7 @@ pub async fn submit_confirm(
         Err(page) => return Ok(page),
     };
     let user = &signed_in.user;
-    if !factors::account_allows(&app, user, "email").await? {
+    if !factors::account_allows(&app, user, FactorKind::Email).await? {
         return signed_in
             .refuse(&app, NOT_ALLOWED, StatusCode::FORBIDDEN)
             .await;

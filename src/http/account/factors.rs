@@ -9,6 +9,7 @@ use axum::response::Response;
 use super::session::{recently_reauthenticated, SignedIn};
 use super::session::{EXPIRED_FORM, PATH};
 use crate::app::AppState;
+use crate::auth::factor_kind::FactorKind;
 use crate::auth::login_flow::amr_with_totp;
 use crate::http::client_ip::ClientIp;
 use crate::http::cookies;
@@ -32,7 +33,7 @@ async fn may_enable(
     if factors::has_totp(app, &signed_in.user).await? {
         return Ok(Some((ALREADY_ON, StatusCode::CONFLICT)));
     }
-    if !factors::account_allows(app, &signed_in.user, "totp").await? {
+    if !factors::account_allows(app, &signed_in.user, FactorKind::Totp).await? {
         let message =
             "Your organisation does not use authenticator apps: add a security key instead.";
         return Ok(Some((message, StatusCode::FORBIDDEN)));

@@ -28,10 +28,7 @@ const NOT_ALLOWED: &str = "Your organisation does not allow security keys.";
 /// Whether the user's account lets them register WebAuthn credentials.
 pub async fn keys_allowed(app: &AppState, signed_in: &SignedIn) -> Result<bool, PageError> {
     let tenant = app.store.account_of(&signed_in.user).await?;
-    Ok(tenant
-        .factors
-        .iter()
-        .any(|f| f == "webauthn" || f == "passkey"))
+    Ok(tenant.allows_keys())
 }
 
 /// `POST /account/keys/new`: the name and kind, then the browser's ceremony.

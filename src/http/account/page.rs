@@ -10,6 +10,7 @@ use super::keys;
 use super::session::{may_change, recently_reauthenticated, SignedIn, EXPIRED_FORM};
 use crate::app::AppState;
 use crate::auth::acr::Acr;
+use crate::auth::factor_kind::FactorKind;
 use crate::auth::webauthn::Kind;
 use crate::http::cookies::{self};
 use crate::http::error::PageError;
@@ -203,14 +204,14 @@ impl FactorFields {
         let summary = &overview.summary;
         let keys_unavailable = if security_keys::relying_party(app).is_none() {
             Some(keys::UNAVAILABLE)
-        } else if !overview.allows("webauthn") && !overview.allows("passkey") {
+        } else if !overview.tenant.allows_keys() {
             Some("Your organisation does not allow security keys.")
         } else {
             None
         };
         FactorFields {
             totp_enabled: summary.totp.is_some(),
-            app_allowed: overview.allows("totp"),
+            app_allowed: overview.allows(FactorKind::Totp),
             has_factor,
             totp_since: summary.totp.map(|t| when(t.since)),
             totp_last_used: summary.totp.and_then(|t| t.last_used_at).map(when),
@@ -258,7 +259,7 @@ impl ContactFields {
             email: user.email.clone(),
             email_verified: summary.email_verified_at.is_some(),
             email_codes_on: summary.email_codes_on,
-            email_codes_allowed: overview.allows("email"),
+            email_codes_allowed: overview.allows(FactorKind::Email),
             email_code_pending: !summary.email_codes_on && sent(Purpose::EmailVerify).await?,
             email_delivery_failed: failed("email").await?,
             phone_required: overview.tenant.settings.require_recovery_phone

@@ -12,6 +12,7 @@ use serde::Serialize;
 use super::pending::{continue_link, finish_second_step};
 use super::second_factor::CodeForm;
 use crate::app::AppState;
+use crate::auth::factor_kind::FactorKind;
 use crate::auth::login_flow::amr_with_totp;
 use crate::http::client_ip::ClientIp;
 use crate::http::cookies;
@@ -138,7 +139,7 @@ pub async fn render_enrolment(
     required: bool,
     error: Option<&'static str>,
 ) -> Result<Response, PageError> {
-    let offer_app = factors::account_allows(app, user, "totp").await?;
+    let offer_app = factors::account_allows(app, user, FactorKind::Totp).await?;
     let (qr_svg, otpauth_url, secret_grouped) = if offer_app {
         let enrolment = factors::enrolment(app, user).await?;
         let p = enrolment.provisioning;
@@ -149,13 +150,7 @@ pub async fn render_enrolment(
     let (csrf_token, cookie) = cookies::csrf_token(app, headers);
     let offer_key = action == PATH
         && security_keys::relying_party(app).is_some()
-        && app
-            .store
-            .account_of(user)
-            .await?
-            .factors
-            .iter()
-            .any(|f| f == "webauthn" || f == "passkey");
+        && app.store.account_of(user).await?.allows_keys();
     let page = EnrollPage {
         offer_key,
         offer_app,

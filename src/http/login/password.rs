@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::app::AppState;
 use crate::auth::acr::Acr;
+use crate::auth::factor_kind::FactorKind;
 use crate::http::client_ip::ClientIp;
 use crate::http::cookies::{self, PendingTarget};
 use crate::http::error::PageError;
@@ -88,7 +89,7 @@ async fn render(
     let (token, cookie) = cookies::csrf_token(app, headers);
     page.csrf_token = token;
     page.offer_passkey = security_keys::relying_party(app).is_some()
-        && app.store.any_account_allows("passkey").await?;
+        && app.store.any_account_allows(FactorKind::Passkey).await?;
     let mut response = page.render(app)?;
     *response.status_mut() = status;
     cookies::attach(&mut response, cookie);

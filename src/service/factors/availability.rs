@@ -4,6 +4,7 @@
 
 use super::level;
 use crate::app::AppState;
+use crate::auth::factor_kind::FactorKind;
 use crate::store::{self, User};
 
 /// Whether the user has a second factor in force: an authenticator app, a
@@ -18,10 +19,8 @@ pub async fn has_factor(app: &AppState, user: &User) -> Result<bool, store::Erro
 /// a verified phone, and their account enables SMS as a second factor (NIST
 /// SP 800-63B restricts it; it is off by default).
 pub async fn sms_codes_usable(app: &AppState, user: &User) -> Result<bool, store::Error> {
-    Ok(
-        app.store.phone_state(&user.id).await?.is_some()
-            && account_allows(app, user, "sms").await?,
-    )
+    Ok(app.store.phone_state(&user.id).await?.is_some()
+        && account_allows(app, user, FactorKind::Sms).await?)
 }
 
 /// Whether the user turned email codes on (while their account allowed
@@ -55,9 +54,12 @@ pub async fn recovery_phone(app: &AppState, user: &User) -> Result<Option<String
 }
 
 /// Whether the user's account allows the factor kind `kind`.
-pub async fn account_allows(app: &AppState, user: &User, kind: &str) -> Result<bool, store::Error> {
-    let account = app.store.account_of(user).await?;
-    Ok(account.factors.iter().any(|f| f == kind))
+pub async fn account_allows(
+    app: &AppState,
+    user: &User,
+    kind: FactorKind,
+) -> Result<bool, store::Error> {
+    Ok(app.store.account_of(user).await?.allows(kind))
 }
 
 /// Whether the user has an authenticator app set up.

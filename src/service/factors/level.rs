@@ -7,6 +7,7 @@
 
 use crate::app::AppState;
 use crate::auth::acr::Acr;
+use crate::auth::factor_kind::FactorKind;
 use crate::auth::login_flow;
 use crate::store::{self, Account, User};
 
@@ -76,7 +77,7 @@ pub async fn of(app: &AppState, user: &User) -> Result<Factors, store::Error> {
 /// or a verified phone where the account allows SMS codes, is strong;
 /// email codes count as the account says.
 pub fn from_parts(app_or_key: bool, email_on: bool, phone: bool, tenant: &Account) -> Factors {
-    let sms = phone && tenant.factors.iter().any(|f| f == "sms");
+    let sms = phone && tenant.allows(FactorKind::Sms);
     Factors::new(
         app_or_key || sms,
         email_on,

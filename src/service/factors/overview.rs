@@ -5,6 +5,7 @@
 
 use super::level::{self, Factors};
 use crate::app::AppState;
+use crate::auth::factor_kind::FactorKind;
 use crate::store::{self, Account, FactorSummary, User, WebauthnCredential};
 
 pub struct FactorOverview {
@@ -23,8 +24,8 @@ impl FactorOverview {
     }
 
     /// Whether the account allows the factor kind `kind`.
-    pub fn allows(&self, kind: &str) -> bool {
-        self.tenant.factors.iter().any(|f| f == kind)
+    pub fn allows(&self, kind: FactorKind) -> bool {
+        self.tenant.allows(kind)
     }
 
     pub fn has_totp(&self) -> bool {
@@ -40,7 +41,7 @@ impl FactorOverview {
 
     /// A verified phone, where the account allows SMS codes at sign-in.
     pub fn sms_codes_usable(&self) -> bool {
-        self.summary.phone.is_some() && self.allows("sms")
+        self.summary.phone.is_some() && self.allows(FactorKind::Sms)
     }
 
     /// The recovery phone of a user whose only second factor is the app

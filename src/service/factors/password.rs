@@ -53,7 +53,7 @@ pub async fn check_password(
     gates.push((user_key.clone(), by_user));
     let mut attempts = Vec::new();
     for (key, limit) in &gates {
-        match open_gate(app, key, *limit, now).await? {
+        match open_gate(&app.store, key, *limit, now).await? {
             Gate::Open(attempt) => attempts.push(attempt),
             Gate::Locked { until } => {
                 // The attempts already counted for this one were never checked.
@@ -78,7 +78,7 @@ pub async fn check_password(
     }
     let mut locked = false;
     for ((key, limit), attempt) in gates.iter().zip(attempts) {
-        locked |= after_failure(app, key, attempt, *limit, now)
+        locked |= after_failure(&app.store, key, attempt, *limit, now)
             .await?
             .is_some();
     }

@@ -9,6 +9,7 @@ use super::{
     Ceremony, KeyRefusal, PASSKEY_SIGN_IN,
 };
 use crate::app::AppState;
+use crate::auth::factor_kind::FactorKind;
 use crate::auth::secret;
 use crate::auth::webauthn::{self as rules, Kind};
 use crate::service::factors::check::{Check, Method, Refusal};
@@ -93,7 +94,7 @@ pub async fn finish_passkey_sign_in(
         return unknown_passkey(app, ip).await;
     };
     let account = app.store.account_of(&user).await?;
-    if !account.factors.iter().any(|f| f == "passkey") {
+    if !account.allows(FactorKind::Passkey) {
         return Ok(PasskeySignIn::Refused(KeyRefusal::PasskeysNotAllowed));
     }
     let state: DiscoverableAuthentication =
