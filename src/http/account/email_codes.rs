@@ -1,21 +1,22 @@
 //! Email codes on the account page: turning them on (a code to the address
 //! proves it), and off (the password and a fresh code).
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::session::EXPIRED_FORM;
-use super::session::{after_new_factor, may_change, password_and_code, SignedIn};
+use super::session::{
+    after_new_factor, may_change, password_and_code, Changing, PasswordAndCode, Posted, SignedIn,
+};
 use crate::app::AppState;
 use crate::auth::factor_kind::FactorKind;
 use crate::auth::login_flow::amr_with_email;
 use crate::http::client_ip::ClientIp;
 use crate::http::error::PageError;
+use crate::http::form::CsrfOnly;
 use crate::http::login::locked::locked;
+use crate::http::login::second_factor::CodeForm;
 use crate::http::words;
-use crate::oidc::params::Params;
 use crate::service::factors::contact_codes::{self, Purpose, Sent};
 use crate::service::factors::{self, Check, Method, Refusal};
 
@@ -27,20 +28,6 @@ pub const OFF_PATH: &str = "/account/email-codes/off";
 const NOT_ALLOWED: &str = "Your organisation does not allow email codes.";
 const WRONG_CODE: &str =
     "That code is not right: use the latest code we emailed you, or ask for a new one.";
-
-/// The submitted form, when its CSRF token holds.
-async fn form_of(
-    app: &AppState,
-    signed_in: &SignedIn,
-    body: &[u8],
-) -> Result<Result<Params, Response>, PageError> {
-    match signed_in.form(app, body) {
-        Some(form) => Ok(Ok(form)),
-        None => Ok(Err(signed_in
-            .refuse(app, EXPIRED_FORM, StatusCode::FORBIDDEN)
-            .await?)),
-    }
-}
 
 /// The account page after asking for a code: where it went, or when to ask again.
 async fn after_sending(
@@ -89,12 +76,8 @@ async fn check(
 /// `POST /account/email-codes`: sends a code to the user's address.
 pub async fn submit_turn_on(
     State(app): State<AppState>,
-    signed_in: SignedIn,
-    body: Bytes,
+    Posted { signed_in, .. }: Posted<CsrfOnly>,
 ) -> Result<Response, PageError> {
-    if let Err(page) = form_of(&app, &signed_in, &body).await? {
-        return Ok(page);
-    }
     let user = &signed_in.user;
     if !factors::account_allows(&app, user, FactorKind::Email).await? {
         return signed_in
@@ -117,20 +100,15 @@ pub async fn submit_turn_on(
 pub async fn submit_confirm(
     State(app): State<AppState>,
     ClientIp(ip): ClientIp,
-    signed_in: SignedIn,
-    body: Bytes,
+    Changing { signed_in, form }: Changing<CodeForm>,
 ) -> Result<Response, PageError> {
-    let form = match signed_in.changing_form(&app, &body).await? {
-        Ok(form) => form,
-        Err(page) => return Ok(page),
-    };
     let user = &signed_in.user;
     if !factors::account_allows(&app, user, FactorKind::Email).await? {
         return signed_in
             .refuse(&app, NOT_ALLOWED, StatusCode::FORBIDDEN)
             .await;
     }
-    let code = form.get("code").ok().flatten().unwrap_or_default();
+    let code = form.code.as_deref().unwrap_or_default();
     let ip = ip.to_string();
     if let Some(refused) = check(&app, &signed_in, Purpose::EmailVerify, code, &ip).await? {
         return Ok(refused);
@@ -158,12 +136,8 @@ pub async fn submit_confirm(
 /// `POST /account/email-codes/off-code`: a fresh code, to turn email codes off.
 pub async fn submit_off_code(
     State(app): State<AppState>,
-    signed_in: SignedIn,
-    body: Bytes,
+    Posted { signed_in, .. }: Posted<CsrfOnly>,
 ) -> Result<Response, PageError> {
-    if let Err(page) = form_of(&app, &signed_in, &body).await? {
-        return Ok(page);
-    }
     let user = &signed_in.user;
     if !app.store.email_state(&user.id).await?.1 {
         let message = "Email codes are already off.";
@@ -177,13 +151,8 @@ pub async fn submit_off_code(
 pub async fn submit_turn_off(
     State(app): State<AppState>,
     ClientIp(ip): ClientIp,
-    signed_in: SignedIn,
-    body: Bytes,
+    Posted { signed_in, form }: Posted<PasswordAndCode>,
 ) -> Result<Response, PageError> {
-    let form = match form_of(&app, &signed_in, &body).await? {
-        Ok(form) => form,
-        Err(page) => return Ok(page),
-    };
     let user = &signed_in.user;
     if !app.store.email_state(&user.id).await?.1 {
         let message = "Email codes are already off.";

@@ -1,12 +1,11 @@
 //! Self-service factor changes: turning TOTP on (after re-entering the
 //! password), off (with the password and a current code), and new backup codes.
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::session::{recently_reauthenticated, SignedIn};
+use super::session::{recently_reauthenticated, PasswordAndCode, Posted, SignedIn};
 use super::session::{EXPIRED_FORM, PATH};
 use crate::app::AppState;
 use crate::auth::factor_kind::FactorKind;
@@ -14,8 +13,10 @@ use crate::auth::login_flow::amr_with_totp;
 use crate::http::client_ip::ClientIp;
 use crate::http::cookies;
 use crate::http::error::PageError;
+use crate::http::form::{CsrfOnly, Form};
 use crate::http::login::enroll::{render_enrolment, BackupCodesPage};
 use crate::http::login::locked::locked;
+use crate::http::login::second_factor::CodeForm;
 use crate::http::render::Page;
 use crate::http::words;
 use crate::service::factors::EnrolmentError;
@@ -75,17 +76,17 @@ pub async fn submit_enable_totp(
     State(app): State<AppState>,
     ClientIp(ip): ClientIp,
     signed_in: SignedIn,
-    body: Bytes,
+    Form(form): Form<CodeForm>,
 ) -> Result<Response, PageError> {
     let (headers, user) = (signed_in.headers(), &signed_in.user);
-    let Some(form) = signed_in.form(&app, &body) else {
+    if !cookies::csrf_ok(&app, headers, form.csrf_token.as_deref()) {
         return render_enrolment(&app, headers, user, ENABLE_PATH, false, Some(EXPIRED_FORM)).await;
-    };
+    }
     if let Some((message, status)) = may_enable(&app, &signed_in).await? {
         return signed_in.refuse(&app, message, status).await;
     }
     let ip = ip.to_string();
-    let code = form.get("code").ok().flatten().unwrap_or_default();
+    let code = form.code.as_deref().unwrap_or_default();
     let codes = match factors::confirm_enrolment(&app, user, code, Some(&ip)).await {
         Ok(codes) => codes,
         Err(EnrolmentError::Store(err)) => return Err(err.into()),
@@ -107,15 +108,9 @@ pub async fn submit_enable_totp(
 pub async fn submit_disable_totp(
     State(app): State<AppState>,
     ClientIp(ip): ClientIp,
-    signed_in: SignedIn,
-    body: Bytes,
+    Posted { signed_in, form }: Posted<PasswordAndCode>,
 ) -> Result<Response, PageError> {
     let user = &signed_in.user;
-    let Some(form) = signed_in.form(&app, &body) else {
-        return signed_in
-            .refuse(&app, EXPIRED_FORM, StatusCode::FORBIDDEN)
-            .await;
-    };
     if !factors::has_totp(&app, user).await? {
         return signed_in
             .refuse(
@@ -126,12 +121,7 @@ pub async fn submit_disable_totp(
             .await;
     }
     let ip = ip.to_string();
-    let password = form
-        .get("password")
-        .ok()
-        .flatten()
-        .unwrap_or_default()
-        .to_string();
+    let password = form.password.unwrap_or_default();
     if factors::check_password(&app, &user.username, Some(user), password, Some(&ip)).await?
         != PasswordCheck::Correct
     {
@@ -143,7 +133,7 @@ pub async fn submit_disable_totp(
             )
             .await;
     }
-    let code = form.get("code").ok().flatten().unwrap_or_default();
+    let code = form.code.as_deref().unwrap_or_default();
     match factors::check_code(&app, user, code, Some(&ip)).await? {
         Check::Accepted(_) => {}
         Check::Refused(_) => {
@@ -169,14 +159,8 @@ pub async fn submit_disable_totp(
 pub async fn submit_regenerate(
     State(app): State<AppState>,
     ClientIp(ip): ClientIp,
-    signed_in: SignedIn,
-    body: Bytes,
+    Posted { signed_in, .. }: Posted<CsrfOnly>,
 ) -> Result<Response, PageError> {
-    if signed_in.form(&app, &body).is_none() {
-        return signed_in
-            .refuse(&app, EXPIRED_FORM, StatusCode::FORBIDDEN)
-            .await;
-    }
     if !factors::has_factor(&app, &signed_in.user).await? {
         let message = "Backup codes come with a second factor: set one up first.";
         return signed_in.refuse(&app, message, StatusCode::CONFLICT).await;

@@ -2,19 +2,17 @@
 //! recent password, and with the second factor when the user has one),
 //! naming it, and removing it.
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
+use serde::Deserialize;
 
-use super::session::{after_new_factor, may_change, SignedIn};
-use super::session::{EXPIRED_FORM, PATH};
+use super::session::{after_new_factor, may_change, Changing, Posted, SignedIn, PATH};
 use crate::app::AppState;
 use crate::auth::webauthn::{self as rules, Kind};
-use crate::http::ceremony::{self, MAX_ANSWER_LEN};
+use crate::http::ceremony::{self, KeyAnswer};
 use crate::http::client_ip::ClientIp;
 use crate::http::error::PageError;
-use crate::oidc::params::Params;
 use crate::service::factors::{self, security_keys};
 
 pub const NEW_PATH: &str = "/account/keys/new";
@@ -25,6 +23,19 @@ pub const UNAVAILABLE: &str =
     "Security keys and passkeys are unavailable here: this provider is reached by an IP address, not a domain name.";
 const NOT_ALLOWED: &str = "Your organisation does not allow security keys.";
 
+/// A new key's kind and name.
+#[derive(Deserialize)]
+pub struct NewKeyForm {
+    kind: Option<String>,
+    name: Option<String>,
+}
+
+/// One of the user's keys.
+#[derive(Deserialize)]
+pub struct KeyId {
+    id: Option<String>,
+}
+
 /// Whether the user's account lets them register WebAuthn credentials.
 pub async fn keys_allowed(app: &AppState, signed_in: &SignedIn) -> Result<bool, PageError> {
     let tenant = app.store.account_of(&signed_in.user).await?;
@@ -34,15 +45,9 @@ pub async fn keys_allowed(app: &AppState, signed_in: &SignedIn) -> Result<bool, 
 /// `POST /account/keys/new`: the name and kind, then the browser's ceremony.
 pub async fn submit_new_key(
     State(app): State<AppState>,
-    signed_in: SignedIn,
-    body: Bytes,
+    Posted { signed_in, form }: Posted<NewKeyForm>,
 ) -> Result<Response, PageError> {
-    let Some(form) = signed_in.form(&app, &body) else {
-        return signed_in
-            .refuse(&app, EXPIRED_FORM, StatusCode::FORBIDDEN)
-            .await;
-    };
-    let Some(kind) = form.get("kind").ok().flatten().and_then(Kind::parse) else {
+    let Some(kind) = form.kind.as_deref().and_then(Kind::parse) else {
         let message = "Choose Add security key or Add passkey.";
         return signed_in
             .refuse(&app, message, StatusCode::BAD_REQUEST)
@@ -61,7 +66,7 @@ pub async fn submit_new_key(
     if let Some(refusal) = may_change(&app, &signed_in).await? {
         return signed_in.refuse(&app, refusal, StatusCode::FORBIDDEN).await;
     }
-    let Some(name) = rules::key_name(form.get("name").ok().flatten().unwrap_or_default()) else {
+    let Some(name) = rules::key_name(form.name.as_deref().unwrap_or_default()) else {
         let message =
             "Give the key a name of up to 64 characters, such as “Blue key on my keyring”.";
         return signed_in
@@ -81,7 +86,13 @@ pub async fn submit_new_key(
             .refuse(&app, UNAVAILABLE, StatusCode::CONFLICT)
             .await;
     };
-    let text = ceremony::Text {
+    let text = ceremony_text(kind);
+    ceremony::render(&app, signed_in.headers(), text, ceremony, None, None)
+}
+
+/// What the ceremony page says for adding a key of `kind`.
+fn ceremony_text(kind: Kind) -> ceremony::Text {
+    ceremony::Text {
         heading: match kind {
             Kind::SecurityKey => "Add a security key",
             Kind::Passkey => "Add a passkey",
@@ -99,19 +110,7 @@ pub async fn submit_new_key(
         action: FINISH_PATH,
         back: PATH.to_string(),
         back_label: "Cancel and go back to your security page",
-    };
-    ceremony::render(&app, signed_in.headers(), text, ceremony, None, None)
-}
-
-fn answer(form: &Params) -> (&str, &str) {
-    (
-        form.get("challenge").ok().flatten().unwrap_or_default(),
-        form.get("credential")
-            .ok()
-            .flatten()
-            .filter(|c| c.len() <= MAX_ANSWER_LEN)
-            .unwrap_or_default(),
-    )
+    }
 }
 
 /// `POST /account/keys`: the browser's answer; the key is stored. The first
@@ -119,16 +118,11 @@ fn answer(form: &Params) -> (&str, &str) {
 pub async fn submit_finish_key(
     State(app): State<AppState>,
     ClientIp(ip): ClientIp,
-    signed_in: SignedIn,
-    body: Bytes,
+    Changing { signed_in, form }: Changing<KeyAnswer>,
 ) -> Result<Response, PageError> {
-    let form = match signed_in.changing_form(&app, &body).await? {
-        Ok(form) => form,
-        Err(page) => return Ok(page),
-    };
     let user = &signed_in.user;
     let first = !factors::has_factor(&app, user).await?;
-    let (token, response) = answer(&form);
+    let (token, response) = form.parts();
     let ip = ip.to_string();
     let stored = match security_keys::finish_registration(
         &app,
@@ -158,14 +152,9 @@ pub async fn submit_finish_key(
 pub async fn submit_remove_key(
     State(app): State<AppState>,
     ClientIp(ip): ClientIp,
-    signed_in: SignedIn,
-    body: Bytes,
+    Changing { signed_in, form }: Changing<KeyId>,
 ) -> Result<Response, PageError> {
-    let form = match signed_in.changing_form(&app, &body).await? {
-        Ok(form) => form,
-        Err(page) => return Ok(page),
-    };
-    let id = form.get("id").ok().flatten().unwrap_or_default();
+    let id = form.id.as_deref().unwrap_or_default();
     let ip = ip.to_string();
     if !security_keys::remove(&app, &signed_in.user, id, Some(&ip)).await? {
         return signed_in

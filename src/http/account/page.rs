@@ -7,7 +7,7 @@ use axum::response::Response;
 use serde::Serialize;
 
 use super::keys;
-use super::session::{may_change, recently_reauthenticated, SignedIn, EXPIRED_FORM};
+use super::session::{recently_reauthenticated, SignedIn};
 use crate::app::AppState;
 use crate::auth::acr::Acr;
 use crate::auth::factor_kind::FactorKind;
@@ -15,7 +15,6 @@ use crate::auth::webauthn::Kind;
 use crate::http::cookies::{self};
 use crate::http::error::PageError;
 use crate::http::render::{when, Page};
-use crate::oidc::params::Params;
 use crate::service::factors::contact_codes::{masked, Purpose};
 use crate::service::factors::{security_keys, FactorOverview};
 use crate::store::{Session, User, WebauthnCredential};
@@ -321,28 +320,6 @@ impl SignedIn {
         status: StatusCode,
     ) -> Result<Response, PageError> {
         self.page(app, None, Some(error), status).await
-    }
-
-    /// A submitted form that changes the user's factors: its CSRF token
-    /// must hold and the session may change them (see `may_change`);
-    /// otherwise the account page saying why not.
-    pub async fn changing_form(
-        &self,
-        app: &AppState,
-        body: &[u8],
-    ) -> Result<Result<Params, Response>, PageError> {
-        let Some(form) = self.form(app, body) else {
-            let page = self
-                .refuse(app, EXPIRED_FORM, StatusCode::FORBIDDEN)
-                .await?;
-            return Ok(Err(page));
-        };
-        if let Some(refusal) = may_change(app, self).await? {
-            return Ok(Err(self
-                .refuse(app, refusal, StatusCode::FORBIDDEN)
-                .await?));
-        }
-        Ok(Ok(form))
     }
 }
 

@@ -2,18 +2,21 @@
 //! proves it), changing it (the old number approves first), and removing it
 //! (the password and a fresh code).
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
+use serde::Deserialize;
 
 use super::page::render_account_with;
-use super::session::EXPIRED_FORM;
-use super::session::{after_new_factor, password_and_code, SignedIn};
+use super::session::{
+    after_new_factor, password_and_code, Changing, PasswordAndCode, Posted, SignedIn,
+};
 use crate::app::AppState;
 use crate::http::client_ip::ClientIp;
 use crate::http::error::PageError;
+use crate::http::form::CsrfOnly;
 use crate::http::login::locked::locked;
+use crate::http::login::second_factor::CodeForm;
 use crate::http::words;
 use crate::service::factors::contact_codes::{self, masked, phone_number, Purpose, Sent};
 use crate::service::factors::{self, Check, Method, Refusal};
@@ -25,6 +28,12 @@ pub const REMOVE_PATH: &str = "/account/phone/remove";
 
 const WRONG_CODE: &str =
     "That code is not right: use the latest code we texted, or ask for a new one.";
+
+/// A new recovery phone number, as typed.
+#[derive(Deserialize)]
+pub struct NumberForm {
+    phone: Option<String>,
+}
 
 async fn sent_page(
     app: &AppState,
@@ -45,14 +54,9 @@ async fn sent_page(
 /// current number to approve the change.
 pub async fn submit_number(
     State(app): State<AppState>,
-    signed_in: SignedIn,
-    body: Bytes,
+    Changing { signed_in, form }: Changing<NumberForm>,
 ) -> Result<Response, PageError> {
-    let form = match signed_in.changing_form(&app, &body).await? {
-        Ok(form) => form,
-        Err(page) => return Ok(page),
-    };
-    let typed = form.get("phone").ok().flatten().unwrap_or_default();
+    let typed = form.phone.as_deref().unwrap_or_default();
     let Some(number) = phone_number(typed) else {
         let message = "Enter a mobile number with its country code, such as +44 7700 900123.";
         return signed_in
@@ -95,15 +99,10 @@ enum Confirmed {
 pub async fn submit_confirm(
     State(app): State<AppState>,
     ClientIp(ip): ClientIp,
-    signed_in: SignedIn,
-    body: Bytes,
+    Changing { signed_in, form }: Changing<CodeForm>,
 ) -> Result<Response, PageError> {
-    let form = match signed_in.changing_form(&app, &body).await? {
-        Ok(form) => form,
-        Err(page) => return Ok(page),
-    };
     let user = &signed_in.user;
-    let code = form.get("code").ok().flatten().unwrap_or_default();
+    let code = form.code.as_deref().unwrap_or_default();
     let ip = ip.to_string();
     let has_phone = app.store.phone_state(&user.id).await?.is_some();
     let mut confirmed = None;
@@ -174,14 +173,8 @@ pub async fn submit_confirm(
 /// `POST /account/phone/remove-code`: a fresh code to the recovery phone, to remove it.
 pub async fn submit_remove_code(
     State(app): State<AppState>,
-    signed_in: SignedIn,
-    body: Bytes,
+    Posted { signed_in, .. }: Posted<CsrfOnly>,
 ) -> Result<Response, PageError> {
-    if signed_in.form(&app, &body).is_none() {
-        return signed_in
-            .refuse(&app, EXPIRED_FORM, StatusCode::FORBIDDEN)
-            .await;
-    }
     let user = &signed_in.user;
     let Some((phone, _)) = app.store.phone_state(&user.id).await? else {
         let message = "There is no recovery phone to remove.";
@@ -195,14 +188,8 @@ pub async fn submit_remove_code(
 pub async fn submit_remove(
     State(app): State<AppState>,
     ClientIp(ip): ClientIp,
-    signed_in: SignedIn,
-    body: Bytes,
+    Posted { signed_in, form }: Posted<PasswordAndCode>,
 ) -> Result<Response, PageError> {
-    let Some(form) = signed_in.form(&app, &body) else {
-        return signed_in
-            .refuse(&app, EXPIRED_FORM, StatusCode::FORBIDDEN)
-            .await;
-    };
     let user = &signed_in.user;
     if app.store.phone_state(&user.id).await?.is_none() {
         let message = "There is no recovery phone to remove.";

@@ -1,18 +1,19 @@
 //! The account page's actions: showing it, the password re-entry that guards
 //! changes, the step-up to the second factor, and signing sessions out.
 
-use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use serde::Deserialize;
 
 use super::page::{SESSION_ENDED, SIGNED_OUT_OTHERS};
-use super::session::{SignedIn, EXPIRED_FORM};
+use super::session::{Posted, SignedIn};
 use crate::app::AppState;
 use crate::auth::login_flow::Stage;
 use crate::http::client_ip::ClientIp;
 use crate::http::cookies::{self, PendingTarget};
 use crate::http::error::PageError;
+use crate::http::form::CsrfOnly;
 use crate::http::login::pending;
 use crate::http::redirect::see_other;
 use crate::service::factors::{self, PasswordCheck};
@@ -33,34 +34,36 @@ pub async fn show_account(
     signed_in.page(&app, notice, None, StatusCode::OK).await
 }
 
+/// The password re-entered, and where to go after.
+#[derive(Deserialize)]
+pub struct ReauthForm {
+    password: Option<String>,
+    next: Option<String>,
+}
+
+/// One of the user's sessions.
+#[derive(Deserialize)]
+pub struct SessionForm {
+    sid: Option<String>,
+}
+
 const THROTTLED: &str = "Too many failed attempts. Wait a few minutes, then try again.";
 
 pub async fn submit_reauth(
     State(app): State<AppState>,
     ClientIp(ip): ClientIp,
-    signed_in: SignedIn,
-    body: Bytes,
+    Posted { signed_in, form }: Posted<ReauthForm>,
 ) -> Result<Response, PageError> {
-    let Some(form) = signed_in.form(&app, &body) else {
-        return signed_in
-            .refuse(&app, EXPIRED_FORM, StatusCode::FORBIDDEN)
-            .await;
-    };
     let user = &signed_in.user;
-    let password = form
-        .get("password")
-        .ok()
-        .flatten()
-        .unwrap_or_default()
-        .to_string();
+    let password = form.password.unwrap_or_default();
     let ip = ip.to_string();
     match factors::check_password(&app, &user.username, Some(user), password, Some(&ip)).await? {
         PasswordCheck::Correct => {
             app.store
                 .mark_reauthenticated(&signed_in.session.sid, app.clock.now())
                 .await?;
-            let next = pending::local_path(form.get("next").ok().flatten())
-                .unwrap_or_else(|| PATH.to_string());
+            let next =
+                pending::local_path(form.next.as_deref()).unwrap_or_else(|| PATH.to_string());
             Ok(see_other(&next))
         }
         PasswordCheck::Wrong => {
@@ -83,14 +86,8 @@ pub async fn submit_reauth(
 /// Raises an `aal1` session of a user who has a factor, to change that factor.
 pub async fn submit_step_up(
     State(app): State<AppState>,
-    signed_in: SignedIn,
-    body: Bytes,
+    Posted { signed_in, .. }: Posted<CsrfOnly>,
 ) -> Result<Response, PageError> {
-    if signed_in.form(&app, &body).is_none() {
-        return signed_in
-            .refuse(&app, EXPIRED_FORM, StatusCode::FORBIDDEN)
-            .await;
-    }
     if !factors::has_factor(&app, &signed_in.user).await? {
         return signed_in
             .refuse(
@@ -116,20 +113,9 @@ pub async fn submit_step_up(
 pub async fn submit_sign_out_session(
     State(app): State<AppState>,
     ClientIp(ip): ClientIp,
-    signed_in: SignedIn,
-    body: Bytes,
+    Posted { signed_in, form }: Posted<SessionForm>,
 ) -> Result<Response, PageError> {
-    let Some(form) = signed_in.form(&app, &body) else {
-        return signed_in
-            .refuse(&app, EXPIRED_FORM, StatusCode::FORBIDDEN)
-            .await;
-    };
-    let sid = form
-        .get("sid")
-        .ok()
-        .flatten()
-        .unwrap_or_default()
-        .to_string();
+    let sid = form.sid.unwrap_or_default();
     // Only the user's own sessions, whatever id the form carries.
     if app.store.session_owner(&sid).await?.as_deref() != Some(signed_in.user.id.as_str()) {
         return signed_in
@@ -165,14 +151,8 @@ pub async fn submit_sign_out_session(
 pub async fn submit_sign_out_everywhere(
     State(app): State<AppState>,
     ClientIp(ip): ClientIp,
-    signed_in: SignedIn,
-    body: Bytes,
+    Posted { signed_in, .. }: Posted<CsrfOnly>,
 ) -> Result<Response, PageError> {
-    if signed_in.form(&app, &body).is_none() {
-        return signed_in
-            .refuse(&app, EXPIRED_FORM, StatusCode::FORBIDDEN)
-            .await;
-    }
     let ended = app
         .store
         .end_sessions_of_user(&signed_in.user.id, None, app.clock.now())
@@ -196,14 +176,8 @@ pub async fn submit_sign_out_everywhere(
 pub async fn submit_sign_out_others(
     State(app): State<AppState>,
     ClientIp(ip): ClientIp,
-    signed_in: SignedIn,
-    body: Bytes,
+    Posted { signed_in, .. }: Posted<CsrfOnly>,
 ) -> Result<Response, PageError> {
-    if signed_in.form(&app, &body).is_none() {
-        return signed_in
-            .refuse(&app, EXPIRED_FORM, StatusCode::FORBIDDEN)
-            .await;
-    }
     let now = app.clock.now();
     let ended = app
         .store

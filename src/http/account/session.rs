@@ -2,16 +2,19 @@
 //! change to a factor goes through: the rule (`may_change`), the password
 //! and code of a removal, and the raised session after an addition.
 
-use axum::extract::FromRequestParts;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
 
 use crate::app::AppState;
 use crate::http::cookies;
 use crate::http::error::PageError;
+use crate::http::form::{self, CsrfOnly};
 use crate::http::redirect::see_other;
-use crate::oidc::params::Params;
 use crate::service::factors::contact_codes::{self, Purpose};
 use crate::service::factors::{check_password, gated, Check, Method, PasswordCheck, Refusal};
 use crate::store::{Session, User};
@@ -78,24 +81,26 @@ pub async fn may_change(
     Ok(None)
 }
 
+/// The form that turns a factor off: the password and a fresh code.
+#[derive(Deserialize)]
+pub struct PasswordAndCode {
+    pub password: Option<String>,
+    pub code: Option<String>,
+}
+
 /// Checks the password and a fresh code for `purpose`, as the forms that
 /// turn a factor off carry them (the code behind the second step's
 /// lock-out): `None` when both hold, or the page that says which did not.
 pub async fn password_and_code(
     app: &AppState,
     signed_in: &SignedIn,
-    form: &Params,
+    form: &PasswordAndCode,
     ip: &str,
     purpose: Purpose,
     wrong_code: &'static str,
 ) -> Result<Option<Response>, PageError> {
     let user = &signed_in.user;
-    let password = form
-        .get("password")
-        .ok()
-        .flatten()
-        .unwrap_or_default()
-        .to_string();
+    let password = form.password.clone().unwrap_or_default();
     if check_password(app, &user.username, Some(user), password, Some(ip)).await?
         != PasswordCheck::Correct
     {
@@ -106,7 +111,7 @@ pub async fn password_and_code(
                 .await?,
         ));
     }
-    let code = form.get("code").ok().flatten().unwrap_or_default();
+    let code = form.code.as_deref().unwrap_or_default();
     let check = gated(app, user, Some(ip), |_| async move {
         Ok(match contact_codes::take(app, user, purpose, code).await? {
             Some(_) => Ok(Method::EmailCode { counted: false }),
@@ -188,10 +193,55 @@ impl SignedIn {
     pub fn headers(&self) -> &HeaderMap {
         &self.headers
     }
+}
 
-    /// A submitted form, if its CSRF token matches this browser's.
-    pub fn form(&self, app: &AppState, body: &[u8]) -> Option<Params> {
-        let form = Params::parse(body);
-        cookies::csrf_ok(app, &self.headers, form.get("csrf_token").ok().flatten()).then_some(form)
+/// A form posted on the account pages, as a handler's last extractor: the
+/// signed-in user and the form `F`, when its CSRF token holds; otherwise the
+/// account page saying the form expired (a visitor is sent to sign in).
+pub struct Posted<F> {
+    pub signed_in: SignedIn,
+    pub form: F,
+}
+
+/// A posted form that changes the user's factors: as [`Posted`], and the
+/// session may change them (`may_change`: the password recent, the second
+/// factor given); otherwise the account page saying why not.
+pub struct Changing<F> {
+    pub signed_in: SignedIn,
+    pub form: F,
+}
+
+impl<F: DeserializeOwned> FromRequest<AppState> for Posted<F> {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, app: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = request.into_parts();
+        let signed_in = SignedIn::from_request_parts(&mut parts, app).await?;
+        let body = Bytes::from_request(Request::from_parts(parts, body), app)
+            .await
+            .map_err(|_| form::unreadable().into_response())?;
+        let csrf: CsrfOnly = form::parse(&body).unwrap_or_default();
+        if !cookies::csrf_ok(app, signed_in.headers(), csrf.csrf_token.as_deref()) {
+            let page = signed_in.refuse(app, EXPIRED_FORM, StatusCode::FORBIDDEN);
+            return Err(page.await.into_response());
+        }
+        let form = form::parse(&body).map_err(|_| form::unreadable().into_response())?;
+        Ok(Posted { signed_in, form })
+    }
+}
+
+impl<F: DeserializeOwned + Send> FromRequest<AppState> for Changing<F> {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, app: &AppState) -> Result<Self, Response> {
+        let Posted { signed_in, form } = Posted::from_request(request, app).await?;
+        let refusal = may_change(app, &signed_in)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        if let Some(refusal) = refusal {
+            let page = signed_in.refuse(app, refusal, StatusCode::FORBIDDEN);
+            return Err(page.await.into_response());
+        }
+        Ok(Changing { signed_in, form })
     }
 }

@@ -2,15 +2,14 @@
 //! page asks for a number, a texted code proves it, and the sign-in goes on
 //! where it was going.
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::pending::local_path;
 use crate::app::AppState;
-use crate::http::account::session::SignedIn;
+use crate::http::account::session::Changing;
 use crate::http::client_ip::ClientIp;
 use crate::http::cookies;
 use crate::http::error::PageError;
@@ -51,17 +50,21 @@ fn render(
     Ok(response)
 }
 
+/// The phone step's forms: the number, then the code; and where the
+/// sign-in goes after.
+#[derive(Deserialize)]
+pub struct PhoneStepForm {
+    next: Option<String>,
+    phone: Option<String>,
+    code: Option<String>,
+}
+
 /// `POST /login/phone`: the number; a code is texted to it.
 pub async fn submit_number(
     State(app): State<AppState>,
-    signed_in: SignedIn,
-    body: Bytes,
+    Changing { signed_in, form }: Changing<PhoneStepForm>,
 ) -> Result<Response, PageError> {
-    let form = match signed_in.changing_form(&app, &body).await? {
-        Ok(form) => form,
-        Err(page) => return Ok(page),
-    };
-    let next = local_path(form.get("next").ok().flatten()).unwrap_or_else(|| "/account".into());
+    let next = local_path(form.next.as_deref()).unwrap_or_else(|| "/account".into());
     if app.store.phone_state(&signed_in.user.id).await?.is_some() {
         // A recovery phone changes on the security page, through the old number.
         return Ok(see_other(&next));
@@ -73,7 +76,7 @@ pub async fn submit_number(
         notice: None,
         error: None,
     };
-    let typed = form.get("phone").ok().flatten().unwrap_or_default();
+    let typed = form.phone.as_deref().unwrap_or_default();
     let Some(number) = phone_number(typed) else {
         page.error = Some("Enter a mobile number with its country code, such as +44 7700 900123.");
         return render(&app, signed_in.headers(), page, StatusCode::BAD_REQUEST);
@@ -96,19 +99,14 @@ pub async fn submit_number(
 pub async fn submit_confirm(
     State(app): State<AppState>,
     ClientIp(ip): ClientIp,
-    signed_in: SignedIn,
-    body: Bytes,
+    Changing { signed_in, form }: Changing<PhoneStepForm>,
 ) -> Result<Response, PageError> {
-    let form = match signed_in.changing_form(&app, &body).await? {
-        Ok(form) => form,
-        Err(page) => return Ok(page),
-    };
-    let next = local_path(form.get("next").ok().flatten()).unwrap_or_else(|| "/account".into());
+    let next = local_path(form.next.as_deref()).unwrap_or_else(|| "/account".into());
     let user = &signed_in.user;
     if app.store.phone_state(&user.id).await?.is_some() {
         return Ok(see_other(&next));
     }
-    let code = form.get("code").ok().flatten().unwrap_or_default();
+    let code = form.code.as_deref().unwrap_or_default();
     let ip = ip.to_string();
     let mut number = None;
     let slot = &mut number;
