@@ -89,7 +89,7 @@ impl AppState {
         let discovery =
             bytes::Bytes::from(crate::oidc::endpoints::discovery_document(config.issuer()));
         let trusted_proxies = Arc::new(config.proxies()?);
-        if config.is_https() && (config.smtp_url.is_empty() || config.sms_webhook_url.is_empty()) {
+        if config.is_https() && (config.smtp_url.is_none() || config.sms_webhook_url.is_none()) {
             tracing::warn!(
                 outbox = %config.outbox_dir.display(),
                 "no smtp_url or sms_webhook_url: codes for users are written to the development outbox"

@@ -53,17 +53,17 @@ pub async fn serve(
             }
         }
     });
-    let metrics = if state.config.metrics_listen.is_empty() {
-        None
-    } else {
+    let metrics = if let Some(address) = &state.config.metrics_listen {
         crate::telemetry::handle();
-        let listener = tokio::net::TcpListener::bind(&state.config.metrics_listen).await?;
+        let listener = tokio::net::TcpListener::bind(address).await?;
         let router = http::metrics::router(state.clone());
         Some(tokio::spawn(async move {
             if let Err(err) = axum::serve(listener, router).await {
                 tracing::error!(%err, "the metrics listener stopped");
             }
         }))
+    } else {
+        None
     };
     let tls = if state.config.serves_tls() {
         Some(tls_config(&state.config).await?)
@@ -106,14 +106,18 @@ async fn tls_config(
     config: &crate::config::Config,
 ) -> std::io::Result<axum_server::tls_rustls::RustlsConfig> {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    axum_server::tls_rustls::RustlsConfig::from_pem_file(&config.tls_cert, &config.tls_key)
+    let (Some(cert), Some(key)) = (&config.tls_cert, &config.tls_key) else {
+        return Err(std::io::Error::other(
+            "tls_cert and tls_key are not both set",
+        ));
+    };
+    axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
         .await
         .map_err(|e| {
             std::io::Error::new(
                 e.kind(),
                 format!(
-                    "tls_cert {:?} and tls_key {:?} are not a usable PEM certificate and key: {e}",
-                    config.tls_cert, config.tls_key
+                    "tls_cert {cert:?} and tls_key {key:?} are not a usable PEM certificate and key: {e}"
                 ),
             )
         })

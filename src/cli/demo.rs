@@ -23,7 +23,7 @@ pub async fn run(args: DemoArgs, mut config: Config, own_database: bool) -> Resu
         config.database_url = format!("sqlite://{}/gatehouse.db", folder.display());
     }
     config.keys_dir = folder.join("keys");
-    let outbox = config.smtp_url.is_empty() || config.sms_webhook_url.is_empty();
+    let outbox = config.smtp_url.is_none() || config.sms_webhook_url.is_none();
     if outbox {
         config.outbox_dir = folder.join("outbox");
     }

@@ -143,14 +143,15 @@ impl Config {
             ),
             ("purge_interval_secs", self.purge_interval_secs),
         ];
-        if self.tls_cert.is_empty() != self.tls_key.is_empty() {
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
             return Err(ConfigError::Invalid(
                 "tls_cert and tls_key go together: set both (PEM files) to serve HTTPS, or neither"
                     .into(),
             ));
         }
         for (name, path) in [("tls_cert", &self.tls_cert), ("tls_key", &self.tls_key)] {
-            if !path.is_empty() && std::fs::File::open(path).is_err() {
+            let Some(path) = path else { continue };
+            if std::fs::File::open(path).is_err() {
                 return Err(ConfigError::Invalid(format!(
                     "{name} {path:?} cannot be read: give the path of a PEM file"
                 )));
@@ -162,7 +163,7 @@ impl Config {
                 "key_rotation_days must be 0 (no schedule) or a number of days".into(),
             ));
         }
-        if self.is_https() && self.tls_cert.is_empty() && self.trusted_proxies.is_empty() {
+        if self.is_https() && !self.serves_tls() && self.trusted_proxies.is_empty() {
             return Err(ConfigError::Invalid(format!(
                 "the issuer {:?} is https but Gatehouse would serve plain HTTP: set tls_cert and \
                  tls_key, or trusted_proxies when a proxy in front terminates TLS",
@@ -198,8 +199,8 @@ impl Config {
         if self.totp_issuer.trim().is_empty() {
             return Err(ConfigError::Invalid("totp_issuer must not be empty".into()));
         }
-        if !self.smtp_url.is_empty() {
-            let url = url::Url::parse(self.smtp_url.expose()).ok();
+        if let Some(smtp_url) = &self.smtp_url {
+            let url = url::Url::parse(smtp_url.expose()).ok();
             let Some(url) =
                 url.filter(|u| matches!(u.scheme(), "smtp" | "smtps") && u.host_str().is_some())
             else {
@@ -223,8 +224,8 @@ impl Config {
                 self.mail_from
             )));
         }
-        if !self.sms_webhook_url.is_empty() {
-            let url = url::Url::parse(&self.sms_webhook_url).ok();
+        if let Some(sms_webhook_url) = &self.sms_webhook_url {
+            let url = url::Url::parse(sms_webhook_url).ok();
             if !url.is_some_and(|u| matches!(u.scheme(), "http" | "https")) {
                 return Err(ConfigError::Invalid(
                     "sms_webhook_url must be an http(s) URL".into(),
@@ -267,6 +268,21 @@ mod tests {
         assert_eq!(config.database_url, "sqlite://data/gatehouse.db");
         assert_eq!(config.keys_dir, PathBuf::from("keys"));
         assert_eq!(config.hash_cost(), HashCost::default());
+    }
+
+    #[test]
+    fn an_empty_optional_setting_is_absent() {
+        let none = Config::from_layers(None, &[], Overrides::default()).unwrap();
+        assert_eq!((none.smtp_url, none.sms_webhook_url), (None, None));
+        assert_eq!((none.metrics_listen, none.tls_cert), (None, None));
+        let env = env(&[
+            ("GATEHOUSE_SMTP_URL", " "),
+            ("GATEHOUSE_SMS_WEBHOOK_URL", ""),
+            ("GATEHOUSE_METRICS_LISTEN", "127.0.0.1:9100"),
+        ]);
+        let config = Config::from_layers(None, &env, Overrides::default()).unwrap();
+        assert!(config.smtp_url.is_none() && config.sms_webhook_url.is_none());
+        assert_eq!(config.metrics_listen.as_deref(), Some("127.0.0.1:9100"));
     }
 
     #[test]

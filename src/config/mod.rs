@@ -57,12 +57,16 @@ pub struct Config {
     pub pending_login_lifetime_secs: i64,
     /// How often expired codes, sessions, tokens and counters are purged.
     pub purge_interval_secs: i64,
-    /// Where `/metrics` (Prometheus) is served, apart from the provider; empty: nowhere.
-    pub metrics_listen: String,
+    /// Where `/metrics` (Prometheus) is served, apart from the provider;
+    /// absent (or empty): nowhere.
+    #[serde(deserialize_with = "present")]
+    pub metrics_listen: Option<String>,
     /// PEM files of the certificate chain and its private key: with both,
     /// Gatehouse serves HTTPS itself (rustls).
-    pub tls_cert: String,
-    pub tls_key: String,
+    #[serde(deserialize_with = "present")]
+    pub tls_cert: Option<String>,
+    #[serde(deserialize_with = "present")]
+    pub tls_key: Option<String>,
     /// Signing keys older than this many days are replaced (0: only by `keys rotate`).
     pub key_rotation_days: i64,
     /// Proxies (addresses or CIDR ranges, comma-separated) whose
@@ -74,14 +78,16 @@ pub struct Config {
     /// Envoy when so configured). The other is ignored, so a client cannot
     /// send it to choose its own address.
     pub forwarded_header: String,
-    /// `smtp://host:port` or `smtps://user:pass@host:port`; empty: the
-    /// development outbox.
-    pub smtp_url: Secret,
+    /// `smtp://host:port` or `smtps://user:pass@host:port`; absent (or
+    /// empty): the development outbox.
+    #[serde(deserialize_with = "present")]
+    pub smtp_url: Option<Secret>,
     /// The sender of email, as `Name <address>` or an address.
     pub mail_from: String,
     /// Where SMS messages are POSTed (JSON, signed with `sms_webhook_secret`);
-    /// empty: the development outbox.
-    pub sms_webhook_url: String,
+    /// absent (or empty): the development outbox.
+    #[serde(deserialize_with = "present")]
+    pub sms_webhook_url: Option<String>,
     pub sms_webhook_secret: Secret,
     /// Where messages go when no mail server or SMS gateway is set.
     pub outbox_dir: PathBuf,
@@ -116,14 +122,14 @@ impl Default for Config {
             password_failure_limit: 10,
             password_ip_failure_limit: 100,
             purge_interval_secs: 300,
-            metrics_listen: String::new(),
-            tls_cert: String::new(),
-            tls_key: String::new(),
+            metrics_listen: None,
+            tls_cert: None,
+            tls_key: None,
             trusted_proxies: String::new(),
             forwarded_header: "x-forwarded-for".into(),
-            smtp_url: Secret::default(),
+            smtp_url: None,
             mail_from: "Gatehouse <gatehouse@localhost>".into(),
-            sms_webhook_url: String::new(),
+            sms_webhook_url: None,
             sms_webhook_secret: Secret::default(),
             outbox_dir: PathBuf::from("data/outbox"),
             key_rotation_days: 90,
@@ -156,7 +162,7 @@ pub struct Overrides {
 
 impl Config {
     pub fn serves_tls(&self) -> bool {
-        !self.tls_cert.is_empty()
+        self.tls_cert.is_some()
     }
 
     pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
@@ -187,6 +193,15 @@ impl Config {
         self.id_token_lifetime_secs
             .max(self.access_token_lifetime_secs)
     }
+}
+
+/// An optional text setting: empty (or only spaces) is absent, as an unset
+/// environment variable is.
+fn present<'de, D: Deserializer<'de>, T: From<String>>(
+    deserializer: D,
+) -> Result<Option<T>, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    Ok((!text.trim().is_empty()).then(|| T::from(text)))
 }
 
 /// An algorithm setting by its JOSE name: RS256, ES256 or EdDSA.

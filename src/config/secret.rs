@@ -52,7 +52,7 @@ mod tests {
     #[test]
     fn a_secret_never_shows_in_debug_output() {
         let config = crate::config::Config {
-            smtp_url: "smtps://mailer:hunter2-long-password@mail.example:465".into(),
+            smtp_url: Some("smtps://mailer:hunter2-long-password@mail.example:465".into()),
             sms_webhook_secret: "0123456789abcdef-webhook".into(),
             ..Default::default()
         };

@@ -69,7 +69,7 @@ each_backend! {
     async fn metrics_count_requests_sign_ins_and_tokens(backend) {
         let app = TestApp::spawn(backend).await;
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let node = app.node_with(&app.database_url, |c| c.metrics_listen = format!("127.0.0.1:{port}")).await;
+        let node = app.node_with(&app.database_url, |c| c.metrics_listen = Some(format!("127.0.0.1:{port}"))).await;
         // A sign-in and a token exchange through that node, and a wrong password.
         let portal = app.rp("portal").await;
         let request = app.auth_request(&portal, &[]);
@@ -117,8 +117,8 @@ each_backend! {
         assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
         let (cert_path, key_path) = (cert.display().to_string(), key.display().to_string());
         let node = app.node_with(&app.database_url, move |c| {
-            c.tls_cert = cert_path;
-            c.tls_key = key_path;
+            c.tls_cert = Some(cert_path);
+            c.tls_key = Some(key_path);
             c.issuer = format!("https://{}", c.listen);
         }).await;
         let https = node.base.replace("http://", "https://");

@@ -13,7 +13,7 @@ const NEW_NUMBER: &str = "+447700900123";
 
 async fn spawn_with_gateway(backend: Backend, url: String) -> TestApp {
     TestApp::spawn_with(backend, move |config| {
-        config.sms_webhook_url = url.clone();
+        config.sms_webhook_url = Some(url.clone());
         config.sms_webhook_secret = SMS_SECRET.into();
     })
     .await

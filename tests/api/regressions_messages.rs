@@ -449,7 +449,7 @@ each_backend! {
             let (proxies, header) = (proxies.to_string(), header.to_string());
             let app = TestApp::spawn_with(backend, move |config| {
                 config.issuer = config.issuer.replace("127.0.0.1", ISSUER_HOST);
-                config.smtp_url = smtp.clone().into();
+                config.smtp_url = Some(smtp.clone().into());
                 config.trusted_proxies = proxies.clone();
                 config.forwarded_header = header.clone();
             })
@@ -470,8 +470,8 @@ each_backend! {
         let gateway = SmsGateway::start().await;
         let (smtp, sms) = (mail.url(), gateway.url());
         let app = TestApp::spawn_with(backend, move |config| {
-            config.smtp_url = smtp.clone().into();
-            config.sms_webhook_url = sms.clone();
+            config.smtp_url = Some(smtp.clone().into());
+            config.sms_webhook_url = Some(sms.clone());
             config.sms_webhook_secret = SMS_SECRET.into();
             // The clock moves past the resend minute; the password stays recent.
             config.reauth_window_secs = 3600;

@@ -169,10 +169,10 @@ async fn given_up(
 async fn send(app: &AppState, message: &OutboundMessage, body: &str) -> Result<(), String> {
     let config = &app.config;
     match message.channel.as_str() {
-        "email" if !config.smtp_url.is_empty() => {
+        "email" if config.smtp_url.is_some() => {
             smtp::send(config, &message.recipient, &message.subject, body).await
         }
-        "sms" if !config.sms_webhook_url.is_empty() => {
+        "sms" if config.sms_webhook_url.is_some() => {
             webhook::send(app, &message.recipient, body).await
         }
         _ => outbox::write(config, message, body).await,

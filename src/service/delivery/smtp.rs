@@ -23,7 +23,8 @@ pub async fn send(config: &Config, to: &str, subject: &str, body: &str) -> Resul
         .header(ContentType::TEXT_PLAIN)
         .body(body.to_string())
         .map_err(|e| format!("the message: {e}"))?;
-    let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(config.smtp_url.expose())
+    let smtp_url = config.smtp_url.as_ref().ok_or("smtp_url is not set")?;
+    let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(smtp_url.expose())
         .map_err(|e| format!("smtp_url: {e}"))?
         .timeout(Some(std::time::Duration::from_secs(10)))
         .build();

@@ -30,11 +30,15 @@ pub fn body(to: &str, message: &str, timestamp: i64) -> Vec<u8> {
 
 pub async fn send(app: &AppState, to: &str, message: &str) -> Result<(), String> {
     let config = &app.config;
+    let url = config
+        .sms_webhook_url
+        .as_deref()
+        .ok_or("sms_webhook_url is not set")?;
     let body = body(to, message, app.clock.now());
     let response = app
         .http
         .client()?
-        .post(&config.sms_webhook_url)
+        .post(url)
         .header("content-type", "application/json")
         .header(
             SIGNATURE_HEADER,
