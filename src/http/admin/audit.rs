@@ -10,7 +10,8 @@ use crate::app::AppState;
 use crate::auth::admin_rights;
 use crate::http::error::PageError;
 use crate::http::render::{when, Page};
-use crate::store::AuditEntry;
+use crate::oidc::params::Params;
+use crate::store::{Account, AuditEntry};
 
 pub const PATH: &str = "/admin/audit";
 const PAGE_SIZE: i64 = 50;
@@ -127,80 +128,95 @@ pub async fn show(
 ) -> Result<Response, PageError> {
     let params = query(raw);
     let account = admin.account(&app, param(&params, "account")).await?;
+    let filter = Filter::of(&params);
     // The provider's own events (relying parties) belong to no account: operators only.
-    let provider = param(&params, "provider") == Some("1");
-    if provider {
+    if filter.provider {
         admin_rights::may_manage_clients(&admin.actor())
             .map_err(|denied| PageError::Forbidden(denied.message().into()))?;
     }
-    let kind = param(&params, "kind")
-        .filter(|k| KINDS.iter().any(|(known, _)| known == k))
-        .unwrap_or_default();
-    let member = param(&params, "member").unwrap_or_default().trim();
-    let page = page_number(&params, 100_000);
-    // A member is named by username, and only within this account.
-    let member_id = if member.is_empty() {
-        None
-    } else {
-        Some(
-            app.store
-                .user_by_username(member)
-                .await?
-                .filter(|u| u.account_id == account.id)
-                .map(|u| u.id),
-        )
-    };
-    let unknown_member = matches!(member_id, Some(None));
-    let mut rows: Vec<Row> = if unknown_member {
-        Vec::new()
-    } else {
-        app.store
-            .audit_log(
-                (!provider).then_some(account.id.as_str()),
-                Some(kind),
-                member_id.flatten().as_deref(),
-                PAGE_SIZE + 1,
-                (page - 1) * PAGE_SIZE,
-            )
-            .await?
-            .into_iter()
-            .map(Row::from)
-            .collect()
-    };
-    let more = rows.len() as i64 > PAGE_SIZE;
-    rows.truncate(PAGE_SIZE as usize);
-    let href = |p| {
-        let href = page_href(&account.id, kind, member, p);
-        if provider {
-            format!("{href}&provider=1")
-        } else {
-            href
-        }
-    };
-    let (previous_href, next_href) = (
-        (page > 1).then(|| href(page - 1)),
-        more.then(|| href(page + 1)),
-    );
+    let (rows, more, unknown_member) = filter.events(&app, &account).await?;
+    let page = filter.page;
+    let previous_href = (page > 1).then(|| filter.href(&account.id, page - 1));
+    let next_href = more.then(|| filter.href(&account.id, page + 1));
+    let kinds = KINDS
+        .iter()
+        .map(|&(k, label)| KindChoice {
+            kind: k,
+            label,
+            selected: k == filter.kind,
+        })
+        .collect();
     admin
         .render(&app, &account, "audit", |frame| AuditPage {
             previous_href,
             next_href,
-            kinds: KINDS
-                .iter()
-                .map(|&(k, label)| KindChoice {
-                    kind: k,
-                    label,
-                    selected: k == kind,
-                })
-                .collect(),
-            member: member.to_string(),
+            kinds,
+            member: filter.member.to_string(),
             unknown_member,
-            provider,
+            provider: filter.provider,
             rows,
             page,
             frame,
         })
         .await
+}
+
+/// What the audit page shows: the provider's events or an account's, of one
+/// kind or all, of one member or all, one page of them.
+struct Filter<'a> {
+    provider: bool,
+    kind: &'a str,
+    member: &'a str,
+    page: i64,
+}
+
+impl<'a> Filter<'a> {
+    fn of(params: &'a Params) -> Filter<'a> {
+        Filter {
+            provider: param(params, "provider") == Some("1"),
+            kind: param(params, "kind")
+                .filter(|k| KINDS.iter().any(|(known, _)| known == k))
+                .unwrap_or_default(),
+            member: param(params, "member").unwrap_or_default().trim(),
+            page: page_number(params, 100_000),
+        }
+    }
+
+    /// One page of events, whether there are more, and whether the member
+    /// asked for is unknown (a member is named by username, and only within
+    /// this account).
+    async fn events(
+        &self,
+        app: &AppState,
+        account: &Account,
+    ) -> Result<(Vec<Row>, bool, bool), PageError> {
+        let member_id = match self.member {
+            "" => None,
+            member => match app.store.user_by_username(member).await? {
+                Some(user) if user.account_id == account.id => Some(user.id),
+                _ => return Ok((Vec::new(), false, true)),
+            },
+        };
+        let events = app.store.audit_log(
+            (!self.provider).then_some(account.id.as_str()),
+            Some(self.kind),
+            member_id.as_deref(),
+            PAGE_SIZE + 1,
+            (self.page - 1) * PAGE_SIZE,
+        );
+        let mut rows: Vec<Row> = events.await?.into_iter().map(Row::from).collect();
+        let more = rows.len() as i64 > PAGE_SIZE;
+        rows.truncate(PAGE_SIZE as usize);
+        Ok((rows, more, false))
+    }
+
+    fn href(&self, account_id: &str, page: i64) -> String {
+        let href = page_href(account_id, self.kind, self.member, page);
+        match self.provider {
+            true => format!("{href}&provider=1"),
+            false => href,
+        }
+    }
 }
 
 #[cfg(test)]
