@@ -12,7 +12,7 @@ use gatehouse::oidc::claims::{self, Authentication, Subject};
 use gatehouse::oidc::keys::{Alg, SigningKeys};
 use gatehouse::oidc::params::Params;
 use gatehouse::oidc::pkce;
-use gatehouse::store::{NewAccount, NewSession, NewUser, Store};
+use gatehouse::store::{NewSession, NewTenant, NewUser, Store};
 
 const NOW: i64 = 1_800_000_000;
 
@@ -110,7 +110,7 @@ fn session_lookup(c: &mut Criterion) {
         store.migrate().await.unwrap();
         let factors = vec!["totp".to_string()];
         store
-            .create_account(NewAccount {
+            .create_tenant(NewTenant {
                 id: "a",
                 name: "acme",
                 require_mfa: false,

@@ -4,7 +4,7 @@
 
 use crate::auth::factor_kind::FactorKind;
 use crate::config::Config;
-use crate::store::{Account, AccountSettings};
+use crate::store::{Tenant, TenantSettings};
 
 /// How long a new session lasts.
 #[derive(Debug, PartialEq, Eq)]
@@ -13,7 +13,7 @@ pub struct SessionLimits {
     pub lifetime_secs: i64,
 }
 
-pub fn session_limits(config: &Config, settings: &AccountSettings) -> SessionLimits {
+pub fn session_limits(config: &Config, settings: &TenantSettings) -> SessionLimits {
     SessionLimits {
         idle_secs: settings
             .session_idle_secs
@@ -31,7 +31,7 @@ pub struct LockPolicy {
     pub lockout_secs: i64,
 }
 
-pub fn lock_policy(config: &Config, settings: &AccountSettings) -> LockPolicy {
+pub fn lock_policy(config: &Config, settings: &TenantSettings) -> LockPolicy {
     LockPolicy {
         failure_limit: settings
             .mfa_failure_limit
@@ -43,7 +43,7 @@ pub fn lock_policy(config: &Config, settings: &AccountSettings) -> LockPolicy {
 /// Whether the account's requirement of 2FA makes a member without a factor
 /// enrol at this sign-in, or a grace period still lets them in without one.
 /// `sign_ins_without_factor` counts their sign-ins since it became required.
-pub fn enrolment_required(account: &Account, sign_ins_without_factor: i64, now: i64) -> bool {
+pub fn enrolment_required(account: &Tenant, sign_ins_without_factor: i64, now: i64) -> bool {
     if !account.require_mfa {
         return false;
     }
@@ -136,9 +136,9 @@ pub fn parse_factors(chosen: &[&str]) -> Result<Vec<String>, String> {
 /// `current` keeps what the form does not change (when 2FA became required).
 pub fn parse_settings(
     input: &SettingsInput<'_>,
-    current: &AccountSettings,
+    current: &TenantSettings,
     config: &Config,
-) -> Result<AccountSettings, String> {
+) -> Result<TenantSettings, String> {
     let grace = match input.grace {
         "" | "none" => Grace::None,
         "days" => Grace::Days(
@@ -163,7 +163,7 @@ pub fn parse_settings(
     )?;
     let failure_limit = number(input.failure_limit, 3..=20, "The failure limit")?;
     let lockout = number(input.lockout_minutes, 1..=1_440, "The cooldown in minutes")?;
-    let settings = AccountSettings {
+    let settings = TenantSettings {
         mfa_required_at: current.mfa_required_at,
         mfa_grace_days: match grace {
             Grace::Days(days) => days,
@@ -203,8 +203,8 @@ mod tests {
         assert_eq!(parse_factors(&["webauthn", "bogus"]).unwrap(), ["webauthn"]);
     }
 
-    fn account(require_mfa: bool, settings: AccountSettings) -> Account {
-        Account {
+    fn account(require_mfa: bool, settings: TenantSettings) -> Tenant {
+        Tenant {
             id: "a".into(),
             name: "a".into(),
             require_mfa,
@@ -217,9 +217,9 @@ mod tests {
     #[test]
     fn the_account_setting_wins_over_the_provider_default() {
         let config = Config::default();
-        let defaults = session_limits(&config, &AccountSettings::default());
+        let defaults = session_limits(&config, &TenantSettings::default());
         assert_eq!(defaults.idle_secs, config.session_idle_secs);
-        let own = AccountSettings {
+        let own = TenantSettings {
             session_idle_secs: Some(600),
             mfa_failure_limit: Some(3),
             ..Default::default()
@@ -240,7 +240,7 @@ mod tests {
             0
         ));
         assert!(enrolment_required(&account(true, Default::default()), 0, 0));
-        let days = AccountSettings {
+        let days = TenantSettings {
             mfa_required_at: Some(1_000),
             mfa_grace_days: 2,
             ..Default::default()
@@ -255,7 +255,7 @@ mod tests {
             0,
             1_000 + 2 * 86_400
         ));
-        let sign_ins = AccountSettings {
+        let sign_ins = TenantSettings {
             mfa_grace_sign_ins: 3,
             ..Default::default()
         };
@@ -276,7 +276,7 @@ mod tests {
             lockout_minutes: "10",
             ..Default::default()
         };
-        let settings = parse_settings(&input, &AccountSettings::default(), &config).unwrap();
+        let settings = parse_settings(&input, &TenantSettings::default(), &config).unwrap();
         assert_eq!(settings.mfa_grace_sign_ins, 3);
         assert_eq!(settings.mfa_grace_days, 0);
         assert_eq!(settings.session_idle_secs, Some(1800));
@@ -287,7 +287,7 @@ mod tests {
     #[test]
     fn bad_settings_say_what_is_allowed() {
         let config = Config::default();
-        let current = AccountSettings::default();
+        let current = TenantSettings::default();
         let bad = |input: SettingsInput| parse_settings(&input, &current, &config).unwrap_err();
         assert_eq!(
             bad(SettingsInput {

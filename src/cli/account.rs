@@ -6,7 +6,7 @@ use clap::{Subcommand, ValueEnum};
 use super::common::{now, open_store, CliError};
 use crate::auth::secret;
 use crate::config::Config;
-use crate::store::{self, NewAccount};
+use crate::store::{self, NewTenant};
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum Factor {
@@ -84,7 +84,7 @@ pub async fn run(cmd: AccountCommand, config: &Config) -> Result<(), CliError> {
             let store = open_store(config).await?;
             let id = secret::random_id();
             store
-                .create_account(NewAccount {
+                .create_tenant(NewTenant {
                     id: &id,
                     name: &name,
                     require_mfa,
@@ -114,7 +114,7 @@ pub async fn run(cmd: AccountCommand, config: &Config) -> Result<(), CliError> {
             let store = open_store(config).await?;
             let factors = factors.map(|f| factor_names(&f));
             store
-                .update_account_policy(&name, require_mfa, factors.as_deref(), now())
+                .update_tenant_policy(&name, require_mfa, factors.as_deref(), now())
                 .await
                 .map_err(|e| match e {
                     store::Error::NotFound(_) => {

@@ -88,7 +88,7 @@ pub async fn run(cmd: UserCommand, config: &Config) -> Result<(), CliError> {
             let password = read_secret_line("password")?;
             let store = open_store(config).await?;
             let account = store
-                .account_by_name(&account)
+                .tenant_by_name(&account)
                 .await?
                 .ok_or_else(|| CliError::Failed(format!("no account named {account:?}")))?;
             let password_hash = password::hash(&password, config.hash_cost())?;

@@ -14,7 +14,7 @@ use crate::auth::{password, secret};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::server;
-use crate::store::{self, NewAccount, NewClient, NewUser, Store};
+use crate::store::{self, NewClient, NewTenant, NewUser, Store};
 use relying_party::{Registration, RelyingParty};
 
 pub const USERNAME: &str = "demo";
@@ -101,7 +101,7 @@ pub async fn start(mut config: Config, port: u16) -> Result<Demo, DemoError> {
         other => other.into(),
     };
     store
-        .create_account(NewAccount {
+        .create_tenant(NewTenant {
             id: &account_id,
             name: "demo",
             require_mfa: true,

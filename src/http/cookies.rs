@@ -104,7 +104,7 @@ pub async fn start_session(
         .get(axum::http::header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .map(|ua| ua.chars().take(256).collect::<String>());
-    let account = app.store.account_of(user).await?;
+    let account = app.store.tenant_of(user).await?;
     let limits = policy::session_limits(&app.config, &account.settings);
     let expires_at = now + limits.lifetime_secs;
     app.store

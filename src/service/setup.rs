@@ -3,7 +3,7 @@
 
 use crate::app::AppState;
 use crate::auth::{password, secret};
-use crate::store::{self, NewAccount, NewUser};
+use crate::store::{self, NewTenant, NewUser};
 
 /// Where the setup form is served.
 pub const PATH: &str = "/setup";
@@ -110,7 +110,7 @@ pub async fn complete(
     let factors: Vec<String> = DEFAULT_FACTORS.split(',').map(str::to_string).collect();
     let account_id = secret::random_id();
     let user_id = secret::random_id();
-    let account = NewAccount {
+    let account = NewTenant {
         id: &account_id,
         name: form.account,
         require_mfa: false,

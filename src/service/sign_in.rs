@@ -40,7 +40,7 @@ pub async fn password_step(
         (PasswordCheck::Throttled { until }, _) => return Ok(PasswordStep::Throttled { until }),
         _ => return Ok(PasswordStep::Wrong),
     };
-    let account = app.store.account_of(&user).await?;
+    let account = app.store.tenant_of(&user).await?;
     let facts = Facts {
         has_factor: factors::has_factor(app, &user).await?,
         must_enroll: user.must_enroll,

@@ -5,18 +5,18 @@ use crate::auth::factor_kind::FactorKind;
 use sqlx::Connection;
 
 #[derive(Clone, Debug)]
-pub struct Account {
+pub struct Tenant {
     pub id: String,
     pub name: String,
     pub require_mfa: bool,
     pub factors: Vec<String>,
     pub created_at: i64,
-    pub settings: AccountSettings,
+    pub settings: TenantSettings,
 }
 
 /// What an account's administrators set; `None` means the provider's setting.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct AccountSettings {
+pub struct TenantSettings {
     /// When two-factor authentication last became required.
     pub mfa_required_at: Option<i64>,
     /// Days after `mfa_required_at` during which members may still sign in without a factor (0: none).
@@ -33,11 +33,11 @@ pub struct AccountSettings {
     pub email_codes_aal2: bool,
 }
 
-impl Default for AccountSettings {
+impl Default for TenantSettings {
     /// A new account's settings: the provider's limits, no grace, and email
     /// codes counting for `aal2` (as the column's default).
     fn default() -> Self {
-        AccountSettings {
+        TenantSettings {
             mfa_required_at: None,
             mfa_grace_days: 0,
             mfa_grace_sign_ins: 0,
@@ -51,7 +51,7 @@ impl Default for AccountSettings {
     }
 }
 
-pub struct NewAccount<'a> {
+pub struct NewTenant<'a> {
     pub id: &'a str,
     pub name: &'a str,
     pub require_mfa: bool,
@@ -60,7 +60,7 @@ pub struct NewAccount<'a> {
 }
 
 #[derive(sqlx::FromRow)]
-struct AccountRow {
+struct TenantRow {
     id: String,
     name: String,
     require_mfa: i64,
@@ -81,7 +81,7 @@ const ACCOUNT_COLUMNS: &str = "id, name, require_mfa, factors, created_at, mfa_r
      mfa_grace_days, mfa_grace_sign_ins, session_idle_secs, session_lifetime_secs, \
      mfa_failure_limit, mfa_lockout_secs, require_recovery_phone, email_codes_aal2";
 
-impl Account {
+impl Tenant {
     /// Whether the account lets its members use `kind`.
     pub fn allows(&self, kind: FactorKind) -> bool {
         self.factors.iter().any(|f| f == kind.as_str())
@@ -95,9 +95,9 @@ impl Account {
     }
 }
 
-impl From<AccountRow> for Account {
-    fn from(row: AccountRow) -> Self {
-        Account {
+impl From<TenantRow> for Tenant {
+    fn from(row: TenantRow) -> Self {
+        Tenant {
             id: row.id,
             name: row.name,
             require_mfa: row.require_mfa != 0,
@@ -108,7 +108,7 @@ impl From<AccountRow> for Account {
                 .map(str::to_string)
                 .collect(),
             created_at: row.created_at,
-            settings: AccountSettings {
+            settings: TenantSettings {
                 mfa_required_at: row.mfa_required_at,
                 mfa_grace_days: row.mfa_grace_days,
                 mfa_grace_sign_ins: row.mfa_grace_sign_ins,
@@ -123,7 +123,7 @@ impl From<AccountRow> for Account {
     }
 }
 
-pub(super) async fn insert_account<'e, E>(db: E, account: &NewAccount<'_>) -> Result<(), Error>
+pub(super) async fn insert_account<'e, E>(db: E, account: &NewTenant<'_>) -> Result<(), Error>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
@@ -144,50 +144,50 @@ where
 }
 
 impl Store {
-    pub async fn create_account(&self, account: NewAccount<'_>) -> Result<(), Error> {
+    pub async fn create_tenant(&self, account: NewTenant<'_>) -> Result<(), Error> {
         insert_account(&mut *self.write().await?, &account).await
     }
 
-    pub async fn account_by_name(&self, name: &str) -> Result<Option<Account>, Error> {
-        let row: Option<AccountRow> = sqlx::query_as(&format!(
+    pub async fn tenant_by_name(&self, name: &str) -> Result<Option<Tenant>, Error> {
+        let row: Option<TenantRow> = sqlx::query_as(&format!(
             "select {ACCOUNT_COLUMNS} from accounts where name = $1"
         ))
         .bind(name)
         .fetch_optional(&mut *self.read().await?)
         .await?;
-        Ok(row.map(Account::from))
+        Ok(row.map(Tenant::from))
     }
 
     /// Every account, by name.
-    pub async fn accounts(&self) -> Result<Vec<Account>, Error> {
-        let rows: Vec<AccountRow> = sqlx::query_as(&format!(
+    pub async fn tenants(&self) -> Result<Vec<Tenant>, Error> {
+        let rows: Vec<TenantRow> = sqlx::query_as(&format!(
             "select {ACCOUNT_COLUMNS} from accounts order by name"
         ))
         .fetch_all(&mut *self.read().await?)
         .await?;
-        Ok(rows.into_iter().map(Account::from).collect())
+        Ok(rows.into_iter().map(Tenant::from).collect())
     }
 
-    pub async fn account_by_id(&self, id: &str) -> Result<Option<Account>, Error> {
-        let row: Option<AccountRow> = sqlx::query_as(&format!(
+    pub async fn tenant_by_id(&self, id: &str) -> Result<Option<Tenant>, Error> {
+        let row: Option<TenantRow> = sqlx::query_as(&format!(
             "select {ACCOUNT_COLUMNS} from accounts where id = $1"
         ))
         .bind(id)
         .fetch_optional(&mut *self.read().await?)
         .await?;
-        Ok(row.map(Account::from))
+        Ok(row.map(Tenant::from))
     }
 
     /// Changes an account's policies; `None` leaves a setting as it is.
     /// Requiring 2FA where it was not starts its grace period now.
-    pub async fn update_account_policy(
+    pub async fn update_tenant_policy(
         &self,
         name: &str,
         require_mfa: Option<bool>,
         factors: Option<&[String]>,
         now: i64,
     ) -> Result<(), Error> {
-        let Some(account) = self.account_by_name(name).await? else {
+        let Some(account) = self.tenant_by_name(name).await? else {
             return Err(Error::NotFound("account"));
         };
         let mut conn = self.write().await?;
@@ -210,15 +210,15 @@ impl Store {
 
     /// Saves the console's settings of account `id`, with the factor kinds
     /// its members may use.
-    pub async fn update_account_settings(
+    pub async fn update_tenant_settings(
         &self,
         id: &str,
         require_mfa: bool,
-        settings: &AccountSettings,
+        settings: &TenantSettings,
         factors: &[String],
         now: i64,
     ) -> Result<(), Error> {
-        let Some(account) = self.account_by_id(id).await? else {
+        let Some(account) = self.tenant_by_id(id).await? else {
             return Err(Error::NotFound("account"));
         };
         let mut conn = self.write().await?;
@@ -250,7 +250,7 @@ impl Store {
     }
 
     /// Whether any account lets its members use the factor kind `factor`.
-    pub async fn any_account_allows(&self, factor: FactorKind) -> Result<bool, Error> {
+    pub async fn any_tenant_allows(&self, factor: FactorKind) -> Result<bool, Error> {
         let factor = factor.as_str();
         let rows: Vec<(String,)> = sqlx::query_as("select distinct factors from accounts")
             .fetch_all(&mut *self.read().await?)

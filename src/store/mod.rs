@@ -28,7 +28,7 @@ mod user_contacts;
 mod users;
 mod webauthn;
 
-pub use accounts::{Account, AccountSettings, NewAccount};
+pub use accounts::{NewTenant, Tenant, TenantSettings};
 pub use audit::{AuditEntry, AuditEvent, NewAuditEvent};
 pub use auth_codes::{FirstRefresh, Redemption};
 pub use backup_codes::BackupCodeSummary;

@@ -44,7 +44,7 @@ impl Store {
     pub async fn complete_setup(
         &self,
         token_hash: &str,
-        account: super::NewAccount<'_>,
+        account: super::NewTenant<'_>,
         user: super::NewUser<'_>,
     ) -> Result<bool, Error> {
         let mut conn = self.write().await?;

@@ -254,8 +254,8 @@ impl Store {
         Ok(())
     }
 
-    pub async fn account_of(&self, user: &User) -> Result<super::Account, Error> {
-        self.account_by_id(&user.account_id)
+    pub async fn tenant_of(&self, user: &User) -> Result<super::Tenant, Error> {
+        self.tenant_by_id(&user.account_id)
             .await?
             .ok_or(Error::NotFound("account of a user"))
     }

@@ -162,7 +162,7 @@ each_backend! {
             assert_eq!(status, StatusCode::FORBIDDEN, "{what}");
         }
         assert!(app.state.store.active_totp("user-mia").await.unwrap().is_some(), "mia keeps her factor");
-        assert!(app.state.store.account_by_id("acct-fortress").await.unwrap().unwrap().require_mfa);
+        assert!(app.state.store.tenant_by_id("acct-fortress").await.unwrap().unwrap().require_mfa);
         assert_eq!(post(&app, "/admin/api/members/user-nobody/unlock", &token, None).await.0, StatusCode::NOT_FOUND);
         app.add_member("otto", PASSWORD, "acct-acme", Role::Operator).await;
         let (status, body) = post(&app, "/admin/api/members/user-otto/reset-2fa", &token, None).await;

@@ -134,7 +134,7 @@ each_backend! {
         let (status, _, page) = save_settings(&app, &[("idle_minutes", "600"), ("lifetime_hours", "2")]).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert!(page.contains("cannot be longer than the session lifetime"));
-        let account = app.state.store.account_by_id("acct-acme").await.unwrap().unwrap();
+        let account = app.state.store.tenant_by_id("acct-acme").await.unwrap().unwrap();
         assert!(!account.require_mfa && account.settings == Default::default(), "nothing saved");
 
         let (status, _, _) = app.post_in(&app.browser, "/admin/settings", &[("account", "acct-acme"), ("require_mfa", "on")]).await;
@@ -142,7 +142,7 @@ each_backend! {
         let (_, _, page) = app.get("/admin/settings").await;
         let (status, _, _) = app.submit_in(&app.browser, &page, "/admin/settings", &[("account", "acct-fortress")]).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "another account");
-        assert!(app.state.store.account_by_id("acct-fortress").await.unwrap().unwrap().require_mfa, "unchanged");
+        assert!(app.state.store.tenant_by_id("acct-fortress").await.unwrap().unwrap().require_mfa, "unchanged");
     }
 
     async fn the_console_sets_the_factor_kinds_and_asks_for_a_recovery_phone(backend) {
@@ -157,7 +157,7 @@ each_backend! {
         let (_, _, page) = app.get(&location.unwrap()).await;
         assert!(page.contains(r#"name="factor_email" value="on" checked"#), "{page}");
         assert!(!page.contains(r#"name="factor_webauthn" value="on" checked"#));
-        let account = app.state.store.account_by_id("acct-acme").await.unwrap().unwrap();
+        let account = app.state.store.tenant_by_id("acct-acme").await.unwrap().unwrap();
         assert_eq!(account.factors, ["totp", "email", "sms"]);
         assert!(account.settings.require_recovery_phone);
         let changed = app.state.store.audit_log(Some("acct-acme"), Some("account_settings_changed"), None, 10, 0).await.unwrap();

@@ -9,7 +9,7 @@ use gatehouse::auth::password::{self, HashCost};
 use gatehouse::clock::Clock;
 use gatehouse::config::Config;
 use gatehouse::server;
-use gatehouse::store::{NewAccount, NewClient, NewUser, Store};
+use gatehouse::store::{NewClient, NewTenant, NewUser, Store};
 use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreIdTokenClaims, CoreJwsSigningAlgorithm,
     CoreProviderMetadata, CoreTokenResponse,
@@ -283,7 +283,7 @@ impl TestApp {
         let now = self.state.clock.now();
         let factors = vec!["totp".to_string(), "webauthn".to_string()];
         store
-            .create_account(NewAccount {
+            .create_tenant(NewTenant {
                 id: "acct-acme",
                 name: "acme",
                 require_mfa: false,
@@ -294,7 +294,7 @@ impl TestApp {
             .unwrap();
         self.add_user(USERNAME, PASSWORD).await;
         store
-            .create_account(NewAccount {
+            .create_tenant(NewTenant {
                 id: "acct-fortress",
                 name: "fortress",
                 require_mfa: true,

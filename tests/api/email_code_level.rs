@@ -18,13 +18,13 @@ use crate::second_factor::finish_enrolment;
 /// Sets whether acme counts an email code for `aal2`, keeping the rest.
 async fn email_codes_count(app: &TestApp, counted: bool) {
     let store = &app.state.store;
-    let acme = store.account_by_id("acct-acme").await.unwrap().unwrap();
-    let settings = gatehouse::store::AccountSettings {
+    let acme = store.tenant_by_id("acct-acme").await.unwrap().unwrap();
+    let settings = gatehouse::store::TenantSettings {
         email_codes_aal2: counted,
         ..acme.settings.clone()
     };
     store
-        .update_account_settings(
+        .update_tenant_settings(
             &acme.id,
             acme.require_mfa,
             &settings,
@@ -159,7 +159,7 @@ each_backend! {
         let form = [("account", "acct-acme"), ("factor_totp", "on"), ("factor_email", "on")];
         let (status, location, body) = app.submit_in(&app.browser, &page, "/admin/settings", &form).await;
         assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
-        let acme = app.state.store.account_by_id("acct-acme").await.unwrap().unwrap();
+        let acme = app.state.store.tenant_by_id("acct-acme").await.unwrap().unwrap();
         assert!(!acme.settings.email_codes_aal2, "unticked: an email code no longer counts");
         let (_, _, page) = app.get(&location.unwrap()).await;
         assert!(!page.contains(r#"name="email_codes_aal2" value="on" checked"#));

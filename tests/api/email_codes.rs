@@ -18,7 +18,7 @@ pub async fn spawn_with_mail(backend: Backend, smtp_url: String) -> TestApp {
     let factors: Vec<String> = ["totp", "webauthn", "email"].map(String::from).to_vec();
     app.state
         .store
-        .update_account_policy("acme", None, Some(&factors), app.state.clock.now())
+        .update_tenant_policy("acme", None, Some(&factors), app.state.clock.now())
         .await
         .unwrap();
     app

@@ -203,7 +203,7 @@ each_backend! {
         assert_eq!(status, StatusCode::CONFLICT);
 
         let factors: Vec<String> = ["totp", "webauthn", "sms"].map(String::from).to_vec();
-        app.state.store.update_account_policy("acme", None, Some(&factors), app.state.clock.now()).await.unwrap();
+        app.state.store.update_tenant_policy("acme", None, Some(&factors), app.state.clock.now()).await.unwrap();
         let (_, _, page) = app.get_in(&fresh, "/login/second-factor").await;
         assert!(page.contains("Text me a code"), "{page}");
         let (status, _, page) = app.submit_in(&fresh, &page, "/login/sms-code", &[]).await;
@@ -220,9 +220,9 @@ each_backend! {
         let gateway = SmsGateway::start().await;
         let app = spawn_with_gateway(backend, gateway.url()).await;
         let store = &app.state.store;
-        let fortress = store.account_by_id("acct-fortress").await.unwrap().unwrap();
-        let settings = gatehouse::store::AccountSettings { require_recovery_phone: true, ..fortress.settings.clone() };
-        store.update_account_settings(&fortress.id, true, &settings, &fortress.factors, app.state.clock.now()).await.unwrap();
+        let fortress = store.tenant_by_id("acct-fortress").await.unwrap().unwrap();
+        let settings = gatehouse::store::TenantSettings { require_recovery_phone: true, ..fortress.settings.clone() };
+        store.update_tenant_settings(&fortress.id, true, &settings, &fortress.factors, app.state.clock.now()).await.unwrap();
 
         let portal = app.rp("portal").await;
         let browser = new_browser();

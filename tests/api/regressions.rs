@@ -21,7 +21,7 @@ async fn allow_every_factor(app: &TestApp) {
         .to_vec();
     app.state
         .store
-        .update_account_policy("acme", None, Some(&factors), app.state.clock.now())
+        .update_tenant_policy("acme", None, Some(&factors), app.state.clock.now())
         .await
         .unwrap();
 }
@@ -231,7 +231,7 @@ each_backend! {
                 _ => &["totp", "email", "sms"],
             };
             let factors: Vec<String> = kinds.iter().map(|k| k.to_string()).collect();
-            app.state.store.update_account_policy("acme", None, Some(&factors), app.state.clock.now()).await.unwrap();
+            app.state.store.update_tenant_policy("acme", None, Some(&factors), app.state.clock.now()).await.unwrap();
             let portal = app.rp("portal").await;
             let enrolled = first_sign_in_with_enrolment(&app, &new_browser(), &portal, USERNAME, &[("acr_values", "aal2")]).await;
             let now = app.state.clock.now();

@@ -456,7 +456,7 @@ each_backend! {
             .await;
             assert!(app.state.config.issuer().starts_with(&format!("http://{ISSUER_HOST}:")));
             let factors: Vec<String> = ["totp", "webauthn", "email"].map(String::from).to_vec();
-            app.state.store.update_account_policy("acme", None, Some(&factors), app.state.clock.now()).await.unwrap();
+            app.state.store.update_tenant_policy("acme", None, Some(&factors), app.state.clock.now()).await.unwrap();
             robot(&app, "acct-acme").await;
             for (round, (headers_named, headers)) in HOSTILE_HEADERS.iter().enumerate() {
                 let what = format!("{node}, {headers_named}");
@@ -478,7 +478,7 @@ each_backend! {
         })
         .await;
         let factors: Vec<String> = ["totp", "webauthn", "email"].map(String::from).to_vec();
-        app.state.store.update_account_policy("acme", None, Some(&factors), app.state.clock.now()).await.unwrap();
+        app.state.store.update_tenant_policy("acme", None, Some(&factors), app.state.clock.now()).await.unwrap();
         let alice = "user-alice";
         let browser = new_browser();
         password_session(&app, &browser, USERNAME).await;

@@ -366,7 +366,7 @@ each_backend! {
 
         // Allowed: the button, and a passkey alone gives aal2.
         let factors: Vec<String> = ["totp", "webauthn", "passkey"].map(String::from).to_vec();
-        app.state.store.update_account_policy("acme", None, Some(&factors), app.state.clock.now()).await.unwrap();
+        app.state.store.update_tenant_policy("acme", None, Some(&factors), app.state.clock.now()).await.unwrap();
         let request = app.auth_request(&portal, &[]);
         let (_, location, _) = app.get_in(&fresh, &request.url).await;
         let (_, _, login) = app.get_in(&fresh, &location.unwrap()).await;
@@ -609,7 +609,7 @@ each_backend! {
     async fn in_a_real_browser_a_key_and_a_passkey_are_registered_then_sign_in(backend) {
         let app = spawn(backend).await;
         let factors: Vec<String> = ["totp", "webauthn", "passkey"].map(String::from).to_vec();
-        app.state.store.update_account_policy("acme", None, Some(&factors), app.state.clock.now()).await.unwrap();
+        app.state.store.update_tenant_policy("acme", None, Some(&factors), app.state.clock.now()).await.unwrap();
         let portal = app.rp("portal").await;
         let prefix = format!("keys-{}", backend.name());
         let chromium = Browser::start(&prefix, 1280, 900).await;

@@ -38,7 +38,7 @@ pub struct KeyId {
 
 /// Whether the user's account lets them register WebAuthn credentials.
 pub async fn keys_allowed(app: &AppState, signed_in: &SignedIn) -> Result<bool, PageError> {
-    let tenant = app.store.account_of(&signed_in.user).await?;
+    let tenant = app.store.tenant_of(&signed_in.user).await?;
     Ok(tenant.allows_keys())
 }
 

@@ -11,7 +11,7 @@ use crate::auth::admin_rights;
 use crate::http::error::PageError;
 use crate::http::render::{when, Page};
 use crate::oidc::params::Params;
-use crate::store::{Account, AuditEntry};
+use crate::store::{AuditEntry, Tenant};
 
 pub const PATH: &str = "/admin/audit";
 const PAGE_SIZE: i64 = 50;
@@ -188,7 +188,7 @@ impl<'a> Filter<'a> {
     async fn events(
         &self,
         app: &AppState,
-        account: &Account,
+        account: &Tenant,
     ) -> Result<(Vec<Row>, bool, bool), PageError> {
         let member_id = match self.member {
             "" => None,

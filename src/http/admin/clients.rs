@@ -16,7 +16,7 @@ use crate::http::render::Page;
 use crate::oidc::params::Params;
 use crate::oidc::registration::{uri_lines, Registration, ID_TOKEN_ALGS};
 use crate::service::console::{self, ConsoleError};
-use crate::store::{Account, Client};
+use crate::store::{Client, Tenant};
 
 pub const PATH: &str = "/admin/clients";
 pub const NEW_PATH: &str = "/admin/clients/new";
@@ -28,7 +28,7 @@ pub fn client_path(client_id: &str) -> String {
 }
 
 /// The operator's own account, which frames these pages; refused to anyone else.
-async fn operators_account(app: &AppState, admin: &Admin) -> Result<Account, PageError> {
+async fn operators_account(app: &AppState, admin: &Admin) -> Result<Tenant, PageError> {
     admin_rights::may_manage_clients(&admin.actor())
         .map_err(|denied| PageError::Forbidden(denied.message().into()))?;
     admin.account(app, None).await
@@ -171,7 +171,7 @@ async fn render_form(
     };
     let grantable = app
         .store
-        .accounts()
+        .tenants()
         .await?
         .into_iter()
         .map(|a| (a.id, a.name))

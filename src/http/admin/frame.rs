@@ -21,7 +21,7 @@ use crate::http::render::Page;
 use crate::oidc::params::Params;
 use crate::service::console::{self, ConsoleError};
 use crate::service::factors;
-use crate::store::{Account, ContactQuery, Session, User};
+use crate::store::{ContactQuery, Session, Tenant, User};
 
 pub const PATH: &str = "/admin";
 
@@ -131,7 +131,7 @@ impl Admin {
         &self,
         app: &AppState,
         requested: Option<&str>,
-    ) -> Result<Account, PageError> {
+    ) -> Result<Tenant, PageError> {
         let id = requested
             .filter(|id| !id.is_empty())
             .unwrap_or(&self.user.account_id);
@@ -142,7 +142,7 @@ impl Admin {
     async fn frame(
         &self,
         app: &AppState,
-        account: &Account,
+        account: &Tenant,
         section: &'static str,
     ) -> Result<(Frame, Option<axum::http::HeaderValue>), PageError> {
         let accounts = console::accounts(app, &self.actor()).await?;
@@ -171,7 +171,7 @@ impl Admin {
     pub async fn render<P: Page>(
         &self,
         app: &AppState,
-        account: &Account,
+        account: &Tenant,
         section: &'static str,
         page: impl FnOnce(Frame) -> P,
     ) -> Result<Response, PageError> {

@@ -14,7 +14,7 @@ use crate::http::error::PageError;
 use crate::http::redirect::see_other;
 use crate::http::render::{when, Page};
 use crate::service::console::{self, ConsoleError, NewMember, PasswordLink};
-use crate::store::{Account, User};
+use crate::store::{Tenant, User};
 
 pub const NEW_PATH: &str = "/admin/contacts/new";
 
@@ -60,7 +60,7 @@ impl Page for LinkPage {
 async fn render_new(
     app: &AppState,
     admin: &Admin,
-    account: &Account,
+    account: &Tenant,
     fields: NewMemberFields,
     error: Option<String>,
 ) -> Result<Response, PageError> {
@@ -92,7 +92,7 @@ pub async fn show_new(
 async fn show_link(
     app: &AppState,
     admin: &Admin,
-    account: &Account,
+    account: &Tenant,
     member: &User,
     link: PasswordLink,
 ) -> Result<Response, PageError> {

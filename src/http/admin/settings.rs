@@ -15,7 +15,7 @@ use crate::http::redirect::see_other;
 use crate::http::render::Page;
 use crate::oidc::params::Params;
 use crate::service::console;
-use crate::store::Account;
+use crate::store::Tenant;
 
 pub const PATH: &str = "/admin/settings";
 
@@ -37,7 +37,7 @@ struct Fields {
 }
 
 impl Fields {
-    fn of(account: &Account) -> Fields {
+    fn of(account: &Tenant) -> Fields {
         let s = &account.settings;
         let text = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
         Fields {
@@ -126,7 +126,7 @@ impl Page for SettingsPage {
 async fn render(
     app: &AppState,
     admin: &Admin,
-    account: &Account,
+    account: &Tenant,
     fields: Fields,
     notice: Option<&'static str>,
     error: Option<String>,

@@ -14,11 +14,11 @@ use crate::auth::policy::{self, SettingsInput};
 use crate::http::error::ApiError;
 use crate::oidc::params::Params;
 use crate::service::console::{self, NewMember};
-use crate::store::{Account, AuditEntry, ContactQuery};
+use crate::store::{AuditEntry, ContactQuery, Tenant};
 
 const PAGE_SIZE: i64 = 50;
 
-pub fn account_json(account: &Account) -> Value {
+pub fn account_json(account: &Tenant) -> Value {
     json!({
         "id": account.id,
         "name": account.name,

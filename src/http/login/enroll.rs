@@ -150,7 +150,7 @@ pub async fn render_enrolment(
     let (csrf_token, cookie) = cookies::csrf_token(app, headers);
     let offer_key = action == PATH
         && security_keys::relying_party(app).is_some()
-        && app.store.account_of(user).await?.allows_keys();
+        && app.store.tenant_of(user).await?.allows_keys();
     let page = EnrollPage {
         offer_key,
         offer_app,
@@ -250,7 +250,7 @@ pub async fn finish_enrolment(
         page.offer_phone = true;
         page.phone_required = app
             .store
-            .account_of(user)
+            .tenant_of(user)
             .await?
             .settings
             .require_recovery_phone;

@@ -35,7 +35,7 @@ pub async fn submit_start(
         let message = Some("Give the key a name of up to 64 characters.");
         return render_enrolment(&app, &headers, &user, ENROLL_PATH, true, message).await;
     };
-    let allowed = app.store.account_of(&user).await?.allows_keys();
+    let allowed = app.store.tenant_of(&user).await?.allows_keys();
     let ceremony = match allowed {
         true => {
             security_keys::start_registration(&app, &user, Kind::SecurityKey, &name, &hash).await?

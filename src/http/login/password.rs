@@ -89,7 +89,7 @@ async fn render(
     let (token, cookie) = cookies::csrf_token(app, headers);
     page.csrf_token = token;
     page.offer_passkey = security_keys::relying_party(app).is_some()
-        && app.store.any_account_allows(FactorKind::Passkey).await?;
+        && app.store.any_tenant_allows(FactorKind::Passkey).await?;
     let mut response = page.render(app)?;
     *response.status_mut() = status;
     cookies::attach(&mut response, cookie);

@@ -148,7 +148,7 @@ pub async fn check_client_admin_scope(
         ));
     }
     if let Some(account_id) = scope.filter(|s| *s != admin_rights::ALL_ACCOUNTS) {
-        if app.store.account_by_id(account_id).await?.is_none() {
+        if app.store.tenant_by_id(account_id).await?.is_none() {
             return Err(ConsoleError::Invalid("There is no such account.".into()));
         }
     }

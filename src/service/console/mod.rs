@@ -20,7 +20,7 @@ pub use settings::save_settings;
 use crate::app::AppState;
 use crate::auth::admin_rights::{self, Actor, Denied};
 use crate::auth::password;
-use crate::store::{self, Account, NewAuditEvent};
+use crate::store::{self, NewAuditEvent, Tenant};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConsoleError {
@@ -71,21 +71,21 @@ pub(super) async fn audit(
 }
 
 /// An account the actor administers.
-pub async fn account(app: &AppState, actor: &Actor, id: &str) -> Result<Account> {
+pub async fn account(app: &AppState, actor: &Actor, id: &str) -> Result<Tenant> {
     admin_rights::may_manage(actor, id)?;
     app.store
-        .account_by_id(id)
+        .tenant_by_id(id)
         .await?
         .ok_or(ConsoleError::NotFound("There is no such account."))
 }
 
 /// The accounts the actor administers.
-pub async fn accounts(app: &AppState, actor: &Actor) -> Result<Vec<Account>> {
+pub async fn accounts(app: &AppState, actor: &Actor) -> Result<Vec<Tenant>> {
     if actor.operator {
-        return Ok(app.store.accounts().await?);
+        return Ok(app.store.tenants().await?);
     }
     match &actor.account_id {
-        Some(id) => Ok(app.store.account_by_id(id).await?.into_iter().collect()),
+        Some(id) => Ok(app.store.tenant_by_id(id).await?.into_iter().collect()),
         None => Err(Denied::NotAdministrator.into()),
     }
 }

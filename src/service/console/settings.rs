@@ -4,10 +4,10 @@
 use super::{account, audit, Result};
 use crate::app::AppState;
 use crate::auth::admin_rights::Actor;
-use crate::store::{Account, AccountSettings};
+use crate::store::{Tenant, TenantSettings};
 
 /// What changed, for the audit log: each setting's old and new value.
-fn changes(before: (bool, &AccountSettings), after: (bool, &AccountSettings)) -> serde_json::Value {
+fn changes(before: (bool, &TenantSettings), after: (bool, &TenantSettings)) -> serde_json::Value {
     let mut changed = serde_json::Map::new();
     if before.0 != after.0 {
         changed.insert("require_mfa".into(), serde_json::json!([before.0, after.0]));
@@ -32,12 +32,12 @@ pub async fn save_settings(
     actor: &Actor,
     account_id: &str,
     require_mfa: bool,
-    settings: &AccountSettings,
+    settings: &TenantSettings,
     factors: &[String],
-) -> Result<Account> {
+) -> Result<Tenant> {
     let account = account(app, actor, account_id).await?;
     app.store
-        .update_account_settings(&account.id, require_mfa, settings, factors, app.clock.now())
+        .update_tenant_settings(&account.id, require_mfa, settings, factors, app.clock.now())
         .await?;
     let mut changed = changes(
         (account.require_mfa, &account.settings),
@@ -65,8 +65,8 @@ mod tests {
 
     #[test]
     fn the_audit_names_what_changed() {
-        let before = AccountSettings::default();
-        let after = AccountSettings {
+        let before = TenantSettings::default();
+        let after = TenantSettings {
             mfa_failure_limit: Some(3),
             ..Default::default()
         };

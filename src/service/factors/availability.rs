@@ -59,7 +59,7 @@ pub async fn account_allows(
     user: &User,
     kind: FactorKind,
 ) -> Result<bool, store::Error> {
-    Ok(app.store.account_of(user).await?.allows(kind))
+    Ok(app.store.tenant_of(user).await?.allows(kind))
 }
 
 /// Whether the user has an authenticator app set up.

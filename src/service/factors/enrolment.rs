@@ -25,7 +25,7 @@ pub async fn enrolment(app: &AppState, user: &User) -> Result<Enrolment, store::
         Some(secret) => secret,
         None => new_enrolment(app, user, now).await?,
     };
-    let account = app.store.account_of(user).await?;
+    let account = app.store.tenant_of(user).await?;
     let label = format!("{} ({})", user.username, account.name);
     let provisioning = totp::provisioning(&secret, &app.config.totp_issuer, &label)
         .map_err(|e| store::Error::Corrupt(e.to_string()))?;

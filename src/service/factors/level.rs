@@ -9,7 +9,7 @@ use crate::app::AppState;
 use crate::auth::acr::Acr;
 use crate::auth::factor_kind::FactorKind;
 use crate::auth::login_flow;
-use crate::store::{self, Account, User};
+use crate::store::{self, Tenant, User};
 
 /// The second steps a user has, as one read of their factors and account.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,14 +69,14 @@ impl Factors {
 /// The user's factors now.
 pub async fn of(app: &AppState, user: &User) -> Result<Factors, store::Error> {
     let (app_or_key, email_on, phone) = app.store.factor_presence(&user.id).await?;
-    let tenant = app.store.account_of(user).await?;
+    let tenant = app.store.tenant_of(user).await?;
     Ok(from_parts(app_or_key, email_on, phone, &tenant))
 }
 
 /// The one rule from what a user has to what it reaches: an app or a key,
 /// or a verified phone where the account allows SMS codes, is strong;
 /// email codes count as the account says.
-pub fn from_parts(app_or_key: bool, email_on: bool, phone: bool, tenant: &Account) -> Factors {
+pub fn from_parts(app_or_key: bool, email_on: bool, phone: bool, tenant: &Tenant) -> Factors {
     let sms = phone && tenant.allows(FactorKind::Sms);
     Factors::new(
         app_or_key || sms,

@@ -6,12 +6,12 @@
 use super::level::{self, Factors};
 use crate::app::AppState;
 use crate::auth::factor_kind::FactorKind;
-use crate::store::{self, Account, FactorSummary, User, WebauthnCredential};
+use crate::store::{self, FactorSummary, Tenant, User, WebauthnCredential};
 
 pub struct FactorOverview {
     pub summary: FactorSummary,
     pub keys: Vec<WebauthnCredential>,
-    pub tenant: Account,
+    pub tenant: Tenant,
 }
 
 impl FactorOverview {
@@ -19,7 +19,7 @@ impl FactorOverview {
         Ok(FactorOverview {
             summary: app.store.factor_summary(&user.id).await?,
             keys: app.store.webauthn_credentials(&user.id).await?,
-            tenant: app.store.account_of(user).await?,
+            tenant: app.store.tenant_of(user).await?,
         })
     }
 
@@ -62,7 +62,7 @@ impl FactorOverview {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{AccountSettings, TotpInUse};
+    use crate::store::{TenantSettings, TotpInUse};
 
     fn overview(kinds: &[&str], summary: FactorSummary, keys: usize) -> FactorOverview {
         let key = |i: usize| WebauthnCredential {
@@ -79,13 +79,13 @@ mod tests {
         FactorOverview {
             summary,
             keys: (0..keys).map(key).collect(),
-            tenant: Account {
+            tenant: Tenant {
                 id: "a".into(),
                 name: "acme".into(),
                 require_mfa: false,
                 factors: kinds.iter().map(|k| k.to_string()).collect(),
                 created_at: 0,
-                settings: AccountSettings::default(),
+                settings: TenantSettings::default(),
             },
         }
     }

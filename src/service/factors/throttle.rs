@@ -88,7 +88,7 @@ where
 {
     let now = app.clock.now();
     let key = lock_key(&user.id);
-    let account = app.store.account_of(user).await?;
+    let account = app.store.tenant_of(user).await?;
     let policy = policy::lock_policy(&app.config, &account.settings);
     let limit = Limit {
         limit: policy.failure_limit,

@@ -93,7 +93,7 @@ pub async fn finish_passkey_sign_in(
     else {
         return unknown_passkey(app, ip).await;
     };
-    let account = app.store.account_of(&user).await?;
+    let account = app.store.tenant_of(&user).await?;
     if !account.allows(FactorKind::Passkey) {
         return Ok(PasskeySignIn::Refused(KeyRefusal::PasskeysNotAllowed));
     }
