@@ -5,6 +5,8 @@
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
 use serde::de::value::{Error as FormError, MapDeserializer};
 use serde::de::{
     DeserializeOwned, Deserializer, Error as _, IntoDeserializer, Unexpected, Visitor,
@@ -12,6 +14,8 @@ use serde::de::{
 use serde::forward_to_deserialize_any;
 use serde::Deserialize;
 
+use crate::app::AppState;
+use crate::http::cookies;
 use crate::http::error::PageError;
 use crate::oidc::params::Params;
 
@@ -39,6 +43,29 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Form<T> {
 /// The one answer to a form body that does not fit its page.
 pub fn unreadable() -> PageError {
     PageError::BadRequest("This form could not be read. Go back and try again.".into())
+}
+
+/// A posted request's headers and body, for an extractor that reads both.
+pub async fn split<S: Send + Sync>(
+    request: Request,
+    state: &S,
+) -> Result<(HeaderMap, Bytes), Response> {
+    let headers = request.headers().clone();
+    let body = Bytes::from_request(request, state)
+        .await
+        .map_err(|_| unreadable().into_response())?;
+    Ok((headers, body))
+}
+
+/// Whether a form body's CSRF token matches this browser's.
+pub fn csrf_holds(app: &AppState, headers: &HeaderMap, body: &[u8]) -> bool {
+    let csrf: CsrfOnly = parse(body).unwrap_or_default();
+    cookies::csrf_ok(app, headers, bounded(&csrf.csrf_token))
+}
+
+/// A form body read into `T`, or the answer to one that does not fit.
+pub fn read<T: DeserializeOwned>(body: &[u8]) -> Result<T, PageError> {
+    parse(body).map_err(|_| unreadable())
 }
 
 /// Reads a form body into `T`.

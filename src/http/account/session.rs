@@ -2,7 +2,6 @@
 //! change to a factor goes through: the rule (`may_change`), the password
 //! and code of a removal, and the raised session after an addition.
 
-use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
@@ -13,7 +12,7 @@ use serde::Deserialize;
 use crate::app::AppState;
 use crate::http::cookies;
 use crate::http::error::PageError;
-use crate::http::form::{self, CsrfOnly};
+use crate::http::form::{self};
 use crate::http::redirect::see_other;
 use crate::service::factors::contact_codes::{self, Purpose};
 use crate::service::factors::{check_password, gated, Check, Method, PasswordCheck, Refusal};
@@ -217,15 +216,12 @@ impl<F: DeserializeOwned> FromRequest<AppState> for Posted<F> {
     async fn from_request(request: Request, app: &AppState) -> Result<Self, Response> {
         let (mut parts, body) = request.into_parts();
         let signed_in = SignedIn::from_request_parts(&mut parts, app).await?;
-        let body = Bytes::from_request(Request::from_parts(parts, body), app)
-            .await
-            .map_err(|_| form::unreadable().into_response())?;
-        let csrf: CsrfOnly = form::parse(&body).unwrap_or_default();
-        if !cookies::csrf_ok(app, signed_in.headers(), csrf.csrf_token.as_deref()) {
+        let (headers, body) = form::split(Request::from_parts(parts, body), app).await?;
+        if !form::csrf_holds(app, &headers, &body) {
             let page = signed_in.refuse(app, EXPIRED_FORM, StatusCode::FORBIDDEN);
             return Err(page.await.into_response());
         }
-        let form = form::parse(&body).map_err(|_| form::unreadable().into_response())?;
+        let form = form::read(&body).map_err(IntoResponse::into_response)?;
         Ok(Posted { signed_in, form })
     }
 }

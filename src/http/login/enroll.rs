@@ -2,7 +2,6 @@
 //! policy, an operator's reset, or a relying party asking for `aal2`): QR
 //! code, typed key and `otpauth://` link; a code to confirm; the backup codes.
 
-use axum::body::Bytes;
 use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -17,7 +16,7 @@ use crate::auth::login_flow::amr_with_totp;
 use crate::http::client_ip::ClientIp;
 use crate::http::cookies;
 use crate::http::error::PageError;
-use crate::http::form::{self, CsrfOnly};
+use crate::http::form::{self};
 use crate::http::render::Page;
 use crate::http::words;
 use crate::service::factors::EnrolmentError;
@@ -42,20 +41,16 @@ impl<F: DeserializeOwned> FromRequest<AppState> for EnrolStep<F> {
     type Rejection = Response;
 
     async fn from_request(request: Request, app: &AppState) -> Result<Self, Response> {
-        let headers = request.headers().clone();
-        let body = Bytes::from_request(request, app)
-            .await
-            .map_err(|_| form::unreadable().into_response())?;
+        let (headers, body) = form::split(request, app).await?;
         let (hash, pending, user) = super::pending::pending_enrolment(app, &headers)
             .await
             .map_err(IntoResponse::into_response)?;
-        let csrf: CsrfOnly = form::parse(&body).unwrap_or_default();
-        if !cookies::csrf_ok(app, &headers, form::bounded(&csrf.csrf_token)) {
+        if !form::csrf_holds(app, &headers, &body) {
             let message = Some("This form has expired. Please try again.");
             let page = render_enrolment(app, &headers, &user, PATH, true, message);
             return Err(page.await.into_response());
         }
-        let form = form::parse(&body).map_err(|_| form::unreadable().into_response())?;
+        let form = form::read(&body).map_err(IntoResponse::into_response)?;
         Ok(EnrolStep {
             hash,
             pending,

@@ -1,7 +1,6 @@
 //! The second step of signing in: a TOTP code, a backup code or a security
 //! key, with the lock-out after repeated failures.
 
-use axum::body::Bytes;
 use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -106,10 +105,7 @@ impl<F: DeserializeOwned> FromRequest<AppState> for SecondStep<F> {
     type Rejection = Response;
 
     async fn from_request(request: Request, app: &AppState) -> Result<Self, Response> {
-        let headers = request.headers().clone();
-        let body = Bytes::from_request(request, app)
-            .await
-            .map_err(|_| form::unreadable().into_response())?;
+        let (headers, body) = form::split(request, app).await?;
         let found = cookies::current_pending(app, &headers, Stage::SecondFactor).await;
         let (hash, pending) = found
             .map_err(PageError::from)
@@ -118,13 +114,12 @@ impl<F: DeserializeOwned> FromRequest<AppState> for SecondStep<F> {
         let user = pending_user(app, &pending)
             .await
             .map_err(IntoResponse::into_response)?;
-        let csrf: CsrfOnly = form::parse(&body).unwrap_or_default();
-        if !cookies::csrf_ok(app, &headers, form::bounded(&csrf.csrf_token)) {
+        if !form::csrf_holds(app, &headers, &body) {
             let message = Some("This form has expired. Please try again.");
             let page = render_with(app, &headers, &user, message, None, StatusCode::FORBIDDEN);
             return Err(page.await.into_response());
         }
-        let form = form::parse(&body).map_err(|_| form::unreadable().into_response())?;
+        let form = form::read(&body).map_err(IntoResponse::into_response)?;
         Ok(SecondStep {
             hash,
             pending,
