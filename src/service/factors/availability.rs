@@ -3,6 +3,7 @@
 //! recovery phone.
 
 use super::level;
+use super::overview::FactorOverview;
 use crate::app::AppState;
 use crate::auth::factor_kind::FactorKind;
 use crate::store::{self, User};
@@ -19,8 +20,7 @@ pub async fn has_factor(app: &AppState, user: &User) -> Result<bool, store::Erro
 /// a verified phone, and their account enables SMS as a second factor (NIST
 /// SP 800-63B restricts it; it is off by default).
 pub async fn sms_codes_usable(app: &AppState, user: &User) -> Result<bool, store::Error> {
-    Ok(app.store.phone_state(&user.id).await?.is_some()
-        && account_allows(app, user, FactorKind::Sms).await?)
+    Ok(FactorOverview::load(app, user).await?.sms_codes_usable())
 }
 
 /// Whether the user turned email codes on (while their account allowed
@@ -39,18 +39,10 @@ pub async fn email_codes_offered(app: &AppState, user: &User) -> Result<bool, st
 /// The recovery phone of a user who may recover with it: their only second
 /// factor is the authenticator app (with another, they give that instead).
 pub async fn recovery_phone(app: &AppState, user: &User) -> Result<Option<String>, store::Error> {
-    let only_the_app = has_totp(app, user).await?
-        && app.store.webauthn_credentials(&user.id).await?.is_empty()
-        && !email_codes_on(app, user).await?
-        && !sms_codes_usable(app, user).await?;
-    if !only_the_app {
-        return Ok(None);
-    }
-    Ok(app
-        .store
-        .phone_state(&user.id)
+    Ok(FactorOverview::load(app, user)
         .await?
-        .map(|(phone, _)| phone))
+        .recovery_phone()
+        .map(str::to_string))
 }
 
 /// Whether the user's account allows the factor kind `kind`.

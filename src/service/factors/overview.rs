@@ -45,8 +45,7 @@ impl FactorOverview {
     }
 
     /// The recovery phone of a user whose only second factor is the app
-    /// (with another, they give that instead); as
-    /// `availability::recovery_phone`.
+    /// (with another, they give that instead).
     pub fn recovery_phone(&self) -> Option<&str> {
         let only_the_app = self.has_totp()
             && self.keys.is_empty()
