@@ -7,6 +7,7 @@ pub mod factor_kind;
 pub mod hash_pool;
 pub mod login_flow;
 pub mod password;
+pub mod password_rules;
 pub mod policy;
 pub mod secret;
 pub mod totp;

@@ -1,11 +1,15 @@
-//! Password hashing with argon2id (PHC strings), and the dummy hash that makes
-//! an unknown username cost as much as a wrong password.
+//! Password hashing with argon2id (PHC strings) of the NFKC-normalised
+//! password, the check that says when a stored hash should be made again,
+//! and the dummy hash that makes an unknown username cost as much as a wrong
+//! password.
 
 use std::cell::RefCell;
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
+
+use super::password_rules::normalise;
 
 /// argon2id cost: memory in KiB, iterations, lanes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
@@ -72,8 +76,11 @@ fn with_memory<T>(blocks: usize, work: impl FnOnce(&mut [Block]) -> T) -> T {
     })
 }
 
-/// Hashes a password into a PHC string (blocking: call it off the async runtime).
+/// Hashes a password, NFKC-normalised, into a PHC string (blocking: call it
+/// off the async runtime).
 pub fn hash(password: &str, cost: HashCost) -> Result<String, PasswordError> {
+    let password = normalise(password);
+    let password = password.as_str();
     let argon = hasher(cost)?;
     let salt = SaltString::generate(&mut OsRng);
     let mut salt_bytes = [0u8; 64];
@@ -99,9 +106,57 @@ pub fn hash(password: &str, cost: HashCost) -> Result<String, PasswordError> {
     Ok(phc.to_string())
 }
 
+/// What a password check found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Wrong,
+    Right,
+    /// Right, and the stored hash should be made again: it has other
+    /// parameters than the configured cost, or was made of the password
+    /// before it was normalised.
+    RightButStale,
+}
+
 /// Verifies a password against a PHC string using the parameters stored in it
 /// (blocking). A malformed stored hash never matches.
 pub fn verify(password: &str, phc: &str) -> bool {
+    check(password, phc, None) != Verdict::Wrong
+}
+
+/// Verifies `password` against `phc` (blocking): its NFKC form, and, for a
+/// hash stored before passwords were normalised, the password as typed; with
+/// a `cost`, says whether the hash is stale.
+pub fn check(password: &str, phc: &str, cost: Option<HashCost>) -> Verdict {
+    let normal = normalise(password);
+    let as_typed = || normal != password && verify_exact(password, phc);
+    if verify_exact(&normal, phc) {
+        match cost.is_some_and(|cost| !is_current(phc, cost)) {
+            true => Verdict::RightButStale,
+            false => Verdict::Right,
+        }
+    } else if as_typed() {
+        Verdict::RightButStale
+    } else {
+        Verdict::Wrong
+    }
+}
+
+/// Whether `phc` is an argon2id v1.3 hash at exactly `cost`.
+pub fn is_current(phc: &str, cost: HashCost) -> bool {
+    let Ok(parsed) = PasswordHash::new(phc) else {
+        return false;
+    };
+    let Ok(params) = Params::try_from(&parsed) else {
+        return false;
+    };
+    parsed.algorithm == Algorithm::Argon2id.ident()
+        && parsed.version == Some(Version::V0x13.into())
+        && (params.m_cost(), params.t_cost(), params.p_cost())
+            == (cost.memory_kib, cost.iterations, cost.parallelism)
+}
+
+/// Verifies the bytes of `password` as they are.
+fn verify_exact(password: &str, phc: &str) -> bool {
     let Ok(parsed) = PasswordHash::new(phc) else {
         return false;
     };
@@ -214,6 +269,62 @@ mod tests {
         assert!(!verify("", &dummy));
         assert!(!verify("password", &dummy));
         assert_ne!(dummy, dummy_hash(CHEAP).unwrap());
+    }
+
+    /// The argon2 crate's own hash of the bytes as given, as stored before
+    /// passwords were normalised.
+    fn unnormalised_hash(password: &str, cost: HashCost) -> String {
+        use argon2::password_hash::PasswordHasher;
+        let salt = SaltString::generate(&mut OsRng);
+        hasher(cost)
+            .unwrap()
+            .hash_password(password.as_bytes(), &salt)
+            .unwrap()
+            .to_string()
+    }
+
+    #[test]
+    fn the_normalised_password_is_hashed_so_either_form_verifies() {
+        // "é" precomposed (U+00E9) and as "e" with a combining accent.
+        let composed = "caf\u{e9} au lait";
+        let decomposed = "cafe\u{301} au lait";
+        let phc = hash(decomposed, CHEAP).unwrap();
+        assert_eq!(check(composed, &phc, Some(CHEAP)), Verdict::Right);
+        assert_eq!(check(decomposed, &phc, Some(CHEAP)), Verdict::Right);
+        assert_eq!(check("cafe au lait", &phc, Some(CHEAP)), Verdict::Wrong);
+    }
+
+    #[test]
+    fn hashes_of_other_parameters_or_unnormalised_passwords_are_stale() {
+        use argon2::password_hash::PasswordHasher;
+        let old = unnormalised_hash("cafe\u{301} au lait", CHEAP);
+        assert_eq!(
+            check("cafe\u{301} au lait", &old, Some(CHEAP)),
+            Verdict::RightButStale
+        );
+        assert_eq!(
+            check("caf\u{e9} au lait", &old, Some(CHEAP)),
+            Verdict::Wrong
+        );
+        let weaker = hash("pw", CHEAP).unwrap();
+        let stronger = HashCost {
+            memory_kib: 128,
+            ..CHEAP
+        };
+        assert_eq!(check("pw", &weaker, Some(stronger)), Verdict::RightButStale);
+        assert_eq!(check("pw", &weaker, Some(CHEAP)), Verdict::Right);
+        assert_eq!(check("pw", &weaker, None), Verdict::Right);
+        assert_eq!(check("wrong", &weaker, Some(stronger)), Verdict::Wrong);
+        let argon2i = Argon2::new(
+            Algorithm::Argon2i,
+            Version::V0x13,
+            Params::new(64, 1, 1, None).unwrap(),
+        )
+        .hash_password(b"pw", &SaltString::generate(&mut OsRng))
+        .unwrap()
+        .to_string();
+        assert!(!is_current(&argon2i, CHEAP));
+        assert!(is_current(&weaker, CHEAP));
     }
 
     #[test]

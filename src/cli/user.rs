@@ -3,7 +3,7 @@
 use clap::Subcommand;
 
 use super::common::{now, open_store, read_secret_line, CliError};
-use crate::auth::{password, secret};
+use crate::auth::{password, password_rules, secret};
 use crate::config::Config;
 use crate::store::{self, NewUser};
 
@@ -86,6 +86,10 @@ pub async fn run(cmd: UserCommand, config: &Config) -> Result<(), CliError> {
                 )));
             }
             let password = read_secret_line("password")?;
+            let min_len = config.min_password_length;
+            if let Some(fault) = password_rules::fault(&password, min_len, &[&username, &email]) {
+                return Err(CliError::Usage(fault.words()));
+            }
             let store = open_store(config).await?;
             let account = store
                 .tenant_by_name(&account)

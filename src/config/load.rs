@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use super::{Config, ConfigError, Overrides};
-use crate::auth::password;
+use crate::auth::{password, password_rules};
 
 /// Settings whose environment values are numbers; every other setting is text.
 const NUMERIC: &[&str] = &[
@@ -28,6 +28,7 @@ const NUMERIC: &[&str] = &[
     "password_ip_failure_limit",
     "password_failure_window_secs",
     "reauth_window_secs",
+    "min_password_length",
     "pending_login_lifetime_secs",
 ];
 const TEXT: &[&str] = &[
@@ -189,6 +190,11 @@ impl Config {
         if self.password_failure_limit < 1 || self.password_ip_failure_limit < 1 {
             return Err(ConfigError::Invalid(
                 "password failure limits must be positive".into(),
+            ));
+        }
+        if !(password_rules::MIN_LEN_FLOOR..=64).contains(&self.min_password_length) {
+            return Err(ConfigError::Invalid(
+                "min_password_length must be between 8 and 64".into(),
             ));
         }
         if !(4..=50).contains(&self.backup_code_count) {

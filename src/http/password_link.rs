@@ -1,24 +1,23 @@
-//! `/password`: a member created in the console sets their password through
-//! the one-time link an administrator gave them.
+//! `/password?token=`: the set-password page of a one-time link, an
+//! administrator's or a reset mailed on request (`service::password::link`).
 
-use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::app::AppState;
-use crate::auth::{password, secret};
+use crate::http::client_ip::ClientIp;
 use crate::http::cookies;
 use crate::http::error::PageError;
+use crate::http::form::{bounded, Form};
 use crate::http::render::Page;
 use crate::oidc::params::Params;
-use crate::service::setup::MIN_PASSWORD_LEN;
+use crate::service::password::link::{self, LinkError, PATH};
 use crate::store::User;
 
-pub const PATH: &str = "/password";
 pub fn router() -> Router<AppState> {
     Router::new().route(PATH, get(show).post(submit))
 }
@@ -29,7 +28,7 @@ struct SetPasswordPage {
     token: String,
     username: String,
     min_password_len: usize,
-    error: Option<&'static str>,
+    error: Option<String>,
 }
 
 impl Page for SetPasswordPage {
@@ -47,29 +46,10 @@ impl Page for DonePage {
 
 fn used_link() -> PageError {
     PageError::NotFound(
-        "This link is not valid: it has expired or was already used. Ask an administrator \
-         of your account for a new one."
+        "This link is not valid: it has expired or was already used. Ask for a new one with \
+         \"Forgot your password?\" on the sign-in page, or ask an administrator of your account."
             .into(),
     )
-}
-
-/// The member a live link is for.
-async fn member(app: &AppState, token: &str) -> Result<User, PageError> {
-    if token.is_empty() || token.len() > 64 {
-        return Err(used_link());
-    }
-    let Some(user_id) = app
-        .store
-        .password_link_user(&secret::token_hash(token), app.clock.now())
-        .await?
-    else {
-        return Err(used_link());
-    };
-    app.store
-        .user_by_id(&user_id)
-        .await?
-        .filter(|u| !u.is_disabled)
-        .ok_or_else(used_link)
 }
 
 fn render(
@@ -77,7 +57,7 @@ fn render(
     headers: &HeaderMap,
     token: String,
     user: &User,
-    error: Option<&'static str>,
+    error: Option<String>,
     status: StatusCode,
 ) -> Result<Response, PageError> {
     let (csrf_token, cookie) = cookies::csrf_token(app, headers);
@@ -85,7 +65,7 @@ fn render(
         csrf_token,
         token,
         username: user.username.clone(),
-        min_password_len: MIN_PASSWORD_LEN,
+        min_password_len: app.config.min_password_length,
         error,
     }
     .render(app)?;
@@ -101,68 +81,47 @@ async fn show(
 ) -> Result<Response, PageError> {
     let query = Params::parse(query.unwrap_or_default().as_bytes());
     let token = query.get("token").ok().flatten().unwrap_or_default();
-    let user = member(&app, token).await?;
-    render(
-        &app,
-        &headers,
-        token.to_string(),
-        &user,
-        None,
-        StatusCode::OK,
-    )
+    let user = link::holder(&app, token).await?.ok_or_else(used_link)?;
+    render(&app, &headers, token.into(), &user, None, StatusCode::OK)
+}
+
+/// The set-password form as posted.
+#[derive(Deserialize)]
+struct SetPasswordForm {
+    csrf_token: Option<String>,
+    token: Option<String>,
+    password: Option<String>,
+    password_again: Option<String>,
 }
 
 async fn submit(
     State(app): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    body: Bytes,
+    Form(form): Form<SetPasswordForm>,
 ) -> Result<Response, PageError> {
-    let form = Params::parse(&body);
-    let field = |name: &str| form.get(name).ok().flatten().unwrap_or_default();
-    let token = field("token").to_string();
-    let user = member(&app, &token).await?;
-    let refuse = |error, status| render(&app, &headers, token.clone(), &user, Some(error), status);
-    if !cookies::csrf_ok(&app, &headers, form.get("csrf_token").ok().flatten()) {
-        return refuse(
-            "This form has expired. Please enter your password again.",
-            StatusCode::FORBIDDEN,
-        );
+    let token = bounded(&form.token).unwrap_or_default().to_string();
+    let user = link::holder(&app, &token).await?.ok_or_else(used_link)?;
+    let refuse =
+        |error: String, status| render(&app, &headers, token.clone(), &user, Some(error), status);
+    if !cookies::csrf_ok(&app, &headers, bounded(&form.csrf_token)) {
+        let error = "This form has expired. Please enter your password again.";
+        return refuse(error.into(), StatusCode::FORBIDDEN);
     }
-    let new = field("password").to_string();
-    if new.chars().count() < MIN_PASSWORD_LEN || new.len() > 1024 {
-        return refuse(
-            "The password must have at least 8 characters.",
+    let password = form.password.clone().unwrap_or_default();
+    let again = form.password_again.as_deref().unwrap_or_default();
+    let ip = ip.to_string();
+    match link::set_password(&app, &token, password, again, Some(&ip)).await {
+        Ok(user) => DonePage {
+            username: user.username,
+        }
+        .render(&app),
+        Err(LinkError::UsedLink) => Err(used_link()),
+        Err(LinkError::NotTheSame) => refuse(
+            "The two passwords are not the same.".into(),
             StatusCode::BAD_REQUEST,
-        );
+        ),
+        Err(LinkError::Refused(fault)) => refuse(fault.words(), StatusCode::BAD_REQUEST),
+        Err(LinkError::Store(err)) => Err(err.into()),
     }
-    if new != field("password_again") {
-        return refuse(
-            "The two passwords are not the same.",
-            StatusCode::BAD_REQUEST,
-        );
-    }
-    let cost = app.config.hash_cost();
-    let hash = app
-        .hash_blocking(move || password::hash(&new, cost))
-        .await
-        .map_err(|e| PageError::Internal(format!("hashing: {e}")))?
-        .map_err(|e| PageError::Internal(e.to_string()))?;
-    let now = app.clock.now();
-    if !app
-        .store
-        .set_password_with_link(&secret::token_hash(&token), &user.id, &hash, now)
-        .await?
-    {
-        return Err(used_link());
-    }
-    // A new password ends whatever the old one opened.
-    app.store.end_sessions_of_user(&user.id, None, now).await?;
-    app.store.revoke_grants_of_user(&user.id, now).await?;
-    app.deliveries.notify_one();
-    crate::service::factors::audit(&app, "password_set", &user, None, serde_json::json!({}))
-        .await?;
-    DonePage {
-        username: user.username,
-    }
-    .render(&app)
 }

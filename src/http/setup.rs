@@ -14,7 +14,7 @@ use crate::http::error::PageError;
 use crate::http::form::Form;
 use crate::http::render::Page;
 use crate::oidc::params::Params;
-use crate::service::setup::{self, FirstAdministrator, SetupError, SetupRefusal, MIN_PASSWORD_LEN};
+use crate::service::setup::{self, FirstAdministrator, SetupError, SetupRefusal};
 
 pub use crate::service::setup::PATH;
 
@@ -30,7 +30,7 @@ struct SetupPage {
     username: String,
     email: String,
     min_password_len: usize,
-    error: Option<&'static str>,
+    error: Option<String>,
 }
 
 impl Page for SetupPage {
@@ -64,7 +64,7 @@ async fn show_setup(
     let token = token.to_string();
     let page = SetupPage {
         token,
-        min_password_len: MIN_PASSWORD_LEN,
+        min_password_len: app.config.min_password_length,
         ..SetupPage::default()
     };
     render(&app, &headers, page, StatusCode::OK)
@@ -106,11 +106,11 @@ async fn submit_setup(
         account: trimmed(&form.account),
         username: trimmed(&form.username),
         email: trimmed(&form.email),
-        min_password_len: MIN_PASSWORD_LEN,
+        min_password_len: app.config.min_password_length,
         ..SetupPage::default()
     };
     if !cookies::csrf_ok(&app, &headers, form.csrf_token.as_deref()) {
-        page.error = Some("This form has expired. Please submit it again.");
+        page.error = Some("This form has expired. Please submit it again.".into());
         return render(&app, &headers, page, StatusCode::FORBIDDEN);
     }
     let admin = FirstAdministrator {
@@ -136,12 +136,13 @@ async fn submit_setup(
 }
 
 /// What the setup form says about a refusal.
-fn words(refusal: SetupRefusal) -> &'static str {
-    match refusal {
+fn words(refusal: SetupRefusal) -> String {
+    let words = match refusal {
         SetupRefusal::AccountName => "Give the account a name of at most 100 characters.",
         SetupRefusal::Username => "Choose a username of at most 100 characters.",
         SetupRefusal::Email => "Enter a valid email address.",
-        SetupRefusal::Password => "The password must have at least 8 characters.",
+        SetupRefusal::Password(fault) => return fault.words(),
         SetupRefusal::Taken | SetupRefusal::UsedLink => "That name is taken; choose another.",
-    }
+    };
+    words.to_string()
 }

@@ -12,6 +12,8 @@ pub mod delivery;
 pub mod factors;
 /// Purging expired rows on a schedule.
 pub mod housekeeping;
+/// New passwords: the rules, the one-time links, what a new one ends.
+pub mod password;
 /// First start: the setup link and the first administrator.
 pub mod setup;
 /// The password step of a sign-in.

@@ -2,14 +2,14 @@
 //! administrator made from the setup form.
 
 use crate::app::AppState;
-use crate::auth::{password, secret};
+use crate::auth::password_rules::PasswordFault;
+use crate::auth::secret;
+use crate::service::password::{hash_new, NewPasswordError};
 use crate::store::{self, NewTenant, NewUser};
 
 /// Where the setup form is served.
 pub const PATH: &str = "/setup";
 const LINK_LIFETIME_SECS: i64 = 24 * 3600;
-/// The shortest password any form accepts.
-pub const MIN_PASSWORD_LEN: usize = 8;
 /// The factors a new account allows.
 pub const DEFAULT_FACTORS: &str = "totp,webauthn";
 
@@ -55,8 +55,8 @@ pub enum SetupRefusal {
     Username,
     #[error("the email address is not valid")]
     Email,
-    #[error("the password is too short or too long")]
-    Password,
+    #[error(transparent)]
+    Password(#[from] PasswordFault),
     #[error("the account name or username is taken")]
     Taken,
 }
@@ -69,17 +69,15 @@ pub enum SetupError {
     Store(#[from] store::Error),
 }
 
-/// The first fault of a setup form, in the order the form shows its fields.
+/// The first fault of a setup form's names, in the order the form shows
+/// its fields (the password's rules are `service::password`'s).
 pub fn fault(form: &FirstAdministrator) -> Option<SetupRefusal> {
-    let password = &form.password;
     if form.account.is_empty() || form.account.len() > 100 {
         Some(SetupRefusal::AccountName)
     } else if form.username.is_empty() || form.username.len() > 100 {
         Some(SetupRefusal::Username)
     } else if !form.email.contains('@') || form.email.len() > 254 {
         Some(SetupRefusal::Email)
-    } else if password.chars().count() < MIN_PASSWORD_LEN || password.len() > 1024 {
-        Some(SetupRefusal::Password)
     } else {
         None
     }
@@ -100,13 +98,12 @@ pub async fn complete(
     if let Some(fault) = fault(&form) {
         return Err(fault.into());
     }
-    let cost = app.config.hash_cost();
-    let password = form.password;
-    let password_hash = app
-        .hash_blocking(move || password::hash(&password, cost))
-        .await
-        .map_err(|e| store::Error::Corrupt(format!("hashing: {e}")))?
-        .map_err(|e| store::Error::Corrupt(e.to_string()))?;
+    let context = [form.username, form.email, form.account];
+    let password_hash = match hash_new(app, form.password.clone(), &context).await {
+        Ok(hash) => hash,
+        Err(NewPasswordError::Refused(fault)) => return Err(SetupRefusal::from(fault).into()),
+        Err(NewPasswordError::Store(err)) => return Err(err.into()),
+    };
     let factors: Vec<String> = DEFAULT_FACTORS.split(',').map(str::to_string).collect();
     let account_id = secret::random_id();
     let user_id = secret::random_id();
@@ -157,7 +154,6 @@ mod tests {
         assert_eq!(form("", "", "", ""), SetupRefusal::AccountName);
         assert_eq!(form("acme", "", "", ""), SetupRefusal::Username);
         assert_eq!(form("acme", "ada", "ada", ""), SetupRefusal::Email);
-        assert_eq!(form("acme", "ada", "a@x", "short"), SetupRefusal::Password);
         let good = FirstAdministrator {
             account: "acme",
             username: "ada",

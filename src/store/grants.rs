@@ -95,15 +95,22 @@ impl Store {
         Ok(())
     }
 
-    /// Revokes every grant of a user: refresh tokens stop, access tokens are refused.
-    pub async fn revoke_grants_of_user(&self, user_id: &str, now: i64) -> Result<u64, Error> {
-        let done = sqlx::query(
-            "update grants set revoked_at = $1 where user_id = $2 and revoked_at is null",
-        )
-        .bind(now)
-        .bind(user_id)
-        .execute(&mut *self.write().await?)
-        .await?;
+    /// Revokes every grant of a user but those of session `keep_sid`:
+    /// refresh tokens stop, access tokens are refused.
+    pub async fn revoke_grants_of_user(
+        &self,
+        user_id: &str,
+        keep_sid: Option<&str>,
+        now: i64,
+    ) -> Result<u64, Error> {
+        let all = "update grants set revoked_at = $1 where user_id = $2 and revoked_at is null";
+        let but = "update grants set revoked_at = $1 where user_id = $2 and revoked_at is null \
+                   and (sid is null or sid <> $3)";
+        let query = match keep_sid {
+            Some(keep) => sqlx::query(but).bind(now).bind(user_id).bind(keep),
+            None => sqlx::query(all).bind(now).bind(user_id),
+        };
+        let done = query.execute(&mut *self.write().await?).await?;
         Ok(done.rows_affected())
     }
 }

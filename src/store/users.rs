@@ -210,6 +210,24 @@ impl Store {
         })
     }
 
+    /// Replaces the user's password hash, when it is still `old_hash` (a
+    /// rehash never overwrites a password changed meanwhile).
+    pub async fn replace_password_hash(
+        &self,
+        user_id: &str,
+        old_hash: &str,
+        new_hash: &str,
+    ) -> Result<bool, Error> {
+        let done =
+            sqlx::query("update users set password_hash = $1 where id = $2 and password_hash = $3")
+                .bind(new_hash)
+                .bind(user_id)
+                .bind(old_hash)
+                .execute(&mut *self.write().await?)
+                .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     pub async fn count_users(&self) -> Result<i64, Error> {
         let (count,): (i64,) = sqlx::query_as("select count(*) from users")
             .fetch_one(&mut *self.read().await?)

@@ -112,6 +112,9 @@ async fn the_cli_creates_accounts_users_and_clients_and_refuses_bad_input() {
             "acme",
             "--password-stdin",
         ];
+        let common = run(&user, Some("password123\n"));
+        assert_eq!(common.code, 2, "{}", common.stderr);
+        assert!(common.stderr.contains("too common"), "{}", common.stderr);
         let created = run(&user, Some("a long password\n"));
         assert_eq!(created.code, 0, "{}", created.stderr);
         assert!(

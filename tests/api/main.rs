@@ -22,6 +22,7 @@ mod logout;
 mod logs;
 mod operations;
 mod outages;
+mod passwords;
 mod receivers;
 mod recovery_phone;
 mod regressions;

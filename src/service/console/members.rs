@@ -81,7 +81,10 @@ pub async fn disable(app: &AppState, actor: &Actor, member_id: &str) -> Result<U
         .store
         .end_sessions_of_user(&member.id, None, now)
         .await?;
-    let grants = app.store.revoke_grants_of_user(&member.id, now).await?;
+    let grants = app
+        .store
+        .revoke_grants_of_user(&member.id, None, now)
+        .await?;
     app.deliveries.notify_one();
     let detail = serde_json::json!({
         "username": member.username,
@@ -183,10 +186,7 @@ async fn put_link(app: &AppState, member: &User) -> Result<PasswordLink> {
         .put_password_link(&secret::token_hash(&token), &member.id, now, expires_at)
         .await?;
     Ok(PasswordLink {
-        link: format!(
-            "{}/password?token={token}",
-            app.config.issuer.trim_end_matches('/')
-        ),
+        link: crate::service::password::link::url(app, &token),
         expires_at,
     })
 }

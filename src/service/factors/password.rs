@@ -1,9 +1,11 @@
 //! The password check: argon2id against the stored hash (or the dummy hash
 //! for an unknown user, which costs the same), throttled per user and per
-//! client address.
+//! client address; a right password with a stale hash (other parameters,
+//! or made before passwords were normalised) is hashed again.
 
 use super::throttle::{after_failure, open_gate, Gate, Limit};
 use crate::app::AppState;
+use crate::auth::password::{self, Verdict};
 use crate::store::{self, NewAuditEvent, User};
 
 /// The outcome of a password check.
@@ -65,10 +67,28 @@ pub async fn check_password(
         }
     }
     let stored = user.map_or_else(|| app.dummy_hash.to_string(), |u| u.password_hash.clone());
-    let matches = app
-        .hash_blocking(move || crate::auth::password::verify(&password, &stored))
+    let cost = config.hash_cost();
+    let verdict = app
+        .hash_blocking(move || {
+            let verdict = password::check(&password, &stored, Some(cost));
+            // A stale hash is made again while the password is at hand.
+            let fresh = (verdict == Verdict::RightButStale)
+                .then(|| password::hash(&password, cost).ok())
+                .flatten();
+            (verdict, fresh)
+        })
         .await
         .map_err(|e| store::Error::Corrupt(format!("password check: {e}")))?;
+    let (matches, fresh) = (verdict.0 != Verdict::Wrong, verdict.1);
+    if let (Some(fresh), Some(user)) = (fresh, user) {
+        if app
+            .store
+            .replace_password_hash(&user.id, &user.password_hash, &fresh)
+            .await?
+        {
+            tracing::info!(user_id = %user.id, "password hash upgraded");
+        }
+    }
     if matches && user.is_some_and(|u| !u.is_disabled) {
         app.store.clear_failures(&user_key).await?;
         if let Some(ip_key) = &ip_key {

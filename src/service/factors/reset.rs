@@ -32,7 +32,7 @@ pub async fn reset(
     app_store.remove_second_factors(&user.id).await?;
     app_store.set_must_enroll(&user.id, true).await?;
     let sessions = app_store.end_sessions_of_user(&user.id, None, now).await?;
-    let grants = app_store.revoke_grants_of_user(&user.id, now).await?;
+    let grants = app_store.revoke_grants_of_user(&user.id, None, now).await?;
     app_store.clear_failures(&lock_key(&user.id)).await?;
     app_store
         .audit(NewAuditEvent {
