@@ -92,6 +92,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/password/done.html"),
     ),
     (
+        "password/forgot.html",
+        include_str!("../templates/password/forgot.html"),
+    ),
+    (
         "admin/new_member.html",
         include_str!("../templates/admin/new_member.html"),
     ),

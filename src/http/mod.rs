@@ -15,7 +15,7 @@ pub mod home;
 pub mod login;
 pub mod metrics;
 pub mod oidc;
-pub mod password_link;
+pub mod password;
 pub mod redirect;
 pub mod render;
 pub mod request_log;
@@ -43,7 +43,7 @@ pub fn router(state: AppState) -> Router {
         .merge(oidc::router())
         .merge(login::router())
         .merge(setup::router())
-        .merge(password_link::router())
+        .merge(password::router())
         .merge(home::router())
         .merge(health::router())
         .merge(account::router())

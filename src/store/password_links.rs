@@ -1,14 +1,17 @@
-//! The `password_links` table: one-time links that set a member's password.
+//! The `password_links` table: one-time links that set a user's password,
+//! an administrator's or a reset mailed on request (with the address).
 
 use super::{Error, Store};
 use sqlx::Connection;
 
 impl Store {
-    /// Replaces any earlier link of the user with this one.
+    /// Replaces any earlier link of the user with this one, mailed to
+    /// `sent_to` (an administrator's link has none).
     pub async fn put_password_link(
         &self,
         token_hash: &str,
         user_id: &str,
+        sent_to: Option<&str>,
         now: i64,
         expires_at: i64,
     ) -> Result<(), Error> {
@@ -19,11 +22,12 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         sqlx::query(
-            "insert into password_links (token_hash, user_id, expires_at, created_at) \
-             values ($1, $2, $3, $4)",
+            "insert into password_links (token_hash, user_id, sent_to, expires_at, created_at) \
+             values ($1, $2, $3, $4, $5)",
         )
         .bind(token_hash)
         .bind(user_id)
+        .bind(sent_to)
         .bind(expires_at)
         .bind(now)
         .execute(&mut *tx)
@@ -32,20 +36,20 @@ impl Store {
         Ok(())
     }
 
-    /// The user a live link is for.
+    /// The user a live link is for, and the address it was mailed to.
     pub async fn password_link_user(
         &self,
         token_hash: &str,
         now: i64,
-    ) -> Result<Option<String>, Error> {
-        let row: Option<(String,)> = sqlx::query_as(
-            "select user_id from password_links where token_hash = $1 and expires_at > $2",
+    ) -> Result<Option<(String, Option<String>)>, Error> {
+        Ok(sqlx::query_as(
+            "select user_id, sent_to from password_links \
+             where token_hash = $1 and expires_at > $2",
         )
         .bind(token_hash)
         .bind(now)
         .fetch_optional(&mut *self.read().await?)
-        .await?;
-        Ok(row.map(|(user_id,)| user_id))
+        .await?)
     }
 
     /// Uses the link: sets the password of its user, once. False when the

@@ -122,6 +122,19 @@ impl Store {
         Ok(row.map(User::from))
     }
 
+    /// The users whose email address is `email` (case folded), at most `limit`.
+    pub async fn users_by_email(&self, email: &str, limit: i64) -> Result<Vec<User>, Error> {
+        let sql = format!(
+            "select {USER_COLUMNS} from users where lower(email) = lower($1) order by id limit $2"
+        );
+        let rows: Vec<UserRow> = sqlx::query_as(&sql)
+            .bind(email)
+            .bind(limit)
+            .fetch_all(&mut *self.read().await?)
+            .await?;
+        Ok(rows.into_iter().map(User::from).collect())
+    }
+
     pub async fn user_by_id(&self, id: &str) -> Result<Option<User>, Error> {
         let sql = format!("select {USER_COLUMNS} from users where id = $1");
         let row: Option<UserRow> = sqlx::query_as(&sql)

@@ -16,7 +16,7 @@ async fn account_page(app: &TestApp, browser: &reqwest::Client) -> String {
 }
 
 /// Turns TOTP on from the account page; returns the authenticator and the codes.
-async fn enable_totp(app: &TestApp, browser: &reqwest::Client) -> (totp_rs::TOTP, Vec<String>) {
+pub async fn enable_totp(app: &TestApp, browser: &reqwest::Client) -> (totp_rs::TOTP, Vec<String>) {
     let (status, _, page) = app.get_in(browser, "/account/totp").await;
     assert_eq!(status, StatusCode::OK, "{page}");
     let totp = authenticator_from(&page);

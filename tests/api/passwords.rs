@@ -5,8 +5,11 @@ use gatehouse::auth::password::{self, HashCost};
 use gatehouse::auth::secret;
 use reqwest::StatusCode;
 
+use crate::account::enable_totp;
 use crate::common::*;
 use crate::each_backend;
+use crate::email_codes::spawn_with_mail;
+use crate::receivers::{quoted_printable_decoded, MailServer};
 
 /// Signs `username` in at the portal in a new browser: the status and
 /// where it was sent.
@@ -25,7 +28,7 @@ async fn link_for(app: &TestApp, user_id: &str) -> String {
     let now = app.state.clock.now();
     app.state
         .store
-        .put_password_link(&secret::token_hash(&token), user_id, now, now + 600)
+        .put_password_link(&secret::token_hash(&token), user_id, None, now, now + 600)
         .await
         .unwrap();
     format!("{}/password?token={token}", app.base)
@@ -125,4 +128,235 @@ each_backend! {
         let (status, _, _) = app.submit_in(&browser, &page, "/password", &[("token", &token), ("password", "velvet orbit ladder"), ("password_again", "velvet orbit ladder")]).await;
         assert_eq!(status, StatusCode::OK);
     }
+}
+
+/// Asks for a reset link for `identifier` from the sign-in page's link, in
+/// `browser`: the status and the page.
+async fn ask_reset(
+    app: &TestApp,
+    browser: &reqwest::Client,
+    identifier: &str,
+) -> (StatusCode, String) {
+    let (_, _, login) = app.get_in(browser, "/login").await;
+    assert!(
+        login.contains(r#"<a href="/password/forgot">Forgot your password?</a>"#),
+        "{login}"
+    );
+    let (status, _, page) = app.get_in(browser, "/password/forgot").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains(r#"name="identifier""#) && page.contains("Send reset link"),
+        "{page}"
+    );
+    let (status, _, answer) = app
+        .submit_in(
+            browser,
+            &page,
+            "/password/forgot",
+            &[("identifier", identifier)],
+        )
+        .await;
+    (status, answer)
+}
+
+/// The link in the next reset email to `to`.
+async fn mailed_link(mail: &MailServer, to: &str) -> String {
+    let message =
+        quoted_printable_decoded(&mail.next_with(to, "Subject: Reset your password").await);
+    let line = message
+        .lines()
+        .find(|l| l.contains("/password?token="))
+        .unwrap_or_else(|| panic!("a link: {message}"));
+    line.trim().to_string()
+}
+
+/// Sets `password` through the link in a new browser; the status and page.
+async fn set_through(
+    app: &TestApp,
+    link: &str,
+    password: &str,
+) -> (StatusCode, String, reqwest::Client) {
+    let browser = new_browser();
+    let (status, _, page) = app.get_in(&browser, link).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let token = hidden_input(&page, "token").unwrap();
+    let (status, _, done) = app
+        .submit_in(
+            &browser,
+            &page,
+            "/password",
+            &[
+                ("token", &token),
+                ("password", password),
+                ("password_again", password),
+            ],
+        )
+        .await;
+    (status, done, browser)
+}
+
+async fn audited(app: &TestApp, user_id: &str, kind: &str) -> usize {
+    let events = app
+        .state
+        .store
+        .audit_events_for(user_id, 500)
+        .await
+        .unwrap();
+    events.iter().filter(|e| e.kind == kind).count()
+}
+
+each_backend! {
+    async fn a_forgotten_password_is_reset_by_email_and_the_second_factor_stays(backend) {
+        let mail = MailServer::start().await;
+        let app = spawn_with_mail(backend, mail.url()).await;
+        let first = new_browser();
+        password_session(&app, &first, USERNAME).await;
+        let (totp, _) = enable_totp(&app, &first).await;
+        assert!(app.state.store.email_state("user-alice").await.unwrap().0.is_none(), "the address is not verified yet");
+        let portal = app.rp("portal").await;
+        let signed_in = second_browser_session(&app, &portal, &totp).await;
+        let sessions = app.state.store.session_sids_of_user("user-alice").await.unwrap();
+        assert_eq!(sessions.len(), 2);
+        assert_eq!(userinfo_status(&app, &signed_in.access_token).await, StatusCode::OK);
+
+        let visitor = new_browser();
+        let (status, answer) = ask_reset(&app, &visitor, USERNAME).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(answer.contains("we emailed that account a link"), "{answer}");
+        let link = mailed_link(&mail, "alice@example.com").await;
+        assert!(link.starts_with(&format!("{}/password?token=", app.base)), "{link}");
+        assert_eq!(app.get_in(&new_browser(), &link).await.0, StatusCode::OK, "opening the link uses nothing up");
+
+        let (status, done, setter) = set_through(&app, &link, "a fresh start for alice").await;
+        assert_eq!(status, StatusCode::OK, "{done}");
+        assert!(done.contains("Your password is set"));
+        assert_eq!(app.get_in(&new_browser(), &link).await.0, StatusCode::NOT_FOUND, "the link works once");
+        assert_eq!(app.get_in(&setter, "/account").await.0, StatusCode::SEE_OTHER, "a reset signs nobody in");
+        assert!(app.state.store.session_sids_of_user("user-alice").await.unwrap().is_empty(), "every session ended");
+        assert_eq!(app.get_in(&first, "/account").await.0, StatusCode::SEE_OTHER);
+        assert_eq!(userinfo_status(&app, &signed_in.access_token).await, StatusCode::UNAUTHORIZED, "the grants ended with the sessions");
+        assert!(app.state.store.email_state("user-alice").await.unwrap().0.is_some(), "the used link verified the address");
+        mail.next_with("alice@example.com", "Subject: Password reset").await;
+
+        // The old password is gone; the new one still needs the code.
+        let request = app.auth_request(&portal, &[]);
+        let (status, _, _) = app.sign_in_through_in(&new_browser(), &request, USERNAME, PASSWORD).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        let browser = new_browser();
+        let (status, location, _) = app.sign_in_through_in(&browser, &request, USERNAME, "a fresh start for alice").await;
+        assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/login/second-factor")), "the factor is still asked for");
+        app.state.clock.advance(30);
+        let code = totp.generate(app.state.clock.now() as u64);
+        let (_, _, page) = app.get_in(&browser, "/login/second-factor").await;
+        let (status, location, _) = app.submit_in(&browser, &page, "/login/second-factor", &[("code", &code)]).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let code = code_from(&location.unwrap(), &request);
+        let tokens = app.exchange(&portal, code, request).await;
+        assert_eq!(tokens.claims.auth_context_ref().unwrap().as_str(), "aal2");
+        assert_eq!(audited(&app, "user-alice", "password_reset_requested").await, 1);
+        assert_eq!(audited(&app, "user-alice", "password_reset").await, 1);
+    }
+
+    async fn an_unknown_identifier_is_answered_alike_and_a_new_link_voids_the_old(backend) {
+        let mail = MailServer::start().await;
+        let app = spawn_with_mail(backend, mail.url()).await;
+        let browser = new_browser();
+        let (known_status, known) = ask_reset(&app, &browser, "alice@example.com").await;
+        let (unknown_status, unknown) = ask_reset(&app, &browser, "nobody@example.com").await;
+        let (name_status, name) = ask_reset(&app, &browser, "nobody").await;
+        assert_eq!((known_status, unknown_status, name_status), (StatusCode::OK, StatusCode::OK, StatusCode::OK));
+        assert_eq!(known, unknown, "the same answer");
+        assert_eq!(known, name);
+        let first = mailed_link(&mail, "alice@example.com").await;
+        let (_, _) = ask_reset(&app, &browser, "alice").await;
+        let second = mailed_link(&mail, "alice@example.com").await;
+        assert_ne!(first, second);
+        assert_eq!(app.get_in(&browser, &first).await.0, StatusCode::NOT_FOUND, "the newer link voids the older");
+        assert_eq!(app.get_in(&browser, &second).await.0, StatusCode::OK);
+        assert_eq!(mail.waiting_with("nobody@example.com", ""), 0, "no message when nothing matches");
+
+        app.state.clock.advance(31 * 60);
+        assert_eq!(app.get_in(&browser, &second).await.0, StatusCode::NOT_FOUND, "a link lasts 30 minutes");
+    }
+
+    async fn spoofed_host_headers_never_change_the_reset_link(backend) {
+        let mail = MailServer::start().await;
+        let app = spawn_with_mail(backend, mail.url()).await;
+        let browser = new_browser();
+        let (_, _, page) = app.get_in(&browser, "/password/forgot").await;
+        let csrf = hidden_input(&page, "csrf_token").unwrap();
+        for (header, value) in [("host", "evil.example"), ("x-forwarded-host", "evil.example"), ("forwarded", "host=evil.example;proto=https"), ("x-forwarded-proto", "https")] {
+            let response = browser
+                .post(app.url("/password/forgot"))
+                .header(header, value)
+                .form(&[("csrf_token", csrf.as_str()), ("identifier", USERNAME)])
+                .send()
+                .await
+                .unwrap();
+            let status = response.status();
+            assert!(status == StatusCode::OK || status == StatusCode::BAD_REQUEST, "{header}: {status}");
+            if status == StatusCode::OK {
+                let link = mailed_link(&mail, "alice@example.com").await;
+                assert!(link.starts_with(&format!("{}/password?token=", app.base)), "{header}: {link}");
+            }
+        }
+    }
+
+    async fn reset_requests_are_limited_per_user_and_per_address(backend) {
+        let mail = MailServer::start().await;
+        let app = spawn_with_mail(backend, mail.url()).await;
+        let browser = new_browser();
+        for _ in 0..6 {
+            assert_eq!(ask_reset(&app, &browser, USERNAME).await.0, StatusCode::OK);
+        }
+        for _ in 0..5 {
+            mailed_link(&mail, "alice@example.com").await;
+        }
+        for _ in 0..100 {
+            if audited(&app, "user-alice", "password_reset_throttled").await == 1 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert_eq!(audited(&app, "user-alice", "password_reset_throttled").await, 1, "the sixth is not sent");
+        assert_eq!(mail.waiting_with("alice@example.com", "Reset your password"), 0);
+        for _ in 0..14 {
+            assert_eq!(ask_reset(&app, &browser, "someone").await.0, StatusCode::OK);
+        }
+        let (status, page) = ask_reset(&app, &browser, "someone").await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "the 21st from one address within the hour");
+        assert!(page.contains("Too many reset requests"), "{page}");
+    }
+}
+
+/// Signs alice in with her code in another browser at `portal`.
+async fn second_browser_session(app: &TestApp, portal: &Rp, totp: &totp_rs::TOTP) -> SignedIn {
+    let browser = new_browser();
+    let request = app.auth_request(portal, &[]);
+    let (status, location, _) = app
+        .sign_in_through_in(&browser, &request, USERNAME, PASSWORD)
+        .await;
+    assert_eq!(
+        (status, location.as_deref()),
+        (StatusCode::SEE_OTHER, Some("/login/second-factor"))
+    );
+    app.state.clock.advance(30);
+    let code = totp.generate(app.state.clock.now() as u64);
+    let (_, _, page) = app.get_in(&browser, "/login/second-factor").await;
+    let (_, location, _) = app
+        .submit_in(&browser, &page, "/login/second-factor", &[("code", &code)])
+        .await;
+    let code = code_from(&location.unwrap(), &request);
+    app.exchange(portal, code, request).await
+}
+
+/// The status userinfo answers `access_token` with.
+async fn userinfo_status(app: &TestApp, access_token: &str) -> StatusCode {
+    rp_http()
+        .get(app.url("/userinfo"))
+        .bearer_auth(access_token)
+        .send()
+        .await
+        .unwrap()
+        .status()
 }

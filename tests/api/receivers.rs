@@ -253,3 +253,28 @@ impl SmsGateway {
         self.inbox.lock().unwrap().get(to).map_or(0, VecDeque::len)
     }
 }
+
+/// A message's text with quoted-printable undone (RFC 2045 §6.7: soft line
+/// breaks joined, `=XX` decoded), as a mail client shows it.
+pub fn quoted_printable_decoded(message: &str) -> String {
+    let joined = message.replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
+        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'=', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}

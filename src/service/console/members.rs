@@ -183,7 +183,13 @@ async fn put_link(app: &AppState, member: &User) -> Result<PasswordLink> {
     let now = app.clock.now();
     let expires_at = now + LINK_LIFETIME_SECS;
     app.store
-        .put_password_link(&secret::token_hash(&token), &member.id, now, expires_at)
+        .put_password_link(
+            &secret::token_hash(&token),
+            &member.id,
+            None,
+            now,
+            expires_at,
+        )
         .await?;
     Ok(PasswordLink {
         link: crate::service::password::link::url(app, &token),

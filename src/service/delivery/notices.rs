@@ -25,6 +25,9 @@ pub fn notice(kind: &str, detail: &Value) -> Option<(&'static str, String)> {
         "backup_codes_regenerated" => ("New backup codes", "New backup codes were made; the old ones no longer work.".to_string()),
         "second_factor_reset" => ("Two-step verification reset", "An administrator reset your two-step verification: you will set it up again at your next sign-in.".to_string()),
         "recovered_by_sms" => ("Account recovered with your phone", "Your account was recovered with a code texted to your recovery phone; the old authenticator app no longer works.".to_string()),
+        "password_reset" => ("Password reset", "The password was reset with a link sent to this address. Every session was signed out; two-step verification stays as it was.".to_string()),
+        "password_set" => ("Password set", "A password was set with a link from an administrator. Every session was signed out.".to_string()),
+        "password_changed" => ("Password changed", "The password was changed on the account page. Other sessions were signed out.".to_string()),
         "second_factor_locked" => ("Two-step verification locked", "Two-step verification was locked after repeated wrong codes.".to_string()),
         _ => return None,
     };

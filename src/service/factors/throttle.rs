@@ -11,15 +11,15 @@ use crate::store::{self, Store, User};
 /// A limit on failed attempts for one key: `limit` per `window_secs`, then
 /// locked for `lock_secs`.
 #[derive(Clone, Copy)]
-pub(super) struct Limit {
-    pub(super) limit: i64,
-    pub(super) window_secs: i64,
-    pub(super) lock_secs: i64,
+pub(crate) struct Limit {
+    pub(crate) limit: i64,
+    pub(crate) window_secs: i64,
+    pub(crate) lock_secs: i64,
 }
 
 /// Where an attempt stands before it is checked.
 #[derive(Debug, PartialEq, Eq)]
-pub(super) enum Gate {
+pub(crate) enum Gate {
     /// The attempt may go ahead; it is the `n`-th in the window.
     Open(i64),
     Locked {
@@ -29,7 +29,7 @@ pub(super) enum Gate {
 
 /// Counts the attempt first, so that concurrent attempts cannot all pass
 /// under the limit: at most `limit` are ever checked per lock period.
-pub(super) async fn open_gate(
+pub(crate) async fn open_gate(
     store: &Store,
     key: &str,
     limit: Limit,

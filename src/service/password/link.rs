@@ -15,27 +15,31 @@ pub const PATH: &str = "/password";
 
 /// The link for `token`, built from the configured issuer alone.
 pub fn url(app: &AppState, token: &str) -> String {
-    format!(
-        "{}{PATH}?token={token}",
-        app.config.issuer.trim_end_matches('/')
-    )
+    format!("{}{PATH}?token={token}", app.config.issuer())
 }
 
-/// The user a live link is for (a disabled user has none). Opening a link
-/// uses nothing up: mail scanners open links.
-pub async fn holder(app: &AppState, token: &str) -> Result<Option<User>, store::Error> {
+/// Whom a live link is for.
+pub struct Holder {
+    pub user: User,
+    /// The address a reset link was mailed to (an administrator's has none).
+    pub mailed_to: Option<String>,
+}
+
+/// Whom a live link is for (a disabled user has none). Opening a link uses
+/// nothing up: mail scanners open links.
+pub async fn holder(app: &AppState, token: &str) -> Result<Option<Holder>, store::Error> {
     if token.is_empty() || token.len() > 64 {
         return Ok(None);
     }
     let hash = secret::token_hash(token);
-    let Some(user_id) = app.store.password_link_user(&hash, app.clock.now()).await? else {
+    let Some((user_id, mailed_to)) = app.store.password_link_user(&hash, app.clock.now()).await?
+    else {
         return Ok(None);
     };
-    Ok(app
-        .store
-        .user_by_id(&user_id)
-        .await?
-        .filter(|u| !u.is_disabled))
+    let user = app.store.user_by_id(&user_id).await?;
+    Ok(user
+        .filter(|u| !u.is_disabled)
+        .map(|user| Holder { user, mailed_to }))
 }
 
 /// Why a link did not set a password.
@@ -61,7 +65,9 @@ impl From<NewPasswordError> for LinkError {
 }
 
 /// Uses the link `token` once: sets the password of its user, ends all of
-/// their sessions and refresh tokens, and audits `password_set`. Returns
+/// their sessions and refresh tokens, and audits `password_set` (an
+/// administrator's link) or `password_reset` (a mailed one, which also
+/// verifies the address it went to, when it is still the user's). Returns
 /// the user, who is not signed in by it.
 pub async fn set_password(
     app: &AppState,
@@ -70,7 +76,7 @@ pub async fn set_password(
     again: &str,
     ip: Option<&str>,
 ) -> Result<User, LinkError> {
-    let user = holder(app, token).await?.ok_or(LinkError::UsedLink)?;
+    let Holder { user, mailed_to } = holder(app, token).await?.ok_or(LinkError::UsedLink)?;
     if password != again {
         return Err(LinkError::NotTheSame);
     }
@@ -84,6 +90,14 @@ pub async fn set_password(
     {
         return Err(LinkError::UsedLink);
     }
-    after_new_password(app, &user, None, "password_set", ip).await?;
+    let kind = match mailed_to {
+        Some(address) if address.eq_ignore_ascii_case(&user.email) => {
+            app.store.verify_email(&user.id, false, now).await?;
+            "password_reset"
+        }
+        Some(_) => "password_reset",
+        None => "password_set",
+    };
+    after_new_password(app, &user, None, kind, ip).await?;
     Ok(user)
 }

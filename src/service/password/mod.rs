@@ -4,6 +4,7 @@
 //! what a new password ends.
 
 pub mod link;
+pub mod reset;
 
 use crate::app::AppState;
 use crate::auth::password;

@@ -81,8 +81,15 @@ async fn show(
 ) -> Result<Response, PageError> {
     let query = Params::parse(query.unwrap_or_default().as_bytes());
     let token = query.get("token").ok().flatten().unwrap_or_default();
-    let user = link::holder(&app, token).await?.ok_or_else(used_link)?;
-    render(&app, &headers, token.into(), &user, None, StatusCode::OK)
+    let holder = link::holder(&app, token).await?.ok_or_else(used_link)?;
+    render(
+        &app,
+        &headers,
+        token.into(),
+        &holder.user,
+        None,
+        StatusCode::OK,
+    )
 }
 
 /// The set-password form as posted.
@@ -101,7 +108,10 @@ async fn submit(
     Form(form): Form<SetPasswordForm>,
 ) -> Result<Response, PageError> {
     let token = bounded(&form.token).unwrap_or_default().to_string();
-    let user = link::holder(&app, &token).await?.ok_or_else(used_link)?;
+    let user = link::holder(&app, &token)
+        .await?
+        .ok_or_else(used_link)?
+        .user;
     let refuse =
         |error: String, status| render(&app, &headers, token.clone(), &user, Some(error), status);
     if !cookies::csrf_ok(&app, &headers, bounded(&form.csrf_token)) {
