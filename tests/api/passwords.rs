@@ -360,3 +360,76 @@ async fn userinfo_status(app: &TestApp, access_token: &str) -> StatusCode {
         .unwrap()
         .status()
 }
+
+/// Posts the change-password form of `browser`'s account page.
+async fn change_password(
+    app: &TestApp,
+    browser: &reqwest::Client,
+    current: &str,
+    new: &str,
+    again: &str,
+) -> (StatusCode, String) {
+    let (status, _, account) = app.get_in(browser, "/account").await;
+    assert_eq!(status, StatusCode::OK);
+    for name in ["current_password", "new_password", "new_password_again"] {
+        assert!(account.contains(&format!(r#"name="{name}""#)), "{name}");
+    }
+    assert!(account.contains("Change password"));
+    let form = [
+        ("current_password", current),
+        ("new_password", new),
+        ("new_password_again", again),
+    ];
+    let (status, _, page) = app
+        .submit_in(browser, &account, "/account/password", &form)
+        .await;
+    (status, page)
+}
+
+each_backend! {
+    async fn a_known_password_is_changed_on_the_account_page_and_other_sessions_end(backend) {
+        let app = TestApp::spawn(backend).await;
+        let (this, other) = (new_browser(), new_browser());
+        password_session(&app, &this, USERNAME).await;
+        password_session(&app, &other, USERNAME).await;
+        let new = "alice's brand new password";
+
+        let (status, page) = change_password(&app, &this, "not my password", new, new).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert!(page.contains("current password is not right"), "{page}");
+        let (status, page) = change_password(&app, &this, PASSWORD, new, "something else").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(page.contains("not the same"), "{page}");
+        let (status, page) = change_password(&app, &this, PASSWORD, "iloveyou2", "iloveyou2").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(page.contains("too common"), "{page}");
+        assert_eq!(app.get_in(&other, "/account").await.0, StatusCode::OK, "no refusal ends anything");
+        assert_eq!(sign_in(&app, USERNAME, PASSWORD).await.0, StatusCode::SEE_OTHER, "nor changes the password");
+
+        let (status, page) = change_password(&app, &this, PASSWORD, new, new).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert!(page.contains("Your password is changed"), "{page}");
+        assert_eq!(app.get_in(&this, "/account").await.0, StatusCode::OK, "this session stays");
+        assert_eq!(app.get_in(&other, "/account").await.0, StatusCode::SEE_OTHER, "the other one ends");
+        assert_eq!(sign_in(&app, USERNAME, PASSWORD).await.0, StatusCode::UNAUTHORIZED);
+        assert_eq!(sign_in(&app, USERNAME, new).await.0, StatusCode::SEE_OTHER);
+        assert_eq!(audited(&app, "user-alice", "password_changed").await, 1);
+    }
+
+    async fn a_user_with_a_factor_changes_the_password_from_a_session_that_gave_it(backend) {
+        let app = TestApp::spawn(backend).await;
+        let before = new_browser();
+        password_session(&app, &before, USERNAME).await;
+        let enrolled = new_browser();
+        password_session(&app, &enrolled, USERNAME).await;
+        enable_totp(&app, &enrolled).await;
+        let new = "alice's brand new password";
+        let (status, page) = change_password(&app, &before, PASSWORD, new, new).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "a password-only session of a user with a factor");
+        assert!(page.contains("second factor first"), "{page}");
+        assert_eq!(sign_in(&app, USERNAME, new).await.0, StatusCode::UNAUTHORIZED);
+        let (status, page) = change_password(&app, &enrolled, PASSWORD, new, new).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert_eq!(app.get_in(&before, "/account").await.0, StatusCode::SEE_OTHER);
+    }
+}

@@ -19,6 +19,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route(security::PATH, get(security::show_account))
         .route("/account/reauth", post(security::submit_reauth))
+        .route("/account/password", post(security::submit_change_password))
         .route("/account/step-up", post(security::submit_step_up))
         .route(
             "/account/sessions/sign-out-others",

@@ -23,15 +23,19 @@ pub(super) const SIGNED_OUT_OTHERS: &str = "Your other sessions are signed out."
 
 pub(super) const SESSION_ENDED: &str = "That session is signed out.";
 
+pub(super) const PASSWORD_CHANGED: &str =
+    "Your password is changed. Your other sessions are signed out.";
+
 #[derive(Serialize)]
 pub struct AccountPage {
     pub csrf_token: String,
     pub username: String,
+    pub min_password_len: usize,
     pub acr: &'static str,
     pub reauthenticated: bool,
     pub needs_step_up: bool,
     pub notice: Option<String>,
-    pub error: Option<&'static str>,
+    pub error: Option<String>,
     pub offer_sign_out_others: bool,
     pub sessions: Vec<SessionRow>,
     #[serde(flatten)]
@@ -137,7 +141,7 @@ pub async fn render_account(
     session: &Session,
     user: &User,
     notice: Option<String>,
-    error: Option<&'static str>,
+    error: Option<String>,
     status: StatusCode,
 ) -> Result<Response, PageError> {
     let overview = FactorOverview::load(app, user).await?;
@@ -147,10 +151,11 @@ pub async fn render_account(
     let page = AccountPage {
         csrf_token,
         username: user.username.clone(),
+        min_password_len: app.config.min_password_length,
         acr: session.acr.as_str(),
         reauthenticated: recently_reauthenticated(app, session),
         needs_step_up: !level.met_by(session.acr, &session.amr),
-        offer_sign_out_others: offers_sign_out_others(notice.as_deref(), error),
+        offer_sign_out_others: offers_sign_out_others(notice.as_deref(), error.as_deref()),
         notice,
         error,
         sessions: session_rows(app, user, session).await?,
@@ -164,10 +169,11 @@ pub async fn render_account(
 }
 
 /// After a change to the factors, the user may want other devices out.
-fn offers_sign_out_others(notice: Option<&str>, error: Option<&'static str>) -> bool {
+fn offers_sign_out_others(notice: Option<&str>, error: Option<&str>) -> bool {
     notice.is_some_and(|n| {
         n != SIGNED_OUT_OTHERS
             && n != SESSION_ENDED
+            && n != PASSWORD_CHANGED
             && !n.starts_with("We emailed")
             && !n.starts_with("We texted")
     }) && error.is_none()
@@ -275,7 +281,7 @@ pub async fn render_account_with(
     app: &AppState,
     signed_in: &SignedIn,
     notice: Option<String>,
-    error: Option<&'static str>,
+    error: Option<String>,
     status: StatusCode,
 ) -> Result<Response, PageError> {
     render_account(
@@ -306,7 +312,7 @@ impl SignedIn {
             &self.session,
             &self.user,
             notice.map(String::from),
-            error,
+            error.map(String::from),
             status,
         )
         .await
@@ -320,6 +326,26 @@ impl SignedIn {
         status: StatusCode,
     ) -> Result<Response, PageError> {
         self.page(app, None, Some(error), status).await
+    }
+
+    /// The account page saying why a change was refused, in words made for it.
+    pub async fn refuse_with(
+        &self,
+        app: &AppState,
+        error: String,
+        status: StatusCode,
+    ) -> Result<Response, PageError> {
+        let user = &self.user;
+        render_account(
+            app,
+            self.headers(),
+            &self.session,
+            user,
+            None,
+            Some(error),
+            status,
+        )
+        .await
     }
 }
 

@@ -1,12 +1,13 @@
 //! The account page's actions: showing it, the password re-entry that guards
-//! changes, the step-up to the second factor, and signing sessions out.
+//! changes, the step-up to the second factor, changing the password, and
+//! signing sessions out.
 
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::page::{SESSION_ENDED, SIGNED_OUT_OTHERS};
+use super::page::{PASSWORD_CHANGED, SESSION_ENDED, SIGNED_OUT_OTHERS};
 use super::session::{Posted, SignedIn};
 use crate::app::AppState;
 use crate::auth::login_flow::Stage;
@@ -17,6 +18,7 @@ use crate::http::form::CsrfOnly;
 use crate::http::login::pending;
 use crate::http::redirect::see_other;
 use crate::service::factors::{self, PasswordCheck};
+use crate::service::password::change::{self, ChangeError, PasswordChange};
 
 pub use super::session::PATH;
 
@@ -196,4 +198,58 @@ pub async fn submit_sign_out_others(
     signed_in
         .page(&app, Some(SIGNED_OUT_OTHERS), None, StatusCode::OK)
         .await
+}
+
+/// The change-password form as posted.
+#[derive(Deserialize)]
+pub struct ChangePasswordForm {
+    current_password: Option<String>,
+    new_password: Option<String>,
+    new_password_again: Option<String>,
+}
+
+/// Changes the password: this session stays, the others end.
+pub async fn submit_change_password(
+    State(app): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Posted { signed_in, form }: Posted<ChangePasswordForm>,
+) -> Result<Response, PageError> {
+    let field = |value: Option<String>| value.unwrap_or_default();
+    let change = PasswordChange {
+        current: field(form.current_password),
+        new: field(form.new_password),
+        again: field(form.new_password_again),
+    };
+    let ip = ip.to_string();
+    let outcome = change::change(&app, &signed_in.user, &signed_in.session, change, &ip).await;
+    let (error, status) = match outcome {
+        Ok(()) => {
+            return signed_in
+                .page(&app, Some(PASSWORD_CHANGED), None, StatusCode::OK)
+                .await
+        }
+        Err(ChangeError::Store(err)) => return Err(err.into()),
+        Err(ChangeError::Refused(fault)) => {
+            return signed_in
+                .refuse_with(&app, fault.words(), StatusCode::BAD_REQUEST)
+                .await
+        }
+        Err(ChangeError::SecondFactorFirst) => (
+            "Verify with your second factor first (below), then change your password.",
+            StatusCode::FORBIDDEN,
+        ),
+        Err(ChangeError::WrongCurrent) => (
+            "That current password is not right.",
+            StatusCode::UNAUTHORIZED,
+        ),
+        Err(ChangeError::Throttled { .. }) => (
+            "Too many wrong passwords. Wait a few minutes, then try again.",
+            StatusCode::TOO_MANY_REQUESTS,
+        ),
+        Err(ChangeError::NotTheSame) => (
+            "The two new passwords are not the same.",
+            StatusCode::BAD_REQUEST,
+        ),
+    };
+    signed_in.refuse(&app, error, status).await
 }

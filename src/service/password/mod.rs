@@ -3,6 +3,7 @@
 //! rules of `auth::password_rules` at the configured minimum, the hash, and
 //! what a new password ends.
 
+pub mod change;
 pub mod link;
 pub mod reset;
 
