@@ -77,6 +77,16 @@ pub fn amr_with_email(counted: bool) -> Vec<String> {
     methods.iter().map(|m| m.to_string()).collect()
 }
 
+/// The `amr` value of a sign-in where a remembered device stood in for the
+/// second factor (no RFC 8176 value names it).
+pub const REMEMBERED_DEVICE: &str = "device";
+
+/// `amr` for a password from a remembered device: `pwd device`, never the
+/// factor the device once gave.
+pub fn amr_with_device() -> Vec<String> {
+    vec!["pwd".to_string(), REMEMBERED_DEVICE.to_string()]
+}
+
 /// `amr` values (RFC 8176) for a password plus a second factor.
 pub fn amr_with_totp() -> Vec<String> {
     ["pwd", "otp", "mfa"].map(String::from).to_vec()

@@ -11,5 +11,6 @@ pub mod password_rules;
 pub mod policy;
 pub mod secret;
 pub mod totp;
+pub mod user_agent;
 pub mod vault;
 pub mod webauthn;

@@ -83,6 +83,8 @@ pub struct SettingsInput<'a> {
     pub lockout_minutes: &'a str,
     pub require_recovery_phone: bool,
     pub email_codes_aal2: bool,
+    /// Days; empty for off.
+    pub remember_device_days: &'a str,
 }
 
 /// A whole number in `range`, or `None` for an empty field.
@@ -132,6 +134,9 @@ pub fn parse_factors(chosen: &[&str]) -> Result<Vec<String>, String> {
     Ok(kinds)
 }
 
+/// The longest an account may remember a device.
+pub const MAX_REMEMBER_DEVICE_DAYS: i64 = 90;
+
 /// Checks submitted settings; the error names the field and the allowed values.
 /// `current` keeps what the form does not change (when 2FA became required).
 pub fn parse_settings(
@@ -163,6 +168,11 @@ pub fn parse_settings(
     )?;
     let failure_limit = number(input.failure_limit, 3..=20, "The failure limit")?;
     let lockout = number(input.lockout_minutes, 1..=1_440, "The cooldown in minutes")?;
+    let remember = number(
+        input.remember_device_days,
+        0..=MAX_REMEMBER_DEVICE_DAYS,
+        "The days a device is remembered",
+    )?;
     let settings = TenantSettings {
         mfa_required_at: current.mfa_required_at,
         mfa_grace_days: match grace {
@@ -179,6 +189,7 @@ pub fn parse_settings(
         mfa_lockout_secs: lockout.map(|m| m * 60),
         require_recovery_phone: input.require_recovery_phone,
         email_codes_aal2: input.email_codes_aal2,
+        remember_device_days: remember.unwrap_or(0),
     };
     let limits = session_limits(config, &settings);
     if limits.idle_secs > limits.lifetime_secs {

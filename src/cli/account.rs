@@ -1,6 +1,7 @@
 //! `gatehouse account create|set`.
 
 use crate::auth::factor_kind::FactorKind;
+use crate::auth::policy::MAX_REMEMBER_DEVICE_DAYS;
 use clap::{Subcommand, ValueEnum};
 
 use super::common::{now, open_store, CliError};
@@ -51,6 +52,11 @@ pub enum AccountCommand {
         /// Factor kinds members may use (default totp,webauthn).
         #[arg(long, value_delimiter = ',', value_name = "LIST")]
         factors: Option<Vec<Factor>>,
+        /// Days a browser that gave the second factor signs in with the
+        /// password alone, when its user ticks the box (0: off).
+        #[arg(long, value_name = "N", default_value_t = 0,
+              value_parser = clap::value_parser!(i64).range(0..=MAX_REMEMBER_DEVICE_DAYS))]
+        remember_device_days: i64,
     },
     /// Change an account's policies.
     Set {
@@ -59,6 +65,9 @@ pub enum AccountCommand {
         require_mfa: Option<bool>,
         #[arg(long, value_delimiter = ',', value_name = "LIST")]
         factors: Option<Vec<Factor>>,
+        #[arg(long, value_name = "N",
+              value_parser = clap::value_parser!(i64).range(0..=MAX_REMEMBER_DEVICE_DAYS))]
+        remember_device_days: Option<i64>,
     },
 }
 
@@ -77,6 +86,7 @@ pub async fn run(cmd: AccountCommand, config: &Config) -> Result<(), CliError> {
             name,
             require_mfa,
             factors,
+            remember_device_days,
         } => {
             check_name(&name)?;
             let factors =
@@ -98,6 +108,11 @@ pub async fn run(cmd: AccountCommand, config: &Config) -> Result<(), CliError> {
                     }
                     other => other.into(),
                 })?;
+            if remember_device_days > 0 {
+                store
+                    .set_remember_device_days(&id, remember_device_days)
+                    .await?;
+            }
             println!("created account {name}");
             Ok(())
         }
@@ -105,23 +120,27 @@ pub async fn run(cmd: AccountCommand, config: &Config) -> Result<(), CliError> {
             name,
             require_mfa,
             factors,
+            remember_device_days,
         } => {
-            if require_mfa.is_none() && factors.is_none() {
+            if require_mfa.is_none() && factors.is_none() && remember_device_days.is_none() {
                 return Err(CliError::Usage(
-                    "nothing to change: give --require-mfa and/or --factors".into(),
+                    "nothing to change: give --require-mfa, --factors or --remember-device-days"
+                        .into(),
                 ));
             }
             let store = open_store(config).await?;
-            let factors = factors.map(|f| factor_names(&f));
-            store
-                .update_tenant_policy(&name, require_mfa, factors.as_deref(), now())
-                .await
-                .map_err(|e| match e {
-                    store::Error::NotFound(_) => {
-                        CliError::Failed(format!("no account named {name:?}"))
-                    }
-                    other => other.into(),
-                })?;
+            let Some(account) = store.tenant_by_name(&name).await? else {
+                return Err(CliError::Failed(format!("no account named {name:?}")));
+            };
+            if require_mfa.is_some() || factors.is_some() {
+                let factors = factors.map(|f| factor_names(&f));
+                store
+                    .update_tenant_policy(&name, require_mfa, factors.as_deref(), now())
+                    .await?;
+            }
+            if let Some(days) = remember_device_days {
+                store.set_remember_device_days(&account.id, days).await?;
+            }
             println!("updated account {name}");
             Ok(())
         }

@@ -1,5 +1,6 @@
-//! The session and CSRF cookies: HttpOnly, SameSite, `Secure` and `__Host-`
-//! named when the issuer is https. Only a hash of the session id is stored.
+//! The session, CSRF and remembered-device cookies: HttpOnly, SameSite,
+//! `Secure` and `__Host-` named when the issuer is https. Only hashes of the
+//! session id and the device secret are stored.
 
 use axum::http::header::{COOKIE, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue};
@@ -16,6 +17,7 @@ use crate::store::{self, NewPendingLogin, NewSession, PendingLogin, Session, Use
 const SESSION: &str = "gatehouse_session";
 const CSRF: &str = "gatehouse_csrf";
 const PENDING: &str = "gatehouse_login";
+const DEVICE: &str = "gatehouse_device";
 
 /// Sessions are re-marked as seen at most this often, to spare the database a write per request.
 const TOUCH_INTERVAL_SECS: i64 = 60;
@@ -224,6 +226,28 @@ pub fn end_pending(app: &AppState, response: &mut Response) {
     if !replaced {
         attach(response, Some(clear_pending(app)));
     }
+}
+
+/// The browser's remembered-device secret, if it sent one.
+pub fn device_token(app: &AppState, headers: &HeaderMap) -> Option<String> {
+    read(headers, &name(app, DEVICE)).filter(|t| !t.is_empty() && t.len() <= 64)
+}
+
+/// The cookie that makes this browser a remembered device for `max_age_secs`.
+pub fn remember_device(app: &AppState, token: String, max_age_secs: i64) -> HeaderValue {
+    let cookie = Cookie::build((name(app, DEVICE), token))
+        .path("/")
+        .http_only(true)
+        .secure(app.config.is_https())
+        .same_site(SameSite::Lax)
+        .max_age(cookie::time::Duration::seconds(max_age_secs))
+        .build();
+    HeaderValue::from_str(&cookie.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// Deletes the remembered-device cookie.
+pub fn forget_device(app: &AppState) -> HeaderValue {
+    clear(app, DEVICE)
 }
 
 /// Deletes the session cookie.

@@ -8,6 +8,8 @@ pub mod backchannel;
 pub mod console;
 /// Email and SMS to users: queued, sent, retried.
 pub mod delivery;
+/// Remembered devices: the password alone from a browser that gave the factor.
+pub mod devices;
 /// Second factors against the store: codes, enrolment, lock-out, reset.
 pub mod factors;
 /// Purging expired rows on a schedule.

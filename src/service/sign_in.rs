@@ -5,6 +5,7 @@
 use crate::app::AppState;
 use crate::auth::login_flow::{after_password, Facts, Next, Stage};
 use crate::auth::policy;
+use crate::service::devices;
 use crate::service::factors::{self, PasswordCheck};
 use crate::store::{self, User};
 
@@ -18,17 +19,21 @@ pub enum PasswordStep {
     SignedIn(User),
     /// The password is proven; `Stage` is due next.
     Then(User, Stage),
+    /// The password is proven and the browser is a remembered device of
+    /// the user, standing in for the second factor.
+    Remembered(User),
 }
 
-/// Checks `password` for `username` from `ip`, and decides what follows.
-/// A sign-in within the grace period of the account's 2FA requirement is
-/// counted here.
+/// Checks `password` for `username` from `ip`, and decides what follows;
+/// `device` is the browser's remembered-device secret, if any. A sign-in
+/// within the grace period of the account's 2FA requirement is counted here.
 pub async fn password_step(
     app: &AppState,
     username: &str,
     password: String,
     ip: &str,
     wants_aal2: bool,
+    device: Option<&str>,
 ) -> Result<PasswordStep, store::Error> {
     let user = match username.is_empty() {
         true => None,
@@ -52,6 +57,13 @@ pub async fn password_step(
         wants_aal2,
     };
     match after_password(&facts) {
+        Next::Then(Stage::SecondFactor)
+            if device.is_some()
+                && factors::level::of(app, &user).await?.reach_aal2()
+                && devices::recognise(app, &user, device, Some(ip)).await? =>
+        {
+            Ok(PasswordStep::Remembered(user))
+        }
         Next::Then(stage) => Ok(PasswordStep::Then(user, stage)),
         Next::Done => {
             if account.require_mfa {

@@ -31,6 +31,9 @@ pub struct TenantSettings {
     pub require_recovery_phone: bool,
     /// An email code counts for `aal2` (else it is a second step at `aal1`).
     pub email_codes_aal2: bool,
+    /// Days a browser that gave the second factor may sign in with the
+    /// password alone, when its user ticked the box (0: off; at most 90).
+    pub remember_device_days: i64,
 }
 
 impl Default for TenantSettings {
@@ -47,6 +50,7 @@ impl Default for TenantSettings {
             mfa_lockout_secs: None,
             require_recovery_phone: false,
             email_codes_aal2: true,
+            remember_device_days: 0,
         }
     }
 }
@@ -75,11 +79,13 @@ struct TenantRow {
     mfa_lockout_secs: Option<i64>,
     require_recovery_phone: i64,
     email_codes_aal2: i64,
+    remember_device_days: i64,
 }
 
 const ACCOUNT_COLUMNS: &str = "id, name, require_mfa, factors, created_at, mfa_required_at, \
      mfa_grace_days, mfa_grace_sign_ins, session_idle_secs, session_lifetime_secs, \
-     mfa_failure_limit, mfa_lockout_secs, require_recovery_phone, email_codes_aal2";
+     mfa_failure_limit, mfa_lockout_secs, require_recovery_phone, email_codes_aal2, \
+     remember_device_days";
 
 impl Tenant {
     /// Whether the account lets its members use `kind`.
@@ -118,6 +124,7 @@ impl From<TenantRow> for Tenant {
                 mfa_lockout_secs: row.mfa_lockout_secs,
                 require_recovery_phone: row.require_recovery_phone != 0,
                 email_codes_aal2: row.email_codes_aal2 != 0,
+                remember_device_days: row.remember_device_days,
             },
         }
     }
@@ -227,7 +234,7 @@ impl Store {
             "update accounts set require_mfa = $1, mfa_grace_days = $2, mfa_grace_sign_ins = $3, \
              session_idle_secs = $4, session_lifetime_secs = $5, mfa_failure_limit = $6, \
              mfa_lockout_secs = $7, require_recovery_phone = $8, factors = $9, \
-             email_codes_aal2 = $10 where id = $11",
+             email_codes_aal2 = $10, remember_device_days = $11 where id = $12",
         )
         .bind(flag(require_mfa))
         .bind(settings.mfa_grace_days)
@@ -239,6 +246,7 @@ impl Store {
         .bind(flag(settings.require_recovery_phone))
         .bind(factors.join(","))
         .bind(flag(settings.email_codes_aal2))
+        .bind(settings.remember_device_days)
         .bind(id)
         .execute(&mut *tx)
         .await?;

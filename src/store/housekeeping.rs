@@ -56,6 +56,7 @@ impl Store {
             "delete from auth_requests where expires_at < $1",
             "delete from pending_logins where expires_at < $1",
             "delete from password_links where expires_at < $1",
+            "delete from remembered_devices where expires_at < $1",
             "delete from setup_tokens where expires_at < $1",
             "delete from webauthn_challenges where expires_at < $1",
         ] {

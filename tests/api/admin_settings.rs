@@ -145,6 +145,27 @@ each_backend! {
         assert!(app.state.store.tenant_by_id("acct-fortress").await.unwrap().unwrap().require_mfa, "unchanged");
     }
 
+    async fn the_console_sets_how_long_devices_are_remembered(backend) {
+        let app = TestApp::spawn(backend).await;
+        app.add_member("ada", PASSWORD, "acct-acme", Role::Administrator).await;
+        console_first_visit(&app, &app.browser, "ada").await;
+        let (status, _, page) = save_settings(&app, &[("remember_device_days", "100")]).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(page.contains("The days a device is remembered must be a whole number from 0 to 90."), "{page}");
+        let (status, _, _) = save_settings(&app, &[("remember_device_days", "21")]).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let acme = app.state.store.tenant_by_id("acct-acme").await.unwrap().unwrap();
+        assert_eq!(acme.settings.remember_device_days, 21);
+        let (_, _, page) = app.get("/admin/settings?account=acct-acme").await;
+        assert!(page.contains(r#"name="remember_device_days" value="21""#), "{page}");
+        // The enrolment a sign-in requires offers the box too.
+        app.state.store.set_must_enroll("user-alice", true).await.unwrap();
+        let (browser, to) = alice_signs_in(&app).await;
+        assert_eq!(to.as_deref(), Some("/login/enroll"));
+        let (_, _, enrol) = app.get_in(&browser, "/login/enroll").await;
+        assert!(enrol.contains(r#"name="remember_device""#) && enrol.contains("Remember this device for 21 days"), "{enrol}");
+    }
+
     async fn the_console_sets_the_factor_kinds_and_asks_for_a_recovery_phone(backend) {
         let app = TestApp::spawn(backend).await;
         app.add_member("ada", PASSWORD, "acct-acme", Role::Administrator).await;

@@ -28,6 +28,7 @@ mod recovery_phone;
 mod regressions;
 mod regressions_edges;
 mod regressions_messages;
+mod remembered_devices;
 mod restarts;
 mod revocation;
 mod second_factor;

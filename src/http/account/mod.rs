@@ -20,6 +20,10 @@ pub fn router() -> Router<AppState> {
         .route(security::PATH, get(security::show_account))
         .route("/account/reauth", post(security::submit_reauth))
         .route("/account/password", post(security::submit_change_password))
+        .route(
+            "/account/devices/forget",
+            post(security::submit_forget_device),
+        )
         .route("/account/step-up", post(security::submit_step_up))
         .route(
             "/account/sessions/sign-out-others",

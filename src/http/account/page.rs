@@ -11,10 +11,12 @@ use super::session::{recently_reauthenticated, SignedIn};
 use crate::app::AppState;
 use crate::auth::acr::Acr;
 use crate::auth::factor_kind::FactorKind;
+use crate::auth::user_agent::short_name;
 use crate::auth::webauthn::Kind;
 use crate::http::cookies::{self};
 use crate::http::error::PageError;
 use crate::http::render::{when, Page};
+use crate::service::devices;
 use crate::service::factors::contact_codes::{masked, Purpose};
 use crate::service::factors::{security_keys, FactorOverview};
 use crate::store::{Session, User, WebauthnCredential};
@@ -22,6 +24,9 @@ use crate::store::{Session, User, WebauthnCredential};
 pub(super) const SIGNED_OUT_OTHERS: &str = "Your other sessions are signed out.";
 
 pub(super) const SESSION_ENDED: &str = "That session is signed out.";
+
+pub(super) const DEVICE_FORGOTTEN: &str =
+    "That device is forgotten: it will be asked for your second factor at its next sign-in.";
 
 pub(super) const PASSWORD_CHANGED: &str =
     "Your password is changed. Your other sessions are signed out.";
@@ -38,6 +43,7 @@ pub struct AccountPage {
     pub error: Option<String>,
     pub offer_sign_out_others: bool,
     pub sessions: Vec<SessionRow>,
+    pub devices: Vec<DeviceRow>,
     #[serde(flatten)]
     pub factors: FactorFields,
     #[serde(flatten)]
@@ -92,6 +98,41 @@ pub struct KeyRow {
     pub last_used: Option<String>,
 }
 
+/// One line of the remembered devices.
+#[derive(Serialize)]
+pub struct DeviceRow {
+    pub id: String,
+    pub label: String,
+    pub ip: String,
+    pub remembered: String,
+    pub last_used: String,
+    pub until: String,
+    pub is_current: bool,
+}
+
+/// The user's remembered devices, this browser marked.
+async fn device_rows(
+    app: &AppState,
+    headers: &HeaderMap,
+    user: &User,
+) -> Result<Vec<DeviceRow>, PageError> {
+    let token = cookies::device_token(app, headers);
+    let current = devices::this_device(app, user, token.as_deref()).await?;
+    Ok(devices::list(app, user)
+        .await?
+        .into_iter()
+        .map(|d| DeviceRow {
+            is_current: current.as_deref() == Some(d.id.as_str()),
+            label: d.label,
+            ip: d.last_ip.unwrap_or_default(),
+            remembered: when(d.created_at),
+            last_used: when(d.last_used_at),
+            until: when(d.expires_at),
+            id: d.id,
+        })
+        .collect())
+}
+
 /// One line of the session list.
 #[derive(Serialize)]
 pub struct SessionRow {
@@ -102,32 +143,6 @@ pub struct SessionRow {
     pub signed_in: String,
     pub is_current: bool,
     pub with_second_factor: bool,
-}
-
-/// A short name for the browser and system a user agent string describes.
-fn device(user_agent: Option<&str>) -> String {
-    let Some(ua) = user_agent.filter(|ua| !ua.is_empty()) else {
-        return "Unknown device".into();
-    };
-    let browser = ["Edg/", "Firefox/", "Chrome/", "Safari/", "curl/", "reqwest"]
-        .iter()
-        .find(|b| ua.contains(*b))
-        .map(|b| match *b {
-            "Edg/" => "Edge",
-            "Firefox/" => "Firefox",
-            "Chrome/" => "Chrome",
-            "Safari/" => "Safari",
-            "curl/" => "curl",
-            _ => "An HTTP client",
-        });
-    let system = ["Android", "iPhone", "iPad", "Windows", "Mac OS", "Linux"]
-        .iter()
-        .find(|s| ua.contains(*s));
-    match (browser, system) {
-        (Some(b), Some(s)) => format!("{b} on {}", s.replace("Mac OS", "macOS")),
-        (Some(b), None) => b.to_string(),
-        _ => ua.chars().take(60).collect(),
-    }
 }
 
 impl Page for AccountPage {
@@ -159,6 +174,7 @@ pub async fn render_account(
         notice,
         error,
         sessions: session_rows(app, user, session).await?,
+        devices: device_rows(app, headers, user).await?,
         factors: FactorFields::of(app, overview),
         contact,
     };
@@ -174,6 +190,7 @@ fn offers_sign_out_others(notice: Option<&str>, error: Option<&str>) -> bool {
         n != SIGNED_OUT_OTHERS
             && n != SESSION_ENDED
             && n != PASSWORD_CHANGED
+            && n != DEVICE_FORGOTTEN
             && !n.starts_with("We emailed")
             && !n.starts_with("We texted")
     }) && error.is_none()
@@ -194,7 +211,7 @@ async fn session_rows(
         .map(|s| SessionRow {
             is_current: s.sid == session.sid,
             with_second_factor: Acr::stored(&s.acr) == Acr::Aal2,
-            device: device(s.user_agent.as_deref()),
+            device: short_name(s.user_agent.as_deref()),
             ip: s.ip.unwrap_or_else(|| "unknown".into()),
             last_seen: when(s.last_seen_at),
             signed_in: when(s.created_at),
@@ -357,12 +374,5 @@ mod tests {
     fn times_read_as_utc_dates() {
         assert_eq!(when(0), "1970-01-01 00:00 UTC");
         assert_eq!(when(1_795_619_027), "2026-11-25 15:03 UTC");
-    }
-
-    #[test]
-    fn devices_get_short_names() {
-        let chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Safari/537.36";
-        assert_eq!(device(Some(chrome)), "Chrome on Linux");
-        assert_eq!(device(None), "Unknown device");
     }
 }

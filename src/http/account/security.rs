@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::page::{PASSWORD_CHANGED, SESSION_ENDED, SIGNED_OUT_OTHERS};
+use super::page::{DEVICE_FORGOTTEN, PASSWORD_CHANGED, SESSION_ENDED, SIGNED_OUT_OTHERS};
 use super::session::{Posted, SignedIn};
 use crate::app::AppState;
 use crate::auth::login_flow::Stage;
@@ -17,6 +17,7 @@ use crate::http::error::PageError;
 use crate::http::form::CsrfOnly;
 use crate::http::login::pending;
 use crate::http::redirect::see_other;
+use crate::service::devices;
 use crate::service::factors::{self, PasswordCheck};
 use crate::service::password::change::{self, ChangeError, PasswordChange};
 
@@ -252,4 +253,27 @@ pub async fn submit_change_password(
         ),
     };
     signed_in.refuse(&app, error, status).await
+}
+
+/// The form of a device's **Forget** button.
+#[derive(Deserialize)]
+pub struct ForgetDeviceForm {
+    device: Option<String>,
+}
+
+/// Forgets one of the user's remembered devices.
+pub async fn submit_forget_device(
+    State(app): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Posted { signed_in, form }: Posted<ForgetDeviceForm>,
+) -> Result<Response, PageError> {
+    let id = form.device.unwrap_or_default();
+    let ip = ip.to_string();
+    if !devices::forget_one(&app, &signed_in.user, &id, None, Some(&ip)).await? {
+        let error = "That device is not one of your remembered devices.";
+        return signed_in.refuse(&app, error, StatusCode::NOT_FOUND).await;
+    }
+    signed_in
+        .page(&app, Some(DEVICE_FORGOTTEN), None, StatusCode::OK)
+        .await
 }

@@ -154,7 +154,18 @@ struct MemberPage {
     email_verified: bool,
     /// The verified recovery phone, masked.
     phone: Option<String>,
+    devices: Vec<DeviceRow>,
     notice: Option<&'static str>,
+}
+
+/// A remembered device of the member.
+#[derive(Serialize)]
+struct DeviceRow {
+    id: String,
+    label: String,
+    ip: String,
+    last_used: String,
+    until: String,
 }
 
 impl Page for MemberPage {
@@ -178,8 +189,20 @@ pub async fn show_member(
         Some("disabled") => Some("The member is disabled and signed out everywhere."),
         Some("enabled") => Some("The member can sign in again."),
         Some("role") => Some("The role is changed."),
+        Some("device") => Some("The device is forgotten: it asks for the second factor again."),
         _ => None,
     };
+    let devices = console::devices_of(&app, &admin.actor(), &user.id)
+        .await?
+        .into_iter()
+        .map(|d| DeviceRow {
+            label: d.label,
+            ip: d.last_ip.unwrap_or_default(),
+            last_used: when(d.last_used_at),
+            until: when(d.expires_at),
+            id: d.id,
+        })
+        .collect();
     admin
         .render(&app, &account, "contacts", |frame| MemberPage {
             frame,
@@ -206,6 +229,7 @@ pub async fn show_member(
             is_operator: user.is_operator,
             is_disabled: user.is_disabled,
             must_enroll: user.must_enroll,
+            devices,
             notice,
         })
         .await
@@ -252,6 +276,19 @@ pub async fn submit_role(
     };
     let member = console::set_administrator(&app, &admin.actor(), &id, administrator).await?;
     Ok(done(&member, "role"))
+}
+
+/// **Forget** beside one of a member's remembered devices.
+pub async fn submit_forget_device(
+    State(app): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let form = admin.form(&app, &body)?;
+    let device = param(&form, "device").unwrap_or_default();
+    let member = console::forget_device(&app, &admin.actor(), &id, device).await?;
+    Ok(done(&member, "device"))
 }
 
 /// A new one-time link for a member who has not set a password or forgot it.

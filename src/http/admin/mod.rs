@@ -53,6 +53,10 @@ pub fn router() -> Router<AppState> {
         )
         .route("/admin/contacts/{id}/role", post(members::submit_role))
         .route(
+            "/admin/contacts/{id}/devices/forget",
+            post(members::submit_forget_device),
+        )
+        .route(
             "/admin/contacts/{id}/password-link",
             post(members::submit_password_link),
         )

@@ -32,6 +32,7 @@ struct Fields {
     lockout_minutes: String,
     require_recovery_phone: bool,
     email_codes_aal2: bool,
+    remember_device_days: String,
     /// The factor kinds members may use.
     factors: Vec<String>,
 }
@@ -58,6 +59,7 @@ impl Fields {
             lockout_minutes: text(s.mfa_lockout_secs.map(|v| v / 60)),
             require_recovery_phone: s.require_recovery_phone,
             email_codes_aal2: s.email_codes_aal2,
+            remember_device_days: s.remember_device_days.to_string(),
             factors: account.factors.clone(),
         }
     }
@@ -75,6 +77,7 @@ impl Fields {
             lockout_minutes: field("lockout_minutes"),
             require_recovery_phone: param(form, "require_recovery_phone") == Some("on"),
             email_codes_aal2: param(form, "email_codes_aal2") == Some("on"),
+            remember_device_days: field("remember_device_days"),
             factors: policy::FACTOR_KINDS
                 .iter()
                 .filter(|kind| param(form, &format!("factor_{kind}")) == Some("on"))
@@ -95,6 +98,7 @@ impl Fields {
             lockout_minutes: &self.lockout_minutes,
             require_recovery_phone: self.require_recovery_phone,
             email_codes_aal2: self.email_codes_aal2,
+            remember_device_days: &self.remember_device_days,
         }
     }
 }

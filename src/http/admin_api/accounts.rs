@@ -66,6 +66,9 @@ pub struct SettingsBody {
     require_recovery_phone: Option<bool>,
     #[serde(default)]
     email_codes_aal2: Option<bool>,
+    /// 0 to 90; absent keeps the account's.
+    #[serde(default)]
+    remember_device_days: Option<i64>,
 }
 
 pub async fn put_settings(
@@ -77,6 +80,10 @@ pub async fn put_settings(
     let account = console::account(&app, &actor, &account_id).await?;
     let submitted: SettingsBody = body(&bytes)?;
     let text = |n: Option<i64>| n.map(|n| n.to_string()).unwrap_or_default();
+    let remember = submitted
+        .remember_device_days
+        .unwrap_or(account.settings.remember_device_days)
+        .to_string();
     let (grace_days, grace_sign_ins, idle, lifetime, limit, lockout) = (
         text(submitted.grace_days),
         text(submitted.grace_sign_ins),
@@ -100,6 +107,7 @@ pub async fn put_settings(
         email_codes_aal2: submitted
             .email_codes_aal2
             .unwrap_or(account.settings.email_codes_aal2),
+        remember_device_days: &remember,
     };
     let settings = policy::parse_settings(&input, &account.settings, &app.config)
         .map_err(ApiError::BadRequest)?;

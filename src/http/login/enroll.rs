@@ -74,6 +74,8 @@ pub struct EnrollPage {
     pub offer_key: bool,
     /// The account allows authenticator apps.
     pub offer_app: bool,
+    /// Days the account remembers a device, offered during sign-in (0: not).
+    pub remember_days: i64,
 }
 
 impl Page for EnrollPage {
@@ -143,9 +145,13 @@ pub async fn render_enrolment(
         Default::default()
     };
     let (csrf_token, cookie) = cookies::csrf_token(app, headers);
-    let offer_key = action == PATH
-        && security_keys::relying_party(app).is_some()
-        && app.store.tenant_of(user).await?.allows_keys();
+    let tenant = app.store.tenant_of(user).await?;
+    let offer_key =
+        action == PATH && security_keys::relying_party(app).is_some() && tenant.allows_keys();
+    let remember_days = match action == PATH {
+        true => tenant.settings.remember_device_days,
+        false => 0,
+    };
     let page = EnrollPage {
         offer_key,
         offer_app,
@@ -156,6 +162,7 @@ pub async fn render_enrolment(
         secret_grouped,
         error,
         required,
+        remember_days,
     };
     let mut response = page.render(app)?;
     if error.is_some() {
@@ -200,6 +207,7 @@ pub async fn submit_enroll(
         pending: &pending,
         user: &user,
         amr: &amr_with_totp(),
+        remember: form.remember_device.as_deref() == Some("on"),
     };
     finish_enrolment(&app, &headers, &ip, enrolled, Some(codes)).await
 }
@@ -210,6 +218,8 @@ pub struct Enrolled<'a> {
     pub pending: &'a PendingLogin,
     pub user: &'a User,
     pub amr: &'a [String],
+    /// "Remember this device" was ticked.
+    pub remember: bool,
 }
 
 /// Ends an enrolment during sign-in: the `aal2` session, then the new backup
@@ -227,11 +237,17 @@ pub async fn finish_enrolment(
         pending,
         user,
         amr,
+        remember,
     } = enrolled;
     let (session, cookie) = finish_second_step(app, headers, ip, hash, pending, user, amr).await?;
     let codes = match codes {
         Some(codes) => codes,
         None => factors::regenerate_backup_codes(app, user, Some(ip)).await?,
+    };
+    // After the factor change, which forgets the user's earlier devices.
+    let device = match remember {
+        true => super::second_factor::remembered(app, headers, user, ip).await?,
+        false => None,
     };
     if let Some(request_id) = &pending.request_id {
         app.store
@@ -253,6 +269,7 @@ pub async fn finish_enrolment(
     let mut response = page.render(app)?;
     cookies::attach(&mut response, Some(cookie));
     cookies::attach(&mut response, csrf_cookie);
+    cookies::attach(&mut response, device);
     cookies::end_pending(app, &mut response);
     Ok(response)
 }

@@ -93,6 +93,7 @@ pub async fn submit_finish(
         pending: &pending,
         user: &user,
         amr: &amr,
+        remember: false,
     };
     finish_enrolment(&app, &headers, &ip, enrolled, None).await
 }

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::app::AppState;
 use crate::auth::acr::Acr;
 use crate::auth::factor_kind::FactorKind;
+use crate::auth::login_flow;
 use crate::http::client_ip::ClientIp;
 use crate::http::cookies::{self, PendingTarget};
 use crate::http::error::PageError;
@@ -134,7 +135,10 @@ pub async fn submit_login(
         .await;
     };
     let ip = ip.to_string();
-    let step = sign_in::password_step(&app, &page.username, password, &ip, wants_aal2).await?;
+    let device = cookies::device_token(&app, &headers);
+    let username = &page.username;
+    let step = sign_in::password_step(&app, username, password, &ip, wants_aal2, device.as_deref())
+        .await?;
     answer(&app, &headers, page, step, &ip).await
 }
 
@@ -153,7 +157,14 @@ async fn answer(
         session_sid: None,
     };
     let (error, status) = match step {
-        PasswordStep::SignedIn(user) => return signed_in(app, headers, &user, ip, target).await,
+        PasswordStep::SignedIn(user) => {
+            let level = (Acr::Aal1, vec!["pwd".to_string()]);
+            return signed_in(app, headers, &user, level, ip, target).await;
+        }
+        PasswordStep::Remembered(user) => {
+            let level = (Acr::Aal2, login_flow::amr_with_device());
+            return signed_in(app, headers, &user, level, ip, target).await;
+        }
         PasswordStep::Then(user, stage) => {
             let cookie = cookies::start_pending(app, &user.id, stage, target).await?;
             let mut response = see_other(super::pending::stage_path(stage));
@@ -201,20 +212,21 @@ impl LoginPage {
     }
 }
 
-/// A sign-in with nothing more due: the `aal1` session starts, and the
-/// parked request (or `next`) resumes.
+/// A sign-in with nothing more due (an `aal1` password, or a password from
+/// a remembered device): the session starts at `level`, and the parked
+/// request (or `next`) resumes.
 async fn signed_in(
     app: &AppState,
     headers: &HeaderMap,
     user: &User,
+    (acr, amr): (Acr, Vec<String>),
     ip: &str,
     target: PendingTarget<'_>,
 ) -> Result<Response, PageError> {
-    let amr = vec!["pwd".to_string()];
     let now = Some(app.clock.now());
     let (session, cookie) =
-        cookies::start_session(app, headers, user, Acr::Aal1, &amr, Some(ip), now).await?;
-    let detail = serde_json::json!({ "acr": Acr::Aal1 });
+        cookies::start_session(app, headers, user, acr, &amr, Some(ip), now).await?;
+    let detail = serde_json::json!({ "acr": acr, "amr": amr });
     factors::audit(app, "signed_in", user, Some(ip), detail).await?;
     let next = Some(target.next_path.unwrap_or("/"));
     let mut response = super::onward::onward(app, &session, target.request_id, next).await;

@@ -1,7 +1,7 @@
 //! The second step of signing in: a TOTP code, a backup code or a security
 //! key, with the lock-out after repeated failures.
 
-use axum::extract::{FromRequest, Request, State};
+use axum::extract::{FromRequest, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
@@ -16,14 +16,17 @@ use crate::http::ceremony::{self, KeyAnswer};
 use crate::http::client_ip::ClientIp;
 use crate::http::cookies;
 use crate::http::error::PageError;
-use crate::http::form::{self, CsrfOnly};
+use crate::http::form;
 use crate::http::render::Page;
+use crate::service::devices;
 use crate::service::factors::{self, security_keys, Check, FactorOverview, Refusal};
 use crate::store::{PendingLogin, User};
 
 pub const PATH: &str = super::pending::SECOND_FACTOR_PATH;
 pub const KEY_PATH: &str = "/login/security-key";
 pub const KEY_FINISH_PATH: &str = "/login/security-key/finish";
+/// The same, for a sign-in whose browser is to be remembered.
+const KEY_FINISH_REMEMBER_PATH: &str = "/login/security-key/finish?remember_device=on";
 
 #[derive(Serialize)]
 struct SecondFactorPage {
@@ -36,6 +39,8 @@ struct SecondFactorPage {
     sms_codes: bool,
     /// A code to the recovery phone can replace a lost authenticator app.
     recovery_phone: bool,
+    /// Days the account remembers a device (0: the box is not offered).
+    remember_days: i64,
 }
 
 impl Page for SecondFactorPage {
@@ -72,6 +77,7 @@ pub async fn render_with(
         email_codes: factors.level().email_offered(),
         sms_codes: factors.sms_codes_usable(),
         recovery_phone: factors.recovery_phone().is_some(),
+        remember_days: factors.tenant.settings.remember_device_days,
     }
     .render(app)?;
     *response.status_mut() = status;
@@ -134,6 +140,20 @@ impl<F: DeserializeOwned> FromRequest<AppState> for SecondStep<F> {
 pub struct CodeForm {
     pub csrf_token: Option<String>,
     pub code: Option<String>,
+    /// `on` when "Remember this device" is ticked.
+    pub remember_device: Option<String>,
+}
+
+/// The second step's choice of "Remember this device".
+#[derive(Deserialize, Default)]
+pub struct RememberChoice {
+    pub remember_device: Option<String>,
+}
+
+impl RememberChoice {
+    pub fn ticked(&self) -> bool {
+        self.remember_device.as_deref() == Some("on")
+    }
 }
 
 pub async fn submit_second_factor(
@@ -155,7 +175,19 @@ pub async fn submit_second_factor(
     }
     let ip = ip.to_string();
     let check = factors::check_code(&app, &user, code, Some(&ip)).await?;
-    conclude(&app, &headers, &ip, &hash, &pending, &user, check, false).await
+    let remember = form.remember_device.as_deref() == Some("on");
+    let how = Answer {
+        by_key: false,
+        remember,
+    };
+    conclude(&app, &headers, &ip, &hash, &pending, &user, check, how).await
+}
+
+/// How a second-factor attempt was made.
+struct Answer {
+    by_key: bool,
+    /// Whether the browser is to be remembered once it is accepted.
+    remember: bool,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -169,13 +201,18 @@ async fn conclude(
     pending: &PendingLogin,
     user: &User,
     check: Check,
-    by_key: bool,
+    how: Answer,
 ) -> Result<Response, PageError> {
+    let by_key = how.by_key;
     match check {
         Check::Accepted(method) => {
             let amr = method.amr();
             let (session, cookie) =
                 finish_second_step(app, headers, ip, hash, pending, user, &amr).await?;
+            let device = match how.remember {
+                true => remembered(app, headers, user, ip).await?,
+                false => None,
+            };
             let mut response = onward(
                 app,
                 &session,
@@ -184,6 +221,7 @@ async fn conclude(
             )
             .await;
             cookies::attach(&mut response, Some(cookie));
+            cookies::attach(&mut response, device);
             cookies::end_pending(app, &mut response);
             Ok(response)
         }
@@ -209,11 +247,28 @@ async fn conclude(
     }
 }
 
+/// The cookie that remembers this browser for `user`, where the account
+/// remembers devices.
+pub async fn remembered(
+    app: &AppState,
+    headers: &HeaderMap,
+    user: &User,
+    ip: &str,
+) -> Result<Option<axum::http::HeaderValue>, PageError> {
+    let agent = headers
+        .get(axum::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
+    let remembered = devices::remember(app, user, agent, Some(ip)).await?;
+    Ok(remembered.map(|(token, max_age)| cookies::remember_device(app, token, max_age)))
+}
+
 /// `POST /login/security-key`: begins the key's ceremony for this sign-in.
 pub async fn submit_use_key(
     State(app): State<AppState>,
     headers: HeaderMap,
-    SecondStep { hash, user, .. }: SecondStep<CsrfOnly>,
+    SecondStep {
+        hash, user, form, ..
+    }: SecondStep<RememberChoice>,
 ) -> Result<Response, PageError> {
     let Some(ceremony) = security_keys::start_second_factor(&app, &user, &hash).await? else {
         let message = "There is no security key to use: enter a code instead.";
@@ -225,7 +280,10 @@ pub async fn submit_use_key(
             "Insert or unlock your security key or passkey, and touch it or confirm when asked.",
         button: "Use my key",
         mode: "get",
-        action: KEY_FINISH_PATH,
+        action: match form.ticked() {
+            true => KEY_FINISH_REMEMBER_PATH,
+            false => KEY_FINISH_PATH,
+        },
         back: PATH.to_string(),
         back_label: "Use a code instead",
     };
@@ -237,6 +295,7 @@ pub async fn submit_key_answer(
     State(app): State<AppState>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
+    Query(choice): Query<RememberChoice>,
     step: SecondStep<KeyAnswer>,
 ) -> Result<Response, PageError> {
     let SecondStep {
@@ -249,5 +308,9 @@ pub async fn submit_key_answer(
     let ip = ip.to_string();
     let check =
         security_keys::check_second_factor(&app, &user, token, &hash, answer, Some(&ip)).await?;
-    conclude(&app, &headers, &ip, &hash, &pending, &user, check, true).await
+    let how = Answer {
+        by_key: true,
+        remember: choice.ticked(),
+    };
+    conclude(&app, &headers, &ip, &hash, &pending, &user, check, how).await
 }

@@ -72,6 +72,34 @@ pub async fn unlock(app: &AppState, actor: &Actor, member_id: &str) -> Result<Us
     Ok(member)
 }
 
+/// The member's remembered devices, for their page.
+pub async fn devices_of(
+    app: &AppState,
+    actor: &Actor,
+    member_id: &str,
+) -> Result<Vec<crate::store::RememberedDevice>> {
+    let member = member_to_see(app, actor, member_id).await?;
+    Ok(crate::service::devices::list(app, &member).await?)
+}
+
+/// **Forget** on a member's page: one of their remembered devices asks for
+/// the second factor again.
+pub async fn forget_device(
+    app: &AppState,
+    actor: &Actor,
+    member_id: &str,
+    device_id: &str,
+) -> Result<User> {
+    let member = member_to_change(app, actor, member_id).await?;
+    let actor_id = Some(actor.id.as_str());
+    if !crate::service::devices::forget_one(app, &member, device_id, actor_id, None).await? {
+        return Err(ConsoleError::NotFound(
+            "That device is not one of the member's remembered devices.",
+        ));
+    }
+    Ok(member)
+}
+
 /// Disables a member: no sign-in, sessions ended, tokens revoked.
 pub async fn disable(app: &AppState, actor: &Actor, member_id: &str) -> Result<User> {
     let member = member_to_change(app, actor, member_id).await?;

@@ -54,9 +54,12 @@ impl Factors {
     }
 
     /// Whether a session with `acr` and `amr` has the highest level these
-    /// factors reach, as changing a factor and the console need.
+    /// factors reach, as changing a factor and the console need: a factor
+    /// given in it, not a remembered device standing in for one.
     pub fn met_by(self, acr: Acr, amr: &[String]) -> bool {
-        if self.reach_aal2() {
+        if amr.iter().any(|m| m == login_flow::REMEMBERED_DEVICE) && self.any() {
+            false
+        } else if self.reach_aal2() {
             acr == Acr::Aal2
         } else if self.any() {
             login_flow::second_step_done(acr, amr)

@@ -21,7 +21,8 @@ pub async fn disable(app: &AppState, user: &User, ip: Option<&str>) -> Result<()
 }
 
 /// The operator's and the console's reset: every factor removed, sessions
-/// ended, tokens revoked, the lock cleared, enrolment due at next sign-in.
+/// ended, tokens revoked, remembered devices forgotten, the lock cleared,
+/// enrolment due at next sign-in.
 pub async fn reset(
     app_store: &store::Store,
     user: &User,
@@ -33,6 +34,7 @@ pub async fn reset(
     app_store.set_must_enroll(&user.id, true).await?;
     let sessions = app_store.end_sessions_of_user(&user.id, None, now).await?;
     let grants = app_store.revoke_grants_of_user(&user.id, None, now).await?;
+    let devices = app_store.forget_devices_of(&user.id).await?;
     app_store.clear_failures(&lock_key(&user.id)).await?;
     app_store
         .audit(NewAuditEvent {
@@ -46,6 +48,7 @@ pub async fn reset(
                 "by": actor.map_or("operator command", |(_, name)| name),
                 "sessions_ended": sessions,
                 "grants_revoked": grants,
+                "devices_forgotten": devices,
             }),
             now,
         })
