@@ -111,7 +111,8 @@ each_backend! {
             "/account/email-codes", "/account/email-codes/confirm", "/account/email-codes/off-code", "/account/email-codes/off",
             "/account/phone", "/account/phone/confirm", "/account/phone/remove-code", "/account/phone/remove",
             "/login/passkey", "/login/passkey/finish", "/login/security-key", "/login/security-key/finish",
-            "/login/email-code", "/login/sms-code", "/login/recovery", "/login/recovery/confirm",
+            "/login/email-code", "/login/sms-code", "/login/sms-call", "/login/recovery", "/login/recovery/confirm",
+            "/password", "/password/forgot", "/account/password", "/account/devices/forget",
             "/login/enroll/key", "/login/enroll/key/finish", "/login/phone", "/login/phone/confirm",
         ];
         for route in routes {

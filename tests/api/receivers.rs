@@ -157,6 +157,8 @@ pub struct SmsGateway {
     pub port: u16,
     inbox: Inbox,
     pub refused: Arc<Mutex<Vec<String>>>,
+    /// Each accepted message's recipient and channel (`sms` or `voice`), in order.
+    pub channels: Arc<Mutex<Vec<(String, String)>>>,
     down: Arc<std::sync::atomic::AtomicBool>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -178,9 +180,12 @@ impl SmsGateway {
         let inbox: Inbox = Arc::default();
         let refused: Arc<Mutex<Vec<String>>> = Arc::default();
         let down = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let channels: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
         let (kept, rejected, is_down) = (inbox.clone(), refused.clone(), down.clone());
+        let heard = channels.clone();
         let handler = move |headers: HeaderMap, body: Bytes| {
             let (inbox, refused, down) = (kept.clone(), rejected.clone(), is_down.clone());
+            let channels = heard.clone();
             async move {
                 if down.load(std::sync::atomic::Ordering::SeqCst) {
                     return StatusCode::SERVICE_UNAVAILABLE;
@@ -201,6 +206,9 @@ impl SmsGateway {
                 assert!(value["timestamp"].as_i64().unwrap() > 1_600_000_000);
                 let to = value["to"].as_str().unwrap().to_string();
                 let message = value["message"].as_str().unwrap().to_string();
+                let channel = value["channel"].as_str().unwrap_or_default().to_string();
+                assert!(channel == "sms" || channel == "voice", "{value}");
+                channels.lock().unwrap().push((to.clone(), channel));
                 inbox
                     .lock()
                     .unwrap()
@@ -218,6 +226,7 @@ impl SmsGateway {
             port,
             inbox,
             refused,
+            channels,
             down,
             task,
         }
@@ -247,6 +256,16 @@ impl SmsGateway {
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
         panic!("no text to {to} within 10 seconds");
+    }
+
+    /// The channel of each message accepted for `to`, in order.
+    pub fn channels_to(&self, to: &str) -> Vec<String> {
+        let channels = self.channels.lock().unwrap();
+        channels
+            .iter()
+            .filter(|(t, _)| t == to)
+            .map(|(_, c)| c.clone())
+            .collect()
     }
 
     pub fn waiting(&self, to: &str) -> usize {

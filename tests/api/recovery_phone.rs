@@ -214,6 +214,52 @@ each_backend! {
         let signed_in = app.exchange(&portal, code_from(&location.unwrap(), &request), request).await;
         let claims = raw_claims(&signed_in.tokens.extra_fields().id_token().unwrap().to_string());
         assert_eq!(claims["amr"], serde_json::json!(["pwd", "otp", "sms", "mfa"]));
+        assert_eq!(gateway.channels_to(NUMBER), ["sms", "sms"], "texts say so");
+    }
+
+    async fn a_code_by_call_is_spelled_out_with_the_limits_of_a_text(backend) {
+        let gateway = SmsGateway::start().await;
+        let app = spawn_with_gateway(backend, gateway.url()).await;
+        let browser = new_browser();
+        enrolled(&app, &browser).await;
+        // A recovery phone verified by a call.
+        let (_, _, account) = app.get_in(&browser, "/account").await;
+        assert!(account.contains("Call me with a code"), "{account}");
+        let (status, _, page) = app.submit_in(&browser, &account, "/account/phone", &[("phone", NUMBER), ("by", "call")]).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert!(page.contains("We phoned a code to •••• 4567"), "{page}");
+        let spoken = gateway.next_to(NUMBER).await;
+        assert_eq!(gateway.channels_to(NUMBER), ["voice"]);
+        let code: String = spoken.split(" is: ").nth(1).unwrap().split('.').next().unwrap().chars().filter(char::is_ascii_digit).collect();
+        assert_eq!(code.len(), 6, "{spoken}");
+        assert!(spoken.contains(&format!("{}, {}", &code[..1], &code[1..2])), "digit by digit: {spoken}");
+        let (status, _, page) = app.submit_in(&browser, &page, "/account/phone/confirm", &[("code", &code)]).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+
+        // Where SMS codes are allowed, the second step offers a call.
+        let factors: Vec<String> = ["totp", "webauthn", "sms"].map(String::from).to_vec();
+        app.state.store.update_tenant_policy("acme", None, Some(&factors), app.state.clock.now()).await.unwrap();
+        let portal = app.rp("portal").await;
+        let fresh = new_browser();
+        let request = app.auth_request(&portal, &[]);
+        app.sign_in_through_in(&fresh, &request, USERNAME, PASSWORD).await;
+        let (_, _, page) = app.get_in(&fresh, "/login/second-factor").await;
+        assert!(page.contains("Call me with a code"), "{page}");
+        let (status, _, called) = app.submit_in(&fresh, &page, "/login/sms-call", &[]).await;
+        assert_eq!(status, StatusCode::OK, "{called}");
+        let spoken = gateway.next_to(NUMBER).await;
+        assert_eq!(gateway.channels_to(NUMBER), ["voice", "voice"]);
+        // One code a minute per purpose, whether by text or by call.
+        let (status, _, _) = app.submit_in(&fresh, &called, "/login/sms-code", &[]).await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "a text right after a call");
+        let (status, _, _) = app.submit_in(&fresh, &called, "/login/sms-call", &[]).await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+        let code: String = spoken.split(" is: ").nth(1).unwrap().split('.').next().unwrap().chars().filter(char::is_ascii_digit).collect();
+        let (status, location, body) = app.submit_in(&fresh, &called, "/login/second-factor", &[("code", &code)]).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+        let signed_in = app.exchange(&portal, code_from(&location.unwrap(), &request), request).await;
+        let claims = raw_claims(&signed_in.tokens.extra_fields().id_token().unwrap().to_string());
+        assert_eq!(claims["amr"], serde_json::json!(["pwd", "otp", "sms", "mfa"]));
     }
 
     async fn an_account_that_asks_for_a_recovery_phone_gets_one_during_enrolment(backend) {

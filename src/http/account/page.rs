@@ -193,6 +193,7 @@ fn offers_sign_out_others(notice: Option<&str>, error: Option<&str>) -> bool {
             && n != DEVICE_FORGOTTEN
             && !n.starts_with("We emailed")
             && !n.starts_with("We texted")
+            && !n.starts_with("We phoned")
     }) && error.is_none()
 }
 

@@ -33,6 +33,8 @@ const WRONG_CODE: &str =
 #[derive(Deserialize)]
 pub struct NumberForm {
     phone: Option<String>,
+    /// `call` for the code by a call instead of a text.
+    by: Option<String>,
 }
 
 async fn sent_page(
@@ -40,8 +42,10 @@ async fn sent_page(
     signed_in: &SignedIn,
     sent: Sent,
     what: &str,
+    by_call: bool,
 ) -> Result<Response, PageError> {
-    let (notice, sent) = words::code_sent(&sent, "texted", what);
+    let verb = if by_call { "phoned" } else { "texted" };
+    let (notice, sent) = words::code_sent(&sent, verb, what);
     let status = if sent {
         StatusCode::OK
     } else {
@@ -64,6 +68,7 @@ pub async fn submit_number(
             .await;
     };
     let user = &signed_in.user;
+    let by_call = form.by.as_deref() == Some("call");
     match app.store.phone_state(&user.id).await? {
         Some((current, _)) if current == number => {
             let message = "That is already your recovery phone.";
@@ -72,17 +77,15 @@ pub async fn submit_number(
         Some((current, _)) => {
             let sent =
                 contact_codes::send_to(&app, user, Purpose::PhoneChange, &current, &number).await?;
-            sent_page(
-                &app,
-                &signed_in,
-                sent,
-                " (your current number) to approve the change",
-            )
-            .await
+            let what = " (your current number) to approve the change";
+            sent_page(&app, &signed_in, sent, what, false).await
         }
         None => {
-            let sent = contact_codes::send(&app, user, Purpose::PhoneVerify, &number).await?;
-            sent_page(&app, &signed_in, sent, "").await
+            let sent = match by_call {
+                true => contact_codes::call(&app, user, Purpose::PhoneVerify, &number).await?,
+                false => contact_codes::send(&app, user, Purpose::PhoneVerify, &number).await?,
+            };
+            sent_page(&app, &signed_in, sent, "", by_call).await
         }
     }
 }
@@ -131,7 +134,7 @@ pub async fn submit_confirm(
     match (check, confirmed) {
         (Check::Accepted(_), Some(Confirmed::Approved(number))) => {
             let sent = contact_codes::send(&app, user, Purpose::PhoneChangeNew, &number).await?;
-            sent_page(&app, &signed_in, sent, " (the new number)").await
+            sent_page(&app, &signed_in, sent, " (the new number)", false).await
         }
         (Check::Accepted(_), Some(Confirmed::Verified(number))) => {
             let changed = has_phone;
@@ -181,7 +184,7 @@ pub async fn submit_remove_code(
         return signed_in.refuse(&app, message, StatusCode::CONFLICT).await;
     };
     let sent = contact_codes::send(&app, user, Purpose::PhoneRemove, &phone).await?;
-    sent_page(&app, &signed_in, sent, ", to remove it").await
+    sent_page(&app, &signed_in, sent, ", to remove it", false).await
 }
 
 /// `POST /account/phone/remove`: the password and the fresh code remove the phone.

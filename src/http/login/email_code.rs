@@ -1,6 +1,6 @@
-//! "Email me a code" and "Text me a code" on the second-factor page: a code
-//! for the `code` input, sent to the user's verified address or phone where
-//! the account allows that channel.
+//! "Email me a code", "Text me a code" and "Call me with a code" on the
+//! second-factor page: a code for the `code` input, sent to the user's
+//! verified address or phone where the account allows that channel.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -17,13 +17,14 @@ use crate::store::User;
 
 pub const PATH: &str = "/login/email-code";
 pub const SMS_PATH: &str = "/login/sms-code";
+pub const CALL_PATH: &str = "/login/sms-call";
 
 pub async fn submit_send(
     State(app): State<AppState>,
     headers: HeaderMap,
     step: SecondStep<CsrfOnly>,
 ) -> Result<Response, PageError> {
-    send(app, headers, step.user, Purpose::EmailSignIn).await
+    send(app, headers, step.user, Purpose::EmailSignIn, false).await
 }
 
 pub async fn submit_send_sms(
@@ -31,7 +32,15 @@ pub async fn submit_send_sms(
     headers: HeaderMap,
     step: SecondStep<CsrfOnly>,
 ) -> Result<Response, PageError> {
-    send(app, headers, step.user, Purpose::SmsSignIn).await
+    send(app, headers, step.user, Purpose::SmsSignIn, false).await
+}
+
+pub async fn submit_call(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    step: SecondStep<CsrfOnly>,
+) -> Result<Response, PageError> {
+    send(app, headers, step.user, Purpose::SmsSignIn, true).await
 }
 
 async fn send(
@@ -39,6 +48,7 @@ async fn send(
     headers: HeaderMap,
     user: User,
     purpose: Purpose,
+    by_call: bool,
 ) -> Result<Response, PageError> {
     let target = match purpose {
         Purpose::EmailSignIn if factors::email_codes_offered(&app, &user).await? => {
@@ -56,12 +66,20 @@ async fn send(
             Some("Codes by this channel are not on for your account: use another way to verify.");
         return render_with(&app, &headers, &user, message, None, StatusCode::CONFLICT).await;
     };
-    let verb = if purpose == Purpose::SmsSignIn {
-        "texted"
-    } else {
-        "emailed"
+    let (verb, sent) = match (purpose, by_call) {
+        (Purpose::SmsSignIn, true) => (
+            "phoned",
+            contact_codes::call(&app, &user, purpose, &target).await?,
+        ),
+        (Purpose::SmsSignIn, false) => (
+            "texted",
+            contact_codes::send(&app, &user, purpose, &target).await?,
+        ),
+        _ => (
+            "emailed",
+            contact_codes::send(&app, &user, purpose, &target).await?,
+        ),
     };
-    let sent = contact_codes::send(&app, &user, purpose, &target).await?;
     let (notice, sent) = words::code_sent(&sent, verb, "");
     let status = if sent {
         StatusCode::OK

@@ -33,6 +33,7 @@ pub fn router() -> Router<AppState> {
         .route(passkey::PATH, post(passkey::submit_start))
         .route(email_code::PATH, post(email_code::submit_send))
         .route(email_code::SMS_PATH, post(email_code::submit_send_sms))
+        .route(email_code::CALL_PATH, post(email_code::submit_call))
         .route(recovery::PATH, post(recovery::submit_start))
         .route(recovery::CONFIRM_PATH, post(recovery::submit_confirm))
         .route(enroll_key::PATH, post(enroll_key::submit_start))

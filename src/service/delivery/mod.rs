@@ -20,6 +20,8 @@ use crate::store::{self, NewAuditEvent, NewMessage, OutboundMessage};
 pub enum Channel {
     Email,
     Sms,
+    /// A call to a phone: the SMS gateway speaks the text.
+    Voice,
 }
 
 impl Channel {
@@ -27,6 +29,7 @@ impl Channel {
         match self {
             Channel::Email => "email",
             Channel::Sms => "sms",
+            Channel::Voice => "voice",
         }
     }
 }
@@ -172,8 +175,8 @@ async fn send(app: &AppState, message: &OutboundMessage, body: &str) -> Result<(
         "email" if config.smtp_url.is_some() => {
             smtp::send(config, &message.recipient, &message.subject, body).await
         }
-        "sms" if config.sms_webhook_url.is_some() => {
-            webhook::send(app, &message.recipient, body).await
+        channel @ ("sms" | "voice") if config.sms_webhook_url.is_some() => {
+            webhook::send(app, &message.recipient, body, channel).await
         }
         _ => outbox::write(config, message, body).await,
     }

@@ -1,5 +1,6 @@
-//! SMS through an HTTP webhook: a JSON POST of `{"to", "message",
-//! "timestamp"}` to `sms_webhook_url`, with the lowercase hex HMAC-SHA256 of
+//! SMS and calls through an HTTP webhook: a JSON POST of `{"to", "message",
+//! "timestamp", "channel"}` (`sms`, or `voice` for the gateway to speak the
+//! text in a call) to `sms_webhook_url`, with the lowercase hex HMAC-SHA256 of
 //! the raw body (keyed by `sms_webhook_secret`) in `X-Gatehouse-Signature`,
 //! so that any SMS gateway can sit behind a small adapter.
 
@@ -18,23 +19,24 @@ pub fn signature(secret: &str, body: &[u8]) -> String {
     hex::encode(mac.finalize().into_bytes())
 }
 
-/// The webhook's body for a message to `to`.
-pub fn body(to: &str, message: &str, timestamp: i64) -> Vec<u8> {
+/// The webhook's body for a message to `to` by `channel` (`sms` or `voice`).
+pub fn body(to: &str, message: &str, timestamp: i64, channel: &str) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({
         "to": to,
         "message": message,
         "timestamp": timestamp,
+        "channel": channel,
     }))
     .expect("a JSON object serialises")
 }
 
-pub async fn send(app: &AppState, to: &str, message: &str) -> Result<(), String> {
+pub async fn send(app: &AppState, to: &str, message: &str, channel: &str) -> Result<(), String> {
     let config = &app.config;
     let url = config
         .sms_webhook_url
         .as_deref()
         .ok_or("sms_webhook_url is not set")?;
-    let body = body(to, message, app.clock.now());
+    let body = body(to, message, app.clock.now(), channel);
     let response = app
         .http
         .client()?
@@ -71,8 +73,10 @@ mod tests {
     #[test]
     fn the_body_names_the_number_the_text_and_the_time() {
         let value: serde_json::Value =
-            serde_json::from_slice(&body("+15551234567", "Code 123456", 1_700_000_000)).unwrap();
+            serde_json::from_slice(&body("+15551234567", "Code 123456", 1_700_000_000, "voice"))
+                .unwrap();
         assert_eq!(value["to"], "+15551234567");
+        assert_eq!(value["channel"], "voice");
         assert_eq!(value["message"], "Code 123456");
         assert_eq!(value["timestamp"], 1_700_000_000);
     }

@@ -124,6 +124,17 @@ pub async fn send(
     send_to(app, user, purpose, target, target).await
 }
 
+/// As `send`, for a phone purpose, by a call that speaks the code: the
+/// same code, limits and daily cap as a text.
+pub async fn call(
+    app: &AppState,
+    user: &User,
+    purpose: Purpose,
+    target: &str,
+) -> Result<Sent, store::Error> {
+    deliver(app, user, purpose, target, target, true).await
+}
+
 /// As `send`, with the code delivered to `deliver_to` while it stands for
 /// `target` (a new number whose change the old number approves).
 pub async fn send_to(
@@ -133,6 +144,21 @@ pub async fn send_to(
     deliver_to: &str,
     target: &str,
 ) -> Result<Sent, store::Error> {
+    deliver(app, user, purpose, deliver_to, target, false).await
+}
+
+async fn deliver(
+    app: &AppState,
+    user: &User,
+    purpose: Purpose,
+    deliver_to: &str,
+    target: &str,
+    by_call: bool,
+) -> Result<Sent, store::Error> {
+    let channel = match purpose.channel() {
+        Channel::Sms if by_call => Channel::Voice,
+        channel => channel,
+    };
     let now = app.clock.now();
     let too_soon = |sent_at: Option<i64>| Sent::TooSoon {
         wait_secs: sent_at.map_or(RESEND_SECS, |at| (RESEND_SECS - (now - at)).max(1)),
@@ -162,7 +188,7 @@ pub async fn send_to(
             .map(|(_, at)| at);
         return Ok(too_soon(sent_at));
     }
-    let body = match purpose.channel() {
+    let body = match channel {
         Channel::Email => format!(
             "Your Gatehouse code {} is {code}. It works once, for 10 minutes.\n\n\
              If you did not ask for it, someone may know your password: change it.",
@@ -172,12 +198,19 @@ pub async fn send_to(
             "Your Gatehouse code {} is {code}. Valid 10 minutes. Do not share it.",
             purpose.what()
         ),
+        Channel::Voice => {
+            let spoken = spelled(&code);
+            format!(
+                "This is Gatehouse. Your code {} is: {spoken}. Again: {spoken}.",
+                purpose.what()
+            )
+        }
     };
     delivery::queue(
         app,
         Some(&user.id),
         Message {
-            channel: purpose.channel(),
+            channel,
             to: deliver_to,
             subject: "Your Gatehouse code",
             body: &body,
@@ -187,6 +220,12 @@ pub async fn send_to(
     Ok(Sent::Sent {
         to: masked(deliver_to),
     })
+}
+
+/// A code as a voice reads it: digit by digit, `1, 2, 3, 4, 5, 6`.
+pub fn spelled(code: &str) -> String {
+    let digits: Vec<String> = code.chars().map(String::from).collect();
+    digits.join(", ")
 }
 
 /// Uses a code: the target it was sent to, when it is the live code of this
