@@ -113,6 +113,7 @@ each_backend! {
             "/login/passkey", "/login/passkey/finish", "/login/security-key", "/login/security-key/finish",
             "/login/email-code", "/login/sms-code", "/login/sms-call", "/login/recovery", "/login/recovery/confirm",
             "/password", "/password/forgot", "/account/password", "/account/devices/forget",
+            "/account/email", "/account/email/confirm",
             "/login/enroll/key", "/login/enroll/key/finish", "/login/phone", "/login/phone/confirm",
         ];
         for route in routes {

@@ -433,3 +433,30 @@ each_backend! {
         assert_eq!(app.get_in(&before, "/account").await.0, StatusCode::SEE_OTHER);
     }
 }
+
+each_backend! {
+    async fn the_address_is_verified_on_its_own_and_then_gets_the_notices(backend) {
+        let mail = MailServer::start().await;
+        let app = spawn_with_mail(backend, mail.url()).await;
+        let browser = new_browser();
+        password_session(&app, &browser, USERNAME).await;
+        let (_, _, account) = app.get_in(&browser, "/account").await;
+        assert!(account.contains("is not verified yet") && account.contains("Verify my address"), "{account}");
+        let (status, _, page) = app.submit_in(&browser, &account, "/account/email", &[]).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert!(page.contains("We emailed a code"), "{page}");
+        let code = mail.next_code_to("alice@example.com").await;
+        let (status, _, page) = app.submit_in(&browser, &page, "/account/email/confirm", &[("code", "000000")]).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert!(app.state.store.email_state("user-alice").await.unwrap().0.is_none());
+        let (status, _, page) = app.submit_in(&browser, &page, "/account/email/confirm", &[("code", &code)]).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert!(page.contains("Your email address is verified"), "{page}");
+        let (verified, codes_on) = app.state.store.email_state("user-alice").await.unwrap();
+        assert!(verified.is_some() && !codes_on, "verified, and email codes stay off");
+        assert_eq!(audited(&app, "user-alice", "email_verified").await, 1);
+        // A change to what protects the account is now mailed to it.
+        enable_totp(&app, &browser).await;
+        mail.next_with("alice@example.com", "Subject: Authenticator app added").await;
+    }
+}

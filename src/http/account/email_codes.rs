@@ -1,5 +1,6 @@
-//! Email codes on the account page: turning them on (a code to the address
-//! proves it), and off (the password and a fresh code).
+//! The email address on the account page: verifying it alone (a code to it
+//! proves it), and email codes: turning them on (the same proof), and off
+//! (the password and a fresh code).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -20,6 +21,8 @@ use crate::http::words;
 use crate::service::factors::contact_codes::{self, Purpose, Sent};
 use crate::service::factors::{self, Check, Method, Refusal};
 
+pub const ADDRESS_PATH: &str = "/account/email";
+pub const ADDRESS_CONFIRM_PATH: &str = "/account/email/confirm";
 pub const ON_PATH: &str = "/account/email-codes";
 pub const CONFIRM_PATH: &str = "/account/email-codes/confirm";
 pub const OFF_CODE_PATH: &str = "/account/email-codes/off-code";
@@ -71,6 +74,43 @@ async fn check(
         )),
         Check::Locked { until } => Ok(Some(locked(app, until)?)),
     }
+}
+
+/// `POST /account/email`: sends a code that verifies the address alone.
+pub async fn submit_verify_address(
+    State(app): State<AppState>,
+    Posted { signed_in, .. }: Posted<CsrfOnly>,
+) -> Result<Response, PageError> {
+    let user = &signed_in.user;
+    if app.store.email_state(&user.id).await?.0.is_some() {
+        let message = "Your email address is already verified.";
+        return signed_in.refuse(&app, message, StatusCode::CONFLICT).await;
+    }
+    let sent = contact_codes::send(&app, user, Purpose::EmailAddress, &user.email).await?;
+    after_sending(&app, &signed_in, sent).await
+}
+
+/// `POST /account/email/confirm`: the code from the email verifies the
+/// address; email codes stay as they were.
+pub async fn submit_confirm_address(
+    State(app): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Posted { signed_in, form }: Posted<CodeForm>,
+) -> Result<Response, PageError> {
+    let code = form.code.as_deref().unwrap_or_default();
+    let ip = ip.to_string();
+    if let Some(refused) = check(&app, &signed_in, Purpose::EmailAddress, code, &ip).await? {
+        return Ok(refused);
+    }
+    let user = &signed_in.user;
+    app.store
+        .verify_email(&user.id, false, app.clock.now())
+        .await?;
+    let detail = serde_json::json!({ "email": user.email });
+    factors::audit(&app, "email_verified", user, Some(&ip), detail).await?;
+    let notice = "Your email address is verified: notices about your account go to it.";
+    super::page::render_account_with(&app, &signed_in, Some(notice.into()), None, StatusCode::OK)
+        .await
 }
 
 /// `POST /account/email-codes`: sends a code to the user's address.

@@ -36,6 +36,14 @@ pub fn router() -> Router<AppState> {
         .route("/account/totp/disable", post(factors::submit_disable_totp))
         .route("/account/backup-codes", post(factors::submit_regenerate))
         .route(keys::NEW_PATH, post(keys::submit_new_key))
+        .route(
+            email_codes::ADDRESS_PATH,
+            post(email_codes::submit_verify_address),
+        )
+        .route(
+            email_codes::ADDRESS_CONFIRM_PATH,
+            post(email_codes::submit_confirm_address),
+        )
         .route(email_codes::ON_PATH, post(email_codes::submit_turn_on))
         .route(email_codes::CONFIRM_PATH, post(email_codes::submit_confirm))
         .route(

@@ -77,6 +77,8 @@ pub struct ContactFields {
     pub email_codes_allowed: bool,
     /// A code to confirm the address is on its way.
     pub email_code_pending: bool,
+    /// A code to verify the address alone is waiting to be entered.
+    pub address_code_pending: bool,
     /// The last email to the user could not be delivered.
     pub email_delivery_failed: bool,
     /// The verified recovery phone, masked to its last four digits.
@@ -284,6 +286,8 @@ impl ContactFields {
             email_codes_on: summary.email_codes_on,
             email_codes_allowed: overview.allows(FactorKind::Email),
             email_code_pending: !summary.email_codes_on && sent(Purpose::EmailVerify).await?,
+            address_code_pending: summary.email_verified_at.is_none()
+                && sent(Purpose::EmailAddress).await?,
             email_delivery_failed: failed("email").await?,
             phone_required: overview.tenant.settings.require_recovery_phone
                 && summary.phone.is_none(),

@@ -13,6 +13,8 @@ use crate::store::{self, User};
 pub enum Purpose {
     /// Proves the email address, to turn email codes on.
     EmailVerify,
+    /// Proves the email address alone (notices go to verified addresses).
+    EmailAddress,
     /// The second step of a sign-in, by email.
     EmailSignIn,
     /// Proves the email factor, to turn it off.
@@ -35,6 +37,7 @@ impl Purpose {
     pub fn as_str(self) -> &'static str {
         match self {
             Purpose::EmailVerify => "email_verify",
+            Purpose::EmailAddress => "email_address",
             Purpose::EmailSignIn => "email_sign_in",
             Purpose::EmailDisable => "email_disable",
             Purpose::PhoneVerify => "phone_verify",
@@ -48,14 +51,17 @@ impl Purpose {
 
     fn channel(self) -> Channel {
         match self {
-            Purpose::EmailVerify | Purpose::EmailSignIn | Purpose::EmailDisable => Channel::Email,
+            Purpose::EmailVerify
+            | Purpose::EmailAddress
+            | Purpose::EmailSignIn
+            | Purpose::EmailDisable => Channel::Email,
             _ => Channel::Sms,
         }
     }
 
     fn what(self) -> &'static str {
         match self {
-            Purpose::EmailVerify => "to confirm your email address",
+            Purpose::EmailVerify | Purpose::EmailAddress => "to confirm your email address",
             Purpose::EmailSignIn => "to sign in",
             Purpose::EmailDisable => "to turn email codes off",
             Purpose::PhoneVerify => "to confirm this number",
