@@ -6,6 +6,7 @@ use gatehouse::auth::secret;
 use reqwest::StatusCode;
 
 use crate::account::enable_totp;
+use crate::browser::Browser;
 use crate::common::*;
 use crate::each_backend;
 use crate::email_codes::spawn_with_mail;
@@ -458,5 +459,82 @@ each_backend! {
         // A change to what protects the account is now mailed to it.
         enable_totp(&app, &browser).await;
         mail.next_with("alice@example.com", "Subject: Authenticator app added").await;
+    }
+}
+
+/// Clicks `xpath` in Chromium without waiting for a page of this site (the
+/// click may lead to the relying party, which does not answer).
+async fn press(chromium: &Browser, xpath: &str) {
+    let element = chromium
+        .client
+        .find(fantoccini::Locator::XPath(xpath))
+        .await
+        .unwrap_or_else(|e| panic!("{xpath}: {e}"));
+    element.click().await.unwrap();
+}
+
+each_backend! {
+    async fn in_a_real_browser_a_reset_keeps_the_factor_and_a_remembered_browser_needs_the_password_alone(backend) {
+        let mail = MailServer::start().await;
+        let app = spawn_with_mail(backend, mail.url()).await;
+        app.state.store.set_remember_device_days("acct-acme", 30).await.unwrap();
+        let setup = new_browser();
+        password_session(&app, &setup, USERNAME).await;
+        let (totp, _) = enable_totp(&app, &setup).await;
+        let portal = app.rp("portal").await;
+        let chromium = Browser::start(&format!("reset-{}", backend.name()), 1280, 900).await;
+
+        // Forgot the password: from the sign-in page, by email.
+        let request = app.auth_request(&portal, &[]);
+        chromium.goto(&request.url).await;
+        assert!(chromium.path().await.starts_with("/login?request="));
+        chromium.click_link("Forgot your password?").await;
+        assert_eq!(chromium.path().await, "/password/forgot");
+        chromium.fill("#identifier", USERNAME).await;
+        chromium.click_button("Send reset link").await;
+        assert!(chromium.text_of("p.notice").await.contains("we emailed that account a link"));
+        chromium.screenshot("reset-requested").await;
+        let link = mailed_link(&mail, "alice@example.com").await;
+        chromium.goto(&link).await;
+        let new = "a long new one for alice";
+        chromium.fill("#password", new).await;
+        chromium.fill("#password_again", new).await;
+        chromium.click_button("Set password").await;
+        assert!(chromium.source().await.contains("Your password is set"));
+        chromium.screenshot("password-set").await;
+
+        // The next sign-in still asks for the code; the box is ticked.
+        let request = app.auth_request(&portal, &[]);
+        chromium.goto(&request.url).await;
+        chromium.fill("#username", USERNAME).await;
+        chromium.fill("#password", new).await;
+        chromium.click_button("Sign in").await;
+        assert_eq!(chromium.path().await, "/login/second-factor", "a reset never skips the factor");
+        app.state.clock.advance(30);
+        chromium.fill("input[name=code]", &totp.generate(app.state.clock.now() as u64)).await;
+        chromium.client.find(fantoccini::Locator::Css("input[name=remember_device]")).await.unwrap().click().await.unwrap();
+        chromium.screenshot("second-factor-remember").await;
+        press(&chromium, "//button[normalize-space()='Verify']").await;
+        let code = crate::security_keys::code_at_relying_party(&app, &chromium, &request).await;
+        let signed = app.exchange(&portal, code, request).await;
+        let id_token = signed.tokens.extra_fields().id_token().unwrap().to_string();
+        assert_eq!(raw_claims(&id_token)["amr"], serde_json::json!(["pwd", "otp", "mfa"]));
+
+        // Later, in the same browser, the password alone.
+        let request = app.auth_request(&portal, &[("prompt", "login")]);
+        chromium.goto(&request.url).await;
+        assert!(chromium.path().await.starts_with("/login?request="), "prompt=login asks for the password");
+        chromium.fill("#username", USERNAME).await;
+        chromium.fill("#password", new).await;
+        press(&chromium, "//button[normalize-space()='Sign in']").await;
+        let code = crate::security_keys::code_at_relying_party(&app, &chromium, &request).await;
+        let signed = app.exchange(&portal, code, request).await;
+        let id_token = signed.tokens.extra_fields().id_token().unwrap().to_string();
+        let claims = raw_claims(&id_token);
+        assert_eq!((claims["acr"].as_str(), &claims["amr"]), (Some("aal2"), &serde_json::json!(["pwd", "device"])));
+        chromium.goto(&app.url("/account")).await;
+        assert!(chromium.source().await.contains("(this device)"));
+        chromium.screenshot("remembered-devices").await;
+        chromium.quit().await;
     }
 }

@@ -286,6 +286,21 @@ each_backend! {
         let current = app.state.store.user_by_id(&id).await.unwrap().unwrap().password_hash;
         assert!(app.state.store.replace_password_hash(&id, &current, &hash).await.unwrap());
 
+        // A password set through a one-time link (a reset's or an administrator's).
+        let browser = new_browser();
+        with_code(&app, &browser, USERNAME, &totp, true).await;
+        let token = gatehouse::auth::secret::random_token(32);
+        let now = app.state.clock.now();
+        app.state.store.put_password_link(&gatehouse::auth::secret::token_hash(&token), &id, None, now, now + 600).await.unwrap();
+        let visitor = new_browser();
+        let (_, _, page) = app.get_in(&visitor, &format!("/password?token={token}")).await;
+        let third = "alice's third password";
+        let (status, _, done) = app.submit_in(&visitor, &page, "/password", &[("token", &token), ("password", third), ("password_again", third)]).await;
+        assert_eq!(status, StatusCode::OK, "{done}");
+        let current = app.state.store.user_by_id(&id).await.unwrap().unwrap().password_hash;
+        assert!(app.state.store.replace_password_hash(&id, &current, &hash).await.unwrap());
+        assert!(asked_for_the_code(&app, &browser).await, "forgotten by a password set with a link");
+
         // Signing out everywhere.
         let browser = new_browser();
         with_code(&app, &browser, USERNAME, &totp, true).await;
@@ -308,7 +323,7 @@ each_backend! {
         let (_, location, _) = password(&app, &browser, USERNAME, &[("prompt", "login")]).await;
         assert_eq!(location.as_deref(), Some("/login/enroll"), "a reset forgets the device: enrolment, not a session");
         let reasons: Vec<String> = audited(&app, "user-alice", "remembered_devices_forgotten").await.iter().map(|d| d["reason"].as_str().unwrap_or_default().to_string()).collect();
-        for reason in ["backup_codes_regenerated", "password_changed", "signed_out_everywhere"] {
+        for reason in ["backup_codes_regenerated", "password_changed", "password_set", "signed_out_everywhere"] {
             assert!(reasons.iter().any(|r| r == reason), "{reason} in {reasons:?}");
         }
         let reset = audited(&app, "user-alice", "second_factor_reset").await;

@@ -689,7 +689,11 @@ each_backend! {
 }
 
 /// Waits for the browser to reach the relying party's redirect URI; the code it carries.
-async fn code_at_relying_party(app: &TestApp, chromium: &Browser, request: &AuthRequest) -> String {
+pub async fn code_at_relying_party(
+    app: &TestApp,
+    chromium: &Browser,
+    request: &AuthRequest,
+) -> String {
     let redirect_uri = app.redirect_uri("portal");
     for _ in 0..200 {
         let url = chromium.url().await;
