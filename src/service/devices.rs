@@ -64,17 +64,8 @@ pub async fn remember(
             expires_at: now + days * DAY,
         })
         .await?;
-    app.store
-        .audit(NewAuditEvent {
-            kind: "device_remembered",
-            account_id: Some(&user.account_id),
-            user_id: Some(&user.id),
-            actor_id: Some(&user.id),
-            ip,
-            detail: serde_json::json!({ "device": id, "label": label, "days": days }),
-            now,
-        })
-        .await?;
+    let detail = serde_json::json!({ "device": id, "label": label, "days": days });
+    audit(app, "device_remembered", user, None, ip, detail).await?;
     Ok(Some((token, days * DAY)))
 }
 
@@ -143,17 +134,8 @@ pub async fn forget_all(
 ) -> Result<u64, store::Error> {
     let forgotten = app.store.forget_devices_of(&user.id).await?;
     if forgotten > 0 {
-        app.store
-            .audit(NewAuditEvent {
-                kind: "remembered_devices_forgotten",
-                account_id: Some(&user.account_id),
-                user_id: Some(&user.id),
-                actor_id: Some(actor.unwrap_or(&user.id)),
-                ip,
-                detail: serde_json::json!({ "reason": reason, "devices": forgotten }),
-                now: app.clock.now(),
-            })
-            .await?;
+        let detail = serde_json::json!({ "reason": reason, "devices": forgotten });
+        audit(app, "remembered_devices_forgotten", user, actor, ip, detail).await?;
     }
     Ok(forgotten)
 }
@@ -169,16 +151,29 @@ pub async fn forget_one(
     if id.is_empty() || id.len() > 64 || !app.store.forget_device(&user.id, id).await? {
         return Ok(false);
     }
+    let detail = serde_json::json!({ "device": id });
+    audit(app, "remembered_device_forgotten", user, actor, ip, detail).await?;
+    Ok(true)
+}
+
+/// An event about `user`'s devices, by `actor` (the user when none).
+async fn audit(
+    app: &AppState,
+    kind: &str,
+    user: &User,
+    actor: Option<&str>,
+    ip: Option<&str>,
+    detail: serde_json::Value,
+) -> Result<(), store::Error> {
     app.store
         .audit(NewAuditEvent {
-            kind: "remembered_device_forgotten",
+            kind,
             account_id: Some(&user.account_id),
             user_id: Some(&user.id),
             actor_id: Some(actor.unwrap_or(&user.id)),
             ip,
-            detail: serde_json::json!({ "device": id }),
+            detail,
             now: app.clock.now(),
         })
-        .await?;
-    Ok(true)
+        .await
 }

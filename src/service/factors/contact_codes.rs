@@ -194,24 +194,7 @@ async fn deliver(
             .map(|(_, at)| at);
         return Ok(too_soon(sent_at));
     }
-    let body = match channel {
-        Channel::Email => format!(
-            "Your Gatehouse code {} is {code}. It works once, for 10 minutes.\n\n\
-             If you did not ask for it, someone may know your password: change it.",
-            purpose.what()
-        ),
-        Channel::Sms => format!(
-            "Your Gatehouse code {} is {code}. Valid 10 minutes. Do not share it.",
-            purpose.what()
-        ),
-        Channel::Voice => {
-            let spoken = spelled(&code);
-            format!(
-                "This is Gatehouse. Your code {} is: {spoken}. Again: {spoken}.",
-                purpose.what()
-            )
-        }
-    };
+    let body = wording(channel, purpose, &code);
     delivery::queue(
         app,
         Some(&user.id),
@@ -226,6 +209,28 @@ async fn deliver(
     Ok(Sent::Sent {
         to: masked(deliver_to),
     })
+}
+
+/// The text that carries `code` for `purpose` by `channel`.
+fn wording(channel: Channel, purpose: Purpose, code: &str) -> String {
+    match channel {
+        Channel::Email => format!(
+            "Your Gatehouse code {} is {code}. It works once, for 10 minutes.\n\n\
+             If you did not ask for it, someone may know your password: change it.",
+            purpose.what()
+        ),
+        Channel::Sms => format!(
+            "Your Gatehouse code {} is {code}. Valid 10 minutes. Do not share it.",
+            purpose.what()
+        ),
+        Channel::Voice => {
+            let spoken = spelled(code);
+            format!(
+                "This is Gatehouse. Your code {} is: {spoken}. Again: {spoken}.",
+                purpose.what()
+            )
+        }
+    }
 }
 
 /// A code as a voice reads it: digit by digit, `1, 2, 3, 4, 5, 6`.

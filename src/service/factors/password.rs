@@ -66,29 +66,7 @@ pub async fn check_password(
             }
         }
     }
-    let stored = user.map_or_else(|| app.dummy_hash.to_string(), |u| u.password_hash.clone());
-    let cost = config.hash_cost();
-    let verdict = app
-        .hash_blocking(move || {
-            let verdict = password::check(&password, &stored, Some(cost));
-            // A stale hash is made again while the password is at hand.
-            let fresh = (verdict == Verdict::RightButStale)
-                .then(|| password::hash(&password, cost).ok())
-                .flatten();
-            (verdict, fresh)
-        })
-        .await
-        .map_err(|e| store::Error::Corrupt(format!("password check: {e}")))?;
-    let (matches, fresh) = (verdict.0 != Verdict::Wrong, verdict.1);
-    if let (Some(fresh), Some(user)) = (fresh, user) {
-        if app
-            .store
-            .replace_password_hash(&user.id, &user.password_hash, &fresh)
-            .await?
-        {
-            tracing::info!(user_id = %user.id, "password hash upgraded");
-        }
-    }
+    let matches = verify(app, user, password).await?;
     if matches && user.is_some_and(|u| !u.is_disabled) {
         app.store.clear_failures(&user_key).await?;
         if let Some(ip_key) = &ip_key {
@@ -118,4 +96,36 @@ pub async fn check_password(
         })
         .await?;
     Ok(PasswordCheck::Wrong)
+}
+
+/// Verifies `password` against the user's hash (the dummy hash for none),
+/// off the async runtime; a right password with a stale hash is hashed
+/// again at the configured cost while it is at hand.
+async fn verify(
+    app: &AppState,
+    user: Option<&User>,
+    password: String,
+) -> Result<bool, store::Error> {
+    let stored = user.map_or_else(|| app.dummy_hash.to_string(), |u| u.password_hash.clone());
+    let cost = app.config.hash_cost();
+    let (verdict, fresh) = app
+        .hash_blocking(move || {
+            let verdict = password::check(&password, &stored, Some(cost));
+            let fresh = (verdict == Verdict::RightButStale)
+                .then(|| password::hash(&password, cost).ok())
+                .flatten();
+            (verdict, fresh)
+        })
+        .await
+        .map_err(|e| store::Error::Corrupt(format!("password check: {e}")))?;
+    if let (Some(fresh), Some(user)) = (fresh, user) {
+        let store = &app.store;
+        if store
+            .replace_password_hash(&user.id, &user.password_hash, &fresh)
+            .await?
+        {
+            tracing::info!(user_id = %user.id, "password hash upgraded");
+        }
+    }
+    Ok(verdict != Verdict::Wrong)
 }
