@@ -213,6 +213,23 @@ each_backend! {
         assert_eq!(audited(&app, "user-alice", "device_remembered").await.len(), 1);
     }
 
+    async fn a_remembered_device_is_no_factor_for_the_console(backend) {
+        let (app, _) = remembering(backend).await;
+        app.add_member("ada", PASSWORD, "acct-acme", Role::Administrator).await;
+        let ada = console_first_visit(&app, &new_browser(), "ada").await;
+        let browser = new_browser();
+        with_code(&app, &browser, "ada", &ada, true).await;
+        let (_, location, _) = password(&app, &browser, "ada", &[("prompt", "login")]).await;
+        assert!(location.unwrap().contains("code="), "the device stands in for the code at a relying party");
+        let (status, location, _) = app.get_in(&browser, "/admin").await;
+        assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/login/second-factor")), "the console asks for the factor itself");
+        let (_, _, page) = app.get_in(&browser, "/login/second-factor").await;
+        let code = next_code(&app, &ada);
+        let (status, location, _) = app.submit_in(&browser, &page, "/login/second-factor", &[("code", &code)]).await;
+        assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/admin")));
+        assert_eq!(app.get_in(&browser, "/admin").await.0, StatusCode::OK);
+    }
+
     async fn two_users_in_one_browser_never_share_a_device(backend) {
         let (app, totp) = remembering(backend).await;
         let bob_totp = {

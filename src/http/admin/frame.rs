@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::app::AppState;
 use crate::auth::acr::Acr;
 use crate::auth::admin_rights::{self, Actor, Denied};
-use crate::auth::login_flow::Stage;
+use crate::auth::login_flow::{self, Stage};
 use crate::http::account::session::signed_in;
 use crate::http::cookies::{self, PendingTarget};
 use crate::http::error::PageError;
@@ -65,8 +65,13 @@ async fn admit(parts: &Parts, app: &AppState) -> Result<Result<Admin, Response>,
             Denied::NotAdministrator.message().into(),
         ));
     }
-    if session.acr != Acr::Aal2 {
-        // The console needs aal2: the user's second step, or where the
+    let by_device = session
+        .amr
+        .iter()
+        .any(|m| m == login_flow::REMEMBERED_DEVICE);
+    if session.acr != Acr::Aal2 || by_device {
+        // The console needs aal2 with a factor given in this session (a
+        // remembered device stands in for none): the user's second step, or where the
         // session has given every factor the user has (none, or an email
         // code the account does not count), one that reaches aal2 enrolled
         // now, which needs a recent password like every binding of a factor.
