@@ -321,6 +321,8 @@ each_backend! {
         }
         assert_eq!(audited(&app, "user-alice", "password_reset_throttled").await, 1, "the sixth is not sent");
         assert_eq!(mail.waiting_with("alice@example.com", "Reset your password"), 0);
+        let day_ago = app.state.clock.now() - 86_400;
+        assert_eq!(app.state.store.messages_since("user-alice", day_ago).await.unwrap(), 0, "resets use up none of alice's codes");
         for _ in 0..14 {
             assert_eq!(ask_reset(&app, &browser, "someone").await.0, StatusCode::OK);
         }

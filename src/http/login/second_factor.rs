@@ -77,7 +77,11 @@ pub async fn render_with(
         email_codes: factors.level().email_offered(),
         sms_codes: factors.sms_codes_usable(),
         recovery_phone: factors.recovery_phone().is_some(),
-        remember_days: factors.tenant.settings.remember_device_days,
+        // A device stands in only for factors that reach aal2.
+        remember_days: match factors.level().reach_aal2() {
+            true => factors.tenant.settings.remember_device_days,
+            false => 0,
+        },
     }
     .render(app)?;
     *response.status_mut() = status;
@@ -258,6 +262,9 @@ pub async fn remembered(
     let agent = headers
         .get(axum::http::header::USER_AGENT)
         .and_then(|v| v.to_str().ok());
+    if !factors::level::of(app, user).await?.reach_aal2() {
+        return Ok(None);
+    }
     let remembered = devices::remember(app, user, agent, Some(ip)).await?;
     Ok(remembered.map(|(token, max_age)| cookies::remember_device(app, token, max_age)))
 }

@@ -100,7 +100,8 @@ pub async fn forget_device(
     Ok(member)
 }
 
-/// Disables a member: no sign-in, sessions ended, tokens revoked.
+/// Disables a member: no sign-in, sessions ended, tokens revoked,
+/// remembered devices forgotten.
 pub async fn disable(app: &AppState, actor: &Actor, member_id: &str) -> Result<User> {
     let member = member_to_change(app, actor, member_id).await?;
     let now = app.clock.now();
@@ -113,11 +114,13 @@ pub async fn disable(app: &AppState, actor: &Actor, member_id: &str) -> Result<U
         .store
         .revoke_grants_of_user(&member.id, None, now)
         .await?;
+    let devices = app.store.forget_devices_of(&member.id).await?;
     app.deliveries.notify_one();
     let detail = serde_json::json!({
         "username": member.username,
         "sessions_ended": sessions,
         "grants_revoked": grants,
+        "devices_forgotten": devices,
     });
     audit(
         app,

@@ -59,21 +59,21 @@ pub async fn change(
         PasswordCheck::Wrong => return Err(ChangeError::WrongCurrent),
         PasswordCheck::Throttled { until } => return Err(ChangeError::Throttled { until }),
     }
+    // The hash the check just verified (or made again): a password set
+    // meanwhile by a link makes the swap below fail rather than be lost.
+    let verified = app.store.user_by_id(&user.id).await?;
+    let verified = verified.map(|u| u.password_hash).unwrap_or_default();
     if form.new != form.again {
         return Err(ChangeError::NotTheSame);
     }
     let hash = hash_new(app, form.new, &[&user.username, &user.email]).await?;
-    // The hash the check just read (it may have been made again meanwhile).
-    let current = app
-        .store
-        .user_by_id(&user.id)
-        .await?
-        .map(|u| u.password_hash)
-        .unwrap_or_default();
-    if !app
-        .store
-        .replace_password_hash(&user.id, &current, &hash)
-        .await?
+    let now = app.clock.now();
+    let live = app.store.live_session_by_sid(&session.sid, now).await?;
+    if live.is_none()
+        || !app
+            .store
+            .replace_password_hash(&user.id, &verified, &hash)
+            .await?
     {
         return Err(ChangeError::WrongCurrent);
     }

@@ -123,7 +123,9 @@ async fn send_link(app: &AppState, user: &User, now: i64) -> Result<(), store::E
         subject: SUBJECT,
         body: &body,
     };
-    delivery::queue(app, Some(&user.id), message).await
+    // Not counted against the user's daily codes: anyone may ask for a
+    // reset, and must not use up the codes the user signs in with.
+    delivery::queue(app, None, message).await
 }
 
 /// The subject of the reset email.
