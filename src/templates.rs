@@ -92,6 +92,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/password/done.html"),
     ),
     (
+        "oidc/form_post.html",
+        include_str!("../templates/oidc/form_post.html"),
+    ),
+    (
         "password/forgot.html",
         include_str!("../templates/password/forgot.html"),
     ),

@@ -11,6 +11,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/assets/print.js", get(print_js))
         .route("/assets/webauthn.js", get(webauthn_js))
+        .route("/assets/form_post.js", get(form_post_js))
 }
 
 fn script(text: &'static str) -> impl IntoResponse {
@@ -29,4 +30,8 @@ async fn print_js() -> impl IntoResponse {
 
 async fn webauthn_js() -> impl IntoResponse {
     script(include_str!("../../assets/webauthn.js"))
+}
+
+async fn form_post_js() -> impl IntoResponse {
+    script(include_str!("../../assets/form_post.js"))
 }

@@ -60,7 +60,8 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             request_log::log_requests,
         ))
-        .layer(SetResponseHeaderLayer::overriding(
+        // A page that sets a stricter policy of its own (form_post) keeps it.
+        .layer(SetResponseHeaderLayer::if_not_present(
             CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(
                 "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; img-src 'self' data:; \

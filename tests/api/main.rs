@@ -17,6 +17,7 @@ mod demo;
 mod email_code_level;
 mod email_codes;
 mod faults;
+mod form_post;
 mod hostile;
 mod logout;
 mod logs;

@@ -14,10 +14,11 @@ use crate::auth::secret;
 use crate::http::cookies::{self, PendingTarget};
 use crate::http::error::PageError;
 use crate::http::login::pending;
+use crate::http::oidc::form_post;
 use crate::http::redirect::see_other;
 use crate::oidc::auth_code::CodeGrant;
 use crate::oidc::authorize_request::{
-    redirect_with, AuthorizeRequest, Prompt, RedirectError, Target,
+    AuthorizeRequest, Prompt, RedirectError, ResponseMode, Target,
 };
 use crate::oidc::claims::ID_TOKEN_TYP;
 use crate::oidc::params::Params;
@@ -66,9 +67,13 @@ async fn authorize(app: AppState, headers: HeaderMap, input: &[u8]) -> Result<Re
         ));
     }
     let (redirect_uri, state) = (target.redirect_uri.clone(), target.state.clone());
+    let mode = target.response_mode;
     let request = match AuthorizeRequest::from_params(&params, target, client.is_public()) {
         Ok(request) => request,
-        Err(err) => return Ok(error_redirect(&app, &redirect_uri, state.as_deref(), &err)),
+        Err(err) => {
+            let state = state.as_deref();
+            return Ok(error_redirect(&app, &redirect_uri, mode, state, &err));
+        }
     };
     let session = cookies::current_session(&app, &headers).await?;
     decide(&app, request, session).await
@@ -283,18 +288,21 @@ async fn issue_code(
         pairs.push(("state", state));
     }
     pairs.push(("iss", app.config.issuer()));
-    Ok(see_other(&redirect_with(&request.redirect_uri, &pairs)))
+    let (uri, mode) = (&request.redirect_uri, request.response_mode);
+    Ok(form_post::answer(app, uri, mode, &pairs))
 }
 
 /// The error of a checked request, back to its client.
 fn refuse(app: &AppState, request: &AuthorizeRequest, err: &RedirectError) -> Response {
-    error_redirect(app, &request.redirect_uri, request.state.as_deref(), err)
+    let (uri, mode) = (&request.redirect_uri, request.response_mode);
+    error_redirect(app, uri, mode, request.state.as_deref(), err)
 }
 
 /// RFC 6749 §4.1.2.1: the error goes to the (verified) redirect URI.
 fn error_redirect(
     app: &AppState,
     redirect_uri: &str,
+    mode: ResponseMode,
     state: Option<&str>,
     err: &RedirectError,
 ) -> Response {
@@ -306,5 +314,5 @@ fn error_redirect(
         pairs.push(("state", state));
     }
     pairs.push(("iss", app.config.issuer()));
-    see_other(&redirect_with(redirect_uri, &pairs))
+    form_post::answer(app, redirect_uri, mode, &pairs)
 }

@@ -9,7 +9,7 @@
 
 mod target;
 
-pub use target::{redirect_with, PageError, RedirectError, Target};
+pub use target::{redirect_with, PageError, RedirectError, ResponseMode, Target};
 
 use serde::{Deserialize, Serialize};
 
@@ -46,6 +46,8 @@ pub struct AuthorizeRequest {
     /// The values of an essential `acr` claim (§5.5.1.1): one of them must hold.
     #[serde(default)]
     pub essential_acr: Vec<String>,
+    #[serde(default)]
+    pub response_mode: ResponseMode,
 }
 
 const MAX_VALUE_LEN: usize = 2048;
@@ -100,15 +102,12 @@ impl AuthorizeRequest {
                 ))
             }
         }
-        match get("response_mode")?.as_deref() {
-            None | Some("query") => {}
-            Some(_) => {
-                return Err(RedirectError::new(
-                    "invalid_request",
-                    "only response_mode=query is supported",
-                ))
-            }
-        }
+        let Some(response_mode) = ResponseMode::parse(get("response_mode")?.as_deref()) else {
+            return Err(RedirectError::new(
+                "invalid_request",
+                "response_mode must be query or form_post",
+            ));
+        };
         let requested_scope = get("scope")?.unwrap_or_default();
         if !scope::contains(&requested_scope, "openid") {
             return Err(RedirectError::new(
@@ -194,6 +193,7 @@ impl AuthorizeRequest {
             id_token_hint: get("id_token_hint")?,
             acr_values,
             essential_acr,
+            response_mode,
         })
     }
 

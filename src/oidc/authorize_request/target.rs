@@ -2,7 +2,30 @@
 //! is checked (`Target`), the two kinds of error (on the provider's page, or
 //! back to the client's redirect URI), and the redirect back.
 
+use serde::{Deserialize, Serialize};
+
 use crate::oidc::params::Params;
+
+/// How the answer reaches the redirect URI.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ResponseMode {
+    /// In the redirect's query (RFC 6749 §4.1.2).
+    #[default]
+    Query,
+    /// As a form the browser posts to it (OAuth 2.0 Form Post Response Mode).
+    FormPost,
+}
+
+impl ResponseMode {
+    /// The mode `response_mode` names; `None` for one not supported.
+    pub fn parse(value: Option<&str>) -> Option<ResponseMode> {
+        match value {
+            None | Some("query") => Some(ResponseMode::Query),
+            Some("form_post") => Some(ResponseMode::FormPost),
+            Some(_) => None,
+        }
+    }
+}
 
 /// Where the answer goes: known before anything else is checked.
 #[derive(Debug, PartialEq, Eq)]
@@ -10,6 +33,8 @@ pub struct Target {
     pub client_id: String,
     pub redirect_uri: String,
     pub state: Option<String>,
+    /// How errors and the code go back (an unknown mode: by query).
+    pub response_mode: ResponseMode,
 }
 
 /// An error shown on the provider's page, because there is nowhere safe to send it.
@@ -44,10 +69,12 @@ impl Target {
         }
         // A repeated state cannot be echoed faithfully; it is reported without one.
         let state = params.get("state").ok().flatten().map(str::to_string);
+        let mode = params.get("response_mode").ok().flatten();
         Ok(Target {
             client_id: client_id.into(),
             redirect_uri: redirect_uri.into(),
             state,
+            response_mode: ResponseMode::parse(mode).unwrap_or_default(),
         })
     }
 }
