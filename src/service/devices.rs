@@ -70,33 +70,23 @@ pub async fn remember(
 }
 
 /// Whether the browser's device secret is a live remembered device of
-/// `user` within the account's current period (a shorter period, or 0,
-/// applies to devices remembered before); marks it used.
+/// `user` within `days`, the account's current period (a shorter period,
+/// or 0, applies to devices remembered before); marks it used.
 pub async fn recognise(
     app: &AppState,
     user: &User,
+    days: i64,
     token: Option<&str>,
     ip: Option<&str>,
 ) -> Result<bool, store::Error> {
-    let Some(token) = token.filter(|t| !t.is_empty() && t.len() <= 64) else {
-        return Ok(false);
-    };
     let now = app.clock.now();
-    let hash = secret::token_hash(token);
-    let Some(device) = app.store.remembered_device(&hash, &user.id, now).await? else {
-        return Ok(false);
-    };
-    let days = app
-        .store
-        .tenant_of(user)
-        .await?
-        .settings
-        .remember_device_days;
-    if device.created_at + days * DAY <= now {
-        return Ok(false);
+    match live_device(app, user, token).await? {
+        Some(device) if device.created_at + days * DAY > now => {
+            app.store.touch_device(&device.id, ip, now).await?;
+            Ok(true)
+        }
+        _ => Ok(false),
     }
-    app.store.touch_device(&device.id, ip, now).await?;
-    Ok(true)
 }
 
 /// The id of the device the browser's secret names, if it is `user`'s.
@@ -105,15 +95,22 @@ pub async fn this_device(
     user: &User,
     token: Option<&str>,
 ) -> Result<Option<String>, store::Error> {
+    Ok(live_device(app, user, token).await?.map(|d| d.id))
+}
+
+/// The live device of `user` the browser's secret names.
+async fn live_device(
+    app: &AppState,
+    user: &User,
+    token: Option<&str>,
+) -> Result<Option<RememberedDevice>, store::Error> {
     let Some(token) = token.filter(|t| !t.is_empty() && t.len() <= 64) else {
         return Ok(None);
     };
     let hash = secret::token_hash(token);
-    let device = app
-        .store
+    app.store
         .remembered_device(&hash, &user.id, app.clock.now())
-        .await?;
-    Ok(device.map(|d| d.id))
+        .await
 }
 
 /// The user's remembered devices.

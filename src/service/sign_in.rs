@@ -46,8 +46,9 @@ pub async fn password_step(
         _ => return Ok(PasswordStep::Wrong),
     };
     let account = app.store.tenant_of(&user).await?;
+    let level = factors::level::of(app, &user).await?;
     let facts = Facts {
-        has_factor: factors::has_factor(app, &user).await?,
+        has_factor: level.any(),
         must_enroll: user.must_enroll,
         account_requires_mfa: policy::enrolment_required(
             &account,
@@ -56,11 +57,12 @@ pub async fn password_step(
         ),
         wants_aal2,
     };
+    let days = account.settings.remember_device_days;
     match after_password(&facts) {
         Next::Then(Stage::SecondFactor)
             if device.is_some()
-                && factors::level::of(app, &user).await?.reach_aal2()
-                && devices::recognise(app, &user, device, Some(ip)).await? =>
+                && level.reach_aal2()
+                && devices::recognise(app, &user, days, device, Some(ip)).await? =>
         {
             Ok(PasswordStep::Remembered(user))
         }
