@@ -96,6 +96,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/oidc/form_post.html"),
     ),
     (
+        "oidc/consent.html",
+        include_str!("../templates/oidc/consent.html"),
+    ),
+    (
         "password/forgot.html",
         include_str!("../templates/password/forgot.html"),
     ),

@@ -84,6 +84,7 @@ fuzz_target!(|data: &[u8]| {
         post_logout_redirect_uris: vec![presented.to_string()],
         backchannel_logout_uri: registered.first().cloned(),
         id_token_alg: "RS256".into(),
+        ..Registration::default()
     };
     if registration::check(&registration).is_ok() {
         for uri in &registration.redirect_uris {

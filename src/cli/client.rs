@@ -49,6 +49,10 @@ pub enum ClientCommand {
         /// A public client (no secret; PKCE required).
         #[arg(long)]
         public: bool,
+        /// A third-party client: each user is asked once per client and
+        /// scope set before it gets their data.
+        #[arg(long)]
+        consent: bool,
     },
 }
 
@@ -62,6 +66,7 @@ pub async fn run(cmd: ClientCommand, config: &Config) -> Result<(), CliError> {
             id_token_alg,
             secret_stdin,
             public: _,
+            consent,
         } => {
             registration::check(&Registration {
                 client_id: client_id.clone(),
@@ -69,6 +74,7 @@ pub async fn run(cmd: ClientCommand, config: &Config) -> Result<(), CliError> {
                 post_logout_redirect_uris: post_logout_redirect_uris.clone(),
                 backchannel_logout_uri: backchannel_logout_uri.clone(),
                 id_token_alg: id_token_alg.name().into(),
+                consent,
             })
             .map_err(CliError::Usage)?;
             let secret_hash = if secret_stdin {
@@ -86,6 +92,7 @@ pub async fn run(cmd: ClientCommand, config: &Config) -> Result<(), CliError> {
                     post_logout_redirect_uris: &post_logout_redirect_uris,
                     backchannel_logout_uri: backchannel_logout_uri.as_deref(),
                     id_token_alg: id_token_alg.name(),
+                    consent,
                     now: now(),
                 })
                 .await
@@ -100,7 +107,12 @@ pub async fn run(cmd: ClientCommand, config: &Config) -> Result<(), CliError> {
             } else {
                 "public"
             };
-            println!("registered {kind} client {client_id}");
+            let party = if consent {
+                ", third-party (users asked for consent)"
+            } else {
+                ""
+            };
+            println!("registered {kind} client {client_id}{party}");
             Ok(())
         }
     }

@@ -140,6 +140,7 @@ pub async fn start(mut config: Config, port: u16) -> Result<Demo, DemoError> {
                     "http://127.0.0.1:{port}/backchannel-logout"
                 )),
                 id_token_alg: alg,
+                consent: false,
                 now,
             })
             .await

@@ -12,6 +12,8 @@ pub const JWKS: &str = "/jwks";
 pub const LOGOUT: &str = "/logout";
 pub const REVOCATION: &str = "/revoke";
 pub const INTROSPECTION: &str = "/introspect";
+/// The consent page of third-party clients (a page, not in discovery).
+pub const CONSENT: &str = "/consent";
 
 /// The discovery document of a provider at `issuer`.
 pub fn discovery_document(issuer: &str) -> String {
@@ -37,7 +39,7 @@ pub fn discovery_document(issuer: &str) -> String {
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "code_challenge_methods_supported": ["S256"],
         "acr_values_supported": Acr::ALL,
-        "prompt_values_supported": ["none", "login"],
+        "prompt_values_supported": ["none", "login", "consent"],
         "claims_supported": [
             "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "azp",
             "preferred_username", "name", "email", "email_verified"

@@ -20,6 +20,8 @@ pub struct Registration {
     pub post_logout_redirect_uris: Vec<String>,
     pub backchannel_logout_uri: Option<String>,
     pub id_token_alg: String,
+    /// A third-party client: users are asked before it gets their data.
+    pub consent: bool,
 }
 
 /// What a registered URI is for: each use allows its own schemes.
@@ -255,6 +257,7 @@ mod tests {
             post_logout_redirect_uris: vec![],
             backchannel_logout_uri: None,
             id_token_alg: "RS256".into(),
+            consent: false,
         }
     }
 

@@ -14,6 +14,17 @@ pub fn normalize(requested: &str) -> String {
     kept.join(" ")
 }
 
+/// What granting `scope` lets a client have, in words for the consent page.
+pub fn in_words(scope: &str) -> &'static str {
+    match scope {
+        "openid" => "Know who you are: your account's identifier here",
+        "profile" => "Your name and username",
+        "email" => "Your email address, and whether it is verified",
+        "offline_access" => "Stay connected while you are away (until you revoke it)",
+        _ => "Something this provider does not know",
+    }
+}
+
 pub fn contains(scope: &str, wanted: &str) -> bool {
     scope.split(' ').any(|s| s == wanted)
 }
@@ -33,6 +44,13 @@ mod tests {
     #[test]
     fn unknown_and_repeated_scopes_are_dropped() {
         assert_eq!(normalize("openid  email openid calendar"), "openid email");
+    }
+
+    #[test]
+    fn every_supported_scope_has_words() {
+        for scope in SUPPORTED {
+            assert_ne!(in_words(scope), in_words("calendar"), "{scope}");
+        }
     }
 
     #[test]

@@ -8,7 +8,8 @@
 
 use crate::app::AppState;
 use crate::auth::{secret, user_agent};
-use crate::store::{self, NewAuditEvent, NewDevice, RememberedDevice, User};
+use crate::service::audit::user_event;
+use crate::store::{self, NewDevice, RememberedDevice, User};
 
 /// The user's own events that forget every remembered device of theirs:
 /// each change to their factors or password, and signing out everywhere.
@@ -65,7 +66,7 @@ pub async fn remember(
         })
         .await?;
     let detail = serde_json::json!({ "device": id, "label": label, "days": days });
-    audit(app, "device_remembered", user, None, ip, detail).await?;
+    user_event(app, "device_remembered", user, None, ip, detail).await?;
     Ok(Some((token, days * DAY)))
 }
 
@@ -132,7 +133,7 @@ pub async fn forget_all(
     let forgotten = app.store.forget_devices_of(&user.id).await?;
     if forgotten > 0 {
         let detail = serde_json::json!({ "reason": reason, "devices": forgotten });
-        audit(app, "remembered_devices_forgotten", user, actor, ip, detail).await?;
+        user_event(app, "remembered_devices_forgotten", user, actor, ip, detail).await?;
     }
     Ok(forgotten)
 }
@@ -149,28 +150,6 @@ pub async fn forget_one(
         return Ok(false);
     }
     let detail = serde_json::json!({ "device": id });
-    audit(app, "remembered_device_forgotten", user, actor, ip, detail).await?;
+    user_event(app, "remembered_device_forgotten", user, actor, ip, detail).await?;
     Ok(true)
-}
-
-/// An event about `user`'s devices, by `actor` (the user when none).
-async fn audit(
-    app: &AppState,
-    kind: &str,
-    user: &User,
-    actor: Option<&str>,
-    ip: Option<&str>,
-    detail: serde_json::Value,
-) -> Result<(), store::Error> {
-    app.store
-        .audit(NewAuditEvent {
-            kind,
-            account_id: Some(&user.account_id),
-            user_id: Some(&user.id),
-            actor_id: Some(actor.unwrap_or(&user.id)),
-            ip,
-            detail,
-            now: app.clock.now(),
-        })
-        .await
 }

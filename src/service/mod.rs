@@ -2,8 +2,12 @@
 //! handlers in `http` and the commands in `cli`. Imports `app` and the
 //! foundation (`store`, `auth`, `oidc`, `config`, `clock`), never `http`.
 
+/// The audit event about one user.
+pub mod audit;
 /// Back-channel logout delivery.
 pub mod backchannel;
+/// Consent for third-party clients: asked, recorded, revoked.
+pub mod consent;
 /// The provider console's operations, for its pages and its API.
 pub mod console;
 /// Email and SMS to users: queued, sent, retried.

@@ -14,6 +14,8 @@ pub struct Client {
     /// The `admin` scope granted for the client-credentials grant: an
     /// account id, or `*` for every account.
     pub admin_scope: Option<String>,
+    /// A third-party client: its users are asked before it gets their data.
+    pub consent: bool,
 }
 
 impl Client {
@@ -29,6 +31,7 @@ pub struct NewClient<'a> {
     pub post_logout_redirect_uris: &'a [String],
     pub backchannel_logout_uri: Option<&'a str>,
     pub id_token_alg: &'a str,
+    pub consent: bool,
     pub now: i64,
 }
 
@@ -41,7 +44,11 @@ struct ClientRow {
     backchannel_logout_uri: Option<String>,
     id_token_alg: String,
     admin_scope: Option<String>,
+    consent: i64,
 }
+
+const CLIENT_COLUMNS: &str = "client_id, secret_hash, redirect_uris, post_logout_redirect_uris, \
+     backchannel_logout_uri, id_token_alg, admin_scope, consent";
 
 fn uri_list(text: &str) -> Result<Vec<String>, Error> {
     serde_json::from_str(text).map_err(|e| Error::Corrupt(format!("client URI list: {e}")))
@@ -58,6 +65,7 @@ impl TryFrom<ClientRow> for Client {
             backchannel_logout_uri: row.backchannel_logout_uri,
             id_token_alg: row.id_token_alg,
             admin_scope: row.admin_scope,
+            consent: row.consent != 0,
         })
     }
 }
@@ -67,7 +75,8 @@ impl Store {
         let to_json = |uris: &[String]| serde_json::to_string(uris).unwrap_or_else(|_| "[]".into());
         sqlx::query(
             "insert into clients (client_id, secret_hash, redirect_uris, post_logout_redirect_uris, \
-             backchannel_logout_uri, id_token_alg, created_at) values ($1, $2, $3, $4, $5, $6, $7)",
+             backchannel_logout_uri, id_token_alg, consent, created_at) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(client.client_id)
         .bind(client.secret_hash)
@@ -75,6 +84,7 @@ impl Store {
         .bind(to_json(client.post_logout_redirect_uris))
         .bind(client.backchannel_logout_uri)
         .bind(client.id_token_alg)
+        .bind(i64::from(client.consent))
         .bind(client.now)
         .execute(&mut *self.write().await?)
         .await
@@ -83,38 +93,35 @@ impl Store {
     }
 
     pub async fn client(&self, client_id: &str) -> Result<Option<Client>, Error> {
-        let row: Option<ClientRow> = sqlx::query_as(
-            "select client_id, secret_hash, redirect_uris, post_logout_redirect_uris, \
-             backchannel_logout_uri, id_token_alg, admin_scope from clients where client_id = $1",
-        )
-        .bind(client_id)
-        .fetch_optional(&mut *self.read().await?)
-        .await?;
+        let sql = format!("select {CLIENT_COLUMNS} from clients where client_id = $1");
+        let row: Option<ClientRow> = sqlx::query_as(&sql)
+            .bind(client_id)
+            .fetch_optional(&mut *self.read().await?)
+            .await?;
         row.map(Client::try_from).transpose()
     }
 
     /// Every client, by id.
     pub async fn clients(&self) -> Result<Vec<Client>, Error> {
-        let rows: Vec<ClientRow> = sqlx::query_as(
-            "select client_id, secret_hash, redirect_uris, post_logout_redirect_uris, \
-             backchannel_logout_uri, id_token_alg, admin_scope from clients order by client_id",
-        )
-        .fetch_all(&mut *self.read().await?)
-        .await?;
+        let sql = format!("select {CLIENT_COLUMNS} from clients order by client_id");
+        let rows: Vec<ClientRow> = sqlx::query_as(&sql)
+            .fetch_all(&mut *self.read().await?)
+            .await?;
         rows.into_iter().map(Client::try_from).collect()
     }
 
-    /// Changes a client's URIs and algorithm (not its id or secret).
+    /// Changes a client's URIs, algorithm and consent (not its id or secret).
     pub async fn update_client(&self, client: NewClient<'_>) -> Result<(), Error> {
         let to_json = |uris: &[String]| serde_json::to_string(uris).unwrap_or_else(|_| "[]".into());
         let done = sqlx::query(
             "update clients set redirect_uris = $1, post_logout_redirect_uris = $2, \
-             backchannel_logout_uri = $3, id_token_alg = $4 where client_id = $5",
+             backchannel_logout_uri = $3, id_token_alg = $4, consent = $5 where client_id = $6",
         )
         .bind(to_json(client.redirect_uris))
         .bind(to_json(client.post_logout_redirect_uris))
         .bind(client.backchannel_logout_uri)
         .bind(client.id_token_alg)
+        .bind(i64::from(client.consent))
         .bind(client.client_id)
         .execute(&mut *self.write().await?)
         .await?;

@@ -212,6 +212,10 @@ each_backend! {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
         let (status, body) = put(&app, "/admin/api/clients/crm", &token, json!({ "redirect_uris": [redirect, "https://crm.example/cb"] })).await;
         assert_eq!((status, body["redirect_uris"].as_array().map(Vec::len)), (StatusCode::OK, Some(2)));
+        assert_eq!(body["consent"], json!(false));
+        let (status, body) = put(&app, "/admin/api/clients/crm", &token, json!({ "redirect_uris": [redirect], "consent": true })).await;
+        assert_eq!((status, &body["consent"]), (StatusCode::OK, &json!(true)), "{body}");
+        assert!(app.state.store.client("crm").await.unwrap().unwrap().consent);
         let (status, rotated) = post(&app, "/admin/api/clients/crm/secret", &token, None).await;
         assert_eq!(status, StatusCode::OK);
         assert_ne!(rotated["client_secret"].as_str().unwrap(), secret);

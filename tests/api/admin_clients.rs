@@ -114,6 +114,15 @@ each_backend! {
         assert_eq!(portal.backchannel_logout_uri.as_deref(), Some("https://portal.example/bc"));
         assert_eq!(portal.id_token_alg, "EdDSA");
         assert!(!portal.is_public(), "the kind stays");
+        assert!(!portal.consent, "first-party unless ticked");
+        let (_, _, page) = app.get("/admin/clients/portal").await;
+        let (status, _, _) = app.submit_in(&app.browser, &page, "/admin/clients/portal", &[("redirect_uris", &uris), ("id_token_alg", "EdDSA"), ("consent", "on")]).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert!(app.state.store.client("portal").await.unwrap().unwrap().consent);
+        let (_, _, page) = app.get("/admin/clients/portal").await;
+        assert!(page.contains(r#"name="consent" checked"#), "{page}");
+        let (_, _, list) = app.get("/admin/clients").await;
+        assert!(list.contains("third-party (asks for consent)"));
         assert!(app.state.store.client("hijack").await.unwrap().is_none(), "the id stays");
 
         let (_, _, form) = app.get("/admin/clients/new").await;

@@ -209,6 +209,28 @@ async fn the_cli_creates_accounts_users_and_clients_and_refuses_bad_input() {
             0
         );
 
+        let third_party = run(
+            &[
+                "client",
+                "create",
+                "--client-id",
+                "partner",
+                "--redirect-uri",
+                "https://partner.example/cb",
+                "--public",
+                "--consent",
+            ],
+            None,
+        );
+        assert_eq!(third_party.code, 0, "{}", third_party.stderr);
+        assert!(
+            third_party
+                .stdout
+                .contains("third-party (users asked for consent)"),
+            "{}",
+            third_party.stdout
+        );
+
         let rotated = run(&["keys", "rotate"], None);
         assert_eq!(rotated.code, 0, "{}", rotated.stderr);
         assert_eq!(

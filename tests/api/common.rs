@@ -320,6 +320,7 @@ impl TestApp {
                     post_logout_redirect_uris: &[],
                     backchannel_logout_uri: None,
                     id_token_alg: alg,
+                    consent: false,
                     now,
                 })
                 .await
@@ -400,26 +401,7 @@ impl TestApp {
     /// browser until the provider answers with something other than a redirect
     /// to itself.
     pub fn auth_request(&self, rp: &Rp, extra: &[(&str, &str)]) -> AuthRequest {
-        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-        let mut builder = rp
-            .authorize_url(
-                CoreAuthenticationFlow::AuthorizationCode,
-                CsrfToken::new_random,
-                Nonce::new_random,
-            )
-            .add_scope(Scope::new("email".into()))
-            .add_scope(Scope::new("profile".into()))
-            .set_pkce_challenge(challenge);
-        for (k, v) in extra {
-            builder = builder.add_extra_param(*k, *v);
-        }
-        let (url, state, nonce) = builder.url();
-        AuthRequest {
-            url: url.to_string(),
-            state,
-            nonce,
-            verifier: Some(verifier),
-        }
+        request_for(rp, &["email", "profile"], extra)
     }
 
     /// GETs `url` in the browser and returns (status, Location header, body).
@@ -558,6 +540,31 @@ impl TestApp {
             tokens,
             claims,
         }
+    }
+}
+
+/// An authorization request of `rp` for `openid` and `scopes`, with PKCE and `extra`.
+pub fn request_for(rp: &Rp, scopes: &[&str], extra: &[(&str, &str)]) -> AuthRequest {
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let mut builder = rp
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
+        .set_pkce_challenge(challenge);
+    for scope in scopes {
+        builder = builder.add_scope(Scope::new(scope.to_string()));
+    }
+    for (k, v) in extra {
+        builder = builder.add_extra_param(*k, *v);
+    }
+    let (url, state, nonce) = builder.url();
+    AuthRequest {
+        url: url.to_string(),
+        state,
+        nonce,
+        verifier: Some(verifier),
     }
 }
 
@@ -784,23 +791,30 @@ pub async fn password_session(app: &TestApp, browser: &reqwest::Client, username
 /// The secret of the confidential client `robot` that `register_robot` makes.
 pub const ROBOT_SECRET: &str = "robot-secret-0123456789";
 
-/// Registers confidential client `robot` with the `admin` grant over `scope`
-/// (an account id or `*`), or with none.
-pub async fn register_robot(app: &TestApp, scope: Option<&str>) {
-    let hash = gatehouse::auth::password::hash(ROBOT_SECRET, CHEAP).unwrap();
+/// Registers confidential client `client_id` with `secret`, redirecting to
+/// `redirect_uri(client_id)`; `consent` makes it a third-party client.
+pub async fn register_confidential(app: &TestApp, client_id: &str, secret: &str, consent: bool) {
+    let hash = gatehouse::auth::password::hash(secret, CHEAP).unwrap();
     app.state
         .store
         .create_client(gatehouse::store::NewClient {
-            client_id: "robot",
+            client_id,
             secret_hash: Some(&hash),
-            redirect_uris: &[app.redirect_uri("robot")],
+            redirect_uris: &[app.redirect_uri(client_id)],
             post_logout_redirect_uris: &[],
             backchannel_logout_uri: None,
             id_token_alg: "RS256",
+            consent,
             now: app.state.clock.now(),
         })
         .await
         .unwrap();
+}
+
+/// Registers confidential client `robot` with the `admin` grant over `scope`
+/// (an account id or `*`), or with none.
+pub async fn register_robot(app: &TestApp, scope: Option<&str>) {
+    register_confidential(app, "robot", ROBOT_SECRET, false).await;
     app.state
         .store
         .set_client_admin_scope("robot", scope)

@@ -92,6 +92,7 @@ async fn register_receivers(app: &TestApp, shop_uri: &str, desk_uri: &str) {
                 post_logout_redirect_uris: &[format!("http://127.0.0.1:9/{client_id}/signed-out")],
                 backchannel_logout_uri: Some(uri),
                 id_token_alg: alg,
+                consent: false,
                 now,
             })
             .await

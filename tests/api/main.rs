@@ -13,6 +13,7 @@ mod browser;
 mod cli;
 mod code_flow;
 mod common;
+mod consent;
 mod demo;
 mod email_code_level;
 mod email_codes;

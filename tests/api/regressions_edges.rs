@@ -125,6 +125,7 @@ async fn register_corner(app: &TestApp) -> Rp {
         post_logout_redirect_uris: vec![exact(SIGNED_OUT)],
         backchannel_logout_uri: None,
         id_token_alg: "RS256".into(),
+        consent: false,
     };
     assert_eq!(gatehouse::oidc::registration::check(&registration), Ok(()));
     let hash = gatehouse::auth::password::hash(CORNER_SECRET, CHEAP).unwrap();
@@ -137,6 +138,7 @@ async fn register_corner(app: &TestApp) -> Rp {
             post_logout_redirect_uris: &registration.post_logout_redirect_uris,
             backchannel_logout_uri: None,
             id_token_alg: "RS256",
+            consent: false,
             now: app.state.clock.now(),
         })
         .await

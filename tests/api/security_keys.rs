@@ -694,7 +694,17 @@ pub async fn code_at_relying_party(
     chromium: &Browser,
     request: &AuthRequest,
 ) -> String {
-    let redirect_uri = app.redirect_uri("portal");
+    code_at_client(app, chromium, request, "portal").await
+}
+
+/// The code the browser carried back to `client_id`'s redirect URI.
+pub async fn code_at_client(
+    app: &TestApp,
+    chromium: &Browser,
+    request: &AuthRequest,
+    client_id: &str,
+) -> String {
+    let redirect_uri = app.redirect_uri(client_id);
     for _ in 0..200 {
         let url = chromium.url().await;
         if url.as_str().starts_with(&redirect_uri) {

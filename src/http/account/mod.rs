@@ -2,6 +2,7 @@
 //! codes, and sessions. This file routes the pages; `session` holds the
 //! signed-in user they share and the rule for changing a factor.
 
+pub mod apps;
 pub mod email_codes;
 pub mod factors;
 pub mod keys;
@@ -24,6 +25,7 @@ pub fn router() -> Router<AppState> {
             "/account/devices/forget",
             post(security::submit_forget_device),
         )
+        .route(apps::REVOKE_PATH, post(apps::submit_revoke))
         .route("/account/step-up", post(security::submit_step_up))
         .route(
             "/account/sessions/sign-out-others",

@@ -6,6 +6,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Serialize;
 
+use super::apps::{self, AppRow};
 use super::keys;
 use super::session::{recently_reauthenticated, SignedIn};
 use crate::app::AppState;
@@ -44,6 +45,7 @@ pub struct AccountPage {
     pub offer_sign_out_others: bool,
     pub sessions: Vec<SessionRow>,
     pub devices: Vec<DeviceRow>,
+    pub apps: Vec<AppRow>,
     #[serde(flatten)]
     pub factors: FactorFields,
     #[serde(flatten)]
@@ -177,6 +179,7 @@ pub async fn render_account(
         error,
         sessions: session_rows(app, user, session).await?,
         devices: device_rows(app, headers, user).await?,
+        apps: apps::app_rows(app, user).await?,
         factors: FactorFields::of(app, overview),
         contact,
     };
@@ -193,6 +196,7 @@ fn offers_sign_out_others(notice: Option<&str>, error: Option<&str>) -> bool {
             && n != SESSION_ENDED
             && n != PASSWORD_CHANGED
             && n != DEVICE_FORGOTTEN
+            && n != apps::APP_REVOKED
             && !n.starts_with("We emailed")
             && !n.starts_with("We texted")
             && !n.starts_with("We phoned")

@@ -42,6 +42,7 @@ struct ClientRow {
     redirect_uris: Vec<String>,
     id_token_alg: String,
     backchannel: bool,
+    consent: bool,
 }
 
 #[derive(Serialize)]
@@ -66,6 +67,7 @@ pub async fn show_list(State(app): State<AppState>, admin: Admin) -> Result<Resp
             href: client_path(&c.client_id),
             public: c.is_public(),
             backchannel: c.backchannel_logout_uri.is_some(),
+            consent: c.consent,
             client_id: c.client_id,
             redirect_uris: c.redirect_uris,
             id_token_alg: c.id_token_alg,
@@ -88,6 +90,8 @@ struct Fields {
     backchannel_logout_uri: String,
     id_token_alg: String,
     public: bool,
+    /// A third-party client: users are asked for consent.
+    consent: bool,
     /// The `admin` grant: empty, an account id, or `*`.
     admin_scope: String,
 }
@@ -101,6 +105,7 @@ impl Fields {
             backchannel_logout_uri: client.backchannel_logout_uri.clone().unwrap_or_default(),
             id_token_alg: client.id_token_alg.clone(),
             public: client.is_public(),
+            consent: client.consent,
             admin_scope: client.admin_scope.clone().unwrap_or_default(),
         }
     }
@@ -121,6 +126,7 @@ impl Fields {
             backchannel_logout_uri: field("backchannel_logout_uri").trim().to_string(),
             id_token_alg: field("id_token_alg"),
             public: field("kind") == "public",
+            consent: field("consent") == "on",
             admin_scope: field("admin_scope"),
         }
     }
@@ -133,6 +139,7 @@ impl Fields {
             backchannel_logout_uri: Some(self.backchannel_logout_uri.clone())
                 .filter(|u| !u.is_empty()),
             id_token_alg: self.id_token_alg.clone(),
+            consent: self.consent,
         }
     }
 }

@@ -24,6 +24,7 @@ fn client_json(client: &Client) -> Value {
         "backchannel_logout_uri": client.backchannel_logout_uri,
         "id_token_alg": client.id_token_alg,
         "admin_scope": client.admin_scope,
+        "consent": client.consent,
     })
 }
 
@@ -42,6 +43,8 @@ pub struct ClientBody {
     backchannel_logout_uri: Option<String>,
     #[serde(default = "default_alg")]
     id_token_alg: String,
+    #[serde(default)]
+    consent: bool,
 }
 
 fn default_alg() -> String {
@@ -56,6 +59,7 @@ impl ClientBody {
             post_logout_redirect_uris: self.post_logout_redirect_uris,
             backchannel_logout_uri: self.backchannel_logout_uri.filter(|u| !u.is_empty()),
             id_token_alg: self.id_token_alg,
+            consent: self.consent,
         }
     }
 }

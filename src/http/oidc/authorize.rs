@@ -21,10 +21,11 @@ use crate::oidc::authorize_request::{
     AuthorizeRequest, Prompt, RedirectError, ResponseMode, Target,
 };
 use crate::oidc::claims::ID_TOKEN_TYP;
+use crate::oidc::endpoints;
 use crate::oidc::params::Params;
 use crate::oidc::registration;
-use crate::service::factors;
-use crate::store::{Session, User};
+use crate::service::{consent, factors};
+use crate::store::{Client, Session, User};
 
 pub const PATH: &str = crate::oidc::endpoints::AUTHORIZE;
 
@@ -76,7 +77,7 @@ async fn authorize(app: AppState, headers: HeaderMap, input: &[u8]) -> Result<Re
         }
     };
     let session = cookies::current_session(&app, &headers).await?;
-    decide(&app, request, session).await
+    decide(&app, request, session, &client).await
 }
 
 /// Answers a checked request: a code when the session suffices, else the sign-in page.
@@ -84,6 +85,7 @@ async fn decide(
     app: &AppState,
     request: AuthorizeRequest,
     session: Option<Session>,
+    client: &Client,
 ) -> Result<Response, PageError> {
     let now = app.clock.now();
     let hinted_subject = match &request.id_token_hint {
@@ -115,10 +117,10 @@ async fn decide(
             if request.wants_aal2() || !factors.met_by(session.acr, &session.amr) {
                 step_up(app, request, session, user).await
             } else {
-                issue_code(app, &request, &session).await
+                issue_code(app, &request, &session, client, false).await
             }
         }
-        Some(session) => issue_code(app, &request, &session).await,
+        Some(session) => issue_code(app, &request, &session, client, false).await,
         None if request.prompt == Prompt::None => {
             let err = RedirectError::new("login_required", "the user is not signed in");
             Ok(refuse(app, &request, &err))
@@ -146,7 +148,7 @@ async fn park(app: &AppState, request: &AuthorizeRequest) -> Result<String, Page
     Ok(id)
 }
 
-async fn session_user(app: &AppState, session: &Session) -> Result<User, PageError> {
+pub(super) async fn session_user(app: &AppState, session: &Session) -> Result<User, PageError> {
     app.store
         .user_by_id(&session.user_id)
         .await?
@@ -206,11 +208,7 @@ pub async fn resume(
     fresh: bool,
 ) -> Result<Response, PageError> {
     let now = app.clock.now();
-    let Some((params, _)) = app.store.auth_request(request_id, now).await? else {
-        return Err(expired_request());
-    };
-    let request: AuthorizeRequest = serde_json::from_str(&params)
-        .map_err(|e| PageError::Internal(format!("parked request: {e}")))?;
+    let request = parked(app, request_id).await?;
     // The parked id is no capability: the session itself must answer the
     // request (its level, a sign-in for this request, the hinted user).
     let hinted = request
@@ -239,26 +237,72 @@ pub async fn resume(
         return step_up(app, request, session.clone(), user).await;
     }
     let client = app.store.client(&request.client_id).await?;
-    if !client
-        .is_some_and(|c| registration::uri_is_registered(&c.redirect_uris, &request.redirect_uri))
-    {
+    let Some(client) =
+        client.filter(|c| registration::uri_is_registered(&c.redirect_uris, &request.redirect_uri))
+    else {
         return Err(PageError::BadRequest(
             "The application that asked for this sign-in is no longer registered.".into(),
         ));
-    }
-    issue_code(app, &request, session).await
+    };
+    issue_code(app, &request, session, &client, fresh).await
 }
 
-fn expired_request() -> PageError {
+/// A request parked while the user signs in (or is asked for consent).
+pub(super) async fn parked(
+    app: &AppState,
+    request_id: &str,
+) -> Result<AuthorizeRequest, PageError> {
+    let now = app.clock.now();
+    if request_id.is_empty() || request_id.len() > 64 {
+        return Err(expired_request());
+    }
+    let Some((params, _)) = app.store.auth_request(request_id, now).await? else {
+        return Err(expired_request());
+    };
+    serde_json::from_str(&params).map_err(|e| PageError::Internal(format!("parked request: {e}")))
+}
+
+pub(super) fn expired_request() -> PageError {
     PageError::BadRequest(
         "This sign-in request has expired or was already completed. Go back to the application and sign in again."
             .into(),
     )
 }
 
+/// The code, once a third-party client has the user's consent to the
+/// scopes it asks for; else the consent page, or `consent_required` for a
+/// request that shows none. `fresh` as for [`resume`].
+async fn issue_code(
+    app: &AppState,
+    request: &AuthorizeRequest,
+    session: &Session,
+    client: &Client,
+    fresh: bool,
+) -> Result<Response, PageError> {
+    let asked = request.prompt_consent;
+    if !consent::needed(app, client, &session.user_id, &request.scope, asked).await? {
+        return send_code(app, request, session);
+    }
+    if request.prompt == Prompt::None {
+        let err = RedirectError::new(
+            "consent_required",
+            "the user has not allowed this application",
+        );
+        return Ok(refuse(app, request, &err));
+    }
+    // The consent page answers `prompt=consent` itself.
+    let mut asking = request.clone();
+    asking.prompt_consent = false;
+    let id = park(app, &asking).await?;
+    if fresh {
+        app.store.complete_auth_request(&id, &session.sid).await?;
+    }
+    Ok(see_other(&format!("{}?request={id}", endpoints::CONSENT)))
+}
+
 /// Seals the grant into a fresh code and sends the browser back with it;
 /// nothing is stored until the code is redeemed.
-async fn issue_code(
+fn send_code(
     app: &AppState,
     request: &AuthorizeRequest,
     session: &Session,
@@ -293,7 +337,7 @@ async fn issue_code(
 }
 
 /// The error of a checked request, back to its client.
-fn refuse(app: &AppState, request: &AuthorizeRequest, err: &RedirectError) -> Response {
+pub(super) fn refuse(app: &AppState, request: &AuthorizeRequest, err: &RedirectError) -> Response {
     let (uri, mode) = (&request.redirect_uri, request.response_mode);
     error_redirect(app, uri, mode, request.state.as_deref(), err)
 }

@@ -2,6 +2,7 @@
 
 pub mod authorize;
 pub mod client_auth;
+pub mod consent;
 pub mod discovery;
 pub mod form_post;
 pub mod introspection;
@@ -24,6 +25,7 @@ pub fn router() -> Router<AppState> {
             authorize::PATH,
             get(authorize::authorize_get).post(authorize::authorize_post),
         )
+        .route(consent::PATH, get(consent::show).post(consent::submit))
         .route(token::PATH, post(token::token))
         .route(revocation::PATH, post(revocation::revoke))
         .route(

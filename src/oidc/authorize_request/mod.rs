@@ -37,6 +37,10 @@ pub struct AuthorizeRequest {
     pub nonce: Option<String>,
     pub code_challenge: Option<String>,
     pub prompt: Prompt,
+    /// `prompt=consent`: a third-party client's user is asked even when they
+    /// allowed these scopes before.
+    #[serde(default)]
+    pub prompt_consent: bool,
     pub max_age: Option<i64>,
     pub login_hint: Option<String>,
     pub id_token_hint: Option<String>,
@@ -155,7 +159,9 @@ impl AuthorizeRequest {
             }
         }
 
-        let prompt = parse_prompt(get("prompt")?.as_deref())?;
+        let prompt_text = get("prompt")?;
+        let prompt = parse_prompt(prompt_text.as_deref())?;
+        let prompt_consent = prompt_text.is_some_and(|p| p.split(' ').any(|v| v == "consent"));
         let max_age = match get("max_age")? {
             None => None,
             Some(text) => match text.parse::<i64>() {
@@ -188,6 +194,7 @@ impl AuthorizeRequest {
             nonce: get("nonce")?,
             code_challenge,
             prompt,
+            prompt_consent,
             max_age,
             login_hint: get("login_hint")?,
             id_token_hint: get("id_token_hint")?,
@@ -315,6 +322,17 @@ mod tests {
         assert_eq!(req.prompt, Prompt::Login);
         assert_eq!(req.max_age, Some(300));
         assert_eq!(req.login_hint.as_deref(), Some("ann"));
+        assert!(!req.prompt_consent);
+    }
+
+    #[test]
+    fn prompt_consent_is_kept_beside_login() {
+        let both = parse(&format!("{}&prompt=consent+login", base()), false).unwrap();
+        assert_eq!(both.prompt, Prompt::Login);
+        assert!(both.prompt_consent);
+        let alone = parse(&format!("{}&prompt=consent", base()), false).unwrap();
+        assert_eq!(alone.prompt, Prompt::Default);
+        assert!(alone.prompt_consent);
     }
 
     #[test]

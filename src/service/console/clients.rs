@@ -43,6 +43,7 @@ pub async fn create_client(
             post_logout_redirect_uris: &registration.post_logout_redirect_uris,
             backchannel_logout_uri: registration.backchannel_logout_uri.as_deref(),
             id_token_alg: &registration.id_token_alg,
+            consent: registration.consent,
             now: app.clock.now(),
         })
         .await
@@ -57,12 +58,13 @@ pub async fn create_client(
         "client_id": registration.client_id,
         "public": public,
         "redirect_uris": registration.redirect_uris,
+        "consent": registration.consent,
     });
     audit(app, actor, "client_created", PROVIDER_EVENT, None, detail).await?;
     Ok(secret.map(|(secret, _)| secret))
 }
 
-/// Changes a client's URIs and algorithm; its id and kind stay.
+/// Changes a client's URIs, algorithm and consent; its id and kind stay.
 pub async fn update_client(
     app: &AppState,
     actor: &Actor,
@@ -78,6 +80,7 @@ pub async fn update_client(
             post_logout_redirect_uris: &registration.post_logout_redirect_uris,
             backchannel_logout_uri: registration.backchannel_logout_uri.as_deref(),
             id_token_alg: &registration.id_token_alg,
+            consent: registration.consent,
             now: app.clock.now(),
         })
         .await?;
@@ -87,6 +90,7 @@ pub async fn update_client(
         "post_logout_redirect_uris": registration.post_logout_redirect_uris,
         "backchannel_logout_uri": registration.backchannel_logout_uri,
         "id_token_alg": registration.id_token_alg,
+        "consent": registration.consent,
     });
     audit(app, actor, "client_changed", PROVIDER_EVENT, None, detail).await
 }

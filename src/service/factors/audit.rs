@@ -4,7 +4,7 @@
 
 use crate::app::AppState;
 use crate::service::devices;
-use crate::store::{self, NewAuditEvent, User};
+use crate::store::{self, User};
 
 /// Writes an audit event of the user's own, and emails them the notice the
 /// event calls for (a change to what protects their account).
@@ -19,15 +19,5 @@ pub async fn audit(
     if devices::FORGOTTEN_BY.contains(&kind) {
         devices::forget_all(app, user, kind, None, ip).await?;
     }
-    app.store
-        .audit(NewAuditEvent {
-            kind,
-            account_id: Some(&user.account_id),
-            user_id: Some(&user.id),
-            actor_id: Some(&user.id),
-            ip,
-            detail,
-            now: app.clock.now(),
-        })
-        .await
+    crate::service::audit::user_event(app, kind, user, None, ip, detail).await
 }
