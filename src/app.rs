@@ -86,8 +86,10 @@ impl AppState {
         let keys = SigningKeys::open(&config.keys_dir, now, config.key_retirement_secs())?;
         let vault = Vault::open(&config.keys_dir)?;
         let dummy_hash = password::dummy_hash(config.hash_cost())?;
-        let discovery =
-            bytes::Bytes::from(crate::oidc::endpoints::discovery_document(config.issuer()));
+        let discovery = bytes::Bytes::from(crate::oidc::endpoints::discovery_document(
+            config.issuer(),
+            config.require_pushed_authorization_requests,
+        ));
         let trusted_proxies = Arc::new(config.proxies()?);
         if config.is_https() && (config.smtp_url.is_none() || config.sms_webhook_url.is_none()) {
             tracing::warn!(

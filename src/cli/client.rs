@@ -53,6 +53,9 @@ pub enum ClientCommand {
         /// scope set before it gets their data.
         #[arg(long)]
         consent: bool,
+        /// Refuse authorization requests the client did not push first (RFC 9126).
+        #[arg(long)]
+        require_par: bool,
     },
 }
 
@@ -67,6 +70,7 @@ pub async fn run(cmd: ClientCommand, config: &Config) -> Result<(), CliError> {
             secret_stdin,
             public: _,
             consent,
+            require_par,
         } => {
             registration::check(&Registration {
                 client_id: client_id.clone(),
@@ -75,6 +79,7 @@ pub async fn run(cmd: ClientCommand, config: &Config) -> Result<(), CliError> {
                 backchannel_logout_uri: backchannel_logout_uri.clone(),
                 id_token_alg: id_token_alg.name().into(),
                 consent,
+                require_par,
             })
             .map_err(CliError::Usage)?;
             let secret_hash = if secret_stdin {
@@ -93,6 +98,7 @@ pub async fn run(cmd: ClientCommand, config: &Config) -> Result<(), CliError> {
                     backchannel_logout_uri: backchannel_logout_uri.as_deref(),
                     id_token_alg: id_token_alg.name(),
                     consent,
+                    require_par,
                     now: now(),
                 })
                 .await
@@ -112,7 +118,12 @@ pub async fn run(cmd: ClientCommand, config: &Config) -> Result<(), CliError> {
             } else {
                 ""
             };
-            println!("registered {kind} client {client_id}{party}");
+            let par = if require_par {
+                ", pushed requests only"
+            } else {
+                ""
+            };
+            println!("registered {kind} client {client_id}{party}{par}");
             Ok(())
         }
     }

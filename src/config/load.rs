@@ -31,6 +31,8 @@ const NUMERIC: &[&str] = &[
     "min_password_length",
     "pending_login_lifetime_secs",
 ];
+/// Settings whose environment values are `true` or `false`.
+const FLAGS: &[&str] = &["require_pushed_authorization_requests"];
 const TEXT: &[&str] = &[
     "listen",
     "issuer",
@@ -84,6 +86,11 @@ impl Config {
                     ConfigError::Invalid(format!("{name} must be a whole number, not {value:?}"))
                 })?;
                 table.insert(key, toml::Value::Integer(number));
+            } else if FLAGS.contains(&key.as_str()) {
+                let flag = value.trim().parse::<bool>().map_err(|_| {
+                    ConfigError::Invalid(format!("{name} must be true or false, not {value:?}"))
+                })?;
+                table.insert(key, toml::Value::Boolean(flag));
             } else if TEXT.contains(&key.as_str()) {
                 table.insert(key, toml::Value::String(value.clone()));
             }

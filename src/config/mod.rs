@@ -94,6 +94,9 @@ pub struct Config {
     pub sms_webhook_secret: Secret,
     /// Where messages go when no mail server or SMS gateway is set.
     pub outbox_dir: PathBuf,
+    /// Every client must push its authorization requests (RFC 9126 §6),
+    /// as those registered with `require_par` must.
+    pub require_pushed_authorization_requests: bool,
 }
 
 impl Default for Config {
@@ -135,6 +138,7 @@ impl Default for Config {
             sms_webhook_url: None,
             sms_webhook_secret: Secret::default(),
             outbox_dir: PathBuf::from("data/outbox"),
+            require_pushed_authorization_requests: false,
             key_rotation_days: 90,
             password_failure_window_secs: 900,
             reauth_window_secs: 300,

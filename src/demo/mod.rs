@@ -141,6 +141,7 @@ pub async fn start(mut config: Config, port: u16) -> Result<Demo, DemoError> {
                 )),
                 id_token_alg: alg,
                 consent: false,
+                require_par: false,
                 now,
             })
             .await

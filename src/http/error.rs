@@ -31,6 +31,10 @@ pub enum OAuthError {
     InvalidScope(&'static str),
     #[error("invalid_token: {0}")]
     InvalidToken(&'static str),
+    /// An authorization request refused with its own error code (RFC 6749
+    /// §4.1.2.1), where no redirect carries it: a pushed request.
+    #[error("{0}: {1}")]
+    Refused(&'static str, String),
     #[error("temporarily_unavailable")]
     Unavailable,
     #[error("server_error")]
@@ -71,6 +75,7 @@ impl OAuthError {
             OAuthError::UnsupportedGrantType => "unsupported_grant_type",
             OAuthError::InvalidScope(_) => "invalid_scope",
             OAuthError::InvalidToken(_) => "invalid_token",
+            OAuthError::Refused(code, _) => code,
             OAuthError::Unavailable => "temporarily_unavailable",
             OAuthError::Internal(_) => "server_error",
         }
@@ -78,7 +83,7 @@ impl OAuthError {
 
     fn description(&self) -> Option<String> {
         match self {
-            OAuthError::InvalidRequest(d) => Some(d.clone()),
+            OAuthError::InvalidRequest(d) | OAuthError::Refused(_, d) => Some(d.clone()),
             OAuthError::InvalidClient(d, _)
             | OAuthError::InvalidGrant(d)
             | OAuthError::UnauthorizedClient(d)

@@ -12,11 +12,13 @@ pub const JWKS: &str = "/jwks";
 pub const LOGOUT: &str = "/logout";
 pub const REVOCATION: &str = "/revoke";
 pub const INTROSPECTION: &str = "/introspect";
+pub const PAR: &str = "/par";
 /// The consent page of third-party clients (a page, not in discovery).
 pub const CONSENT: &str = "/consent";
 
-/// The discovery document of a provider at `issuer`.
-pub fn discovery_document(issuer: &str) -> String {
+/// The discovery document of a provider at `issuer`; `require_par` when
+/// every client must push its authorization requests.
+pub fn discovery_document(issuer: &str, require_par: bool) -> String {
     serde_json::json!({
         "issuer": issuer,
         "authorization_endpoint": format!("{issuer}{AUTHORIZE}"),
@@ -29,6 +31,8 @@ pub fn discovery_document(issuer: &str) -> String {
         "revocation_endpoint": format!("{issuer}{REVOCATION}"),
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "introspection_endpoint": format!("{issuer}{INTROSPECTION}"),
+        "pushed_authorization_request_endpoint": format!("{issuer}{PAR}"),
+        "require_pushed_authorization_requests": require_par,
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "scopes_supported": super::scope::SUPPORTED,
         "response_types_supported": ["code"],

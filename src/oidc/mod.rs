@@ -5,6 +5,7 @@ pub mod authorize_request;
 pub mod claims;
 pub mod endpoints;
 pub mod keys;
+pub mod par;
 pub mod params;
 pub mod pkce;
 pub mod registration;

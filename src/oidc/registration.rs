@@ -22,6 +22,8 @@ pub struct Registration {
     pub id_token_alg: String,
     /// A third-party client: users are asked before it gets their data.
     pub consent: bool,
+    /// Only pushed authorization requests (RFC 9126) are accepted.
+    pub require_par: bool,
 }
 
 /// What a registered URI is for: each use allows its own schemes.
@@ -258,6 +260,7 @@ mod tests {
             backchannel_logout_uri: None,
             id_token_alg: "RS256".into(),
             consent: false,
+            require_par: false,
         }
     }
 

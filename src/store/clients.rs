@@ -16,6 +16,8 @@ pub struct Client {
     pub admin_scope: Option<String>,
     /// A third-party client: its users are asked before it gets their data.
     pub consent: bool,
+    /// Plain authorization requests are refused: only pushed ones (RFC 9126).
+    pub require_par: bool,
 }
 
 impl Client {
@@ -32,6 +34,7 @@ pub struct NewClient<'a> {
     pub backchannel_logout_uri: Option<&'a str>,
     pub id_token_alg: &'a str,
     pub consent: bool,
+    pub require_par: bool,
     pub now: i64,
 }
 
@@ -45,10 +48,11 @@ struct ClientRow {
     id_token_alg: String,
     admin_scope: Option<String>,
     consent: i64,
+    require_par: i64,
 }
 
 const CLIENT_COLUMNS: &str = "client_id, secret_hash, redirect_uris, post_logout_redirect_uris, \
-     backchannel_logout_uri, id_token_alg, admin_scope, consent";
+     backchannel_logout_uri, id_token_alg, admin_scope, consent, require_par";
 
 fn uri_list(text: &str) -> Result<Vec<String>, Error> {
     serde_json::from_str(text).map_err(|e| Error::Corrupt(format!("client URI list: {e}")))
@@ -66,6 +70,7 @@ impl TryFrom<ClientRow> for Client {
             id_token_alg: row.id_token_alg,
             admin_scope: row.admin_scope,
             consent: row.consent != 0,
+            require_par: row.require_par != 0,
         })
     }
 }
@@ -75,8 +80,8 @@ impl Store {
         let to_json = |uris: &[String]| serde_json::to_string(uris).unwrap_or_else(|_| "[]".into());
         sqlx::query(
             "insert into clients (client_id, secret_hash, redirect_uris, post_logout_redirect_uris, \
-             backchannel_logout_uri, id_token_alg, consent, created_at) \
-             values ($1, $2, $3, $4, $5, $6, $7, $8)",
+             backchannel_logout_uri, id_token_alg, consent, require_par, created_at) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(client.client_id)
         .bind(client.secret_hash)
@@ -85,6 +90,7 @@ impl Store {
         .bind(client.backchannel_logout_uri)
         .bind(client.id_token_alg)
         .bind(i64::from(client.consent))
+        .bind(i64::from(client.require_par))
         .bind(client.now)
         .execute(&mut *self.write().await?)
         .await
@@ -110,18 +116,20 @@ impl Store {
         rows.into_iter().map(Client::try_from).collect()
     }
 
-    /// Changes a client's URIs, algorithm and consent (not its id or secret).
+    /// Changes a client's URIs, algorithm and policies (not its id or secret).
     pub async fn update_client(&self, client: NewClient<'_>) -> Result<(), Error> {
         let to_json = |uris: &[String]| serde_json::to_string(uris).unwrap_or_else(|_| "[]".into());
         let done = sqlx::query(
             "update clients set redirect_uris = $1, post_logout_redirect_uris = $2, \
-             backchannel_logout_uri = $3, id_token_alg = $4, consent = $5 where client_id = $6",
+             backchannel_logout_uri = $3, id_token_alg = $4, consent = $5, require_par = $6 \
+             where client_id = $7",
         )
         .bind(to_json(client.redirect_uris))
         .bind(to_json(client.post_logout_redirect_uris))
         .bind(client.backchannel_logout_uri)
         .bind(client.id_token_alg)
         .bind(i64::from(client.consent))
+        .bind(i64::from(client.require_par))
         .bind(client.client_id)
         .execute(&mut *self.write().await?)
         .await?;

@@ -216,6 +216,9 @@ each_backend! {
         let (status, body) = put(&app, "/admin/api/clients/crm", &token, json!({ "redirect_uris": [redirect], "consent": true })).await;
         assert_eq!((status, &body["consent"]), (StatusCode::OK, &json!(true)), "{body}");
         assert!(app.state.store.client("crm").await.unwrap().unwrap().consent);
+        assert_eq!(body["require_par"], json!(false));
+        let (status, body) = put(&app, "/admin/api/clients/crm", &token, json!({ "redirect_uris": [redirect], "consent": true, "require_par": true })).await;
+        assert_eq!((status, &body["require_par"]), (StatusCode::OK, &json!(true)), "{body}");
         let (status, rotated) = post(&app, "/admin/api/clients/crm/secret", &token, None).await;
         assert_eq!(status, StatusCode::OK);
         assert_ne!(rotated["client_secret"].as_str().unwrap(), secret);

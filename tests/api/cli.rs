@@ -219,6 +219,7 @@ async fn the_cli_creates_accounts_users_and_clients_and_refuses_bad_input() {
                 "https://partner.example/cb",
                 "--public",
                 "--consent",
+                "--require-par",
             ],
             None,
         );

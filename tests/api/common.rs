@@ -321,6 +321,7 @@ impl TestApp {
                     backchannel_logout_uri: None,
                     id_token_alg: alg,
                     consent: false,
+                    require_par: false,
                     now,
                 })
                 .await
@@ -805,6 +806,7 @@ pub async fn register_confidential(app: &TestApp, client_id: &str, secret: &str,
             backchannel_logout_uri: None,
             id_token_alg: "RS256",
             consent,
+            require_par: false,
             now: app.state.clock.now(),
         })
         .await

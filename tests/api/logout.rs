@@ -93,6 +93,7 @@ async fn register_receivers(app: &TestApp, shop_uri: &str, desk_uri: &str) {
                 backchannel_logout_uri: Some(uri),
                 id_token_alg: alg,
                 consent: false,
+                require_par: false,
                 now,
             })
             .await

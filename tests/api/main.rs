@@ -24,6 +24,7 @@ mod logout;
 mod logs;
 mod operations;
 mod outages;
+mod par;
 mod passwords;
 mod receivers;
 mod recovery_phone;

@@ -126,6 +126,7 @@ async fn register_corner(app: &TestApp) -> Rp {
         backchannel_logout_uri: None,
         id_token_alg: "RS256".into(),
         consent: false,
+        require_par: false,
     };
     assert_eq!(gatehouse::oidc::registration::check(&registration), Ok(()));
     let hash = gatehouse::auth::password::hash(CORNER_SECRET, CHEAP).unwrap();
@@ -139,6 +140,7 @@ async fn register_corner(app: &TestApp) -> Rp {
             backchannel_logout_uri: None,
             id_token_alg: "RS256",
             consent: false,
+            require_par: false,
             now: app.state.clock.now(),
         })
         .await

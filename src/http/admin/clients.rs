@@ -92,6 +92,8 @@ struct Fields {
     public: bool,
     /// A third-party client: users are asked for consent.
     consent: bool,
+    /// Only pushed authorization requests are accepted.
+    require_par: bool,
     /// The `admin` grant: empty, an account id, or `*`.
     admin_scope: String,
 }
@@ -106,6 +108,7 @@ impl Fields {
             id_token_alg: client.id_token_alg.clone(),
             public: client.is_public(),
             consent: client.consent,
+            require_par: client.require_par,
             admin_scope: client.admin_scope.clone().unwrap_or_default(),
         }
     }
@@ -127,6 +130,7 @@ impl Fields {
             id_token_alg: field("id_token_alg"),
             public: field("kind") == "public",
             consent: field("consent") == "on",
+            require_par: field("require_par") == "on",
             admin_scope: field("admin_scope"),
         }
     }
@@ -140,6 +144,7 @@ impl Fields {
                 .filter(|u| !u.is_empty()),
             id_token_alg: self.id_token_alg.clone(),
             consent: self.consent,
+            require_par: self.require_par,
         }
     }
 }

@@ -25,6 +25,7 @@ fn client_json(client: &Client) -> Value {
         "id_token_alg": client.id_token_alg,
         "admin_scope": client.admin_scope,
         "consent": client.consent,
+        "require_par": client.require_par,
     })
 }
 
@@ -45,6 +46,8 @@ pub struct ClientBody {
     id_token_alg: String,
     #[serde(default)]
     consent: bool,
+    #[serde(default)]
+    require_par: bool,
 }
 
 fn default_alg() -> String {
@@ -60,6 +63,7 @@ impl ClientBody {
             backchannel_logout_uri: self.backchannel_logout_uri.filter(|u| !u.is_empty()),
             id_token_alg: self.id_token_alg,
             consent: self.consent,
+            require_par: self.require_par,
         }
     }
 }

@@ -22,6 +22,7 @@ use crate::oidc::authorize_request::{
 };
 use crate::oidc::claims::ID_TOKEN_TYP;
 use crate::oidc::endpoints;
+use crate::oidc::par;
 use crate::oidc::params::Params;
 use crate::oidc::registration;
 use crate::service::{consent, factors};
@@ -56,6 +57,9 @@ pub async fn authorize_post(
 
 async fn authorize(app: AppState, headers: HeaderMap, input: &[u8]) -> Result<Response, PageError> {
     let params = Params::parse(input);
+    if let Ok(Some(request_uri)) = params.get("request_uri") {
+        return pushed(&app, &headers, &params, request_uri).await;
+    }
     let target = Target::from_params(&params)
         .map_err(|e| PageError::BadRequest(format!("This sign-in request is invalid: {}.", e.0)))?;
     let client = app.store.client(&target.client_id).await?.ok_or_else(|| {
@@ -69,6 +73,19 @@ async fn authorize(app: AppState, headers: HeaderMap, input: &[u8]) -> Result<Re
     }
     let (redirect_uri, state) = (target.redirect_uri.clone(), target.state.clone());
     let mode = target.response_mode;
+    if client.require_par || app.config.require_pushed_authorization_requests {
+        let err = RedirectError::new(
+            "invalid_request",
+            "this client must push its authorization requests first (RFC 9126)",
+        );
+        return Ok(error_redirect(
+            &app,
+            &redirect_uri,
+            mode,
+            state.as_deref(),
+            &err,
+        ));
+    }
     let request = match AuthorizeRequest::from_params(&params, target, client.is_public()) {
         Ok(request) => request,
         Err(err) => {
@@ -78,6 +95,35 @@ async fn authorize(app: AppState, headers: HeaderMap, input: &[u8]) -> Result<Re
     };
     let session = cookies::current_session(&app, &headers).await?;
     decide(&app, request, session, &client).await
+}
+
+/// An authorization request by `request_uri` (RFC 9126 §4): the request the
+/// client pushed, taken once and only with that client's `client_id`; the
+/// other parameters are not read.
+async fn pushed(
+    app: &AppState,
+    headers: &HeaderMap,
+    params: &Params,
+    request_uri: &str,
+) -> Result<Response, PageError> {
+    let id = par::parked_id_of(request_uri).ok_or_else(expired_request)?;
+    let now = app.clock.now();
+    let Some((parked, _)) = app.store.auth_request(id, now).await? else {
+        return Err(expired_request());
+    };
+    let request: AuthorizeRequest = serde_json::from_str(&parked)
+        .map_err(|e| PageError::Internal(format!("pushed request: {e}")))?;
+    if params.get("client_id").ok().flatten() != Some(request.client_id.as_str()) {
+        return Err(PageError::BadRequest(
+            "This sign-in request names another application than the one that sent it.".into(),
+        ));
+    }
+    if !app.store.take_auth_request(id).await? {
+        return Err(expired_request());
+    }
+    let client = registered_client(app, &request).await?;
+    let session = cookies::current_session(app, headers).await?;
+    decide(app, request, session, &client).await
 }
 
 /// Answers a checked request: a code when the session suffices, else the sign-in page.
@@ -236,15 +282,23 @@ pub async fn resume(
         let user = session_user(app, session).await?;
         return step_up(app, request, session.clone(), user).await;
     }
-    let client = app.store.client(&request.client_id).await?;
-    let Some(client) =
-        client.filter(|c| registration::uri_is_registered(&c.redirect_uris, &request.redirect_uri))
-    else {
-        return Err(PageError::BadRequest(
-            "The application that asked for this sign-in is no longer registered.".into(),
-        ));
-    };
+    let client = registered_client(app, &request).await?;
     issue_code(app, &request, session, &client, fresh).await
+}
+
+/// The client of a parked request, while its redirect URI stays registered.
+async fn registered_client(
+    app: &AppState,
+    request: &AuthorizeRequest,
+) -> Result<Client, PageError> {
+    let client = app.store.client(&request.client_id).await?;
+    client
+        .filter(|c| registration::uri_is_registered(&c.redirect_uris, &request.redirect_uri))
+        .ok_or_else(|| {
+            PageError::BadRequest(
+                "The application that asked for this sign-in is no longer registered.".into(),
+            )
+        })
 }
 
 /// A request parked while the user signs in (or is asked for consent).
@@ -253,7 +307,8 @@ pub(super) async fn parked(
     request_id: &str,
 ) -> Result<AuthorizeRequest, PageError> {
     let now = app.clock.now();
-    if request_id.is_empty() || request_id.len() > 64 {
+    // A pushed request is taken by its `request_uri` alone.
+    if request_id.is_empty() || request_id.len() > 64 || par::is_pushed(request_id) {
         return Err(expired_request());
     }
     let Some((params, _)) = app.store.auth_request(request_id, now).await? else {

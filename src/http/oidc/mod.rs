@@ -8,6 +8,7 @@ pub mod form_post;
 pub mod introspection;
 pub mod jwks;
 pub mod logout;
+pub mod par;
 pub mod revocation;
 pub mod token;
 pub mod userinfo;
@@ -26,6 +27,7 @@ pub fn router() -> Router<AppState> {
             get(authorize::authorize_get).post(authorize::authorize_post),
         )
         .route(consent::PATH, get(consent::show).post(consent::submit))
+        .route(par::PATH, post(par::push))
         .route(token::PATH, post(token::token))
         .route(revocation::PATH, post(revocation::revoke))
         .route(

@@ -44,6 +44,7 @@ pub async fn create_client(
             backchannel_logout_uri: registration.backchannel_logout_uri.as_deref(),
             id_token_alg: &registration.id_token_alg,
             consent: registration.consent,
+            require_par: registration.require_par,
             now: app.clock.now(),
         })
         .await
@@ -59,12 +60,13 @@ pub async fn create_client(
         "public": public,
         "redirect_uris": registration.redirect_uris,
         "consent": registration.consent,
+        "require_par": registration.require_par,
     });
     audit(app, actor, "client_created", PROVIDER_EVENT, None, detail).await?;
     Ok(secret.map(|(secret, _)| secret))
 }
 
-/// Changes a client's URIs, algorithm and consent; its id and kind stay.
+/// Changes a client's URIs, algorithm and policies; its id and kind stay.
 pub async fn update_client(
     app: &AppState,
     actor: &Actor,
@@ -81,6 +83,7 @@ pub async fn update_client(
             backchannel_logout_uri: registration.backchannel_logout_uri.as_deref(),
             id_token_alg: &registration.id_token_alg,
             consent: registration.consent,
+            require_par: registration.require_par,
             now: app.clock.now(),
         })
         .await?;
@@ -91,6 +94,7 @@ pub async fn update_client(
         "backchannel_logout_uri": registration.backchannel_logout_uri,
         "id_token_alg": registration.id_token_alg,
         "consent": registration.consent,
+        "require_par": registration.require_par,
     });
     audit(app, actor, "client_changed", PROVIDER_EVENT, None, detail).await
 }
