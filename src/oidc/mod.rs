@@ -3,6 +3,7 @@
 pub mod auth_code;
 pub mod authorize_request;
 pub mod claims;
+pub mod client_assertion;
 pub mod endpoints;
 pub mod keys;
 pub mod par;
