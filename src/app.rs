@@ -10,6 +10,7 @@ use crate::auth::vault::Vault;
 use crate::auth::{password, secret};
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::oidc::client_assertion::ClientKeys;
 use crate::oidc::keys::SigningKeys;
 use crate::store::Store;
 use crate::templates::Templates;
@@ -26,6 +27,7 @@ pub struct AppState {
     /// Verified against when a username is unknown (see `auth::password::dummy_hash`).
     pub dummy_hash: Arc<str>,
     pub client_secrets: Arc<ClientSecretCache>,
+    pub client_keys: Arc<ClientKeyCache>,
     pub discovery: bytes::Bytes,
     /// Wakes the back-channel logout sender when a delivery is queued.
     pub deliveries: Arc<tokio::sync::Notify>,
@@ -112,6 +114,7 @@ impl AppState {
             clock,
             dummy_hash: dummy_hash.into(),
             client_secrets: Arc::new(ClientSecretCache::default()),
+            client_keys: Arc::new(ClientKeyCache::default()),
             discovery,
             deliveries: Arc::new(tokio::sync::Notify::new()),
             messages: Arc::new(tokio::sync::Notify::new()),
@@ -132,6 +135,26 @@ impl AppState {
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, HashingStopped> {
         self.hashing.run(work).await
+    }
+}
+
+/// Key sets fetched from clients' `jwks_uri`, by URI, with when each was
+/// fetched: refetched when an assertion names a `kid` they lack, at most
+/// once a minute.
+#[derive(Default)]
+pub struct ClientKeyCache {
+    fetched: Mutex<HashMap<String, (i64, Arc<ClientKeys>)>>,
+}
+
+impl ClientKeyCache {
+    pub fn get(&self, uri: &str) -> Option<(i64, Arc<ClientKeys>)> {
+        let fetched = self.fetched.lock().unwrap_or_else(|e| e.into_inner());
+        fetched.get(uri).cloned()
+    }
+
+    pub fn put(&self, uri: &str, at: i64, keys: Arc<ClientKeys>) {
+        let mut fetched = self.fetched.lock().unwrap_or_else(|e| e.into_inner());
+        fetched.insert(uri.to_string(), (at, keys));
     }
 }
 

@@ -34,7 +34,9 @@ fn assert_acceptable(kind: UriKind, uri: &str) {
     let web = scheme == "https" || scheme == "http";
     match kind {
         UriKind::Redirect => assert!(web || scheme.contains('.'), "{uri:?}"),
-        UriKind::PostLogout | UriKind::Backchannel => assert!(web, "{kind:?} {uri:?}"),
+        UriKind::PostLogout | UriKind::Backchannel | UriKind::Jwks => {
+            assert!(web, "{kind:?} {uri:?}")
+        }
     }
     assert!(!uri.contains('#'), "{uri:?}");
 }
@@ -72,7 +74,12 @@ fuzz_target!(|data: &[u8]| {
 
     // The rules: no panic, and what passes keeps to its schemes.
     for uri in std::iter::once(presented).chain(registered.iter().map(String::as_str)) {
-        for kind in [UriKind::Redirect, UriKind::PostLogout, UriKind::Backchannel] {
+        for kind in [
+            UriKind::Redirect,
+            UriKind::PostLogout,
+            UriKind::Backchannel,
+            UriKind::Jwks,
+        ] {
             if check_uri_as(kind, uri).is_ok() {
                 assert_acceptable(kind, uri);
             }

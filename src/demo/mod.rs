@@ -142,6 +142,8 @@ pub async fn start(mut config: Config, port: u16) -> Result<Demo, DemoError> {
                 id_token_alg: alg,
                 consent: false,
                 require_par: false,
+                jwks: None,
+                jwks_uri: None,
                 now,
             })
             .await

@@ -4,7 +4,7 @@
 //! store's to say.
 
 use josekit::jwk::Jwk;
-use josekit::jws::{JwsVerifier, EdDSA, ES256, RS256};
+use josekit::jws::{EdDSA, JwsVerifier, ES256, RS256};
 
 /// The one `client_assertion_type` (RFC 7523 §2.2).
 pub const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -127,15 +127,35 @@ fn parse_key(entry: &serde_json::Value) -> Result<ClientKey, &'static str> {
         return Err("its \"alg\" does not fit its type (RS256, ES256 or EdDSA)");
     }
     let verifier: Box<dyn JwsVerifier> = match alg {
-        "RS256" => Box::new(RS256.verifier_from_jwk(&jwk).map_err(|_| "an unusable RSA key")?),
-        "ES256" => Box::new(ES256.verifier_from_jwk(&jwk).map_err(|_| "an unusable P-256 key")?),
-        _ => Box::new(EdDSA.verifier_from_jwk(&jwk).map_err(|_| "an unusable Ed25519 key")?),
+        "RS256" => Box::new(
+            RS256
+                .verifier_from_jwk(&jwk)
+                .map_err(|_| "an unusable RSA key")?,
+        ),
+        "ES256" => Box::new(
+            ES256
+                .verifier_from_jwk(&jwk)
+                .map_err(|_| "an unusable P-256 key")?,
+        ),
+        _ => Box::new(
+            EdDSA
+                .verifier_from_jwk(&jwk)
+                .map_err(|_| "an unusable Ed25519 key")?,
+        ),
     };
-    Ok(ClientKey {
-        kid,
-        alg,
-        verifier,
-    })
+    Ok(ClientKey { kid, alg, verifier })
+}
+
+/// The client an assertion claims to come from (its `sub`), unverified:
+/// only to find the keys that then verify it.
+pub fn claimed_client(assertion: &str) -> Option<String> {
+    use base64::Engine;
+    let payload = assertion.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    claims.get("sub")?.as_str().map(str::to_string)
 }
 
 /// The `kid` of an assertion's header, to know whether fresh keys could help.
@@ -156,7 +176,9 @@ pub fn check(
     now: i64,
 ) -> Result<Checked, AssertionError> {
     if assertion.len() > 8 * 1024 || assertion.split('.').count() != 3 {
-        return Err(AssertionError::Invalid("client_assertion is not a signed JWT"));
+        return Err(AssertionError::Invalid(
+            "client_assertion is not a signed JWT",
+        ));
     }
     let unknown_key = std::cell::Cell::new(false);
     let verified = josekit::jws::deserialize_compact_with_selector(assertion, |header| {
@@ -272,7 +294,13 @@ mod tests {
         let keys = keys_of(&public);
         let assertion = sign(signer.as_ref(), Some("k1"), claims());
         let checked = check(&assertion, &keys, "app", &[AUD], NOW).unwrap();
-        assert_eq!(checked, Checked { jti: "j1".into(), exp: NOW + 120 });
+        assert_eq!(
+            checked,
+            Checked {
+                jti: "j1".into(),
+                exp: NOW + 120
+            }
+        );
         let without_kid = sign(signer.as_ref(), None, claims());
         assert!(check(&without_kid, &keys, "app", &[AUD], NOW).is_ok());
         assert_eq!(kid_of(&assertion).as_deref(), Some("k1"));
@@ -300,7 +328,10 @@ mod tests {
         ];
         for assertion in cases {
             assert!(
-                matches!(check(&assertion, &keys, "app", &[AUD], NOW), Err(AssertionError::Invalid(_))),
+                matches!(
+                    check(&assertion, &keys, "app", &[AUD], NOW),
+                    Err(AssertionError::Invalid(_))
+                ),
                 "{assertion}"
             );
         }
@@ -316,15 +347,23 @@ mod tests {
         let forged = sign(other_signer.as_ref(), Some("k1"), claims());
         assert_eq!(
             check(&forged, &keys, "app", &[AUD], NOW),
-            Err(AssertionError::Invalid("client_assertion's signature or algorithm is refused"))
+            Err(AssertionError::Invalid(
+                "client_assertion's signature or algorithm is refused"
+            ))
         );
         let unknown = sign(signer.as_ref(), Some("k2"), claims());
-        assert_eq!(check(&unknown, &keys, "app", &[AUD], NOW), Err(AssertionError::UnknownKey));
+        assert_eq!(
+            check(&unknown, &keys, "app", &[AUD], NOW),
+            Err(AssertionError::UnknownKey)
+        );
         let good = sign(signer.as_ref(), Some("k1"), claims());
         let mut parts: Vec<&str> = good.split('.').collect();
         let none_header = "eyJhbGciOiJub25lIn0";
         parts[0] = none_header;
-        assert!(check(&parts.join("."), &keys, "app", &[AUD], NOW).is_err(), "alg none");
+        assert!(
+            check(&parts.join("."), &keys, "app", &[AUD], NOW).is_err(),
+            "alg none"
+        );
         assert!(check("not-a-jwt", &keys, "app", &[AUD], NOW).is_err());
     }
 
@@ -333,7 +372,9 @@ mod tests {
         let pair = ES256.generate_key_pair().unwrap();
         let private = serde_json::to_value(pair.to_jwk_private_key().as_ref()).unwrap();
         let set = serde_json::json!({ "keys": [private] }).to_string();
-        assert!(ClientKeys::parse(&set).unwrap_err().contains("only public keys"));
+        assert!(ClientKeys::parse(&set)
+            .unwrap_err()
+            .contains("only public keys"));
         assert!(ClientKeys::parse("{}").is_err());
         assert!(ClientKeys::parse(r#"{"keys":[]}"#).is_err());
         assert!(ClientKeys::parse("not json").is_err());
@@ -342,6 +383,8 @@ mod tests {
         let mut public = serde_json::to_value(pair.to_jwk_public_key().as_ref()).unwrap();
         public["alg"] = "RS256".into();
         let set = serde_json::json!({ "keys": [public] }).to_string();
-        assert!(ClientKeys::parse(&set).unwrap_err().contains("does not fit"));
+        assert!(ClientKeys::parse(&set)
+            .unwrap_err()
+            .contains("does not fit"));
     }
 }

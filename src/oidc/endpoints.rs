@@ -2,6 +2,7 @@
 //! discovery document that lists them with what each supports (OpenID
 //! Connect Discovery 1.0 §3).
 
+use super::client_assertion;
 use crate::auth::acr::Acr;
 
 pub const DISCOVERY: &str = "/.well-known/openid-configuration";
@@ -16,6 +17,14 @@ pub const PAR: &str = "/par";
 /// The consent page of third-party clients (a page, not in discovery).
 pub const CONSENT: &str = "/consent";
 
+/// How clients authenticate at the token, PAR, revocation and introspection endpoints.
+const AUTH_METHODS: [&str; 4] = [
+    "client_secret_basic",
+    "client_secret_post",
+    "private_key_jwt",
+    "none",
+];
+
 /// The discovery document of a provider at `issuer`; `require_par` when
 /// every client must push its authorization requests.
 pub fn discovery_document(issuer: &str, require_par: bool) -> String {
@@ -29,18 +38,21 @@ pub fn discovery_document(issuer: &str, require_par: bool) -> String {
         "backchannel_logout_supported": true,
         "backchannel_logout_session_supported": true,
         "revocation_endpoint": format!("{issuer}{REVOCATION}"),
-        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
+        "revocation_endpoint_auth_signing_alg_values_supported": client_assertion::ALGS,
         "introspection_endpoint": format!("{issuer}{INTROSPECTION}"),
         "pushed_authorization_request_endpoint": format!("{issuer}{PAR}"),
         "require_pushed_authorization_requests": require_par,
-        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "introspection_endpoint_auth_methods_supported": AUTH_METHODS,
+        "introspection_endpoint_auth_signing_alg_values_supported": client_assertion::ALGS,
         "scopes_supported": super::scope::SUPPORTED,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query", "form_post"],
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256", "ES256", "EdDSA"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "token_endpoint_auth_methods_supported": AUTH_METHODS,
+        "token_endpoint_auth_signing_alg_values_supported": client_assertion::ALGS,
         "code_challenge_methods_supported": ["S256"],
         "acr_values_supported": Acr::ALL,
         "prompt_values_supported": ["none", "login", "consent"],

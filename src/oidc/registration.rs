@@ -12,6 +12,8 @@ pub const MAX_URI_LEN: usize = 2000;
 /// its local content instead of reaching the relying party.
 const FORBIDDEN_SCHEMES: &[&str] = &["javascript", "data", "file", "vbscript"];
 
+use crate::oidc::client_assertion::ClientKeys;
+
 /// A client's registration as submitted.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Registration {
@@ -24,6 +26,10 @@ pub struct Registration {
     pub consent: bool,
     /// Only pushed authorization requests (RFC 9126) are accepted.
     pub require_par: bool,
+    /// `private_key_jwt`: the client's public keys (a JWK Set), or where to
+    /// fetch them; at most one of the two.
+    pub jwks: Option<String>,
+    pub jwks_uri: Option<String>,
 }
 
 /// What a registered URI is for: each use allows its own schemes.
@@ -35,6 +41,8 @@ pub enum UriKind {
     PostLogout,
     /// Where the provider posts logout tokens (Back-Channel Logout 1.0 §2.2).
     Backchannel,
+    /// Where the client's public keys are fetched (`private_key_jwt`).
+    Jwks,
 }
 
 impl UriKind {
@@ -43,6 +51,7 @@ impl UriKind {
             UriKind::Redirect => "redirect URI",
             UriKind::PostLogout => "post-logout redirect URI",
             UriKind::Backchannel => "back-channel logout URI",
+            UriKind::Jwks => "JWKS URI",
         }
     }
 }
@@ -171,9 +180,19 @@ pub fn check(registration: &Registration) -> Result<(), String> {
         .backchannel_logout_uri
         .iter()
         .map(|u| (UriKind::Backchannel, u));
-    let uris = redirect.chain(post_logout).chain(backchannel);
+    let jwks_uri = registration.jwks_uri.iter().map(|u| (UriKind::Jwks, u));
+    let uris = redirect
+        .chain(post_logout)
+        .chain(backchannel)
+        .chain(jwks_uri);
     for (kind, uri) in uris {
         check_uri_as(kind, uri)?;
+    }
+    if registration.jwks.is_some() && registration.jwks_uri.is_some() {
+        return Err("a client's keys come from a JWK Set or a JWKS URI, not both".into());
+    }
+    if let Some(jwks) = &registration.jwks {
+        ClientKeys::parse(jwks).map_err(|why| format!("the client's keys: {why}"))?;
     }
     if !ID_TOKEN_ALGS.contains(&registration.id_token_alg.as_str()) {
         return Err(format!(
@@ -261,6 +280,8 @@ mod tests {
             id_token_alg: "RS256".into(),
             consent: false,
             require_par: false,
+            jwks: None,
+            jwks_uri: None,
         }
     }
 

@@ -6,6 +6,8 @@
 pub mod audit;
 /// Back-channel logout delivery.
 pub mod backchannel;
+/// The public keys of private_key_jwt clients, registered or fetched.
+pub mod client_keys;
 /// Consent for third-party clients: asked, recorded, revoked.
 pub mod consent;
 /// The provider console's operations, for its pages and its API.

@@ -18,11 +18,21 @@ pub struct Client {
     pub consent: bool,
     /// Plain authorization requests are refused: only pushed ones (RFC 9126).
     pub require_par: bool,
+    /// `private_key_jwt`: the client's public keys as a JWK Set, or where
+    /// to fetch them.
+    pub jwks: Option<String>,
+    pub jwks_uri: Option<String>,
 }
 
 impl Client {
+    /// A client without credentials of its own: no secret, no keys.
     pub fn is_public(&self) -> bool {
-        self.secret_hash.is_none()
+        self.secret_hash.is_none() && !self.uses_keys()
+    }
+
+    /// A client that authenticates with `private_key_jwt`.
+    pub fn uses_keys(&self) -> bool {
+        self.jwks.is_some() || self.jwks_uri.is_some()
     }
 }
 
@@ -35,6 +45,8 @@ pub struct NewClient<'a> {
     pub id_token_alg: &'a str,
     pub consent: bool,
     pub require_par: bool,
+    pub jwks: Option<&'a str>,
+    pub jwks_uri: Option<&'a str>,
     pub now: i64,
 }
 
@@ -49,10 +61,12 @@ struct ClientRow {
     admin_scope: Option<String>,
     consent: i64,
     require_par: i64,
+    jwks: Option<String>,
+    jwks_uri: Option<String>,
 }
 
 const CLIENT_COLUMNS: &str = "client_id, secret_hash, redirect_uris, post_logout_redirect_uris, \
-     backchannel_logout_uri, id_token_alg, admin_scope, consent, require_par";
+     backchannel_logout_uri, id_token_alg, admin_scope, consent, require_par, jwks, jwks_uri";
 
 fn uri_list(text: &str) -> Result<Vec<String>, Error> {
     serde_json::from_str(text).map_err(|e| Error::Corrupt(format!("client URI list: {e}")))
@@ -71,6 +85,8 @@ impl TryFrom<ClientRow> for Client {
             admin_scope: row.admin_scope,
             consent: row.consent != 0,
             require_par: row.require_par != 0,
+            jwks: row.jwks,
+            jwks_uri: row.jwks_uri,
         })
     }
 }
@@ -80,8 +96,8 @@ impl Store {
         let to_json = |uris: &[String]| serde_json::to_string(uris).unwrap_or_else(|_| "[]".into());
         sqlx::query(
             "insert into clients (client_id, secret_hash, redirect_uris, post_logout_redirect_uris, \
-             backchannel_logout_uri, id_token_alg, consent, require_par, created_at) \
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+             backchannel_logout_uri, id_token_alg, consent, require_par, jwks, jwks_uri, \
+             created_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(client.client_id)
         .bind(client.secret_hash)
@@ -91,6 +107,8 @@ impl Store {
         .bind(client.id_token_alg)
         .bind(i64::from(client.consent))
         .bind(i64::from(client.require_par))
+        .bind(client.jwks)
+        .bind(client.jwks_uri)
         .bind(client.now)
         .execute(&mut *self.write().await?)
         .await
@@ -152,6 +170,26 @@ impl Store {
             return Err(Error::NotFound("confidential client"));
         }
         Ok(())
+    }
+
+    /// Records the `jti` of a client assertion until `expires_at`; `false`
+    /// when it was recorded before (a replay, on this node or another).
+    pub async fn use_client_assertion(
+        &self,
+        client_id: &str,
+        jti: &str,
+        expires_at: i64,
+    ) -> Result<bool, Error> {
+        let done = sqlx::query(
+            "insert into client_assertions (client_id, jti, expires_at) values ($1, $2, $3) \
+             on conflict (client_id, jti) do nothing",
+        )
+        .bind(client_id)
+        .bind(jti)
+        .bind(expires_at)
+        .execute(&mut *self.write().await?)
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     pub async fn set_client_admin_scope(

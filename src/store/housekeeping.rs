@@ -59,6 +59,7 @@ impl Store {
             "delete from remembered_devices where expires_at < $1",
             "delete from setup_tokens where expires_at < $1",
             "delete from webauthn_challenges where expires_at < $1",
+            "delete from client_assertions where expires_at < $1",
         ] {
             rows += run(sql, now).await?;
         }

@@ -219,6 +219,16 @@ each_backend! {
         assert_eq!(body["require_par"], json!(false));
         let (status, body) = put(&app, "/admin/api/clients/crm", &token, json!({ "redirect_uris": [redirect], "consent": true, "require_par": true })).await;
         assert_eq!((status, &body["require_par"]), (StatusCode::OK, &json!(true)), "{body}");
+        let pair = josekit::jws::ES256.generate_key_pair().unwrap();
+        let public = serde_json::to_value(pair.to_jwk_public_key().as_ref()).unwrap();
+        let private = serde_json::to_value(pair.to_jwk_private_key().as_ref()).unwrap();
+        let (status, body) = post(&app, "/admin/api/clients", &token, Some(json!({ "client_id": "keyed", "redirect_uris": [redirect], "jwks": { "keys": [private] } }))).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(body["error_description"].as_str().unwrap().contains("only public keys"), "{body}");
+        let (status, body) = post(&app, "/admin/api/clients", &token, Some(json!({ "client_id": "keyed", "redirect_uris": [redirect], "jwks": { "keys": [public] } }))).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        assert!(body.get("client_secret").is_none(), "a client with keys gets no secret: {body}");
+        assert_eq!(body["client"]["token_endpoint_auth_method"], "private_key_jwt");
         let (status, rotated) = post(&app, "/admin/api/clients/crm/secret", &token, None).await;
         assert_eq!(status, StatusCode::OK);
         assert_ne!(rotated["client_secret"].as_str().unwrap(), secret);

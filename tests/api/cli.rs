@@ -232,6 +232,87 @@ async fn the_cli_creates_accounts_users_and_clients_and_refuses_bad_input() {
             third_party.stdout
         );
 
+        // A client with only a key pair: its public keys from a file or a URI.
+        let pair = josekit::jws::ES256.generate_key_pair().unwrap();
+        let public = serde_json::to_value(pair.to_jwk_public_key().as_ref()).unwrap();
+        let private = serde_json::to_value(pair.to_jwk_private_key().as_ref()).unwrap();
+        let (public_file, private_file) = (
+            dir.path().join("public.json"),
+            dir.path().join("private.json"),
+        );
+        std::fs::write(
+            &public_file,
+            serde_json::json!({ "keys": [public] }).to_string(),
+        )
+        .unwrap();
+        std::fs::write(
+            &private_file,
+            serde_json::json!({ "keys": [private] }).to_string(),
+        )
+        .unwrap();
+        let keyed = |id: &str, keys: [&str; 2]| {
+            let mut args = vec![
+                "client",
+                "create",
+                "--client-id",
+                id,
+                "--redirect-uri",
+                "https://cli.example/cb",
+                "--auth-method",
+                "private_key_jwt",
+            ];
+            args.extend(keys.iter().filter(|k| !k.is_empty()));
+            run(&args, None)
+        };
+        let file = public_file.to_str().unwrap();
+        let created = keyed("keyed", ["--jwks-file", file]);
+        assert_eq!(created.code, 0, "{}", created.stderr);
+        assert!(
+            created.stdout.contains("confidential (private_key_jwt)"),
+            "{}",
+            created.stdout
+        );
+        let by_uri = keyed("fetched", ["--jwks-uri", "https://keys.example/jwks"]);
+        assert_eq!(by_uri.code, 0, "{}", by_uri.stderr);
+        let refused = [
+            (
+                keyed("k1", ["--jwks-file", private_file.to_str().unwrap()]),
+                "only public keys",
+            ),
+            (
+                keyed("k2", ["--jwks-uri", "http://keys.example/jwks"]),
+                "must use https",
+            ),
+            (keyed("k3", ["", ""]), "--jwks"),
+            (
+                keyed("k4", ["--jwks-file", "/no/such/file"]),
+                "/no/such/file",
+            ),
+        ];
+        for (output, words) in refused {
+            assert_eq!(output.code, 2, "{words}: {}", output.stderr);
+            assert!(output.stderr.contains(words), "{words}: {}", output.stderr);
+        }
+        let with_secret = run(
+            &[
+                "client",
+                "create",
+                "--client-id",
+                "k5",
+                "--redirect-uri",
+                "https://a/cb",
+                "--secret-stdin",
+                "--jwks-uri",
+                "https://keys.example/jwks",
+            ],
+            Some("s\n"),
+        );
+        assert_eq!(
+            with_secret.code, 2,
+            "keys need --auth-method: {}",
+            with_secret.stderr
+        );
+
         let rotated = run(&["keys", "rotate"], None);
         assert_eq!(rotated.code, 0, "{}", rotated.stderr);
         assert_eq!(

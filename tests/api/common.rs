@@ -322,6 +322,8 @@ impl TestApp {
                     id_token_alg: alg,
                     consent: false,
                     require_par: false,
+                    jwks: None,
+                    jwks_uri: None,
                     now,
                 })
                 .await
@@ -807,6 +809,8 @@ pub async fn register_confidential(app: &TestApp, client_id: &str, secret: &str,
             id_token_alg: "RS256",
             consent,
             require_par: false,
+            jwks: None,
+            jwks_uri: None,
             now: app.state.clock.now(),
         })
         .await

@@ -94,6 +94,8 @@ async fn register_receivers(app: &TestApp, shop_uri: &str, desk_uri: &str) {
                 id_token_alg: alg,
                 consent: false,
                 require_par: false,
+                jwks: None,
+                jwks_uri: None,
                 now,
             })
             .await

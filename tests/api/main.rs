@@ -26,6 +26,7 @@ mod operations;
 mod outages;
 mod par;
 mod passwords;
+mod private_key_jwt;
 mod receivers;
 mod recovery_phone;
 mod regressions;

@@ -127,6 +127,8 @@ async fn register_corner(app: &TestApp) -> Rp {
         id_token_alg: "RS256".into(),
         consent: false,
         require_par: false,
+        jwks: None,
+        jwks_uri: None,
     };
     assert_eq!(gatehouse::oidc::registration::check(&registration), Ok(()));
     let hash = gatehouse::auth::password::hash(CORNER_SECRET, CHEAP).unwrap();
@@ -141,6 +143,8 @@ async fn register_corner(app: &TestApp) -> Rp {
             id_token_alg: "RS256",
             consent: false,
             require_par: false,
+            jwks: None,
+            jwks_uri: None,
             now: app.state.clock.now(),
         })
         .await

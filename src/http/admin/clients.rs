@@ -145,6 +145,8 @@ impl Fields {
             id_token_alg: self.id_token_alg.clone(),
             consent: self.consent,
             require_par: self.require_par,
+            jwks: None,
+            jwks_uri: None,
         }
     }
 }

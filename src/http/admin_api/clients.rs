@@ -26,7 +26,19 @@ fn client_json(client: &Client) -> Value {
         "admin_scope": client.admin_scope,
         "consent": client.consent,
         "require_par": client.require_par,
+        "token_endpoint_auth_method": auth_method(client),
+        "jwks_uri": client.jwks_uri,
+        "jwks": client.jwks.as_deref().and_then(|j| serde_json::from_str::<Value>(j).ok()),
     })
+}
+
+/// How the client authenticates at the token endpoint.
+fn auth_method(client: &Client) -> &'static str {
+    match (client.uses_keys(), client.is_public()) {
+        (true, _) => "private_key_jwt",
+        (false, true) => "none",
+        (false, false) => "client_secret_basic",
+    }
 }
 
 /// A client's registration as JSON; the id comes from the path when editing.
@@ -48,6 +60,11 @@ pub struct ClientBody {
     consent: bool,
     #[serde(default)]
     require_par: bool,
+    /// `private_key_jwt`: the client's public keys, or where to fetch them.
+    #[serde(default)]
+    jwks: Option<Value>,
+    #[serde(default)]
+    jwks_uri: Option<String>,
 }
 
 fn default_alg() -> String {
@@ -64,6 +81,8 @@ impl ClientBody {
             id_token_alg: self.id_token_alg,
             consent: self.consent,
             require_par: self.require_par,
+            jwks: self.jwks.map(|j| j.to_string()),
+            jwks_uri: self.jwks_uri.filter(|u| !u.is_empty()),
         }
     }
 }

@@ -1,7 +1,8 @@
-//! Client authentication at the token, revocation and introspection
-//! endpoints (RFC 6749 §2.3): client_secret_basic, client_secret_post, and
-//! `none` for public clients. Secrets are argon2id hashes, checked once per
-//! process and then from `ClientSecretCache`.
+//! Client authentication at the token, PAR, revocation and introspection
+//! endpoints (RFC 6749 §2.3): client_secret_basic, client_secret_post,
+//! `private_key_jwt` (RFC 7523) and `none` for public clients. Secrets are
+//! argon2id hashes, checked once per process and then from
+//! `ClientSecretCache`; an assertion's `jti` is taken once in the store.
 
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::HeaderMap;
@@ -13,7 +14,10 @@ use base64::Engine;
 use crate::app::AppState;
 use crate::auth::password;
 use crate::http::error::OAuthError;
+use crate::oidc::client_assertion::{self, AssertionError};
+use crate::oidc::endpoints::TOKEN;
 use crate::oidc::params::Params;
+use crate::service::client_keys;
 use crate::store::Client;
 
 /// The parameters of a protocol POST: a form body, no parameter twice.
@@ -133,7 +137,8 @@ fn throttle_keys(client_id: &str, ip: IpAddr) -> (String, String) {
     (format!("client:id:{client_id}"), format!("client:ip:{ip}"))
 }
 
-/// Authenticates the client of a protocol POST from `ip`. A secret is
+/// Authenticates the client of a protocol POST to `endpoint` (its path)
+/// from `ip`: by assertion when one is presented, else as below. A secret is
 /// checked only while neither its client id nor the address is locked; an
 /// unknown client id costs the same hash as a wrong secret, so the answer
 /// and its timing do not tell whether a client exists.
@@ -142,14 +147,23 @@ pub async fn authenticate_client(
     headers: &HeaderMap,
     params: &Params,
     ip: IpAddr,
+    endpoint: &str,
 ) -> Result<Client, OAuthError> {
+    if let Some(kind) = param(params, "client_assertion_type")? {
+        if headers.contains_key(AUTHORIZATION) || param(params, "client_secret")?.is_some() {
+            return Err(OAuthError::InvalidRequest(
+                "use one client authentication method, not two".into(),
+            ));
+        }
+        return by_assertion(app, params, kind, endpoint).await;
+    }
     let (client_id, presented, via_basic) = presented_credentials(headers, params)?;
     let refused = || OAuthError::InvalidClient("unknown client or wrong secret", via_basic);
     let client = app.store.client(&client_id).await?;
     let (client, secret) = match (client, presented) {
         (Some(client), Some(secret)) => (client, secret),
         // A public client authenticates with its id alone (`none`).
-        (Some(client), None) if client.secret_hash.is_none() => return Ok(client),
+        (Some(client), None) if client.is_public() => return Ok(client),
         (Some(_), None) => {
             return Err(OAuthError::InvalidClient(
                 "client authentication is missing",
@@ -170,10 +184,11 @@ pub async fn authenticate_client(
         }
     };
     let Some(hash) = &client.secret_hash else {
-        return Err(OAuthError::InvalidClient(
-            "a public client has no secret",
-            via_basic,
-        ));
+        let why = match client.uses_keys() {
+            true => "this client authenticates with private_key_jwt",
+            false => "a public client has no secret",
+        };
+        return Err(OAuthError::InvalidClient(why, via_basic));
     };
     let keys = throttle_keys(&client.client_id, ip);
     throttled(app, &keys, via_basic).await?;
@@ -194,6 +209,64 @@ pub async fn authenticate_client(
     }
     app.client_secrets
         .remember(&client.client_id, hash, &secret);
+    Ok(client)
+}
+
+/// `private_key_jwt`: the assertion checked against the client's keys, for
+/// the issuer, the token endpoint or `endpoint`, its `jti` taken once.
+async fn by_assertion(
+    app: &AppState,
+    params: &Params,
+    kind: &str,
+    endpoint: &str,
+) -> Result<Client, OAuthError> {
+    if kind != client_assertion::ASSERTION_TYPE {
+        return Err(OAuthError::InvalidRequest(format!(
+            "client_assertion_type must be {}",
+            client_assertion::ASSERTION_TYPE
+        )));
+    }
+    let assertion = param(params, "client_assertion")?
+        .ok_or_else(|| OAuthError::InvalidRequest("client_assertion is missing".into()))?;
+    let refused = || OAuthError::InvalidClient("unknown client or wrong key", false);
+    let client_id = match param(params, "client_id")? {
+        Some(id) => id.to_string(),
+        None => client_assertion::claimed_client(assertion).ok_or_else(refused)?,
+    };
+    let client = app.store.client(&client_id).await?.ok_or_else(refused)?;
+    let keys = client_keys::of(app, &client, client_assertion::kid_of(assertion).as_deref())
+        .await
+        .map_err(|why| {
+            tracing::warn!(client_id = %client.client_id, %why, "a client's keys are unusable");
+            OAuthError::InvalidClient("the client's keys cannot be read", false)
+        })?
+        .ok_or_else(refused)?;
+    let issuer = app.config.issuer();
+    let (token, here) = (format!("{issuer}{TOKEN}"), format!("{issuer}{endpoint}"));
+    let now = app.clock.now();
+    let checked = client_assertion::check(
+        assertion,
+        &keys,
+        &client.client_id,
+        &[issuer, &token, &here],
+        now,
+    )
+    .map_err(|e| match e {
+        AssertionError::UnknownKey => {
+            OAuthError::InvalidClient("no key of the client's signed client_assertion", false)
+        }
+        AssertionError::Invalid(why) => OAuthError::InvalidClient(why, false),
+    })?;
+    if !app
+        .store
+        .use_client_assertion(&client.client_id, &checked.jti, checked.exp)
+        .await?
+    {
+        return Err(OAuthError::InvalidClient(
+            "client_assertion was used before",
+            false,
+        ));
+    }
     Ok(client)
 }
 

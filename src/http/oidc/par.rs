@@ -52,7 +52,7 @@ async fn pushed(
             "a pushed request cannot itself name a request_uri".into(),
         ));
     }
-    let client = authenticate_client(app, headers, &params, ip).await?;
+    let client = authenticate_client(app, headers, &params, ip, PATH).await?;
     let target = Target::from_params(&params).map_err(|e| OAuthError::InvalidRequest(e.0))?;
     if target.client_id != client.client_id {
         return Err(OAuthError::InvalidRequest(

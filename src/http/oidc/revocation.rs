@@ -36,7 +36,7 @@ async fn revoke_token(
     body: &[u8],
 ) -> Result<(), OAuthError> {
     let params = form_params(headers, body)?;
-    let client = authenticate_client(app, headers, &params, ip).await?;
+    let client = authenticate_client(app, headers, &params, ip, PATH).await?;
     let token = param(&params, "token")?
         .ok_or_else(|| OAuthError::InvalidRequest("token is missing".into()))?;
     let now = app.clock.now();

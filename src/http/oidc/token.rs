@@ -43,7 +43,7 @@ async fn exchange(
     body: &[u8],
 ) -> Result<Issued, OAuthError> {
     let params = form_params(headers, body)?;
-    let client = authenticate_client(app, headers, &params, ip).await?;
+    let client = authenticate_client(app, headers, &params, ip, PATH).await?;
     let grant = param(&params, "grant_type")?;
     let issued = grant_tokens(&Issuer::new(app), &client, grant, &params).await;
     if let (Ok(_), Some(grant)) = (&issued, grant) {

@@ -29,7 +29,9 @@ pub async fn create_client(
 ) -> Result<Option<String>> {
     admin_rights::may_manage_clients(actor)?;
     registration::check(registration).map_err(ConsoleError::Invalid)?;
-    let secret = if public {
+    // A client with keys authenticates with them, not with a secret.
+    let keys = registration.jwks.is_some() || registration.jwks_uri.is_some();
+    let secret = if public || keys {
         None
     } else {
         let secret = secret::random_token(32);
@@ -45,6 +47,8 @@ pub async fn create_client(
             id_token_alg: &registration.id_token_alg,
             consent: registration.consent,
             require_par: registration.require_par,
+            jwks: registration.jwks.as_deref(),
+            jwks_uri: registration.jwks_uri.as_deref(),
             now: app.clock.now(),
         })
         .await
@@ -84,6 +88,8 @@ pub async fn update_client(
             id_token_alg: &registration.id_token_alg,
             consent: registration.consent,
             require_par: registration.require_par,
+            jwks: registration.jwks.as_deref(),
+            jwks_uri: registration.jwks_uri.as_deref(),
             now: app.clock.now(),
         })
         .await?;
