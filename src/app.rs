@@ -138,23 +138,41 @@ impl AppState {
     }
 }
 
-/// Key sets fetched from clients' `jwks_uri`, by URI, with when each was
-/// fetched: refetched when an assertion names a `kid` they lack, at most
-/// once a minute.
+/// Key sets fetched from clients' `jwks_uri`, by URI: the keys last
+/// fetched, if any, and when a fetch was last begun, failed or not.
 #[derive(Default)]
 pub struct ClientKeyCache {
-    fetched: Mutex<HashMap<String, (i64, Arc<ClientKeys>)>>,
+    fetched: Mutex<HashMap<String, FetchedKeys>>,
+}
+
+#[derive(Clone, Default)]
+pub struct FetchedKeys {
+    pub keys: Option<Arc<ClientKeys>>,
+    pub attempted_at: i64,
 }
 
 impl ClientKeyCache {
-    pub fn get(&self, uri: &str) -> Option<(i64, Arc<ClientKeys>)> {
+    pub fn get(&self, uri: &str) -> Option<FetchedKeys> {
         let fetched = self.fetched.lock().unwrap_or_else(|e| e.into_inner());
         fetched.get(uri).cloned()
     }
 
-    pub fn put(&self, uri: &str, at: i64, keys: Arc<ClientKeys>) {
+    /// Whether this caller may fetch `uri` now: no fetch of it was begun in
+    /// the last `every` seconds. The attempt is recorded at once, so that
+    /// callers at the same moment do not fetch it too.
+    pub fn claim_fetch(&self, uri: &str, now: i64, every: i64) -> bool {
         let mut fetched = self.fetched.lock().unwrap_or_else(|e| e.into_inner());
-        fetched.insert(uri.to_string(), (at, keys));
+        let entry = fetched.entry(uri.to_string()).or_default();
+        if entry.attempted_at > 0 && entry.attempted_at + every > now {
+            return false;
+        }
+        entry.attempted_at = now;
+        true
+    }
+
+    pub fn put(&self, uri: &str, keys: Arc<ClientKeys>) {
+        let mut fetched = self.fetched.lock().unwrap_or_else(|e| e.into_inner());
+        fetched.entry(uri.to_string()).or_default().keys = Some(keys);
     }
 }
 

@@ -61,22 +61,30 @@ impl ClientKeys {
     /// A JWK Set (RFC 7517 §5) of public RSA, P-256 or Ed25519 keys; the
     /// error says which key is refused and why.
     pub fn parse(jwks: &str) -> Result<ClientKeys, String> {
-        if jwks.len() > MAX_JWKS_LEN {
-            return Err(format!("a key set is at most {MAX_JWKS_LEN} bytes"));
-        }
-        let set: serde_json::Value =
-            serde_json::from_str(jwks).map_err(|e| format!("the key set is not JSON: {e}"))?;
-        let Some(entries) = set.get("keys").and_then(|k| k.as_array()) else {
-            return Err("a key set is an object with a \"keys\" array".into());
-        };
-        if entries.is_empty() {
-            return Err("the key set has no keys".into());
-        }
-        let keys = entries
+        let keys = entries(jwks)?
             .iter()
             .enumerate()
             .map(|(i, entry)| parse_key(entry).map_err(|why| format!("key {}: {why}", i + 1)))
             .collect::<Result<Vec<_>, _>>()?;
+        Ok(ClientKeys { keys })
+    }
+
+    /// A JWK Set as a client publishes it at its `jwks_uri`: keys this
+    /// provider cannot verify with (for encryption, other curves or
+    /// algorithms) are left out, as RFC 7517 §5 asks; a private key anywhere
+    /// refuses the whole set, and at least one key must remain.
+    pub fn parse_published(jwks: &str) -> Result<ClientKeys, String> {
+        let mut keys = Vec::new();
+        for entry in entries(jwks)? {
+            match parse_key(&entry) {
+                Ok(key) => keys.push(key),
+                Err(PRIVATE) => return Err(format!("the key set holds a private key: {PRIVATE}")),
+                Err(_) => {}
+            }
+        }
+        if keys.is_empty() {
+            return Err("the key set has no RSA, P-256 or Ed25519 signing key".into());
+        }
         Ok(ClientKeys { keys })
     }
 
@@ -99,11 +107,30 @@ impl ClientKeys {
     }
 }
 
+/// The entries of a JWK Set, at most [`MAX_JWKS_LEN`] bytes and not empty.
+fn entries(jwks: &str) -> Result<Vec<serde_json::Value>, String> {
+    if jwks.len() > MAX_JWKS_LEN {
+        return Err(format!("a key set is at most {MAX_JWKS_LEN} bytes"));
+    }
+    let set: serde_json::Value =
+        serde_json::from_str(jwks).map_err(|e| format!("the key set is not JSON: {e}"))?;
+    let Some(entries) = set.get("keys").and_then(|k| k.as_array()) else {
+        return Err("a key set is an object with a \"keys\" array".into());
+    };
+    if entries.is_empty() {
+        return Err("the key set has no keys".into());
+    }
+    Ok(entries.clone())
+}
+
+/// Why a key with private parts is refused.
+const PRIVATE: &str = "only public keys may be registered";
+
 fn parse_key(entry: &serde_json::Value) -> Result<ClientKey, &'static str> {
     let map = entry.as_object().ok_or("a key is a JSON object")?;
     let private = ["d", "p", "q", "dp", "dq", "qi", "k"];
     if private.iter().any(|p| map.contains_key(*p)) {
-        return Err("only public keys may be registered");
+        return Err(PRIVATE);
     }
     // The verifier matches `kid` itself; without one, a sole key of its
     // algorithm also verifies an assertion whose header names none.
@@ -211,7 +238,13 @@ fn check_claims(
     now: i64,
 ) -> Result<Checked, AssertionError> {
     let text = |name: &str| claims.get(name).and_then(|v| v.as_str());
-    let number = |name: &str| claims.get(name).and_then(|v| v.as_i64());
+    // NumericDate may have a fraction (RFC 7519 §2): whole seconds suffice.
+    let number = |name: &str| {
+        let value = claims.get(name)?;
+        value
+            .as_i64()
+            .or_else(|| value.as_f64().map(|t| t.floor() as i64))
+    };
     if text("iss") != Some(client_id) || text("sub") != Some(client_id) {
         return Err(AssertionError::Invalid(
             "client_assertion's iss and sub must be the client_id",
@@ -365,6 +398,42 @@ mod tests {
             "alg none"
         );
         assert!(check("not-a-jwt", &keys, "app", &[AUD], NOW).is_err());
+    }
+
+    #[test]
+    fn a_published_set_keeps_what_it_can_verify_with() {
+        let (_, public) = es256_pair();
+        let enc = serde_json::json!({ "kty": "EC", "crv": "P-256", "use": "enc", "x": public["x"], "y": public["y"] });
+        let p384 = serde_json::json!({ "kty": "EC", "crv": "P-384", "x": "AAAA", "y": "AAAA" });
+        let set = serde_json::json!({ "keys": [enc, p384, public] }).to_string();
+        assert!(
+            ClientKeys::parse(&set).is_err(),
+            "registered sets are strict"
+        );
+        let kept = ClientKeys::parse_published(&set).unwrap();
+        assert!(kept.has_kid("k1"));
+        let only_enc = serde_json::json!({ "keys": [enc] }).to_string();
+        assert!(ClientKeys::parse_published(&only_enc).is_err());
+        let pair = ES256.generate_key_pair().unwrap();
+        let private = serde_json::to_value(pair.to_jwk_private_key().as_ref()).unwrap();
+        let with_private = serde_json::json!({ "keys": [public, private] }).to_string();
+        assert!(ClientKeys::parse_published(&with_private)
+            .unwrap_err()
+            .contains("private key"));
+    }
+
+    #[test]
+    fn a_fractional_exp_is_read_in_whole_seconds() {
+        let (signer, public) = es256_pair();
+        let mut c = claims();
+        c["exp"] = serde_json::json!((NOW + 120) as f64 + 0.5);
+        let assertion = sign(signer.as_ref(), Some("k1"), c);
+        assert_eq!(
+            check(&assertion, &keys_of(&public), "app", &[AUD], NOW)
+                .unwrap()
+                .exp,
+            NOW + 120
+        );
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The public keys of a `private_key_jwt` client: registered as a JWK Set,
 //! or fetched from its `jwks_uri` (a 5-second timeout, at most 64 KiB),
-//! kept in `ClientKeyCache` and fetched again when an assertion names a
-//! `kid` they lack, at most once a minute.
+//! kept in `ClientKeyCache`. They are fetched again when an assertion names
+//! a `kid` they lack, or when they are 10 minutes old, but never more than
+//! once a minute per URI, failed fetches included, and one caller at a time.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,8 +11,12 @@ use crate::app::AppState;
 use crate::oidc::client_assertion::{ClientKeys, MAX_JWKS_LEN};
 use crate::store::Client;
 
-/// How often a client's `jwks_uri` may be fetched again for an unknown `kid`.
+/// How often a client's `jwks_uri` may be fetched at most.
 const REFETCH_SECS: i64 = 60;
+
+/// How long fetched keys are used before they are fetched again, so that a
+/// key the client withdrew stops working.
+const MAX_AGE_SECS: i64 = 600;
 
 const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -29,15 +34,31 @@ pub async fn of(
         return Ok(None);
     };
     let now = app.clock.now();
-    if let Some((fetched_at, keys)) = app.client_keys.get(uri) {
-        let lacks_kid = kid.is_some_and(|kid| !keys.has_kid(kid));
-        if !lacks_kid || fetched_at + REFETCH_SECS > now {
-            return Ok(Some(keys));
+    let cached = app.client_keys.get(uri).unwrap_or_default();
+    let wanted = match &cached.keys {
+        Some(keys) => {
+            kid.is_some_and(|kid| !keys.has_kid(kid)) || cached.attempted_at + MAX_AGE_SECS <= now
         }
+        None => true,
+    };
+    if !wanted || !app.client_keys.claim_fetch(uri, now, REFETCH_SECS) {
+        return cached.keys.map(Some).ok_or_else(|| {
+            format!("the keys at {uri} could not be fetched; retried within a minute")
+        });
     }
-    let keys = Arc::new(ClientKeys::parse(&fetch(app, uri).await?)?);
-    app.client_keys.put(uri, now, Arc::clone(&keys));
-    Ok(Some(keys))
+    let fetched = match fetch(app, uri).await {
+        Ok(body) => ClientKeys::parse_published(&body),
+        Err(why) => Err(why),
+    };
+    match fetched {
+        Ok(keys) => {
+            let keys = Arc::new(keys);
+            app.client_keys.put(uri, Arc::clone(&keys));
+            Ok(Some(keys))
+        }
+        // The keys fetched before stay usable until a fetch succeeds.
+        Err(why) => cached.keys.map(Some).ok_or(why),
+    }
 }
 
 /// The body at `uri`, when it answers 200 within the timeout and the size limit.

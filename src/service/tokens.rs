@@ -129,6 +129,18 @@ impl<'a> Issuer<'a> {
         verifier: Option<&str>,
     ) -> Result<Issued, TokenError> {
         let grant = self.open_code(client, code, redirect_uri, verifier).await?;
+        if client.consent {
+            // A consent revoked since the code was issued takes the code with it.
+            let consent = self
+                .store
+                .consent(&grant.user_id, &client.client_id)
+                .await?;
+            if !consent.is_some_and(|c| scope::is_subset(&grant.scope, &c.scope)) {
+                return Err(TokenError::InvalidGrant(
+                    "the user's consent to this client was revoked",
+                ));
+            }
+        }
         let refresh = self.store_grant(client, &grant).await?;
         let hash = refresh.hash.clone();
         let issued = self

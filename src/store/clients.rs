@@ -134,13 +134,13 @@ impl Store {
         rows.into_iter().map(Client::try_from).collect()
     }
 
-    /// Changes a client's URIs, algorithm and policies (not its id or secret).
+    /// Changes a client's URIs, algorithm, policies and keys (not its id or secret).
     pub async fn update_client(&self, client: NewClient<'_>) -> Result<(), Error> {
         let to_json = |uris: &[String]| serde_json::to_string(uris).unwrap_or_else(|_| "[]".into());
         let done = sqlx::query(
             "update clients set redirect_uris = $1, post_logout_redirect_uris = $2, \
-             backchannel_logout_uri = $3, id_token_alg = $4, consent = $5, require_par = $6 \
-             where client_id = $7",
+             backchannel_logout_uri = $3, id_token_alg = $4, consent = $5, require_par = $6, \
+             jwks = $7, jwks_uri = $8 where client_id = $9",
         )
         .bind(to_json(client.redirect_uris))
         .bind(to_json(client.post_logout_redirect_uris))
@@ -148,6 +148,8 @@ impl Store {
         .bind(client.id_token_alg)
         .bind(i64::from(client.consent))
         .bind(i64::from(client.require_par))
+        .bind(client.jwks)
+        .bind(client.jwks_uri)
         .bind(client.client_id)
         .execute(&mut *self.write().await?)
         .await?;

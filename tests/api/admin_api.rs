@@ -229,6 +229,15 @@ each_backend! {
         assert_eq!(status, StatusCode::CREATED, "{body}");
         assert!(body.get("client_secret").is_none(), "a client with keys gets no secret: {body}");
         assert_eq!(body["client"]["token_endpoint_auth_method"], "private_key_jwt");
+        let other = josekit::jws::ES256.generate_key_pair().unwrap();
+        let other = serde_json::to_value(other.to_jwk_public_key().as_ref()).unwrap();
+        let (status, body) = put(&app, "/admin/api/clients/keyed", &token, json!({ "redirect_uris": [redirect], "jwks": { "keys": [other] } })).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["jwks"]["keys"][0]["x"], other["x"], "the new key replaces the old");
+        let (status, body) = put(&app, "/admin/api/clients/keyed", &token, json!({ "redirect_uris": [redirect] })).await;
+        assert_eq!((status, &body["jwks"]["keys"][0]["x"]), (StatusCode::OK, &other["x"]), "keys stay when none are given");
+        let (status, body) = put(&app, "/admin/api/clients/crm", &token, json!({ "redirect_uris": [redirect], "jwks": { "keys": [other] } })).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "a client with a secret gets no keys: {body}");
         let (status, rotated) = post(&app, "/admin/api/clients/crm/secret", &token, None).await;
         assert_eq!(status, StatusCode::OK);
         assert_ne!(rotated["client_secret"].as_str().unwrap(), secret);

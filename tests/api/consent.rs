@@ -155,6 +155,32 @@ each_backend! {
         assert!(page.contains("That app is not one of your connected apps."));
     }
 
+    async fn a_code_issued_before_revoke_is_refused_and_a_slow_decision_keeps_max_age(backend) {
+        let app = TestApp::spawn(backend).await;
+        let partner = register_partner(&app).await;
+        let browser = new_browser();
+        password_session(&app, &browser, USERNAME).await;
+
+        // The request met max_age when it came; the user then takes a minute to decide.
+        app.state.clock.advance(250);
+        let request = request_for(&partner, &["email"], &[("max_age", "300")]);
+        let (_, location) = answer(&app, &browser, &request).await;
+        let page = consent_page(&app, &browser, location).await;
+        app.state.clock.advance(60);
+        let (status, location, body) = decide(&app, &browser, &page, "allow").await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+        let code = code_from(&location.unwrap(), &request);
+
+        // Revoked before the code is redeemed: the code goes with the consent.
+        let (_, _, account) = app.get_in(&browser, "/account").await;
+        app.submit_in(&browser, &account, "/account/apps/revoke", &[("client_id", "partner")]).await;
+        let mut exchange = partner.exchange_code(openidconnect::AuthorizationCode::new(code)).unwrap();
+        exchange = exchange.set_pkce_verifier(request.verifier.unwrap());
+        let refused: Result<openidconnect::core::CoreTokenResponse, _> = exchange.request_async(&rp_http()).await;
+        let err = refused.expect_err("the code of a revoked consent is refused");
+        assert!(format!("{err:?}").contains("invalid_grant"), "{err:?}");
+    }
+
     async fn prompt_none_without_consent_answers_consent_required(backend) {
         let app = TestApp::spawn(backend).await;
         let partner = register_partner(&app).await;

@@ -257,6 +257,26 @@ each_backend! {
         // The old key is gone with the old set.
         let (status, _) = refresh(first.sign(claims(&app, "fetched", &token_url))).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(served.lock().unwrap().1, 2, "an unknown kid within the minute fetches nothing");
+
+        // Keys in use are fetched again after ten minutes: one withdrawn stops working.
+        served.lock().unwrap().0 = first.jwks();
+        app.state.clock.advance(601);
+        let (status, _) = refresh(second.sign(claims(&app, "fetched", &token_url))).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "k2 was withdrawn");
+        assert_eq!(served.lock().unwrap().1, 3);
+
+        // A set that also publishes an encryption key is still read.
+        let mut both: Value = serde_json::from_str(&first.jwks()).unwrap();
+        let mut enc = first.public.clone();
+        enc["use"] = "enc".into();
+        enc["kid"] = "e1".into();
+        both["keys"].as_array_mut().unwrap().push(enc);
+        served.lock().unwrap().0 = both.to_string();
+        app.state.clock.advance(601);
+        let (status, body) = refresh(first.sign(claims(&app, "fetched", &token_url))).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(served.lock().unwrap().1, 4);
     }
 }
 

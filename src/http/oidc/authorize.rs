@@ -163,10 +163,10 @@ async fn decide(
             if request.wants_aal2() || !factors.met_by(session.acr, &session.amr) {
                 step_up(app, request, session, user).await
             } else {
-                issue_code(app, &request, &session, client, false).await
+                issue_code(app, &request, &session, client).await
             }
         }
-        Some(session) => issue_code(app, &request, &session, client, false).await,
+        Some(session) => issue_code(app, &request, &session, client).await,
         None if request.prompt == Prompt::None => {
             let err = RedirectError::new("login_required", "the user is not signed in");
             Ok(refuse(app, &request, &err))
@@ -283,11 +283,11 @@ pub async fn resume(
         return step_up(app, request, session.clone(), user).await;
     }
     let client = registered_client(app, &request).await?;
-    issue_code(app, &request, session, &client, fresh).await
+    issue_code(app, &request, session, &client).await
 }
 
 /// The client of a parked request, while its redirect URI stays registered.
-async fn registered_client(
+pub(super) async fn registered_client(
     app: &AppState,
     request: &AuthorizeRequest,
 ) -> Result<Client, PageError> {
@@ -326,13 +326,12 @@ pub(super) fn expired_request() -> PageError {
 
 /// The code, once a third-party client has the user's consent to the
 /// scopes it asks for; else the consent page, or `consent_required` for a
-/// request that shows none. `fresh` as for [`resume`].
+/// request that shows none.
 async fn issue_code(
     app: &AppState,
     request: &AuthorizeRequest,
     session: &Session,
     client: &Client,
-    fresh: bool,
 ) -> Result<Response, PageError> {
     let asked = request.prompt_consent;
     if !consent::needed(app, client, &session.user_id, &request.scope, asked).await? {
@@ -349,9 +348,10 @@ async fn issue_code(
     let mut asking = request.clone();
     asking.prompt_consent = false;
     let id = park(app, &asking).await?;
-    if fresh {
-        app.store.complete_auth_request(&id, &session.sid).await?;
-    }
+    // The session has answered the request up to here (its level, a
+    // sign-in for it where asked): the consent page resumes it as such, for
+    // this session alone, however long the user takes to decide.
+    app.store.complete_auth_request(&id, &session.sid).await?;
     Ok(see_other(&format!("{}?request={id}", endpoints::CONSENT)))
 }
 

@@ -114,6 +114,7 @@ pub async fn submit(
     let ip = ip.to_string();
     match form.decision.as_deref() {
         Some("allow") => {
+            authorize::registered_client(&app, &request).await?;
             consent::allow(&app, &user, &request.client_id, &request.scope, Some(&ip)).await?;
             let completed_by = app.store.auth_request_completed_by(request_id).await?;
             let fresh = completed_by.as_deref() == Some(session.sid.as_str());

@@ -78,6 +78,21 @@ pub async fn update_client(
 ) -> Result<()> {
     let existing = client(app, actor, &registration.client_id).await?;
     registration::check(registration).map_err(ConsoleError::Invalid)?;
+    // The kind stays: a client with keys keeps keys (new ones when given),
+    // and one with a secret, or none, gets none.
+    let new_keys = registration.jwks.is_some() || registration.jwks_uri.is_some();
+    if new_keys && !existing.uses_keys() {
+        return Err(ConsoleError::Invalid(
+            "Only a client registered with keys (private_key_jwt) can be given keys.".into(),
+        ));
+    }
+    let (jwks, jwks_uri) = match new_keys {
+        true => (
+            registration.jwks.as_deref(),
+            registration.jwks_uri.as_deref(),
+        ),
+        false => (existing.jwks.as_deref(), existing.jwks_uri.as_deref()),
+    };
     app.store
         .update_client(NewClient {
             client_id: &existing.client_id,
@@ -88,13 +103,14 @@ pub async fn update_client(
             id_token_alg: &registration.id_token_alg,
             consent: registration.consent,
             require_par: registration.require_par,
-            jwks: registration.jwks.as_deref(),
-            jwks_uri: registration.jwks_uri.as_deref(),
+            jwks,
+            jwks_uri,
             now: app.clock.now(),
         })
         .await?;
     let detail = serde_json::json!({
         "client_id": existing.client_id,
+        "keys_changed": new_keys,
         "redirect_uris": registration.redirect_uris,
         "post_logout_redirect_uris": registration.post_logout_redirect_uris,
         "backchannel_logout_uri": registration.backchannel_logout_uri,
