@@ -6,7 +6,8 @@ use super::common::{now, open_store, read_secret_line, CliError};
 use crate::auth::password;
 use crate::config::Config;
 use crate::oidc::registration::{self, Registration};
-use crate::store::{self, NewClient};
+use crate::service::console::new_client;
+use crate::store;
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum IdTokenAlg {
@@ -116,19 +117,7 @@ async fn create(args: CreateArgs, config: &Config) -> Result<(), CliError> {
     let store = open_store(config).await?;
     let client_id = &registration.client_id;
     store
-        .create_client(NewClient {
-            client_id,
-            secret_hash: secret_hash.as_deref(),
-            redirect_uris: &registration.redirect_uris,
-            post_logout_redirect_uris: &registration.post_logout_redirect_uris,
-            backchannel_logout_uri: registration.backchannel_logout_uri.as_deref(),
-            id_token_alg: &registration.id_token_alg,
-            consent: registration.consent,
-            require_par: registration.require_par,
-            jwks: registration.jwks.as_deref(),
-            jwks_uri: registration.jwks_uri.as_deref(),
-            now: now(),
-        })
+        .create_client(new_client(&registration, secret_hash.as_deref(), now()))
         .await
         .map_err(|e| match e {
             store::Error::Duplicate(_) => CliError::Failed(format!(

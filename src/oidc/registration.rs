@@ -32,6 +32,13 @@ pub struct Registration {
     pub jwks_uri: Option<String>,
 }
 
+impl Registration {
+    /// A `private_key_jwt` client: its keys are given, or where to fetch them.
+    pub fn has_keys(&self) -> bool {
+        self.jwks.is_some() || self.jwks_uri.is_some()
+    }
+}
+
 /// What a registered URI is for: each use allows its own schemes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UriKind {

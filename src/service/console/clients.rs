@@ -20,6 +20,27 @@ pub async fn client(app: &AppState, actor: &Actor, client_id: &str) -> Result<Cl
         .ok_or(ConsoleError::NotFound("There is no such relying party."))
 }
 
+/// The row of a client as `registration` gives it, with `secret_hash`.
+pub fn new_client<'a>(
+    registration: &'a Registration,
+    secret_hash: Option<&'a str>,
+    now: i64,
+) -> NewClient<'a> {
+    NewClient {
+        client_id: &registration.client_id,
+        secret_hash,
+        redirect_uris: &registration.redirect_uris,
+        post_logout_redirect_uris: &registration.post_logout_redirect_uris,
+        backchannel_logout_uri: registration.backchannel_logout_uri.as_deref(),
+        id_token_alg: &registration.id_token_alg,
+        consent: registration.consent,
+        require_par: registration.require_par,
+        jwks: registration.jwks.as_deref(),
+        jwks_uri: registration.jwks_uri.as_deref(),
+        now,
+    }
+}
+
 /// Registers a client; a confidential one gets a secret, returned once.
 pub async fn create_client(
     app: &AppState,
@@ -30,27 +51,18 @@ pub async fn create_client(
     admin_rights::may_manage_clients(actor)?;
     registration::check(registration).map_err(ConsoleError::Invalid)?;
     // A client with keys authenticates with them, not with a secret.
-    let keys = registration.jwks.is_some() || registration.jwks_uri.is_some();
-    let secret = if public || keys {
+    let secret = if public || registration.has_keys() {
         None
     } else {
         let secret = secret::random_token(32);
         Some((secret.clone(), hash_secret(app, secret).await?))
     };
     app.store
-        .create_client(NewClient {
-            client_id: &registration.client_id,
-            secret_hash: secret.as_ref().map(|(_, hash)| hash.as_str()),
-            redirect_uris: &registration.redirect_uris,
-            post_logout_redirect_uris: &registration.post_logout_redirect_uris,
-            backchannel_logout_uri: registration.backchannel_logout_uri.as_deref(),
-            id_token_alg: &registration.id_token_alg,
-            consent: registration.consent,
-            require_par: registration.require_par,
-            jwks: registration.jwks.as_deref(),
-            jwks_uri: registration.jwks_uri.as_deref(),
-            now: app.clock.now(),
-        })
+        .create_client(new_client(
+            registration,
+            secret.as_ref().map(|(_, hash)| hash.as_str()),
+            app.clock.now(),
+        ))
         .await
         .map_err(|e| match e {
             store::Error::Duplicate(_) => ConsoleError::Duplicate(format!(
@@ -80,7 +92,7 @@ pub async fn update_client(
     registration::check(registration).map_err(ConsoleError::Invalid)?;
     // The kind stays: a client with keys keeps keys (new ones when given),
     // and one with a secret, or none, gets none.
-    let new_keys = registration.jwks.is_some() || registration.jwks_uri.is_some();
+    let new_keys = registration.has_keys();
     if new_keys && !existing.uses_keys() {
         return Err(ConsoleError::Invalid(
             "Only a client registered with keys (private_key_jwt) can be given keys.".into(),
@@ -93,21 +105,9 @@ pub async fn update_client(
         ),
         false => (existing.jwks.as_deref(), existing.jwks_uri.as_deref()),
     };
-    app.store
-        .update_client(NewClient {
-            client_id: &existing.client_id,
-            secret_hash: None,
-            redirect_uris: &registration.redirect_uris,
-            post_logout_redirect_uris: &registration.post_logout_redirect_uris,
-            backchannel_logout_uri: registration.backchannel_logout_uri.as_deref(),
-            id_token_alg: &registration.id_token_alg,
-            consent: registration.consent,
-            require_par: registration.require_par,
-            jwks,
-            jwks_uri,
-            now: app.clock.now(),
-        })
-        .await?;
+    let mut changed = new_client(registration, None, app.clock.now());
+    (changed.jwks, changed.jwks_uri) = (jwks, jwks_uri);
+    app.store.update_client(changed).await?;
     let detail = serde_json::json!({
         "client_id": existing.client_id,
         "keys_changed": new_keys,

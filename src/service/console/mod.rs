@@ -7,8 +7,8 @@ pub mod members;
 pub mod settings;
 
 pub use clients::{
-    check_client_admin_scope, client, create_client, rotate_client_secret, set_client_admin_scope,
-    update_client,
+    check_client_admin_scope, client, create_client, new_client, rotate_client_secret,
+    set_client_admin_scope, update_client,
 };
 pub use members::{
     check_new_member, create_member, devices_of, disable, enable, forget_device,
