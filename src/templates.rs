@@ -100,6 +100,18 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/oidc/consent.html"),
     ),
     (
+        "oidc/device.html",
+        include_str!("../templates/oidc/device.html"),
+    ),
+    (
+        "oidc/device_confirm.html",
+        include_str!("../templates/oidc/device_confirm.html"),
+    ),
+    (
+        "oidc/device_done.html",
+        include_str!("../templates/oidc/device_done.html"),
+    ),
+    (
         "password/forgot.html",
         include_str!("../templates/password/forgot.html"),
     ),

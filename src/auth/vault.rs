@@ -114,7 +114,8 @@ impl Vault {
         open_with(&self.code_cipher, &bytes, CODE_CONTEXT)
     }
 
-    /// A keyed tag of `value` (hex), stored in place of a backup code.
+    /// A keyed tag of `value` (hex): stored in place of a backup code, or
+    /// handed out to come back (a DPoP nonce).
     pub fn tag(&self, value: &str) -> String {
         hex::encode(derive(&self.mac_key, value))
     }

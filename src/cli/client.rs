@@ -80,6 +80,10 @@ pub struct CreateArgs {
     /// Refuse authorization requests the client did not push first (RFC 9126).
     #[arg(long)]
     require_par: bool,
+    /// Open the device authorization grant (RFC 8628) to the client: for
+    /// command-line tools and devices without a browser.
+    #[arg(long)]
+    device: bool,
 }
 
 pub async fn run(cmd: ClientCommand, config: &Config) -> Result<(), CliError> {
@@ -104,6 +108,7 @@ async fn create(args: CreateArgs, config: &Config) -> Result<(), CliError> {
         id_token_alg: args.id_token_alg.name().into(),
         consent: args.consent,
         require_par: args.require_par,
+        device_grant: args.device,
         jwks,
         jwks_uri: args.jwks_uri,
     };
@@ -138,6 +143,10 @@ async fn create(args: CreateArgs, config: &Config) -> Result<(), CliError> {
         true => ", pushed requests only",
         false => "",
     };
-    println!("registered {kind} client {client_id}{party}{par}");
+    let device = match registration.device_grant {
+        true => ", device grant",
+        false => "",
+    };
+    println!("registered {kind} client {client_id}{party}{par}{device}");
     Ok(())
 }

@@ -32,7 +32,10 @@ const NUMERIC: &[&str] = &[
     "pending_login_lifetime_secs",
 ];
 /// Settings whose environment values are `true` or `false`.
-const FLAGS: &[&str] = &["require_pushed_authorization_requests"];
+const FLAGS: &[&str] = &[
+    "require_pushed_authorization_requests",
+    "dpop_require_nonce",
+];
 const TEXT: &[&str] = &[
     "listen",
     "issuer",

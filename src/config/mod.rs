@@ -97,6 +97,8 @@ pub struct Config {
     /// Every client must push its authorization requests (RFC 9126 §6),
     /// as those registered with `require_par` must.
     pub require_pushed_authorization_requests: bool,
+    /// DPoP proofs must carry a nonce from the provider (RFC 9449 §8).
+    pub dpop_require_nonce: bool,
 }
 
 impl Default for Config {
@@ -139,6 +141,7 @@ impl Default for Config {
             sms_webhook_secret: Secret::default(),
             outbox_dir: PathBuf::from("data/outbox"),
             require_pushed_authorization_requests: false,
+            dpop_require_nonce: false,
             key_rotation_days: 90,
             password_failure_window_secs: 900,
             reauth_window_secs: 300,

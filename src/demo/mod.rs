@@ -144,6 +144,7 @@ pub async fn start(mut config: Config, port: u16) -> Result<Demo, DemoError> {
                 require_par: false,
                 jwks: None,
                 jwks_uri: None,
+                device_grant: false,
                 now,
             })
             .await

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 
 use crate::service::console::ConsoleError;
+use crate::service::dpop::DpopError;
 use crate::service::tokens::TokenError;
 use crate::store;
 
@@ -31,6 +32,16 @@ pub enum OAuthError {
     InvalidScope(&'static str),
     #[error("invalid_token: {0}")]
     InvalidToken(&'static str),
+    /// RFC 9449 §5: a DPoP proof refused.
+    #[error("invalid_dpop_proof: {0}")]
+    InvalidDpopProof(&'static str),
+    /// RFC 9449 §8: the proof must carry this nonce.
+    #[error("use_dpop_nonce")]
+    UseDpopNonce(String),
+    /// An error of a resource asked with the DPoP scheme (RFC 9449 §7.1):
+    /// answered with a DPoP challenge.
+    #[error("{0}")]
+    AtDpopResource(Box<OAuthError>),
     /// An authorization request refused with its own error code (RFC 6749
     /// §4.1.2.1), where no redirect carries it: a pushed request.
     #[error("{0}: {1}")]
@@ -53,12 +64,23 @@ impl From<store::Error> for OAuthError {
     }
 }
 
+impl From<DpopError> for OAuthError {
+    fn from(err: DpopError) -> Self {
+        match err {
+            DpopError::Invalid(why) => OAuthError::InvalidDpopProof(why),
+            DpopError::NonceRequired(nonce) => OAuthError::UseDpopNonce(nonce),
+            DpopError::Store(err) => err.into(),
+        }
+    }
+}
+
 impl From<TokenError> for OAuthError {
     fn from(err: TokenError) -> Self {
         match err {
             TokenError::InvalidGrant(why) => OAuthError::InvalidGrant(why),
             TokenError::InvalidScope(why) => OAuthError::InvalidScope(why),
             TokenError::UnauthorizedClient(why) => OAuthError::UnauthorizedClient(why),
+            TokenError::Device(code, why) => OAuthError::Refused(code, why.into()),
             TokenError::Signing(err) => OAuthError::Internal(err.to_string()),
             TokenError::Store(err) => err.into(),
         }
@@ -76,6 +98,9 @@ impl OAuthError {
             OAuthError::InvalidScope(_) => "invalid_scope",
             OAuthError::InvalidToken(_) => "invalid_token",
             OAuthError::Refused(code, _) => code,
+            OAuthError::InvalidDpopProof(_) => "invalid_dpop_proof",
+            OAuthError::UseDpopNonce(_) => "use_dpop_nonce",
+            OAuthError::AtDpopResource(inner) => inner.code(),
             OAuthError::Unavailable => "temporarily_unavailable",
             OAuthError::Internal(_) => "server_error",
         }
@@ -88,7 +113,12 @@ impl OAuthError {
             | OAuthError::InvalidGrant(d)
             | OAuthError::UnauthorizedClient(d)
             | OAuthError::InvalidScope(d)
-            | OAuthError::InvalidToken(d) => Some((*d).to_string()),
+            | OAuthError::InvalidToken(d)
+            | OAuthError::InvalidDpopProof(d) => Some((*d).to_string()),
+            OAuthError::UseDpopNonce(_) => {
+                Some("make the DPoP proof again with the nonce in the DPoP-Nonce header".into())
+            }
+            OAuthError::AtDpopResource(inner) => inner.description(),
             OAuthError::UnsupportedGrantType => Some("grant_type is not supported".into()),
             OAuthError::Unavailable => Some("the service is temporarily unavailable".into()),
             OAuthError::Internal(_) => None,
@@ -98,6 +128,10 @@ impl OAuthError {
     /// The one table of status codes for protocol errors.
     fn status(&self) -> StatusCode {
         match self {
+            OAuthError::AtDpopResource(inner) => match inner.status() {
+                StatusCode::BAD_REQUEST => StatusCode::UNAUTHORIZED,
+                other => other,
+            },
             OAuthError::InvalidClient(..) | OAuthError::InvalidToken(_) => StatusCode::UNAUTHORIZED,
             OAuthError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             OAuthError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -106,9 +140,21 @@ impl OAuthError {
     }
 }
 
+/// The header that carries a server's DPoP nonce (RFC 9449 §8.1).
+pub const DPOP_NONCE: &str = "dpop-nonce";
+
+impl OAuthError {
+    fn innermost(&self) -> &OAuthError {
+        match self {
+            OAuthError::AtDpopResource(inner) => inner.innermost(),
+            other => other,
+        }
+    }
+}
+
 impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
-        if let OAuthError::Internal(detail) = &self {
+        if let OAuthError::Internal(detail) = self.innermost() {
             tracing::error!(%detail, "protocol endpoint failed");
         }
         let mut body = serde_json::json!({ "error": self.code() });
@@ -132,7 +178,22 @@ impl IntoResponse for OAuthError {
                     HeaderValue::from_static("Bearer error=\"invalid_token\""),
                 );
             }
+            OAuthError::AtDpopResource(inner) => {
+                let challenge = format!(
+                    "DPoP error=\"{}\", algs=\"{}\"",
+                    inner.code(),
+                    crate::oidc::dpop::ALGS.join(" ")
+                );
+                if let Ok(value) = HeaderValue::from_str(&challenge) {
+                    headers.insert(WWW_AUTHENTICATE, value);
+                }
+            }
             _ => {}
+        }
+        if let OAuthError::UseDpopNonce(nonce) = self.innermost() {
+            if let Ok(value) = HeaderValue::from_str(nonce) {
+                headers.insert(DPOP_NONCE, value);
+            }
         }
         response
     }

@@ -110,6 +110,15 @@ pub struct AccessTokenClaims {
     pub gid: String,
     pub auth_time: i64,
     pub acr: String,
+    /// RFC 9449 §6: the DPoP key the token is bound to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
+}
+
+/// A token's confirmation claim (RFC 7800): the thumbprint of its DPoP key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Confirmation {
+    pub jkt: String,
 }
 
 /// The audience of access tokens for the console's API (appended to the issuer).
@@ -298,6 +307,7 @@ mod tests {
             gid: "g".into(),
             auth_time: 100,
             acr: "aal1".into(),
+            cnf: None,
         };
         assert!(check_access_token(&claims, "https://idp", 150));
         assert!(!check_access_token(&claims, "https://idp", 200));

@@ -16,6 +16,10 @@ pub const INTROSPECTION: &str = "/introspect";
 pub const PAR: &str = "/par";
 /// The consent page of third-party clients (a page, not in discovery).
 pub const CONSENT: &str = "/consent";
+/// Where a device asks for its codes (RFC 8628 §3.1).
+pub const DEVICE_AUTHORIZATION: &str = "/device_authorization";
+/// Where the person types a device's user code (RFC 8628 §3.3).
+pub const DEVICE: &str = "/device";
 
 /// How clients authenticate at the token, PAR, revocation and introspection endpoints.
 const AUTH_METHODS: [&str; 4] = [
@@ -42,18 +46,22 @@ pub fn discovery_document(issuer: &str, require_par: bool) -> String {
         "revocation_endpoint_auth_signing_alg_values_supported": client_assertion::ALGS,
         "introspection_endpoint": format!("{issuer}{INTROSPECTION}"),
         "pushed_authorization_request_endpoint": format!("{issuer}{PAR}"),
+        "device_authorization_endpoint": format!("{issuer}{DEVICE_AUTHORIZATION}"),
         "require_pushed_authorization_requests": require_par,
         "introspection_endpoint_auth_methods_supported": AUTH_METHODS,
         "introspection_endpoint_auth_signing_alg_values_supported": client_assertion::ALGS,
         "scopes_supported": super::scope::SUPPORTED,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query", "form_post"],
-        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "grant_types_supported": [
+            "authorization_code", "refresh_token", "client_credentials", super::device::GRANT_TYPE
+        ],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256", "ES256", "EdDSA"],
         "token_endpoint_auth_methods_supported": AUTH_METHODS,
         "token_endpoint_auth_signing_alg_values_supported": client_assertion::ALGS,
         "code_challenge_methods_supported": ["S256"],
+        "dpop_signing_alg_values_supported": super::dpop::ALGS,
         "acr_values_supported": Acr::ALL,
         "prompt_values_supported": ["none", "login", "consent"],
         "claims_supported": [

@@ -4,6 +4,8 @@ pub mod auth_code;
 pub mod authorize_request;
 pub mod claims;
 pub mod client_assertion;
+pub mod device;
+pub mod dpop;
 pub mod endpoints;
 pub mod keys;
 pub mod par;

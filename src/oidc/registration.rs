@@ -30,6 +30,8 @@ pub struct Registration {
     /// fetch them; at most one of the two.
     pub jwks: Option<String>,
     pub jwks_uri: Option<String>,
+    /// The device authorization grant (RFC 8628) is open to the client.
+    pub device_grant: bool,
 }
 
 impl Registration {
@@ -289,6 +291,7 @@ mod tests {
             require_par: false,
             jwks: None,
             jwks_uri: None,
+            device_grant: false,
         }
     }
 

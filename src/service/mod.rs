@@ -14,8 +14,12 @@ pub mod consent;
 pub mod console;
 /// Email and SMS to users: queued, sent, retried.
 pub mod delivery;
+/// The device authorization grant: codes, the person's answer.
+pub mod device;
 /// Remembered devices: the password alone from a browser that gave the factor.
 pub mod devices;
+/// DPoP proofs at the endpoints: checked, used once, with server nonces.
+pub mod dpop;
 /// Second factors against the store: codes, enrolment, lock-out, reset.
 pub mod factors;
 /// Purging expired rows on a schedule.

@@ -44,7 +44,7 @@ impl Store {
         };
         let insert = format!(
             "insert into grants ({GRANT_INSERT_COLUMNS}) \
-             select $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 \
+             select $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $13 \
              where exists (select 1 from sessions where sid = $4 \
              and expires_at > $10 and last_seen_at + idle_secs > $10{lock}) \
              on conflict (id) do nothing returning id"
@@ -74,6 +74,7 @@ impl Store {
             .bind(grant.now)
             .bind(refresh.token_hash)
             .bind(refresh.expires_at)
+            .bind(grant.dpop_jkt)
             .fetch_all(&mut *self.write().await?)
             .await?;
         if !stored.is_empty() {

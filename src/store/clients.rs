@@ -22,6 +22,8 @@ pub struct Client {
     /// to fetch them.
     pub jwks: Option<String>,
     pub jwks_uri: Option<String>,
+    /// The device authorization grant (RFC 8628) is open to the client.
+    pub device_grant: bool,
 }
 
 impl Client {
@@ -47,6 +49,7 @@ pub struct NewClient<'a> {
     pub require_par: bool,
     pub jwks: Option<&'a str>,
     pub jwks_uri: Option<&'a str>,
+    pub device_grant: bool,
     pub now: i64,
 }
 
@@ -63,10 +66,12 @@ struct ClientRow {
     require_par: i64,
     jwks: Option<String>,
     jwks_uri: Option<String>,
+    device_grant: i64,
 }
 
 const CLIENT_COLUMNS: &str = "client_id, secret_hash, redirect_uris, post_logout_redirect_uris, \
-     backchannel_logout_uri, id_token_alg, admin_scope, consent, require_par, jwks, jwks_uri";
+     backchannel_logout_uri, id_token_alg, admin_scope, consent, require_par, jwks, jwks_uri, \
+     device_grant";
 
 fn uri_list(text: &str) -> Result<Vec<String>, Error> {
     serde_json::from_str(text).map_err(|e| Error::Corrupt(format!("client URI list: {e}")))
@@ -87,6 +92,7 @@ impl TryFrom<ClientRow> for Client {
             require_par: row.require_par != 0,
             jwks: row.jwks,
             jwks_uri: row.jwks_uri,
+            device_grant: row.device_grant != 0,
         })
     }
 }
@@ -97,7 +103,7 @@ impl Store {
         sqlx::query(
             "insert into clients (client_id, secret_hash, redirect_uris, post_logout_redirect_uris, \
              backchannel_logout_uri, id_token_alg, consent, require_par, jwks, jwks_uri, \
-             created_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+             device_grant, created_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(client.client_id)
         .bind(client.secret_hash)
@@ -109,6 +115,7 @@ impl Store {
         .bind(i64::from(client.require_par))
         .bind(client.jwks)
         .bind(client.jwks_uri)
+        .bind(i64::from(client.device_grant))
         .bind(client.now)
         .execute(&mut *self.write().await?)
         .await
@@ -140,7 +147,7 @@ impl Store {
         let done = sqlx::query(
             "update clients set redirect_uris = $1, post_logout_redirect_uris = $2, \
              backchannel_logout_uri = $3, id_token_alg = $4, consent = $5, require_par = $6, \
-             jwks = $7, jwks_uri = $8 where client_id = $9",
+             jwks = $7, jwks_uri = $8, device_grant = $9 where client_id = $10",
         )
         .bind(to_json(client.redirect_uris))
         .bind(to_json(client.post_logout_redirect_uris))
@@ -150,6 +157,7 @@ impl Store {
         .bind(i64::from(client.require_par))
         .bind(client.jwks)
         .bind(client.jwks_uri)
+        .bind(i64::from(client.device_grant))
         .bind(client.client_id)
         .execute(&mut *self.write().await?)
         .await?;

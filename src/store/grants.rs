@@ -16,6 +16,9 @@ pub struct Grant {
     pub acr: String,
     pub amr: Vec<String>,
     pub revoked_at: Option<i64>,
+    /// The DPoP key (its JWK thumbprint) the grant's refresh tokens are
+    /// bound to: a public client's, when it redeemed the code with a proof.
+    pub dpop_jkt: Option<String>,
 }
 
 pub struct NewGrant<'a> {
@@ -28,6 +31,7 @@ pub struct NewGrant<'a> {
     pub auth_time: i64,
     pub acr: &'a str,
     pub amr: &'a [String],
+    pub dpop_jkt: Option<&'a str>,
     pub now: i64,
 }
 
@@ -43,6 +47,7 @@ pub(super) struct GrantRow {
     acr: String,
     amr: String,
     revoked_at: Option<i64>,
+    dpop_jkt: Option<String>,
 }
 
 impl From<GrantRow> for Grant {
@@ -63,16 +68,17 @@ impl From<GrantRow> for Grant {
                 .map(str::to_string)
                 .collect(),
             revoked_at: row.revoked_at,
+            dpop_jkt: row.dpop_jkt,
         }
     }
 }
 
 pub(super) const GRANT_COLUMNS: &str =
-    "id, client_id, user_id, sid, scope, nonce, auth_time, acr, amr, revoked_at";
+    "id, client_id, user_id, sid, scope, nonce, auth_time, acr, amr, revoked_at, dpop_jkt";
 
 /// The columns a new grant fills, in the order of `NewGrant`'s fields.
 pub(super) const GRANT_INSERT_COLUMNS: &str =
-    "id, client_id, user_id, sid, scope, nonce, auth_time, acr, amr, created_at";
+    "id, client_id, user_id, sid, scope, nonce, auth_time, acr, amr, created_at, dpop_jkt";
 
 impl Store {
     pub async fn grant(&self, id: &str) -> Result<Option<Grant>, Error> {

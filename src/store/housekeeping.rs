@@ -60,6 +60,8 @@ impl Store {
             "delete from setup_tokens where expires_at < $1",
             "delete from webauthn_challenges where expires_at < $1",
             "delete from client_assertions where expires_at < $1",
+            "delete from dpop_proofs where expires_at < $1",
+            "delete from device_codes where expires_at < $1",
         ] {
             rows += run(sql, now).await?;
         }

@@ -23,11 +23,14 @@ struct StatusRow {
 #[derive(Debug)]
 pub enum RefreshRotation {
     /// This call used the token; its grant (possibly revoked: check).
-    Rotated(Grant),
+    Rotated(Box<Grant>),
     /// The token had been used before: the family it belongs to.
     Reused { grant_id: String },
     /// Unknown or expired.
     Invalid,
+    /// Bound to a DPoP key other than the one presented (or presented
+    /// without one): left as it was.
+    OtherKey,
 }
 
 impl Store {
@@ -64,11 +67,13 @@ impl Store {
     /// place, in one transaction, so that a failure leaves the old one
     /// usable. Of concurrent uses one wins, and every later use is a reuse.
     /// Only a token of `client_id`'s grants is touched: another client's token
-    /// is `Invalid` and stays as it was.
+    /// is `Invalid` and stays as it was; so is a token bound to a DPoP key
+    /// other than `jkt`, `OtherKey`.
     pub async fn use_refresh_token(
         &self,
         token_hash: &str,
         client_id: &str,
+        jkt: Option<&str>,
         next: FirstRefresh<'_>,
         now: i64,
     ) -> Result<RefreshRotation, Error> {
@@ -78,11 +83,13 @@ impl Store {
             let used: Option<(String,)> = sqlx::query_as(
                 "update refresh_tokens set used_at = $1 where token_hash = $2 and used_at is null \
                  and expires_at > $1 and exists (select 1 from grants g \
-                 where g.id = refresh_tokens.grant_id and g.client_id = $3) returning grant_id",
+                 where g.id = refresh_tokens.grant_id and g.client_id = $3 \
+                 and (g.dpop_jkt is null or g.dpop_jkt = $4)) returning grant_id",
             )
             .bind(now)
             .bind(token_hash)
             .bind(client_id)
+            .bind(jkt)
             .fetch_optional(&mut *tx)
             .await?;
             if let Some((grant_id,)) = &used {
@@ -101,8 +108,8 @@ impl Store {
             used
         };
         let Some((grant_id,)) = used else {
-            let known: Option<(String, Option<i64>)> = sqlx::query_as(
-                "select r.grant_id, r.used_at from refresh_tokens r \
+            let known: Option<(String, Option<i64>, Option<String>)> = sqlx::query_as(
+                "select r.grant_id, r.used_at, g.dpop_jkt from refresh_tokens r \
                  join grants g on g.id = r.grant_id where r.token_hash = $1 and g.client_id = $2",
             )
             .bind(token_hash)
@@ -110,7 +117,10 @@ impl Store {
             .fetch_optional(&mut *self.read().await?)
             .await?;
             return Ok(match known {
-                Some((grant_id, Some(_))) => RefreshRotation::Reused { grant_id },
+                Some((grant_id, Some(_), _)) => RefreshRotation::Reused { grant_id },
+                Some((_, None, Some(bound))) if Some(bound.as_str()) != jkt => {
+                    RefreshRotation::OtherKey
+                }
                 _ => RefreshRotation::Invalid,
             });
         };
@@ -120,7 +130,7 @@ impl Store {
             .fetch_optional(&mut *self.read().await?)
             .await?;
         Ok(match row {
-            Some(row) => RefreshRotation::Rotated(row.into()),
+            Some(row) => RefreshRotation::Rotated(Box::new(row.into())),
             None => RefreshRotation::Invalid,
         })
     }

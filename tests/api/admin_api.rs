@@ -219,6 +219,10 @@ each_backend! {
         assert_eq!(body["require_par"], json!(false));
         let (status, body) = put(&app, "/admin/api/clients/crm", &token, json!({ "redirect_uris": [redirect], "consent": true, "require_par": true })).await;
         assert_eq!((status, &body["require_par"]), (StatusCode::OK, &json!(true)), "{body}");
+        assert_eq!(body["device_grant"], json!(false));
+        let (status, body) = put(&app, "/admin/api/clients/crm", &token, json!({ "redirect_uris": [redirect], "device_grant": true })).await;
+        assert_eq!((status, &body["device_grant"]), (StatusCode::OK, &json!(true)), "{body}");
+        assert!(app.state.store.client("crm").await.unwrap().unwrap().device_grant);
         let pair = josekit::jws::ES256.generate_key_pair().unwrap();
         let public = serde_json::to_value(pair.to_jwk_public_key().as_ref()).unwrap();
         let private = serde_json::to_value(pair.to_jwk_private_key().as_ref()).unwrap();

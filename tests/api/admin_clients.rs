@@ -133,6 +133,29 @@ each_backend! {
         let (_, _, page) = app.get("/admin/clients/mobile").await;
         let (status, _, _) = app.submit_in(&app.browser, &page, "/admin/clients/mobile/secret", &[]).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "no secret to rotate");
+
+        // A key-pair client with device sign-in, from the form.
+        let pair = josekit::jws::ES256.generate_key_pair().unwrap();
+        let public = serde_json::to_value(pair.to_jwk_public_key().as_ref()).unwrap();
+        let jwks = serde_json::json!({ "keys": [public] }).to_string();
+        let (_, _, form) = app.get("/admin/clients/new").await;
+        let fields = |jwks| [("client_id", "signer"), ("kind", "keys"), ("redirect_uris", "https://signer.example/cb"), ("id_token_alg", "RS256"), ("device_grant", "on"), ("jwks", jwks)];
+        let (status, _, refused) = app.submit_in(&app.browser, &form, "/admin/clients/new", &fields("")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(refused.contains("needs its public keys"), "{refused}");
+        let (status, location, _) = app.submit_in(&app.browser, &form, "/admin/clients/new", &fields(jwks.as_str())).await;
+        assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/admin/clients/signer?saved=1")));
+        let signer = app.state.store.client("signer").await.unwrap().unwrap();
+        assert!(signer.uses_keys() && !signer.is_public() && signer.secret_hash.is_none() && signer.device_grant);
+        let (_, _, page) = app.get("/admin/clients/signer").await;
+        assert!(page.contains("key pair") && page.contains(r#"name="device_grant" checked"#), "{page}");
+        assert!(!page.contains("Rotate the secret"), "no secret to rotate");
+        let (status, _, _) = app.submit_in(&app.browser, &page, "/admin/clients/signer", &[("redirect_uris", "https://signer.example/cb"), ("id_token_alg", "RS256"), ("jwks_uri", "http://keys.example/jwks")]).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "a jwks_uri must be https");
+        let (status, _, _) = app.submit_in(&app.browser, &page, "/admin/clients/signer", &[("redirect_uris", "https://signer.example/cb"), ("id_token_alg", "RS256")]).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let signer = app.state.store.client("signer").await.unwrap().unwrap();
+        assert!(signer.jwks.is_some() && !signer.device_grant, "the keys stay; the box unticked");
     }
 
     async fn account_administrators_do_not_register_clients(backend) {

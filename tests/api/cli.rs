@@ -220,6 +220,7 @@ async fn the_cli_creates_accounts_users_and_clients_and_refuses_bad_input() {
                 "--public",
                 "--consent",
                 "--require-par",
+                "--device",
             ],
             None,
         );
@@ -228,6 +229,11 @@ async fn the_cli_creates_accounts_users_and_clients_and_refuses_bad_input() {
             third_party
                 .stdout
                 .contains("third-party (users asked for consent)"),
+            "{}",
+            third_party.stdout
+        );
+        assert!(
+            third_party.stdout.contains("device grant"),
             "{}",
             third_party.stdout
         );

@@ -324,6 +324,7 @@ impl TestApp {
                     require_par: false,
                     jwks: None,
                     jwks_uri: None,
+                    device_grant: false,
                     now,
                 })
                 .await
@@ -811,6 +812,7 @@ pub async fn register_confidential(app: &TestApp, client_id: &str, secret: &str,
             require_par: false,
             jwks: None,
             jwks_uri: None,
+            device_grant: false,
             now: app.state.clock.now(),
         })
         .await

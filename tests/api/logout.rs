@@ -96,6 +96,7 @@ async fn register_receivers(app: &TestApp, shop_uri: &str, desk_uri: &str) {
                 require_par: false,
                 jwks: None,
                 jwks_uri: None,
+                device_grant: false,
                 now,
             })
             .await

@@ -15,6 +15,8 @@ mod code_flow;
 mod common;
 mod consent;
 mod demo;
+mod device;
+mod dpop;
 mod email_code_level;
 mod email_codes;
 mod faults;

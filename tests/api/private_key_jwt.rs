@@ -76,6 +76,7 @@ async fn register_keyed(
             require_par: false,
             jwks,
             jwks_uri,
+            device_grant: false,
             now: app.state.clock.now(),
         })
         .await

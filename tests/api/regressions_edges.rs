@@ -129,6 +129,7 @@ async fn register_corner(app: &TestApp) -> Rp {
         require_par: false,
         jwks: None,
         jwks_uri: None,
+        device_grant: false,
     };
     assert_eq!(gatehouse::oidc::registration::check(&registration), Ok(()));
     let hash = gatehouse::auth::password::hash(CORNER_SECRET, CHEAP).unwrap();
@@ -145,6 +146,7 @@ async fn register_corner(app: &TestApp) -> Rp {
             require_par: false,
             jwks: None,
             jwks_uri: None,
+            device_grant: false,
             now: app.state.clock.now(),
         })
         .await

@@ -90,10 +90,16 @@ struct Fields {
     backchannel_logout_uri: String,
     id_token_alg: String,
     public: bool,
+    /// Authenticates with `private_key_jwt`: its keys, or where they are.
+    uses_keys: bool,
+    jwks_uri: String,
+    jwks: String,
     /// A third-party client: users are asked for consent.
     consent: bool,
     /// Only pushed authorization requests are accepted.
     require_par: bool,
+    /// The device authorization grant is open to it.
+    device_grant: bool,
     /// The `admin` grant: empty, an account id, or `*`.
     admin_scope: String,
 }
@@ -107,8 +113,12 @@ impl Fields {
             backchannel_logout_uri: client.backchannel_logout_uri.clone().unwrap_or_default(),
             id_token_alg: client.id_token_alg.clone(),
             public: client.is_public(),
+            uses_keys: client.uses_keys(),
+            jwks_uri: client.jwks_uri.clone().unwrap_or_default(),
+            jwks: client.jwks.clone().unwrap_or_default(),
             consent: client.consent,
             require_par: client.require_par,
+            device_grant: client.device_grant,
             admin_scope: client.admin_scope.clone().unwrap_or_default(),
         }
     }
@@ -129,8 +139,12 @@ impl Fields {
             backchannel_logout_uri: field("backchannel_logout_uri").trim().to_string(),
             id_token_alg: field("id_token_alg"),
             public: field("kind") == "public",
+            uses_keys: field("kind") == "keys",
+            jwks_uri: field("jwks_uri").trim().to_string(),
+            jwks: field("jwks").trim().to_string(),
             consent: field("consent") == "on",
             require_par: field("require_par") == "on",
+            device_grant: field("device_grant") == "on",
             admin_scope: field("admin_scope"),
         }
     }
@@ -145,8 +159,10 @@ impl Fields {
             id_token_alg: self.id_token_alg.clone(),
             consent: self.consent,
             require_par: self.require_par,
-            jwks: None,
-            jwks_uri: None,
+            device_grant: self.device_grant,
+            // Only a key client's keys are read: a secret's form has none.
+            jwks: Some(self.jwks.clone()).filter(|j| self.uses_keys && !j.is_empty()),
+            jwks_uri: Some(self.jwks_uri.clone()).filter(|u| self.uses_keys && !u.is_empty()),
         }
     }
 }
@@ -249,6 +265,13 @@ pub async fn show_new(State(app): State<AppState>, admin: Admin) -> Result<Respo
     render_form(&app, &admin, true, fields, None, None).await
 }
 
+/// A new key client must say where its keys are.
+fn keys_missing(fields: &Fields) -> Option<String> {
+    (fields.uses_keys && fields.jwks.is_empty() && fields.jwks_uri.is_empty()).then(|| {
+        "A key-pair client needs its public keys: a JWK Set URL or the JWK Set itself.".into()
+    })
+}
+
 pub async fn submit_new(
     State(app): State<AppState>,
     admin: Admin,
@@ -257,6 +280,9 @@ pub async fn submit_new(
     let form = admin.form(&app, &body)?;
     operators_account(&app, &admin).await?;
     let fields = Fields::submitted(&form);
+    if let Some(error) = keys_missing(&fields) {
+        return render_form(&app, &admin, true, fields, None, Some(error)).await;
+    }
     let registration = fields.registration();
     let actor = admin.actor();
     match console::create_client(&app, &actor, &registration, fields.public).await {
@@ -297,6 +323,7 @@ pub async fn submit_client(
     // The id and the kind stay as registered.
     fields.client_id = existing.client_id.clone();
     fields.public = existing.is_public();
+    fields.uses_keys = existing.uses_keys();
     let scope = Some(fields.admin_scope.as_str()).filter(|s| !s.is_empty());
     let scope_changes = scope != existing.admin_scope.as_deref();
     // Everything is checked before anything is written.

@@ -26,6 +26,7 @@ fn client_json(client: &Client) -> Value {
         "admin_scope": client.admin_scope,
         "consent": client.consent,
         "require_par": client.require_par,
+        "device_grant": client.device_grant,
         "token_endpoint_auth_method": auth_method(client),
         "jwks_uri": client.jwks_uri,
         "jwks": client.jwks.as_deref().and_then(|j| serde_json::from_str::<Value>(j).ok()),
@@ -60,6 +61,8 @@ pub struct ClientBody {
     consent: bool,
     #[serde(default)]
     require_par: bool,
+    #[serde(default)]
+    device_grant: bool,
     /// `private_key_jwt`: the client's public keys, or where to fetch them.
     #[serde(default)]
     jwks: Option<Value>,
@@ -81,6 +84,7 @@ impl ClientBody {
             id_token_alg: self.id_token_alg,
             consent: self.consent,
             require_par: self.require_par,
+            device_grant: self.device_grant,
             jwks: self.jwks.map(|j| j.to_string()),
             jwks_uri: self.jwks_uri.filter(|u| !u.is_empty()),
         }

@@ -14,7 +14,7 @@ use crate::app::AppState;
 use crate::auth::secret;
 use crate::http::client_ip::ClientIp;
 use crate::http::error::OAuthError;
-use crate::oidc::claims::{check_access_token, AccessTokenClaims, ACCESS_TOKEN_TYP};
+use crate::oidc::claims::{check_access_token, AccessTokenClaims, Confirmation, ACCESS_TOKEN_TYP};
 
 pub const PATH: &str = crate::oidc::endpoints::INTROSPECTION;
 
@@ -39,6 +39,9 @@ struct Introspection {
     sid: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     acr: Option<String>,
+    /// RFC 9449 §6.2: the key a DPoP-bound token is bound to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cnf: Option<Confirmation>,
 }
 
 pub async fn introspect(
@@ -86,6 +89,7 @@ async fn inspect(
             iss: Some(app.config.issuer().to_string()),
             sid: Some(grant.sid),
             acr: Some(grant.acr),
+            cnf: grant.dpop_jkt.map(|jkt| Confirmation { jkt }),
         });
     }
     let Ok((payload, Some(typ))) = app.keys.verify(token) else {
@@ -112,11 +116,16 @@ async fn inspect(
         scope: Some(claims.scope),
         client_id: Some(claims.client_id),
         sub: Some(claims.sub),
-        token_type: Some("Bearer"),
+        token_type: Some(if claims.cnf.is_some() {
+            "DPoP"
+        } else {
+            "Bearer"
+        }),
         exp: Some(claims.exp),
         iat: Some(claims.iat),
         iss: Some(claims.iss),
         sid: Some(claims.sid),
         acr: Some(claims.acr),
+        cnf: claims.cnf,
     })
 }

@@ -3,7 +3,10 @@
 pub mod authorize;
 pub mod client_auth;
 pub mod consent;
+pub mod device;
+pub mod device_authorization;
 pub mod discovery;
+pub mod dpop;
 pub mod form_post;
 pub mod introspection;
 pub mod jwks;
@@ -28,6 +31,15 @@ pub fn router() -> Router<AppState> {
         )
         .route(consent::PATH, get(consent::show).post(consent::submit))
         .route(par::PATH, post(par::push))
+        .route(
+            device_authorization::PATH,
+            post(device_authorization::start),
+        )
+        .route(device::PATH, get(device::show).post(device::submit))
+        .route(
+            device::CONFIRM_PATH,
+            get(device::show_confirm).post(device::submit_confirm),
+        )
         .route(token::PATH, post(token::token))
         .route(revocation::PATH, post(revocation::revoke))
         .route(

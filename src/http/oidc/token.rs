@@ -1,20 +1,23 @@
 //! The token endpoint (RFC 6749 §3.2, OpenID Connect Core §3.1.3): the
 //! `authorization_code`, `refresh_token` and `client_credentials` grants,
 //! with client_secret_basic, client_secret_post, or `none` for public
-//! clients. The request is parsed here; `service::tokens` issues.
+//! clients, or a client assertion (`private_key_jwt`). A `DPoP` proof
+//! (RFC 9449 §5) binds the tokens to its key. The request is parsed here;
+//! `service::tokens` issues.
 
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::header::{CACHE_CONTROL, PRAGMA};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
 use super::client_auth::{authenticate_client, form_params, param};
 use crate::app::AppState;
 use crate::http::client_ip::ClientIp;
-use crate::http::error::OAuthError;
+use crate::http::error::{OAuthError, DPOP_NONCE};
 use crate::oidc::params::Params;
+use crate::service::dpop;
 use crate::service::tokens::{Issued, Issuer};
 use crate::store::Client;
 
@@ -26,14 +29,18 @@ pub async fn token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match exchange(&app, ip, &headers, &body).await {
+    let mut response = match exchange(&app, ip, &headers, &body).await {
         Ok(response) => (
             [(CACHE_CONTROL, "no-store"), (PRAGMA, "no-cache")],
             Json(response),
         )
             .into_response(),
-        Err(err) => err.into_response(),
+        Err(err) => return err.into_response(),
+    };
+    if let Some(nonce) = dpop::current_nonce(&app).and_then(|n| HeaderValue::from_str(&n).ok()) {
+        response.headers_mut().insert(DPOP_NONCE, nonce);
     }
+    response
 }
 
 async fn exchange(
@@ -45,7 +52,9 @@ async fn exchange(
     let params = form_params(headers, body)?;
     let client = authenticate_client(app, headers, &params, ip, PATH).await?;
     let grant = param(&params, "grant_type")?;
-    let issued = grant_tokens(&Issuer::new(app), &client, grant, &params).await;
+    let jkt = super::dpop::key_of(app, headers, "POST", PATH, None).await?;
+    let issuer = Issuer::new(app).bound_to(jkt);
+    let issued = grant_tokens(&issuer, &client, grant, &params).await;
     if let (Ok(_), Some(grant)) = (&issued, grant) {
         metrics::counter!("gatehouse_tokens_issued_total", "grant" => grant.to_string())
             .increment(1);
@@ -79,6 +88,9 @@ async fn grant_tokens(
                 .await?
         }
         Some("client_credentials") => issuer.client_credentials(client, param(params, "scope")?)?,
+        Some(crate::oidc::device::GRANT_TYPE) => {
+            issuer.device_code(client, required("device_code")?).await?
+        }
         Some(_) => return Err(OAuthError::UnsupportedGrantType),
         None => return Err(OAuthError::InvalidRequest("grant_type is missing".into())),
     })

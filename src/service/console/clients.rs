@@ -37,6 +37,7 @@ pub fn new_client<'a>(
         require_par: registration.require_par,
         jwks: registration.jwks.as_deref(),
         jwks_uri: registration.jwks_uri.as_deref(),
+        device_grant: registration.device_grant,
         now,
     }
 }
@@ -77,6 +78,7 @@ pub async fn create_client(
         "redirect_uris": registration.redirect_uris,
         "consent": registration.consent,
         "require_par": registration.require_par,
+        "device_grant": registration.device_grant,
     });
     audit(app, actor, "client_created", PROVIDER_EVENT, None, detail).await?;
     Ok(secret.map(|(secret, _)| secret))
@@ -117,6 +119,7 @@ pub async fn update_client(
         "id_token_alg": registration.id_token_alg,
         "consent": registration.consent,
         "require_par": registration.require_par,
+        "device_grant": registration.device_grant,
     });
     audit(app, actor, "client_changed", PROVIDER_EVENT, None, detail).await
 }

@@ -1,8 +1,10 @@
 //! Token issuance, in one place: a grant (from a redeemed code or a refresh
 //! token) becomes its claims, and the claims become signed tokens. The token
 //! endpoint (`http::oidc::token`) parses the request and calls one of
-//! [`Issuer::redeem_code`], [`Issuer::refresh`] or
-//! [`Issuer::client_credentials`].
+//! [`Issuer::redeem_code`], [`Issuer::refresh`],
+//! [`Issuer::client_credentials`] or [`Issuer::device_code`] (in `device`).
+
+mod device;
 
 use serde::Serialize;
 
@@ -12,8 +14,8 @@ use crate::auth::vault::Vault;
 use crate::config::Config;
 use crate::oidc::auth_code::{CodeGrant, Refusal};
 use crate::oidc::claims::{
-    self, AccessTokenClaims, Authentication, ClientAccessTokenClaims, Subject, ACCESS_TOKEN_TYP,
-    ADMIN_API_PATH, ADMIN_SCOPE, ID_TOKEN_TYP,
+    self, AccessTokenClaims, Authentication, ClientAccessTokenClaims, Confirmation, Subject,
+    ACCESS_TOKEN_TYP, ADMIN_API_PATH, ADMIN_SCOPE, ID_TOKEN_TYP,
 };
 use crate::oidc::keys::{Alg, KeyError, SigningKeys};
 use crate::oidc::scope;
@@ -31,6 +33,9 @@ pub enum TokenError {
     InvalidScope(&'static str),
     #[error("unauthorized_client: {0}")]
     UnauthorizedClient(&'static str),
+    /// RFC 8628 §3.5: a device's poll answered with this error code.
+    #[error("{0}: {1}")]
+    Device(&'static str, &'static str),
     #[error("signing: {0}")]
     Signing(#[from] KeyError),
     #[error(transparent)]
@@ -58,6 +63,8 @@ pub struct Issuer<'a> {
     keys: &'a SigningKeys,
     vault: &'a Vault,
     now: i64,
+    /// The DPoP key the tokens are bound to (its JWK thumbprint).
+    jkt: Option<String>,
 }
 
 /// A refresh token stored beside its grant before it is handed out.
@@ -74,7 +81,16 @@ impl<'a> Issuer<'a> {
             keys: &app.keys,
             vault: &app.vault,
             now: app.clock.now(),
+            jkt: None,
         }
+    }
+
+    /// Binds the tokens issued to a DPoP key (RFC 9449 §5): the access
+    /// token always, the refresh tokens of a public client's new grant too.
+    /// The console's API takes Bearer tokens only: client-credentials tokens
+    /// stay unbound, and say so with their `token_type`.
+    pub fn bound_to(self, jkt: Option<String>) -> Issuer<'a> {
+        Issuer { jkt, ..self }
     }
 
     /// RFC 6749 §4.4, for the console's API: a confidential client that an
@@ -119,8 +135,7 @@ impl<'a> Issuer<'a> {
 
     /// The `authorization_code` grant: the code is opened and checked, its
     /// grant stored with a first refresh token in one write, and the tokens
-    /// signed. If signing fails, the stored refresh token is removed, never
-    /// having been handed out.
+    /// signed.
     pub async fn redeem_code(
         &self,
         client: &Client,
@@ -128,7 +143,12 @@ impl<'a> Issuer<'a> {
         redirect_uri: Option<&str>,
         verifier: Option<&str>,
     ) -> Result<Issued, TokenError> {
-        let grant = self.open_code(client, code, redirect_uri, verifier).await?;
+        let mut grant = self.open_code(client, code, redirect_uri, verifier).await?;
+        // A confidential client authenticates each refresh; a public one's
+        // refresh tokens are held to the key instead (RFC 9449 §5.0).
+        if client.is_public() {
+            grant.dpop_jkt = self.jkt.clone();
+        }
         if client.consent {
             // A consent revoked since the code was issued takes the code with it.
             let consent = self
@@ -141,12 +161,19 @@ impl<'a> Issuer<'a> {
                 ));
             }
         }
-        let refresh = self.store_grant(client, &grant).await?;
+        self.issue_new(client, &grant).await
+    }
+
+    /// Stores a new grant with its first refresh token, and signs its
+    /// tokens. If signing fails, the stored refresh token is removed, never
+    /// having been handed out.
+    async fn issue_new(&self, client: &Client, grant: &Grant) -> Result<Issued, TokenError> {
+        let refresh = self.store_grant(client, grant).await?;
         let hash = refresh.hash.clone();
         let issued = self
             .sign(
                 client,
-                &grant,
+                grant,
                 &grant.scope,
                 grant.nonce.as_deref(),
                 Some(refresh),
@@ -207,6 +234,7 @@ impl<'a> Issuer<'a> {
             auth_time: grant.auth_time,
             acr: &grant.acr,
             amr: &grant.amr,
+            dpop_jkt: grant.dpop_jkt.as_deref(),
             now: self.now,
         };
         match self
@@ -249,12 +277,13 @@ impl<'a> Issuer<'a> {
             .use_refresh_token(
                 &secret::token_hash(token),
                 &client.client_id,
+                self.jkt.as_deref(),
                 following,
                 self.now,
             )
             .await?;
         let grant = match rotation {
-            RefreshRotation::Rotated(grant) => grant,
+            RefreshRotation::Rotated(grant) => *grant,
             RefreshRotation::Reused { grant_id } => {
                 self.store.revoke_grant(&grant_id, self.now).await?;
                 tracing::warn!(client_id = %client.client_id, "refresh token reused; family revoked");
@@ -265,6 +294,11 @@ impl<'a> Issuer<'a> {
             // Also another client's token: it is left as it was.
             RefreshRotation::Invalid => {
                 return Err(TokenError::InvalidGrant("the refresh token is not valid"))
+            }
+            RefreshRotation::OtherKey => {
+                return Err(TokenError::InvalidGrant(
+                    "the refresh token is bound to a DPoP key: send a proof made with it",
+                ))
             }
         };
         if grant.revoked_at.is_some() {
@@ -304,7 +338,7 @@ impl<'a> Issuer<'a> {
         };
         Ok(Issued {
             access_token,
-            token_type: "Bearer",
+            token_type: if self.jkt.is_some() { "DPoP" } else { "Bearer" },
             expires_in: self.config.access_token_lifetime_secs,
             id_token: Some(id_token),
             refresh_token: Some(refresh_token),
@@ -361,6 +395,7 @@ impl<'a> Issuer<'a> {
             gid: grant.id.clone(),
             auth_time: grant.auth_time,
             acr: grant.acr.clone(),
+            cnf: self.jkt.clone().map(|jkt| Confirmation { jkt }),
         };
         Ok(self
             .keys
@@ -398,6 +433,7 @@ fn grant_of(code: CodeGrant) -> Grant {
         acr: code.acr,
         amr: code.amr,
         revoked_at: None,
+        dpop_jkt: None,
     }
 }
 
