@@ -119,7 +119,11 @@ fn verifier(
     if PRIVATE.iter().any(|p| jwk.contains_key(*p)) {
         return Err("the DPoP proof's jwk must be a public key");
     }
-    let jwk = Jwk::from_map(jwk.clone()).map_err(|_| "the DPoP proof's jwk is not a key")?;
+    // A `kid` in the key would make the verifier ask for one in the header,
+    // which a proof need not have.
+    let mut map = jwk.clone();
+    map.remove("kid");
+    let jwk = Jwk::from_map(map).map_err(|_| "the DPoP proof's jwk is not a key")?;
     let unusable = "the DPoP proof's jwk does not fit its alg";
     Ok(match (alg, jwk.key_type(), jwk.curve()) {
         ("ES256", "EC", Some("P-256")) => {

@@ -70,10 +70,12 @@ pub async fn list(app: &AppState, user: &User) -> Result<Vec<Consent>, store::Er
 
 /// **Revoke**: forgets `user`'s consent to `client_id` and revokes that
 /// client's refresh and access tokens of theirs; whether there was one.
+/// `actor` is the administrator who did it, when not the user.
 pub async fn revoke(
     app: &AppState,
     user: &User,
     client_id: &str,
+    actor: Option<&str>,
     ip: Option<&str>,
 ) -> Result<bool, store::Error> {
     if client_id.is_empty() || client_id.len() > 255 {
@@ -84,6 +86,6 @@ pub async fn revoke(
         return Ok(false);
     }
     let detail = serde_json::json!({ "client_id": client_id });
-    user_event(app, "consent_revoked", user, None, ip, detail).await?;
+    user_event(app, "consent_revoked", user, actor, ip, detail).await?;
     Ok(true)
 }

@@ -110,11 +110,23 @@ pub enum Lookup {
     Throttled,
 }
 
+/// Who is counted for a guess: the address, or for IPv6 its /64, which one
+/// host usually holds whole.
+fn guesser(ip: &str) -> String {
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        _ => ip.to_string(),
+    }
+}
+
 /// The waiting device authorization a typed user code names, typed from
 /// `ip`: each try counts against the address, a right one is forgiven.
 pub async fn pending(app: &AppState, typed: &str, ip: &str) -> Result<Lookup, store::Error> {
     let now = app.clock.now();
-    let key = format!("device:ip:{ip}");
+    let key = format!("device:ip:{}", guesser(ip));
     let (attempts, _) = app
         .store
         .count_attempt(&key, now, GUESS_WINDOW_SECS)
@@ -154,6 +166,14 @@ pub async fn answer(
         acr: session.acr.as_str(),
         amr: &session.amr,
     });
+    // The consent first: without it a third-party client's tokens are
+    // refused, so a failure between the two writes gives nothing away.
+    if allow {
+        let client = app.store.client(&device.client_id).await?;
+        if client.is_some_and(|c| c.consent) {
+            consent::allow(app, user, &device.client_id, &device.scope, ip).await?;
+        }
+    }
     if !app
         .store
         .answer_device(&device.user_code, sign_in, now)
@@ -163,13 +183,26 @@ pub async fn answer(
     }
     let detail = serde_json::json!({ "client_id": device.client_id, "scope": device.scope });
     if allow {
-        let client = app.store.client(&device.client_id).await?;
-        if client.is_some_and(|c| c.consent) {
-            consent::allow(app, user, &device.client_id, &device.scope, ip).await?;
-        }
         user_event(app, "device_allowed", user, None, ip, detail).await?;
     } else {
         user_event(app, "device_denied", user, None, ip, detail).await?;
     }
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::guesser;
+
+    #[test]
+    fn guesses_count_per_address_or_ipv6_prefix() {
+        assert_eq!(guesser("192.0.2.7"), "192.0.2.7");
+        assert_eq!(guesser("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(
+            guesser("2001:db8:1:2:bbbb::9"),
+            guesser("2001:db8:1:2:aaaa::1")
+        );
+        assert_ne!(guesser("2001:db8:1:3::1"), guesser("2001:db8:1:2::1"));
+        assert_eq!(guesser("::ffff:192.0.2.7"), "::ffff:192.0.2.7");
+    }
 }

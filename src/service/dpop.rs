@@ -30,6 +30,21 @@ pub async fn check(
     path: &str,
     access_token: Option<&str>,
 ) -> Result<Proof, DpopError> {
+    let proof = verify(app, proof, method, path, access_token)?;
+    take(app, &proof).await?;
+    Ok(proof)
+}
+
+/// The checks of [`check`] that write nothing: all but the `jti`'s, so
+/// that a request refused for something else (its client, say) can come
+/// again with the same proof.
+pub fn verify(
+    app: &AppState,
+    proof: &str,
+    method: &str,
+    path: &str,
+    access_token: Option<&str>,
+) -> Result<Proof, DpopError> {
     let url = format!("{}{path}", app.config.issuer());
     let target = Target {
         method,
@@ -46,6 +61,11 @@ pub async fn check(
     if !nonce_ok {
         return Err(DpopError::NonceRequired(nonce_at(app, now)));
     }
+    Ok(proof)
+}
+
+/// Uses up a verified proof's `jti`; a second use is refused.
+pub async fn take(app: &AppState, proof: &Proof) -> Result<(), DpopError> {
     if !app
         .store
         .use_dpop_proof(&proof.jkt, &proof.jti, proof.remember_until)
@@ -53,7 +73,7 @@ pub async fn check(
     {
         return Err(DpopError::Invalid("the DPoP proof was used before"));
     }
-    Ok(proof)
+    Ok(())
 }
 
 /// The nonce to hand out now, when nonces are required.

@@ -64,8 +64,6 @@ pub struct AllowedDevice {
 #[derive(sqlx::FromRow)]
 struct PollRow {
     status: String,
-    interval_secs: i64,
-    last_polled_at: Option<i64>,
     expires_at: i64,
 }
 
@@ -162,6 +160,18 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Puts back an allowed authorization whose tokens could not be issued
+    /// (the store or the signing failed), so that the next poll gets them.
+    pub async fn restore_device(&self, code_hash: &str) -> Result<(), Error> {
+        sqlx::query(
+            "update device_codes set status = 'allowed' where code_hash = $1 and status = 'redeemed'",
+        )
+        .bind(code_hash)
+        .execute(&mut *self.write().await?)
+        .await?;
+        Ok(())
+    }
+
     /// A device's poll with its code: recorded (a poll before the interval
     /// passed lengthens it by `slow_down_secs`), and an allowed
     /// authorization taken, so that of concurrent polls one gets it.
@@ -173,7 +183,7 @@ impl Store {
         now: i64,
     ) -> Result<DevicePoll, Error> {
         let row: Option<PollRow> = sqlx::query_as(
-            "select status, interval_secs, last_polled_at, expires_at from device_codes \
+            "select status, expires_at from device_codes \
              where code_hash = $1 and client_id = $2",
         )
         .bind(code_hash)
@@ -189,22 +199,28 @@ impl Store {
         if row.expires_at <= now {
             return Ok(DevicePoll::Expired);
         }
-        let too_soon = row
-            .last_polled_at
-            .is_some_and(|at| now < at + row.interval_secs);
-        let interval = match too_soon {
-            true => row.interval_secs + slow_down_secs,
-            false => row.interval_secs,
-        };
-        sqlx::query(
-            "update device_codes set last_polled_at = $1, interval_secs = $2 where code_hash = $3",
+        // One conditional write decides, so that concurrent polls cannot
+        // all pass the interval.
+        let on_time = sqlx::query(
+            "update device_codes set last_polled_at = $1 where code_hash = $2 \
+             and (last_polled_at is null or last_polled_at + interval_secs <= $1)",
         )
         .bind(now)
-        .bind(interval)
         .bind(code_hash)
         .execute(&mut *self.write().await?)
-        .await?;
-        if too_soon {
+        .await?
+        .rows_affected()
+            == 1;
+        if !on_time {
+            sqlx::query(
+                "update device_codes set last_polled_at = $1, interval_secs = interval_secs + $2 \
+                 where code_hash = $3",
+            )
+            .bind(now)
+            .bind(slow_down_secs)
+            .bind(code_hash)
+            .execute(&mut *self.write().await?)
+            .await?;
             return Ok(DevicePoll::TooSoon);
         }
         match row.status.as_str() {

@@ -117,10 +117,12 @@ impl Store {
             .fetch_optional(&mut *self.read().await?)
             .await?;
             return Ok(match known {
-                Some((grant_id, Some(_), _)) => RefreshRotation::Reused { grant_id },
-                Some((_, None, Some(bound))) if Some(bound.as_str()) != jkt => {
+                // Without the key, a bound token is not even a reuse: whoever
+                // lacks the key cannot revoke the family with it.
+                Some((_, _, Some(bound))) if Some(bound.as_str()) != jkt => {
                     RefreshRotation::OtherKey
                 }
+                Some((grant_id, Some(_), _)) => RefreshRotation::Reused { grant_id },
                 _ => RefreshRotation::Invalid,
             });
         };

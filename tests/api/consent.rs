@@ -155,6 +155,34 @@ each_backend! {
         assert!(page.contains("That app is not one of your connected apps."));
     }
 
+    async fn an_administrator_sees_a_members_connected_apps_and_revokes_one(backend) {
+        let app = TestApp::spawn(backend).await;
+        let partner = register_partner(&app).await;
+        let browser = new_browser();
+        let request = request_for(&partner, &["email"], &[]);
+        let (_, location, _) = app.sign_in_through_in(&browser, &request, USERNAME, PASSWORD).await;
+        let page = consent_page(&app, &browser, location).await;
+        let (_, location, _) = decide(&app, &browser, &page, "allow").await;
+        let signed = app.exchange(&partner, code_from(&location.unwrap(), &request), request).await;
+        let refresh = signed.tokens.refresh_token().unwrap().clone();
+
+        app.add_member("ada", PASSWORD, "acct-acme", Role::Administrator).await;
+        let console = new_browser();
+        crate::admin::console_first_visit(&app, &console, "ada").await;
+        let (_, _, member) = app.get_in(&console, "/admin/contacts/user-alice").await;
+        assert!(member.contains("Connected apps") && member.contains("<td>partner</td>") && member.contains("openid email"), "{member}");
+        let (status, _, _) = app.submit_in(&console, &member, "/admin/contacts/user-alice/apps/revoke", &[("client_id", "portal")]).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "portal is not a connected app");
+        let (status, location, _) = app.submit_in(&console, &member, "/admin/contacts/user-alice/apps/revoke", &[("client_id", "partner")]).await;
+        assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/admin/contacts/user-alice?done=app")));
+        assert!(app.state.store.consent("user-alice", "partner").await.unwrap().is_none());
+        let refused = partner.exchange_refresh_token(&refresh).unwrap().request_async(&rp_http()).await;
+        assert!(refused.is_err(), "the app's refresh token stops");
+        let events = app.state.store.audit_events_for("user-alice", 100).await.unwrap();
+        let revoked = events.iter().find(|e| e.kind == "consent_revoked").expect("audited");
+        assert_eq!(revoked.actor_id.as_deref(), Some("user-ada"), "as the administrator");
+    }
+
     async fn a_code_issued_before_revoke_is_refused_and_a_slow_decision_keeps_max_age(backend) {
         let app = TestApp::spawn(backend).await;
         let partner = register_partner(&app).await;

@@ -3,6 +3,10 @@
 //! browser, and Chromium): the codes, the `/device` page with sign-in and
 //! its second factor, Allow and Deny, and every polling answer.
 
+use std::time::Duration;
+
+use openidconnect::core::CoreDeviceAuthorizationResponse;
+use openidconnect::{DeviceAuthorizationUrl, Nonce, OAuth2TokenResponse, Scope, TokenResponse};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -102,7 +106,80 @@ async fn type_code(
         .await
 }
 
+/// The user's side of a device sign-in in `browser`: the code typed, the
+/// sign-in (password only), **Allow**.
+async fn allow_in(app: &TestApp, browser: &reqwest::Client, user_code: &str) {
+    password_session(app, browser, USERNAME).await;
+    let (status, location, _) = type_code(app, browser, user_code).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, _, page) = app.get_in(browser, &location.unwrap()).await;
+    let (status, _, done) = app
+        .submit_in(
+            browser,
+            &page,
+            "/device/confirm",
+            &[("user_code", user_code), ("decision", "allow")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(done.contains("Your device is signed in"), "{done}");
+}
+
 each_backend! {
+    async fn the_openidconnect_crate_signs_in_through_the_device_grant(backend) {
+        let app = TestApp::spawn(backend).await;
+        register_tool(&app, false).await;
+        let (_, _, discovery) = app.get("/.well-known/openid-configuration").await;
+        let discovery: Value = serde_json::from_str(&discovery).unwrap();
+        let endpoint = discovery["device_authorization_endpoint"].as_str().unwrap().to_string();
+        let rp = app
+            .rp_with("tool", None)
+            .await
+            .set_device_authorization_url(DeviceAuthorizationUrl::new(endpoint).unwrap());
+        let http = rp_http();
+        let details: CoreDeviceAuthorizationResponse = rp
+            .exchange_device_code()
+            .add_scope(Scope::new("profile".into()))
+            .request_async(&http)
+            .await
+            .expect("the device authorization endpoint answers");
+        assert_eq!(details.verification_uri().as_str(), app.url("/device"));
+        assert_eq!(details.interval(), Duration::from_secs(5));
+        let user_code = details.user_code().secret().clone();
+
+        // The crate polls (each wait moves the provider's clock on by the
+        // interval it was told) while the user answers in a browser.
+        let clock = app.state.clock.clone();
+        let waits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = waits.clone();
+        let sleep = move |interval: Duration| {
+            let clock = clock.clone();
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async move {
+                clock.advance(interval.as_secs() as i64);
+                tokio::time::sleep(Duration::from_millis(40)).await;
+            }
+        };
+        let polling = rp
+            .exchange_device_access_token(&details)
+            .unwrap()
+            .request_async(&http, sleep, Some(Duration::from_secs(60)));
+        let answering = async {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            allow_in(&app, &new_browser(), &user_code).await;
+        };
+        let (tokens, ()) = tokio::join!(polling, answering);
+        let tokens = tokens.expect("the crate gets the tokens once the user allowed");
+        assert!(waits.load(std::sync::atomic::Ordering::SeqCst) >= 1, "it was told to wait first");
+        let claims = tokens
+            .id_token()
+            .expect("an ID token")
+            .claims(&rp.id_token_verifier(), |_: Option<&Nonce>| Ok(()))
+            .expect("the ID token verifies");
+        assert_eq!(claims.preferred_username().map(|u| u.as_str()), Some(USERNAME));
+        assert!(tokens.refresh_token().is_some());
+    }
+
     async fn a_tool_signs_a_user_in_with_their_second_factor(backend) {
         let app = TestApp::spawn(backend).await;
         register_tool(&app, false).await;
@@ -111,7 +188,10 @@ each_backend! {
         assert_eq!(discovery["device_authorization_endpoint"], app.url("/device_authorization"));
         assert!(discovery["grant_types_supported"].as_array().unwrap().iter().any(|g| g == GRANT));
 
-        // Alice has an authenticator app.
+        // Alice has an authenticator app, added after another browser signed
+        // in with her password alone.
+        let early = new_browser();
+        password_session(&app, &early, USERNAME).await;
         let setup = new_browser();
         password_session(&app, &setup, USERNAME).await;
         let (totp, _) = enable_totp(&app, &setup).await;
@@ -132,6 +212,15 @@ each_backend! {
         assert_eq!(status, StatusCode::SEE_OTHER);
         let confirm = location.unwrap();
         assert_eq!(confirm, format!("/device/confirm?user_code={}", device.user_code));
+
+        // That earlier session is asked for the app's code first, as
+        // /authorize would ask it.
+        let (status, location, _) = app.get_in(&early, &confirm).await;
+        assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/login/second-factor")));
+        let (_, _, page) = app.get_in(&early, "/account").await;
+        let (status, location, _) = app.submit_in(&early, &page, "/device/confirm", &[("user_code", &device.user_code), ("decision", "allow")]).await;
+        assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/login/second-factor")), "nor can it Allow");
+        assert_eq!(error_of(&poll(&app, &device.device_code).await).1, Some("slow_down"));
 
         // Sign-in first: the password, then the second factor.
         let (status, location, _) = app.get_in(&browser, &confirm).await;
@@ -246,6 +335,11 @@ each_backend! {
         app.submit_in(&browser, &page, "/device/confirm", &[("user_code", &device.user_code), ("decision", "allow")]).await;
         let (_, _, account) = app.get_in(&browser, "/account").await;
         assert!(account.contains("Connected apps") && account.contains("tool"), "{account}");
+        // A consent revoked before the device polls takes its tokens with it.
+        assert!(app.state.store.revoke_consent("user-alice", "tool", app.state.clock.now()).await.unwrap());
+        let (status, body) = poll(&app, &device.device_code).await;
+        assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")), "{body}");
+        assert!(body["error_description"].as_str().unwrap().contains("consent"), "{body}");
 
         // A form without its CSRF token changes nothing.
         let second = started(&app, "openid").await;

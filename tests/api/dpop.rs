@@ -36,17 +36,39 @@ impl DpopKey {
         }
     }
 
+    /// An RS256 key whose exported public JWK carries a `kid`, as many
+    /// libraries' do.
+    fn rsa_with_kid() -> DpopKey {
+        let pair = josekit::jws::RS256.generate_key_pair(2048).unwrap();
+        let mut public = pair.to_jwk_public_key();
+        public.set_key_id("client-key-1");
+        let mut private = pair.to_jwk_private_key();
+        private.set_key_id("client-key-1");
+        DpopKey {
+            signer: Box::new(josekit::jws::RS256.signer_from_jwk(&private).unwrap()),
+            public: Value::Object(public.as_ref().clone()),
+        }
+    }
+
     /// RFC 7638's thumbprint, computed here as the RFC says.
     fn jkt(&self) -> String {
         use base64::Engine;
         use sha2::Digest;
         let k = &self.public;
-        let canonical = format!(
-            r#"{{"crv":"{}","kty":"EC","x":"{}","y":"{}"}}"#,
-            k["crv"].as_str().unwrap(),
-            k["x"].as_str().unwrap(),
-            k["y"].as_str().unwrap()
-        );
+        let member = |name: &str| k[name].as_str().unwrap().to_string();
+        let canonical = match k["kty"].as_str() {
+            Some("RSA") => format!(
+                r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#,
+                member("e"),
+                member("n")
+            ),
+            _ => format!(
+                r#"{{"crv":"{}","kty":"EC","x":"{}","y":"{}"}}"#,
+                member("crv"),
+                member("x"),
+                member("y")
+            ),
+        };
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(canonical))
     }
 
@@ -141,6 +163,16 @@ async fn code_for(app: &TestApp, client_id: &str) -> (String, String) {
     (code, request.verifier.unwrap().secret().clone())
 }
 
+/// A code for `client_id` from the browser's existing session.
+async fn sso_code_for(app: &TestApp, client_id: &str) -> (String, String) {
+    let rp = app.rp(client_id).await;
+    let request = app.auth_request(&rp, &[]);
+    let (status, location, _) = app.get(&request.url).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let code = code_from(&location.unwrap(), &request);
+    (code, request.verifier.unwrap().secret().clone())
+}
+
 fn challenge(headers: &reqwest::header::HeaderMap) -> String {
     headers
         .get("www-authenticate")
@@ -228,6 +260,19 @@ each_backend! {
         assert_eq!((body["active"].as_bool(), body["token_type"].as_str()), (Some(true), Some("DPoP")), "{body}");
         assert_eq!(body["cnf"]["jkt"], key.jkt());
 
+        // An RS256 key exported with a kid, as many libraries do: the proof
+        // needs no kid in its header.
+        let rsa = DpopKey::rsa_with_kid();
+        let (code, verifier) = sso_code_for(&app, "portal").await;
+        let form = [("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", &redirect), ("code_verifier", &verifier)];
+        let (status, rsa_tokens, _) = token_call(&app, Some(("portal", PORTAL_SECRET)), &[&rsa.proof(at(&app, "POST", &token_url))], &form).await;
+        assert_eq!(status, StatusCode::OK, "{rsa_tokens}");
+        let rsa_access = rsa_tokens["access_token"].as_str().unwrap().to_string();
+        assert_eq!(raw_claims(&rsa_access)["cnf"]["jkt"], rsa.jkt());
+        let proof = rsa.proof(For { access_token: Some(&rsa_access), ..at(&app, "GET", &userinfo_url) });
+        let (status, info, _) = userinfo_call(&app, &format!("DPoP {rsa_access}"), Some(&proof)).await;
+        assert_eq!(status, StatusCode::OK, "{info}");
+
         // A confidential client's refresh token is not bound: it refreshes
         // without a proof (to a Bearer token), or with a new key's.
         let refresh = tokens["refresh_token"].as_str().unwrap();
@@ -265,10 +310,18 @@ each_backend! {
         assert_eq!((status, refreshed["token_type"].as_str()), (StatusCode::OK, Some("DPoP")), "{refreshed}");
         assert_eq!(raw_claims(refreshed["access_token"].as_str().unwrap())["cnf"]["jkt"], key.jkt());
 
+        // The used token, sent without the key, is not a reuse: the family stays.
+        let (status, body, _) = token_call(&app, None, &[], &refresh_form).await;
+        assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")), "{body}");
+        assert!(body["error_description"].as_str().unwrap().contains("bound to a DPoP key"), "{body}");
+
         // The next refresh token is held to the same key.
         let next = refreshed["refresh_token"].as_str().unwrap();
-        let (status, body, _) = token_call(&app, None, &[&other.proof(at(&app, "POST", &token_url))], &[("grant_type", "refresh_token"), ("client_id", "spa"), ("refresh_token", next)]).await;
+        let next_form = [("grant_type", "refresh_token"), ("client_id", "spa"), ("refresh_token", next)];
+        let (status, body, _) = token_call(&app, None, &[&other.proof(at(&app, "POST", &token_url))], &next_form).await;
         assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")), "{body}");
+        let (status, body, _) = token_call(&app, None, &[&key.proof(at(&app, "POST", &token_url))], &next_form).await;
+        assert_eq!(status, StatusCode::OK, "the family was not revoked: {body}");
     }
 
     async fn the_token_endpoint_refuses_each_bad_proof_and_keeps_the_code(backend) {
@@ -298,12 +351,13 @@ each_backend! {
             assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_dpop_proof")), "{words}: {body}");
             assert!(body["error_description"].as_str().unwrap().contains(words), "{words}: {body}");
         }
-        // A bad client is refused before its proof is looked at.
-        let (status, body, _) = token_call(&app, Some(("portal", "wrong")), &[&used], &form).await;
+        // A request refused for its client leaves its proof unused.
+        let retry = key.proof(at(&app, "POST", &token_url));
+        let (status, body, _) = token_call(&app, Some(("portal", "wrong")), &[&retry], &form).await;
         assert_eq!((status, body["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_client")));
 
         // None of that used the code up.
-        let (status, tokens, _) = token_call(&app, Some(("portal", PORTAL_SECRET)), &[&key.proof(at(&app, "POST", &token_url))], &form).await;
+        let (status, tokens, _) = token_call(&app, Some(("portal", PORTAL_SECRET)), &[&retry], &form).await;
         assert_eq!((status, tokens["token_type"].as_str()), (StatusCode::OK, Some("DPoP")), "{tokens}");
     }
 

@@ -115,6 +115,7 @@ each_backend! {
             "/password", "/password/forgot", "/account/password", "/account/devices/forget",
             "/account/email", "/account/email/confirm",
             "/login/enroll/key", "/login/enroll/key/finish", "/login/phone", "/login/phone/confirm",
+            "/device", "/device/confirm",
         ];
         for route in routes {
             for value in garbage {
@@ -123,6 +124,7 @@ each_backend! {
                     ("csrf_token", csrf.as_str()), ("kind", short), ("name", short), ("challenge", short),
                     ("credential", value), ("code", short), ("phone", short), ("id", short),
                     ("password", short), ("next", short), ("request", short),
+                    ("user_code", short), ("decision", short),
                 ];
                 let response = browser.post(app.url(route)).form(&form).send().await.unwrap();
                 let status = response.status();

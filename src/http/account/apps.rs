@@ -61,7 +61,7 @@ pub async fn submit_revoke(
 ) -> Result<Response, PageError> {
     let client_id = form.client_id.unwrap_or_default();
     let ip = ip.to_string();
-    if !consent::revoke(&app, &signed_in.user, &client_id, Some(&ip)).await? {
+    if !consent::revoke(&app, &signed_in.user, &client_id, None, Some(&ip)).await? {
         let error = "That app is not one of your connected apps.";
         return signed_in.refuse(&app, error, StatusCode::NOT_FOUND).await;
     }

@@ -155,7 +155,16 @@ struct MemberPage {
     /// The verified recovery phone, masked.
     phone: Option<String>,
     devices: Vec<DeviceRow>,
+    apps: Vec<AppRow>,
     notice: Option<&'static str>,
+}
+
+/// A third-party client the member allowed.
+#[derive(Serialize)]
+struct AppRow {
+    client_id: String,
+    scope: String,
+    since: String,
 }
 
 /// A remembered device of the member.
@@ -190,6 +199,7 @@ pub async fn show_member(
         Some("enabled") => Some("The member can sign in again."),
         Some("role") => Some("The role is changed."),
         Some("device") => Some("The device is forgotten: it asks for the second factor again."),
+        Some("app") => Some("The app is disconnected: its tokens of the member are revoked."),
         _ => None,
     };
     let devices = console::devices_of(&app, &admin.actor(), &user.id)
@@ -201,6 +211,15 @@ pub async fn show_member(
             last_used: when(d.last_used_at),
             until: when(d.expires_at),
             id: d.id,
+        })
+        .collect();
+    let apps = console::apps_of(&app, &admin.actor(), &user.id)
+        .await?
+        .into_iter()
+        .map(|c| AppRow {
+            client_id: c.client_id,
+            scope: c.scope,
+            since: when(c.granted_at),
         })
         .collect();
     admin
@@ -230,6 +249,7 @@ pub async fn show_member(
             is_disabled: user.is_disabled,
             must_enroll: user.must_enroll,
             devices,
+            apps,
             notice,
         })
         .await
@@ -289,6 +309,19 @@ pub async fn submit_forget_device(
     let device = param(&form, "device").unwrap_or_default();
     let member = console::forget_device(&app, &admin.actor(), &id, device).await?;
     Ok(done(&member, "device"))
+}
+
+/// **Revoke** beside one of a member's connected apps.
+pub async fn submit_revoke_app(
+    State(app): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let form = admin.form(&app, &body)?;
+    let client_id = param(&form, "client_id").unwrap_or_default();
+    let member = console::revoke_app(&app, &admin.actor(), &id, client_id).await?;
+    Ok(done(&member, "app"))
 }
 
 /// A new one-time link for a member who has not set a password or forgot it.

@@ -57,6 +57,10 @@ pub fn router() -> Router<AppState> {
             post(members::submit_forget_device),
         )
         .route(
+            "/admin/contacts/{id}/apps/revoke",
+            post(members::submit_revoke_app),
+        )
+        .route(
             "/admin/contacts/{id}/password-link",
             post(members::submit_password_link),
         )

@@ -1,8 +1,9 @@
 //! The device verification page (RFC 8628 §3.3): `/device` asks for the
 //! user code (prefilled from `verification_uri_complete`); a waiting code
 //! leads to `/device/confirm`, which signs the person in as anywhere else
-//! (second factor included) and asks **Allow** or **Deny**, naming the
-//! client and what it gets. `service::device` keeps the codes.
+//! (second factor included: a session that lacks a factor its user has
+//! gives it first, as at `/authorize`) and asks **Allow** or **Deny**,
+//! naming the client and what it gets. `service::device` keeps the codes.
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -11,17 +12,21 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
 use crate::app::AppState;
+use crate::auth::acr::Acr;
+use crate::auth::login_flow::Stage;
 use crate::http::account::session::signed_in;
 use crate::http::client_ip::ClientIp;
-use crate::http::cookies;
+use crate::http::cookies::{self, PendingTarget};
 use crate::http::error::PageError;
 use crate::http::form::{self, bounded};
+use crate::http::login::pending;
 use crate::http::redirect::see_other;
 use crate::http::render::Page;
 use crate::oidc::params::Params;
 use crate::oidc::scope;
 use crate::service::device::{self, Lookup};
-use crate::store::PendingDevice;
+use crate::service::factors;
+use crate::store::{PendingDevice, Session, User};
 
 pub const PATH: &str = crate::oidc::endpoints::DEVICE;
 pub const CONFIRM_PATH: &str = "/device/confirm";
@@ -129,6 +134,35 @@ pub async fn submit(
     }
 }
 
+/// The rule `/authorize` applies to a session: one below `aal2` that lacks
+/// a factor its user has now (added elsewhere since it began) gives that
+/// factor first, then comes back here.
+async fn second_step(
+    app: &AppState,
+    session: &Session,
+    user: &User,
+    typed: &str,
+) -> Result<Option<Response>, PageError> {
+    if session.acr == Acr::Aal2 {
+        return Ok(None);
+    }
+    let factors = factors::level::of(app, user).await?;
+    if factors.met_by(session.acr, &session.amr) {
+        return Ok(None);
+    }
+    let back = confirm_path(typed);
+    let target = PendingTarget {
+        request_id: None,
+        next_path: Some(&back),
+        session_sid: Some(&session.sid),
+    };
+    let stage = Stage::SecondFactor;
+    let cookie = cookies::start_pending(app, &user.id, stage, target).await?;
+    let mut response = see_other(pending::stage_path(stage));
+    cookies::attach(&mut response, Some(cookie));
+    Ok(Some(response))
+}
+
 fn confirm_path(user_code: &str) -> String {
     let query: String = form_urlencoded::Serializer::new(String::new())
         .append_pair("user_code", user_code)
@@ -157,10 +191,13 @@ pub async fn show_confirm(
     RawQuery(query): RawQuery,
 ) -> Result<Response, PageError> {
     let typed = query_code(query);
-    let (_, user) = match signed_in(&app, &headers, &confirm_path(&typed)).await? {
+    let (session, user) = match signed_in(&app, &headers, &confirm_path(&typed)).await? {
         Ok(signed_in) => signed_in,
         Err(to_login) => return Ok(to_login),
     };
+    if let Some(second_step) = second_step(&app, &session, &user, &typed).await? {
+        return Ok(second_step);
+    }
     let waiting = match waiting(&app, &headers, &typed, &ip.to_string()).await? {
         Ok(waiting) => waiting,
         Err(page) => return Ok(page),
@@ -204,6 +241,9 @@ pub async fn submit_confirm(
         Ok(signed_in) => signed_in,
         Err(to_login) => return Ok(to_login),
     };
+    if let Some(second_step) = second_step(&app, &session, &user, &typed).await? {
+        return Ok(second_step);
+    }
     let ip = ip.to_string();
     let waiting = match waiting(&app, &headers, &typed, &ip).await? {
         Ok(waiting) => waiting,

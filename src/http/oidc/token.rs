@@ -35,7 +35,7 @@ pub async fn token(
             Json(response),
         )
             .into_response(),
-        Err(err) => return err.into_response(),
+        Err(err) => err.into_response(),
     };
     if let Some(nonce) = dpop::current_nonce(&app).and_then(|n| HeaderValue::from_str(&n).ok()) {
         response.headers_mut().insert(DPOP_NONCE, nonce);
@@ -50,10 +50,19 @@ async fn exchange(
     body: &[u8],
 ) -> Result<Issued, OAuthError> {
     let params = form_params(headers, body)?;
+    // The proof is checked before the client (whose assertion, if any, is
+    // then used up) and its jti taken after: a client told to use a nonce
+    // sends the same request again with a new proof.
+    let proof = match super::dpop::proof_of(headers)? {
+        Some(proof) => Some(dpop::verify(app, proof, "POST", PATH, None)?),
+        None => None,
+    };
     let client = authenticate_client(app, headers, &params, ip, PATH).await?;
+    if let Some(proof) = &proof {
+        dpop::take(app, proof).await?;
+    }
     let grant = param(&params, "grant_type")?;
-    let jkt = super::dpop::key_of(app, headers, "POST", PATH, None).await?;
-    let issuer = Issuer::new(app).bound_to(jkt);
+    let issuer = Issuer::new(app).bound_to(proof.map(|p| p.jkt));
     let issued = grant_tokens(&issuer, &client, grant, &params).await;
     if let (Ok(_), Some(grant)) = (&issued, grant) {
         metrics::counter!("gatehouse_tokens_issued_total", "grant" => grant.to_string())

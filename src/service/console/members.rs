@@ -82,6 +82,35 @@ pub async fn devices_of(
     Ok(crate::service::devices::list(app, &member).await?)
 }
 
+/// The third-party clients a member allowed (their Connected apps).
+pub async fn apps_of(
+    app: &AppState,
+    actor: &Actor,
+    member_id: &str,
+) -> Result<Vec<crate::store::Consent>> {
+    let member = member_to_see(app, actor, member_id).await?;
+    Ok(crate::service::consent::list(app, &member).await?)
+}
+
+/// **Revoke** on a member's page: the member's consent to a client is
+/// forgotten and that client's tokens of theirs revoked, as the member's
+/// own **Revoke** does.
+pub async fn revoke_app(
+    app: &AppState,
+    actor: &Actor,
+    member_id: &str,
+    client_id: &str,
+) -> Result<User> {
+    let member = member_to_change(app, actor, member_id).await?;
+    let actor_id = Some(actor.id.as_str());
+    if !crate::service::consent::revoke(app, &member, client_id, actor_id, None).await? {
+        return Err(ConsoleError::NotFound(
+            "That app is not one of the member's connected apps.",
+        ));
+    }
+    Ok(member)
+}
+
 /// **Forget** on a member's page: one of their remembered devices asks for
 /// the second factor again.
 pub async fn forget_device(

@@ -11,9 +11,9 @@ pub use clients::{
     set_client_admin_scope, update_client,
 };
 pub use members::{
-    check_new_member, create_member, devices_of, disable, enable, forget_device,
-    issue_password_link, member_to_change, member_to_see, reset_2fa, set_administrator, unlock,
-    NewMember, PasswordLink, LINK_LIFETIME_SECS,
+    apps_of, check_new_member, create_member, devices_of, disable, enable, forget_device,
+    issue_password_link, member_to_change, member_to_see, reset_2fa, revoke_app, set_administrator,
+    unlock, NewMember, PasswordLink, LINK_LIFETIME_SECS,
 };
 pub use settings::save_settings;
 

@@ -16,14 +16,10 @@ impl Issuer<'_> {
                 "this client is not registered for the device grant",
             ));
         }
+        let code_hash = secret::token_hash(code);
         let poll = self
             .store
-            .poll_device(
-                &secret::token_hash(code),
-                &client.client_id,
-                SLOW_DOWN_SECS,
-                self.now,
-            )
+            .poll_device(&code_hash, &client.client_id, SLOW_DOWN_SECS, self.now)
             .await?;
         let allowed = match poll {
             DevicePoll::Allowed(allowed) => allowed,
@@ -58,6 +54,15 @@ impl Issuer<'_> {
                 return Err(TokenError::InvalidGrant("the device code is not valid"))
             }
         };
+        if client.consent
+            && !self
+                .consented(&allowed.user_id, client, &allowed.scope)
+                .await?
+        {
+            return Err(TokenError::InvalidGrant(
+                "the user's consent to this client was revoked",
+            ));
+        }
         let grant = Grant {
             id: secret::random_id(),
             client_id: allowed.client_id,
@@ -71,6 +76,13 @@ impl Issuer<'_> {
             revoked_at: None,
             dpop_jkt: self.jkt.clone().filter(|_| client.is_public()),
         };
-        self.issue_new(client, &grant).await
+        let issued = self.issue_new(client, &grant).await;
+        if let Err(TokenError::Store(_) | TokenError::Signing(_)) = &issued {
+            // Not the person's doing: the next poll tries again.
+            if let Err(err) = self.store.restore_device(&code_hash).await {
+                tracing::warn!(error = %err, "an allowed device authorization stays used");
+            }
+        }
+        issued
     }
 }

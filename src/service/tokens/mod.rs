@@ -149,19 +149,24 @@ impl<'a> Issuer<'a> {
         if client.is_public() {
             grant.dpop_jkt = self.jkt.clone();
         }
-        if client.consent {
-            // A consent revoked since the code was issued takes the code with it.
-            let consent = self
-                .store
-                .consent(&grant.user_id, &client.client_id)
-                .await?;
-            if !consent.is_some_and(|c| scope::is_subset(&grant.scope, &c.scope)) {
-                return Err(TokenError::InvalidGrant(
-                    "the user's consent to this client was revoked",
-                ));
-            }
+        // A consent revoked since the code was issued takes the code with it.
+        if client.consent && !self.consented(&grant.user_id, client, &grant.scope).await? {
+            return Err(TokenError::InvalidGrant(
+                "the user's consent to this client was revoked",
+            ));
         }
         self.issue_new(client, &grant).await
+    }
+
+    /// Whether `user_id`'s recorded consent to `client` covers `scope`.
+    async fn consented(
+        &self,
+        user_id: &str,
+        client: &Client,
+        scope: &str,
+    ) -> Result<bool, TokenError> {
+        let consent = self.store.consent(user_id, &client.client_id).await?;
+        Ok(consent.is_some_and(|c| scope::is_subset(scope, &c.scope)))
     }
 
     /// Stores a new grant with its first refresh token, and signs its
