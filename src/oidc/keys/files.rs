@@ -10,8 +10,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use josekit::jwk::alg::ed::EdCurve;
 use josekit::jwk::KeyPair;
-use josekit::jws::{EdDSA, JwsSigner, JwsVerifier, ES256, RS256};
+use josekit::jws::{EdDSA, JwsVerifier, ES256, RS256};
 use sha2::{Digest, Sha256};
+
+use super::signer::Signer;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Alg {
@@ -58,7 +60,7 @@ pub(super) struct SigningKey {
     pub(super) alg: Alg,
     pub(super) kid: String,
     pub(super) created_at: i64,
-    pub(super) signer: Box<dyn JwsSigner>,
+    pub(super) signer: Signer,
     pub(super) verifier: Box<dyn JwsVerifier>,
     pub(super) public_jwk: serde_json::Map<String, serde_json::Value>,
 }
@@ -193,41 +195,65 @@ pub(super) fn list(keys_dir: &Path) -> Result<Vec<(Alg, i64, PathBuf)>, KeyError
     Ok(keys)
 }
 
+/// The DER document of a PKCS#8 PEM file (`BEGIN PRIVATE KEY`), as the
+/// keys are written.
+fn pkcs8_der(pem: &[u8]) -> Result<Vec<u8>, String> {
+    let text = std::str::from_utf8(pem).map_err(|_| "not a PEM file".to_string())?;
+    let body = text
+        .split("-----BEGIN PRIVATE KEY-----")
+        .nth(1)
+        .and_then(|rest| rest.split("-----END PRIVATE KEY-----").next())
+        .ok_or("not a PKCS#8 PEM file (BEGIN PRIVATE KEY)")?;
+    let base64: String = body.chars().filter(|c| !c.is_whitespace()).collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(base64)
+        .map_err(|_| "the PEM body is not base64".to_string())
+}
+
 pub(super) fn load_key(alg: Alg, created_at: i64, path: &Path) -> Result<SigningKey, KeyError> {
     let pem = fs::read(path).map_err(io_err(path))?;
     let malformed = |e: josekit::JoseError| KeyError::Malformed {
         path: path.display().to_string(),
         message: e.to_string(),
     };
-    let (signer, verifier, jwk): (Box<dyn JwsSigner>, Box<dyn JwsVerifier>, _) = match alg {
+    let (verifier, jwk): (Box<dyn JwsVerifier>, _) = match alg {
         Alg::RS256 => {
-            let pair = RS256.key_pair_from_pem(&pem).map_err(malformed)?;
-            let jwk = pair.to_jwk_public_key();
+            let jwk = RS256
+                .key_pair_from_pem(&pem)
+                .map_err(malformed)?
+                .to_jwk_public_key();
             (
-                Box::new(RS256.signer_from_pem(&pem).map_err(malformed)?),
                 Box::new(RS256.verifier_from_jwk(&jwk).map_err(malformed)?),
                 jwk,
             )
         }
         Alg::ES256 => {
-            let pair = ES256.key_pair_from_pem(&pem).map_err(malformed)?;
-            let jwk = pair.to_jwk_public_key();
+            let jwk = ES256
+                .key_pair_from_pem(&pem)
+                .map_err(malformed)?
+                .to_jwk_public_key();
             (
-                Box::new(ES256.signer_from_pem(&pem).map_err(malformed)?),
                 Box::new(ES256.verifier_from_jwk(&jwk).map_err(malformed)?),
                 jwk,
             )
         }
         Alg::EdDSA => {
-            let pair = EdDSA.key_pair_from_pem(&pem).map_err(malformed)?;
-            let jwk = pair.to_jwk_public_key();
+            let jwk = EdDSA
+                .key_pair_from_pem(&pem)
+                .map_err(malformed)?
+                .to_jwk_public_key();
             (
-                Box::new(EdDSA.signer_from_pem(&pem).map_err(malformed)?),
                 Box::new(EdDSA.verifier_from_jwk(&jwk).map_err(malformed)?),
                 jwk,
             )
         }
     };
+    let unusable = |message: String| KeyError::Malformed {
+        path: path.display().to_string(),
+        message,
+    };
+    let der = pkcs8_der(&pem).map_err(unusable)?;
+    let signer = Signer::from_pkcs8(alg, &pem, &der).map_err(unusable)?;
     let mut public_jwk = jwk.as_ref().clone();
     let kid = thumbprint(&public_jwk).ok_or_else(|| KeyError::Malformed {
         path: path.display().to_string(),

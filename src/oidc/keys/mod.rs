@@ -6,6 +6,7 @@
 //! its successor has been in use for longer than any token lives.
 
 mod files;
+mod signer;
 
 pub(crate) use files::{create_private_dir, write_private};
 pub use files::{ensure, generate, rotate, rotate_if_older, Alg, KeyError};
@@ -14,7 +15,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
-use josekit::jws::JwsHeader;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use serde::Serialize;
 
 use files::{list, load_key, SigningKey};
@@ -25,6 +27,14 @@ pub enum VerifyError {
     UnknownKey,
     #[error("bad signature or format")]
     Invalid,
+}
+
+/// The protected header of the tokens signed here (RFC 7515 §4.1).
+#[derive(Serialize)]
+struct Header<'a> {
+    alg: &'static str,
+    typ: &'a str,
+    kid: &'a str,
 }
 
 /// The keys in force at one moment.
@@ -127,12 +137,23 @@ impl SigningKeys {
             .get(&alg)
             .map(|&i| &set.keys[i])
             .ok_or(KeyError::Missing(alg.name()))?;
+        let header = Header {
+            alg: alg.name(),
+            typ,
+            kid: &key.kid,
+        };
+        // RFC 7515 §7.1: BASE64URL(header) '.' BASE64URL(payload), signed,
+        // then '.' BASE64URL(signature), built in one buffer.
+        let header = serde_json::to_vec(&header).map_err(|e| KeyError::Sign(e.to_string()))?;
         let payload = serde_json::to_vec(claims).map_err(|e| KeyError::Sign(e.to_string()))?;
-        let mut header = JwsHeader::new();
-        header.set_token_type(typ);
-        header.set_key_id(key.kid.clone());
-        josekit::jws::serialize_compact(&payload, &header, key.signer.as_ref())
-            .map_err(|e| KeyError::Sign(e.to_string()))
+        let mut jws = String::with_capacity((header.len() + payload.len()) * 4 / 3 + 360);
+        URL_SAFE_NO_PAD.encode_string(&header, &mut jws);
+        jws.push('.');
+        URL_SAFE_NO_PAD.encode_string(&payload, &mut jws);
+        let signature = key.signer.sign(jws.as_bytes()).map_err(KeyError::Sign)?;
+        jws.push('.');
+        URL_SAFE_NO_PAD.encode_string(&signature, &mut jws);
+        Ok(jws)
     }
 
     /// Verifies a compact JWS signed by one of the published keys; returns its
