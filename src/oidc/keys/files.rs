@@ -253,7 +253,12 @@ pub(super) fn load_key(alg: Alg, created_at: i64, path: &Path) -> Result<Signing
         message,
     };
     let der = pkcs8_der(&pem).map_err(unusable)?;
-    let signer = Signer::from_pkcs8(alg, &pem, &der).map_err(unusable)?;
+    let signer = match alg {
+        Alg::RS256 => Signer::rsa(&pem),
+        Alg::ES256 => Signer::p256(&der),
+        Alg::EdDSA => Signer::ed25519(&der),
+    }
+    .map_err(unusable)?;
     let mut public_jwk = jwk.as_ref().clone();
     let kid = thumbprint(&public_jwk).ok_or_else(|| KeyError::Malformed {
         path: path.display().to_string(),

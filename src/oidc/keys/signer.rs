@@ -9,8 +9,6 @@ use josekit::jws::{JwsSigner, RS256};
 use ring::rand::SystemRandom;
 use ring::signature::{self, EcdsaKeyPair, Ed25519KeyPair};
 
-use super::Alg;
-
 /// A private key, ready to sign.
 pub(super) enum Signer {
     Rsa(Box<dyn JwsSigner>),
@@ -19,23 +17,30 @@ pub(super) enum Signer {
 }
 
 impl Signer {
-    /// The key of a PKCS#8 PEM file and its DER document, for `alg`.
-    pub(super) fn from_pkcs8(alg: Alg, pem: &[u8], der: &[u8]) -> Result<Signer, String> {
-        let rng = SystemRandom::new();
-        match alg {
-            Alg::RS256 => RS256
-                .signer_from_pem(pem)
-                .map(|s| Signer::Rsa(Box::new(s)))
-                .map_err(|e| format!("not an RSA private key: {e}")),
-            Alg::ES256 => {
-                EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, der, &rng)
-                    .map(Signer::Ecdsa)
-                    .map_err(|e| format!("not a P-256 private key ring can use: {e}"))
-            }
-            Alg::EdDSA => Ed25519KeyPair::from_pkcs8_maybe_unchecked(der)
-                .map(Signer::Ed25519)
-                .map_err(|e| format!("not an Ed25519 private key ring can use: {e}")),
-        }
+    /// An RSA key, from its PKCS#8 PEM file.
+    pub(super) fn rsa(pem: &[u8]) -> Result<Signer, String> {
+        RS256
+            .signer_from_pem(pem)
+            .map(|s| Signer::Rsa(Box::new(s)))
+            .map_err(|e| format!("not an RSA private key: {e}"))
+    }
+
+    /// A P-256 key, from its PKCS#8 DER document.
+    pub(super) fn p256(der: &[u8]) -> Result<Signer, String> {
+        EcdsaKeyPair::from_pkcs8(
+            &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+            der,
+            &SystemRandom::new(),
+        )
+        .map(Signer::Ecdsa)
+        .map_err(|e| format!("not a P-256 private key ring can use: {e}"))
+    }
+
+    /// An Ed25519 key, from its PKCS#8 DER document.
+    pub(super) fn ed25519(der: &[u8]) -> Result<Signer, String> {
+        Ed25519KeyPair::from_pkcs8_maybe_unchecked(der)
+            .map(Signer::Ed25519)
+            .map_err(|e| format!("not an Ed25519 private key ring can use: {e}"))
     }
 
     /// The JWS signature (RFC 7518 §3) of `message`: RSASSA-PKCS1-v1_5 with
