@@ -10,7 +10,6 @@ use serde::Deserialize;
 use super::page::{DEVICE_FORGOTTEN, PASSWORD_CHANGED, SESSION_ENDED, SIGNED_OUT_OTHERS};
 use super::session::{Posted, SignedIn};
 use crate::app::AppState;
-use crate::auth::login_flow::Stage;
 use crate::http::client_ip::ClientIp;
 use crate::http::cookies::{self, PendingTarget};
 use crate::http::error::PageError;
@@ -105,11 +104,7 @@ pub async fn submit_step_up(
         next_path: Some(PATH),
         session_sid: Some(&signed_in.session.sid),
     };
-    let cookie =
-        cookies::start_pending(&app, &signed_in.user.id, Stage::SecondFactor, target).await?;
-    let mut response = see_other(pending::stage_path(Stage::SecondFactor));
-    cookies::attach(&mut response, Some(cookie));
-    Ok(response)
+    pending::to_second_factor(&app, &signed_in.user.id, target).await
 }
 
 /// Signs one of the user's own sessions out (another device, or this one).

@@ -11,12 +11,11 @@ use serde::Serialize;
 use crate::app::AppState;
 use crate::auth::acr::Acr;
 use crate::auth::admin_rights::{self, Actor, Denied};
-use crate::auth::login_flow::{self, Stage};
+use crate::auth::login_flow;
 use crate::http::account::session::signed_in;
 use crate::http::cookies::{self, PendingTarget};
 use crate::http::error::PageError;
 use crate::http::login::pending;
-use crate::http::redirect::see_other;
 use crate::http::render::Page;
 use crate::oidc::params::Params;
 use crate::service::console::{self, ConsoleError};
@@ -88,11 +87,7 @@ async fn admit(parts: &Parts, app: &AppState) -> Result<Result<Admin, Response>,
                 pending::enrol_from_session(app, &user, &session, target, &login_again).await?;
             return Ok(Err(response));
         }
-        let stage = Stage::SecondFactor;
-        let cookie = cookies::start_pending(app, &user.id, stage, target).await?;
-        let mut response = see_other(pending::stage_path(stage));
-        cookies::attach(&mut response, Some(cookie));
-        return Ok(Err(response));
+        return Ok(Err(pending::to_second_factor(app, &user.id, target).await?));
     }
     let ip = Some(crate::http::client_ip::of_parts(parts, &app.trusted_proxies).to_string());
     Ok(Ok(Admin {

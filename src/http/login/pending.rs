@@ -93,6 +93,20 @@ pub async fn finish_second_step(
 /// (`factors::binding`): with this session's entered recently enough the
 /// enrolment starts now, else the browser goes to `login_again`, the sign-in
 /// page, which asks for it and comes back.
+/// Sends a signed-in user to give their second factor now, then on to
+/// `target` (the session given is raised, not replaced): the one way every
+/// page that finds a session below what the user's factors reach asks for it.
+pub async fn to_second_factor(
+    app: &AppState,
+    user_id: &str,
+    target: cookies::PendingTarget<'_>,
+) -> Result<Response, PageError> {
+    let cookie = cookies::start_pending(app, user_id, Stage::SecondFactor, target).await?;
+    let mut response = see_other(stage_path(Stage::SecondFactor));
+    cookies::attach(&mut response, Some(cookie));
+    Ok(response)
+}
+
 pub async fn enrol_from_session(
     app: &AppState,
     user: &User,

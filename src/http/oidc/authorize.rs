@@ -9,7 +9,6 @@ use axum::response::Response;
 
 use crate::app::AppState;
 use crate::auth::acr::Acr;
-use crate::auth::login_flow::Stage;
 use crate::auth::secret;
 use crate::http::cookies::{self, PendingTarget};
 use crate::http::error::PageError;
@@ -228,11 +227,7 @@ async fn step_up(
         let login_again = format!("/login?request={id}");
         return pending::enrol_from_session(app, &user, &session, target, &login_again).await;
     }
-    let stage = Stage::SecondFactor;
-    let cookie = cookies::start_pending(app, &user.id, stage, target).await?;
-    let mut response = see_other(pending::stage_path(stage));
-    cookies::attach(&mut response, Some(cookie));
-    Ok(response)
+    pending::to_second_factor(app, &user.id, target).await
 }
 
 /// The subject of an ID token this provider signed; expiry does not matter for a hint.

@@ -13,7 +13,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::app::AppState;
 use crate::auth::acr::Acr;
-use crate::auth::login_flow::Stage;
 use crate::http::account::session::signed_in;
 use crate::http::client_ip::ClientIp;
 use crate::http::cookies::{self, PendingTarget};
@@ -156,11 +155,9 @@ async fn second_step(
         next_path: Some(&back),
         session_sid: Some(&session.sid),
     };
-    let stage = Stage::SecondFactor;
-    let cookie = cookies::start_pending(app, &user.id, stage, target).await?;
-    let mut response = see_other(pending::stage_path(stage));
-    cookies::attach(&mut response, Some(cookie));
-    Ok(Some(response))
+    Ok(Some(
+        pending::to_second_factor(app, &user.id, target).await?,
+    ))
 }
 
 fn confirm_path(user_code: &str) -> String {
