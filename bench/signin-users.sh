@@ -14,9 +14,9 @@ echo bench-password | "$bin" user create --username signin-0 --email signin-0@ex
     --account signin --password-stdin >/dev/null
 sql="with recursive n(i) as (select 1 union all select i + 1 from n where i < $n - 1)
 insert into users (id, account_id, username, email, password_hash, is_admin, is_operator,
-                   is_disabled, created_at)
+                   is_disabled, created_at, username_key, email_key)
 select 'signin-user-' || i, u.account_id, 'signin-' || i, 'signin-' || i || '@example.com',
-       u.password_hash, 0, 0, 0, u.created_at
+       u.password_hash, 0, 0, 0, u.created_at, 'signin-' || i, 'signin-' || i || '@example.com'
 from n, users u where u.username = 'signin-0'"
 case "$GATEHOUSE_DATABASE_URL" in
     sqlite://*)

@@ -32,6 +32,7 @@ pub async fn purge(app: &AppState) -> Result<Purged, store::Error> {
             sessions = purged.sessions,
             refresh_tokens = purged.refresh_tokens,
             grants = purged.grants,
+            longest_batch_us = purged.longest_batch.as_micros() as u64,
             "purged expired rows"
         );
     }

@@ -1,5 +1,6 @@
 //! The `audit_events` table: who did what to whom, when and from where.
 
+use super::seek::{Paged, Seek};
 use super::{Error, Store};
 
 pub struct NewAuditEvent<'a> {
@@ -27,12 +28,107 @@ pub struct AuditEvent {
 /// An audit event as the console shows it.
 #[derive(Debug, sqlx::FromRow)]
 pub struct AuditEntry {
+    pub id: String,
     pub at: i64,
     pub kind: String,
     pub username: Option<String>,
     pub actor: Option<String>,
     pub ip: Option<String>,
     pub detail: String,
+}
+
+/// Where an event sits in the log: when, then its id (written `at.id`
+/// where a link or an answer carries it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditKey {
+    pub at: i64,
+    pub id: String,
+}
+
+impl AuditKey {
+    pub fn of(entry: &AuditEntry) -> AuditKey {
+        AuditKey {
+            at: entry.at,
+            id: entry.id.clone(),
+        }
+    }
+
+    /// The key a link or an answer carried, if it reads as one.
+    pub fn parse(text: &str) -> Option<AuditKey> {
+        let (at, id) = text.split_once('.')?;
+        let at = at.parse().ok()?;
+        (!id.is_empty()).then(|| AuditKey {
+            at,
+            id: id.to_string(),
+        })
+    }
+}
+
+impl std::fmt::Display for AuditKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.at, self.id)
+    }
+}
+
+/// Which events a page of the log holds.
+pub struct AuditQuery<'a> {
+    /// The account's events, or for `None` the provider's own.
+    pub account_id: Option<&'a str>,
+    pub kind: Option<&'a str>,
+    pub user_id: Option<&'a str>,
+    /// Where the page starts, newest first.
+    pub from: Seek<AuditKey>,
+    /// Events per page.
+    pub limit: i64,
+}
+
+/// The `where` of a page of the log and its binds, each filter present only
+/// when asked for so that each compares its column directly to its index.
+fn log_filter(query: &AuditQuery<'_>) -> (String, Vec<Bind>) {
+    let mut sql = String::from("where ");
+    let mut binds = Vec::new();
+    match (query.user_id, query.account_id) {
+        // A member's events, by the member's own index: the account only
+        // checked (the coalesce keeps SQLite on the member's index).
+        (Some(user_id), account_id) => {
+            let user = next(&mut binds, Bind::Text(user_id.to_string()));
+            let account = next(&mut binds, Bind::Text(account_id.unwrap_or("").to_string()));
+            sql.push_str(&format!(
+                "e.user_id = {user} and coalesce(e.account_id, '') = {account}"
+            ));
+        }
+        (None, Some(account_id)) => {
+            let account = next(&mut binds, Bind::Text(account_id.to_string()));
+            sql.push_str(&format!("e.account_id = {account}"));
+        }
+        (None, None) => sql.push_str("e.account_id is null"),
+    }
+    if let Some(kind) = query.kind.filter(|k| !k.is_empty()) {
+        let kind = next(&mut binds, Bind::Text(kind.to_string()));
+        sql.push_str(&format!(" and e.kind = {kind}"));
+    }
+    if let Some(AuditKey { at, id }) = query.from.key() {
+        // Newest first: "after" is older.
+        let op = if query.from.backwards() { '>' } else { '<' };
+        let at_bind = next(&mut binds, Bind::Int(*at));
+        let id_bind = next(&mut binds, Bind::Text(id.clone()));
+        sql.push_str(&format!(
+            " and (e.at {op} {at_bind} or (e.at = {at_bind} and e.id {op} {id_bind}))"
+        ));
+    }
+    (sql, binds)
+}
+
+#[derive(Debug, PartialEq)]
+enum Bind {
+    Text(String),
+    Int(i64),
+}
+
+/// Adds a bind and names its placeholder.
+fn next(binds: &mut Vec<Bind>, bind: Bind) -> String {
+    binds.push(bind);
+    format!("${}", binds.len())
 }
 
 /// An event id that sorts by when it was written (microseconds, then random),
@@ -82,37 +178,89 @@ impl Store {
         Ok(rows)
     }
 
-    /// The console's audit log of an account (or, for `None`, the provider's
-    /// own events): one page, newest first, with the usernames of the member
-    /// and of who acted.
-    pub async fn audit_log(
-        &self,
-        account_id: Option<&str>,
-        kind: Option<&str>,
-        user_id: Option<&str>,
-        limit: i64,
-        offset: i64,
-    ) -> Result<Vec<AuditEntry>, Error> {
-        // The account's own index serves an account's log.
-        let whose = match account_id {
-            Some(_) => "e.account_id = $1",
-            None => "e.account_id is null and $1 = ''",
-        };
+    /// The console's audit log of an account (or the provider's own
+    /// events): one page, newest first, with the usernames of the member and
+    /// of who acted.
+    pub async fn audit_log(&self, query: &AuditQuery<'_>) -> Result<Paged<AuditEntry>, Error> {
+        let (filter, binds) = log_filter(query);
+        let backwards = query.from.backwards();
+        let order = if backwards { "asc" } else { "desc" };
+        let size = query.limit.max(0);
         let sql = format!(
-            "select e.at, e.kind, u.username, coalesce(a.username, e.actor_id) as actor, e.ip, e.detail \
-             from audit_events e left join users u on u.id = e.user_id \
-             left join users a on a.id = e.actor_id \
-             where {whose} and ($2 = '' or e.kind = $2) and ($3 = '' or e.user_id = $3) \
-             order by e.at desc, e.id desc limit $4 offset $5"
+            "select e.id, e.at, e.kind, u.username, coalesce(a.username, e.actor_id) as actor, \
+             e.ip, e.detail from audit_events e left join users u on u.id = e.user_id \
+             left join users a on a.id = e.actor_id {filter} \
+             order by e.at {order}, e.id {order} limit {}",
+            size + 1
         );
-        let rows = sqlx::query_as(&sql)
-            .bind(account_id.unwrap_or(""))
-            .bind(kind.unwrap_or(""))
-            .bind(user_id.unwrap_or(""))
-            .bind(limit)
-            .bind(offset)
-            .fetch_all(&mut *self.read().await?)
-            .await?;
-        Ok(rows)
+        let mut select = sqlx::query_as(&sql);
+        for bind in binds {
+            select = match bind {
+                Bind::Text(text) => select.bind(text),
+                Bind::Int(number) => select.bind(number),
+            };
+        }
+        let mut rows: Vec<AuditEntry> = select.fetch_all(&mut *self.read().await?).await?;
+        if backwards {
+            rows.reverse();
+        }
+        Ok(Paged::of(rows, size as usize, &query.from))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{log_filter, AuditKey, AuditQuery, Bind, Seek};
+
+    fn key(at: i64, id: &str) -> AuditKey {
+        AuditKey {
+            at,
+            id: id.to_string(),
+        }
+    }
+
+    #[test]
+    fn keys_read_back_or_not_at_all() {
+        let written = key(1_700_000_000, "0005f-ab.c");
+        assert_eq!(written.to_string(), "1700000000.0005f-ab.c");
+        assert_eq!(AuditKey::parse(&written.to_string()), Some(written));
+        for bad in ["", "12", "x.y", "12.", ".abc", "1e3.abc"] {
+            assert_eq!(AuditKey::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn each_filter_compares_its_own_column() {
+        let mut query = AuditQuery {
+            account_id: Some("acct"),
+            kind: None,
+            user_id: None,
+            from: Seek::First,
+            limit: 50,
+        };
+        assert_eq!(log_filter(&query).0, "where e.account_id = $1");
+        query.kind = Some("signed_in");
+        query.from = Seek::After(key(10, "x"));
+        let (sql, binds) = log_filter(&query);
+        assert_eq!(
+            sql,
+            "where e.account_id = $1 and e.kind = $2 and (e.at < $3 or (e.at = $3 and e.id < $4))"
+        );
+        assert_eq!(binds[2], Bind::Int(10));
+        query.user_id = Some("user-mia");
+        query.kind = Some("");
+        query.from = Seek::Before(key(10, "x"));
+        let (sql, binds) = log_filter(&query);
+        assert!(sql.starts_with(
+            "where e.user_id = $1 and coalesce(e.account_id, '') = $2 and (e.at > $3"
+        ));
+        assert_eq!(binds.len(), 4);
+        query.account_id = None;
+        query.user_id = None;
+        query.from = Seek::First;
+        assert_eq!(
+            log_filter(&query),
+            ("where e.account_id is null".to_string(), vec![])
+        );
     }
 }

@@ -1,6 +1,8 @@
 //! Purging what has expired, so that the tables stay flat under steady load.
 //! Every statement is idempotent: several nodes may purge at once.
 
+use std::time::{Duration, Instant};
+
 use super::{Error, Store};
 
 /// How long past their end rows are kept, and the provider's lifetimes the
@@ -24,67 +26,154 @@ pub struct Purged {
     pub sessions: u64,
     pub refresh_tokens: u64,
     pub grants: u64,
+    /// The longest any one batch held the writer.
+    pub longest_batch: Duration,
 }
 
+/// Rows one purge statement deletes at most, so that it holds the writer
+/// for a few milliseconds (the next writer goes between two batches).
+const BATCH: i64 = 256;
+
+/// What each table forgets: its key, and which rows have ended by `$1`
+/// (on indexed columns, so that a batch finds its rows without a scan).
+const ENDED: &[(&str, &str, &str)] = &[
+    ("refresh_tokens", "token_hash", "expires_at < $1"),
+    ("sessions", "id_hash", "expires_at < $1 or idle_until < $1"),
+    ("revoked_access_tokens", "jti", "expires_at < $1"),
+    ("auth_requests", "id", "expires_at < $1"),
+    ("pending_logins", "id_hash", "expires_at < $1"),
+    ("password_links", "token_hash", "expires_at < $1"),
+    ("remembered_devices", "id", "expires_at < $1"),
+    ("setup_tokens", "token_hash", "expires_at < $1"),
+    ("webauthn_challenges", "id_hash", "expires_at < $1"),
+    ("client_assertions", "(client_id, jti)", "expires_at < $1"),
+    ("dpop_proofs", "(jkt, jti)", "expires_at < $1"),
+    ("device_codes", "code_hash", "expires_at < $1"),
+];
+
 impl Store {
-    /// Deletes what ended before `now`, by the `horizons`.
+    /// Deletes what ended before `now`, by the `horizons`, in batches.
     pub async fn purge_expired(&self, now: i64, horizons: Horizons) -> Result<Purged, Error> {
         let mut purged = Purged::default();
-        let run = |sql: &'static str, at: i64| async move {
-            let done = sqlx::query(sql)
-                .bind(at)
-                .execute(&mut *self.write().await?)
+        let mut rows = 0;
+        for &(table, key, ended) in ENDED {
+            let columns = key.trim_start_matches('(').trim_end_matches(')');
+            let sql = format!(
+                "delete from {table} where {key} in \
+                 (select {columns} from {table} where {ended} limit {BATCH})"
+            );
+            let deleted = self
+                .delete_in_batches(&sql, &[now], &mut purged.longest_batch)
                 .await?;
-            Ok::<u64, Error>(done.rows_affected())
-        };
-        purged.refresh_tokens =
-            run("delete from refresh_tokens where expires_at < $1", now).await?;
-        purged.sessions = run(
-            "delete from sessions where expires_at < $1 or last_seen_at + idle_secs < $1",
-            now,
-        )
-        .await?;
-        purged.grants = run(
-            "delete from grants where created_at < $1 \
-             and not exists (select 1 from refresh_tokens r where r.grant_id = grants.id)",
-            now - horizons.grant_memory_secs,
-        )
-        .await?;
-        let mut rows = purged.refresh_tokens + purged.sessions + purged.grants;
-        for sql in [
-            "delete from revoked_access_tokens where expires_at < $1",
-            "delete from auth_requests where expires_at < $1",
-            "delete from pending_logins where expires_at < $1",
-            "delete from password_links where expires_at < $1",
-            "delete from remembered_devices where expires_at < $1",
-            "delete from setup_tokens where expires_at < $1",
-            "delete from webauthn_challenges where expires_at < $1",
-            "delete from client_assertions where expires_at < $1",
-            "delete from dpop_proofs where expires_at < $1",
-            "delete from device_codes where expires_at < $1",
-        ] {
-            rows += run(sql, now).await?;
+            match table {
+                "refresh_tokens" => purged.refresh_tokens = deleted,
+                "sessions" => purged.sessions = deleted,
+                _ => {}
+            }
+            rows += deleted;
         }
-        rows += sqlx::query(
-            "delete from failure_counters where window_start < $1 \
-             and (locked_until is null or locked_until < $2)",
-        )
-        .bind(now - horizons.failure_memory_secs)
-        .bind(now)
-        .execute(&mut *self.write().await?)
-        .await?
-        .rows_affected();
-        rows += sqlx::query(
-            "delete from logout_deliveries where (delivered_at is not null and delivered_at < $1) \
-             or (failed_at is not null and failed_at < $2)",
-        )
-        .bind(now - horizons.delivery_memory_secs)
-        .bind(now - 7 * horizons.delivery_memory_secs)
-        .execute(&mut *self.write().await?)
-        .await?
-        .rows_affected();
+        purged.grants = self
+            .purge_grants(now - horizons.grant_memory_secs, &mut purged.longest_batch)
+            .await?;
+        rows += purged.grants;
+        rows += self
+            .delete_in_batches(
+                &format!(
+                    "delete from failure_counters where key in (select key from failure_counters \
+                     where window_start < $1 and (locked_until is null or locked_until < $2) \
+                     limit {BATCH})"
+                ),
+                &[now - horizons.failure_memory_secs, now],
+                &mut purged.longest_batch,
+            )
+            .await?;
+        rows += self
+            .delete_in_batches(
+                &format!(
+                    "delete from logout_deliveries where id in (select id from logout_deliveries \
+                     where (delivered_at is not null and delivered_at < $1) \
+                     or (failed_at is not null and failed_at < $2) limit {BATCH})"
+                ),
+                &[
+                    now - horizons.delivery_memory_secs,
+                    now - 7 * horizons.delivery_memory_secs,
+                ],
+                &mut purged.longest_batch,
+            )
+            .await?;
         purged.rows = rows;
         Ok(purged)
+    }
+
+    /// Runs a delete of at most `BATCH` rows until it deletes fewer, taking
+    /// the writer afresh for each batch; how many rows went. `longest` keeps
+    /// the longest time a batch held the writer.
+    async fn delete_in_batches(
+        &self,
+        sql: &str,
+        binds: &[i64],
+        longest: &mut Duration,
+    ) -> Result<u64, Error> {
+        let mut deleted = 0;
+        loop {
+            let mut delete = sqlx::query(sql);
+            for bind in binds {
+                delete = delete.bind(*bind);
+            }
+            let mut writer = self.write().await?;
+            let started = Instant::now();
+            let done = delete.execute(&mut *writer).await?.rows_affected();
+            *longest = (*longest).max(started.elapsed());
+            drop(writer);
+            deleted += done;
+            if done < BATCH as u64 {
+                return Ok(deleted);
+            }
+        }
+    }
+
+    /// Deletes the grants made before `before` that no refresh token points
+    /// at any more. Most old grants still have one, so the reader finds the
+    /// ones to go (a scan that holds no lock) and the writer deletes those by
+    /// id, checking again, in batches.
+    async fn purge_grants(&self, before: i64, longest: &mut Duration) -> Result<u64, Error> {
+        let mut deleted = 0;
+        let mut from = (i64::MIN, String::new());
+        loop {
+            let ids: Vec<(String, i64)> = sqlx::query_as(&format!(
+                "select g.id, g.created_at from grants g where g.created_at < $1 \
+                 and (g.created_at > $2 or (g.created_at = $2 and g.id > $3)) \
+                 and not exists (select 1 from refresh_tokens r where r.grant_id = g.id) \
+                 order by g.created_at, g.id limit {BATCH}"
+            ))
+            .bind(before)
+            .bind(from.0)
+            .bind(&from.1)
+            .fetch_all(&mut *self.read().await?)
+            .await?;
+            let Some((last_id, last_at)) = ids.last().cloned() else {
+                return Ok(deleted);
+            };
+            let places: Vec<String> = (2..ids.len() + 2).map(|n| format!("${n}")).collect();
+            let sql = format!(
+                "delete from grants where created_at < $1 and id in ({}) \
+                 and not exists (select 1 from refresh_tokens r where r.grant_id = grants.id)",
+                places.join(", ")
+            );
+            let mut delete = sqlx::query(&sql).bind(before);
+            for (id, _) in &ids {
+                delete = delete.bind(id);
+            }
+            let mut writer = self.write().await?;
+            let started = Instant::now();
+            deleted += delete.execute(&mut *writer).await?.rows_affected();
+            *longest = (*longest).max(started.elapsed());
+            drop(writer);
+            if (ids.len() as i64) < BATCH {
+                return Ok(deleted);
+            }
+            from = (last_at, last_id);
+        }
     }
 
     /// Whether the database answers, and whether every migration this build

@@ -25,6 +25,7 @@ mod password_links;
 mod pending_logins;
 mod refresh_tokens;
 mod remembered_devices;
+mod seek;
 mod sessions;
 mod setup_tokens;
 mod totp_factors;
@@ -33,12 +34,12 @@ mod users;
 mod webauthn;
 
 pub use accounts::{NewTenant, Tenant, TenantSettings};
-pub use audit::{AuditEntry, AuditEvent, NewAuditEvent};
+pub use audit::{AuditEntry, AuditEvent, AuditKey, AuditQuery, NewAuditEvent};
 pub use auth_codes::{FirstRefresh, Redemption};
 pub use backup_codes::BackupCodeSummary;
 pub use clients::{Client, NewClient};
 pub use consents::Consent;
-pub use contacts::{Contact, ContactQuery, FoundMember};
+pub use contacts::{Contact, ContactQuery, FoundMember, MemberCounts};
 pub use device_codes::{AllowedDevice, DevicePoll, DeviceSignIn, NewDeviceCode, PendingDevice};
 pub use error::Error;
 pub use grants::{Grant, NewGrant};
@@ -48,6 +49,7 @@ pub use messages::{MessageStatus, NewMessage, OutboundMessage};
 pub use pending_logins::{NewPendingLogin, PendingLogin};
 pub use refresh_tokens::{RefreshRotation, RefreshStatus};
 pub use remembered_devices::{NewDevice, RememberedDevice};
+pub use seek::{Paged, Seek};
 pub use sessions::{NewSession, Session, SessionListing};
 pub use totp_factors::TotpFactor;
 pub use users::{FactorSummary, NewUser, TotpInUse, User};
@@ -139,7 +141,7 @@ impl Store {
 
     pub async fn migrate(&self) -> Result<(), Error> {
         self.migrator().run(&mut *self.write().await?).await?;
-        Ok(())
+        self.key_members_for_search().await
     }
 
     /// Connections to the database, idle and in use.

@@ -93,8 +93,8 @@ impl Store {
     pub async fn create_session(&self, session: NewSession<'_>) -> Result<(), Error> {
         sqlx::query(
             "insert into sessions (id_hash, sid, user_id, auth_time, acr, amr, ip, user_agent, \
-             created_at, last_seen_at, expires_at, reauthenticated_at, idle_secs) \
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $4, $4, $9, $10, $11)",
+             created_at, last_seen_at, expires_at, reauthenticated_at, idle_secs, idle_until) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $4, $4, $9, $10, $11, $4 + $11)",
         )
         .bind(session.id_hash)
         .bind(session.sid)
@@ -139,11 +139,13 @@ impl Store {
     }
 
     pub async fn touch_session(&self, sid: &str, now: i64) -> Result<(), Error> {
-        sqlx::query("update sessions set last_seen_at = $1 where sid = $2")
-            .bind(now)
-            .bind(sid)
-            .execute(&mut *self.write().await?)
-            .await?;
+        sqlx::query(
+            "update sessions set last_seen_at = $1, idle_until = $1 + idle_secs where sid = $2",
+        )
+        .bind(now)
+        .bind(sid)
+        .execute(&mut *self.write().await?)
+        .await?;
         Ok(())
     }
 
@@ -204,8 +206,8 @@ impl Store {
         now: i64,
     ) -> Result<Option<Session>, Error> {
         let row: Option<SessionRow> = sqlx::query_as(
-            "update sessions set id_hash = $1, acr = $2, amr = $3, auth_time = $4, last_seen_at = $4 \
-             where sid = $5 and expires_at > $4 and last_seen_at + idle_secs > $4 \
+            "update sessions set id_hash = $1, acr = $2, amr = $3, auth_time = $4, last_seen_at = $4, \
+             idle_until = $4 + idle_secs where sid = $5 and expires_at > $4 and last_seen_at + idle_secs > $4 \
              returning sid, user_id, auth_time, acr, amr, last_seen_at, expires_at, reauthenticated_at",
         )
         .bind(new_id_hash)

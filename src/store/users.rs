@@ -91,7 +91,8 @@ pub(super) async fn insert_user(
 ) -> Result<(), Error> {
     sqlx::query(
         "insert into users (id, account_id, username, email, password_hash, is_admin, \
-             is_operator, is_disabled, created_at) values ($1, $2, $3, $4, $5, $6, $7, 0, $8)",
+             is_operator, is_disabled, created_at, username_key, email_key) \
+             values ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $10)",
     )
     .bind(user.id)
     .bind(user.account_id)
@@ -101,6 +102,8 @@ pub(super) async fn insert_user(
     .bind(flag(user.is_admin))
     .bind(flag(user.is_operator))
     .bind(user.now)
+    .bind(super::contacts::search_key(user.username))
+    .bind(super::contacts::search_key(user.email))
     .execute(&mut *db)
     .await
     .map_err(|e| Error::duplicate_as(e, "a user with that username"))?;

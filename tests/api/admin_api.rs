@@ -144,6 +144,28 @@ each_backend! {
         assert_eq!(members["members"][0]["factors"]["totp"], true);
         assert_eq!(members["members"][0]["factors"]["backup_codes_left"], 10);
         assert_eq!(members["members"][0]["factors"]["security_keys"], 0);
+        let hash = app.state.store.user_by_username(USERNAME).await.unwrap().unwrap().password_hash;
+        for n in 0..55 {
+            app.state.store.create_user(gatehouse::store::NewUser {
+                id: &format!("user-n{n:02}"), account_id: "acct-acme", username: &format!("n{n:02}"),
+                email: &format!("n{n:02}@example.com"), password_hash: &hash,
+                is_admin: false, is_operator: false, now: app.state.clock.now(),
+            }).await.unwrap();
+        }
+        let (_, first) = get(&app, "/admin/api/accounts/acct-acme/members?q=N", &token).await;
+        assert_eq!((first["total"].as_i64(), first["total_capped"].as_bool()), (Some(55), Some(false)));
+        assert_eq!((first["members"].as_array().unwrap().len(), first["next"].as_str()), (50, Some("n49")));
+        let (status, rest) = get(&app, "/admin/api/accounts/acct-acme/members?q=N&after=n49", &token).await;
+        assert_eq!(status, StatusCode::OK);
+        let rest: Vec<&str> = rest["members"].as_array().unwrap().iter().map(|m| m["username"].as_str().unwrap()).collect();
+        assert_eq!(rest, vec!["n50", "n51", "n52", "n53", "n54"]);
+        let (_, everyone) = get(&app, "/admin/api/accounts/acct-acme/members?without_factor=true", &token).await;
+        assert_eq!(everyone["total"], 55, "the members without a factor, as kept with the account");
+        let (status, refused) = get(&app, "/admin/api/accounts/acct-acme/members?page=2", &token).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "pages are not numbered: {refused}");
+        assert!(refused["error_description"].as_str().unwrap_or_default().contains("after") || refused.to_string().contains("after"), "{refused}");
+        let (status, _) = get(&app, "/admin/api/accounts/acct-acme/audit?after=yesterday", &token).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "a cursor that does not read");
 
         let (status, reset) = post(&app, "/admin/api/members/user-alice/reset-2fa", &token, None).await;
         assert_eq!(status, StatusCode::OK, "{reset}");

@@ -79,7 +79,7 @@ each_backend! {
         assert!(!code_flow_works(&app, &app.rp_with("crm", Some(&secret)).await).await, "the old secret is refused");
         assert!(code_flow_works(&app, &app.rp_with("crm", Some(&new_secret)).await).await);
 
-        let of_acme: Vec<String> = app.state.store.audit_log(Some("acct-acme"), None, None, 50, 0).await.unwrap().into_iter().map(|e| e.kind).collect();
+        let of_acme: Vec<String> = app.state.store.audit_log(&gatehouse::store::AuditQuery { account_id: Some("acct-acme"), kind: None, user_id: None, from: gatehouse::store::Seek::First, limit: 50 }).await.unwrap().rows.into_iter().map(|e| e.kind).collect();
         assert!(!of_acme.iter().any(|k| k.starts_with("client_")), "relying parties are no account's events: {of_acme:?}");
         let (_, _, provider) = app.get("/admin/audit?provider=1").await;
         assert!(provider.contains(r#"data-kind="client_created""#) && provider.contains(r#"data-kind="client_secret_rotated""#), "{provider}");

@@ -97,7 +97,7 @@ each_backend! {
         assert_eq!(status, StatusCode::SEE_OTHER, "bob signs in");
         assert!(location.unwrap().contains("code="));
 
-        let created = app.state.store.audit_log(Some("acct-acme"), Some("member_created"), Some(&bob.id), 10, 0).await.unwrap();
+        let created = app.state.store.audit_log(&gatehouse::store::AuditQuery { account_id: Some("acct-acme"), kind: Some("member_created"), user_id: Some(&bob.id), from: gatehouse::store::Seek::First, limit: 10 }).await.unwrap().rows;
         assert_eq!(created.len(), 1);
         assert_eq!(created[0].actor.as_deref(), Some("ada"));
     }
@@ -116,7 +116,7 @@ each_backend! {
         let (status, _, _) = member_action(&app, "user-alice", "enable", &[]).await;
         assert_eq!(status, StatusCode::SEE_OTHER);
         assert_eq!(password_step(&app, USERNAME, PASSWORD).await.0, StatusCode::SEE_OTHER, "signs in again");
-        let kinds: Vec<String> = app.state.store.audit_log(Some("acct-acme"), None, Some("user-alice"), 50, 0).await.unwrap().into_iter().map(|e| e.kind).collect();
+        let kinds: Vec<String> = app.state.store.audit_log(&gatehouse::store::AuditQuery { account_id: Some("acct-acme"), kind: None, user_id: Some("user-alice"), from: gatehouse::store::Seek::First, limit: 50 }).await.unwrap().rows.into_iter().map(|e| e.kind).collect();
         assert!(kinds.contains(&"member_disabled".into()) && kinds.contains(&"member_enabled".into()), "{kinds:?}");
     }
 
@@ -157,7 +157,7 @@ each_backend! {
         let code = enrolled.totp.generate(app.state.clock.now() as u64);
         let (status, _, _) = app.submit_in(&browser, &page, "/login/second-factor", &[("code", &code)]).await;
         assert_eq!(status, StatusCode::SEE_OTHER, "the code is accepted at once");
-        let unlocked = app.state.store.audit_log(Some("acct-acme"), Some("second_factor_unlocked"), None, 10, 0).await.unwrap();
+        let unlocked = app.state.store.audit_log(&gatehouse::store::AuditQuery { account_id: Some("acct-acme"), kind: Some("second_factor_unlocked"), user_id: None, from: gatehouse::store::Seek::First, limit: 10 }).await.unwrap().rows;
         assert_eq!(unlocked[0].actor.as_deref(), Some("ada"));
     }
 

@@ -73,7 +73,7 @@ each_backend! {
         assert_eq!(alice_signs_in(&app).await.1, None, "second sign-in of the grace");
         assert_eq!(alice_signs_in(&app).await.1.as_deref(), Some("/login/enroll"), "then enrolment");
 
-        let changed = app.state.store.audit_log(Some("acct-acme"), Some("account_settings_changed"), None, 10, 0).await.unwrap();
+        let changed = app.state.store.audit_log(&gatehouse::store::AuditQuery { account_id: Some("acct-acme"), kind: Some("account_settings_changed"), user_id: None, from: gatehouse::store::Seek::First, limit: 10 }).await.unwrap().rows;
         assert_eq!(changed.len(), 1);
         assert_eq!(changed[0].actor.as_deref(), Some("ada"));
         assert!(changed[0].detail.contains(r#""require_mfa":[false,true]"#), "{}", changed[0].detail);
@@ -181,7 +181,7 @@ each_backend! {
         let account = app.state.store.tenant_by_id("acct-acme").await.unwrap().unwrap();
         assert_eq!(account.factors, ["totp", "email", "sms"]);
         assert!(account.settings.require_recovery_phone);
-        let changed = app.state.store.audit_log(Some("acct-acme"), Some("account_settings_changed"), None, 10, 0).await.unwrap();
+        let changed = app.state.store.audit_log(&gatehouse::store::AuditQuery { account_id: Some("acct-acme"), kind: Some("account_settings_changed"), user_id: None, from: gatehouse::store::Seek::First, limit: 10 }).await.unwrap().rows;
         assert!(changed[0].detail.to_string().contains("factors"), "{:?}", changed[0].detail);
 
         // A member sees the request on their security page.

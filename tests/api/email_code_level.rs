@@ -163,7 +163,7 @@ each_backend! {
         assert!(!acme.settings.email_codes_aal2, "unticked: an email code no longer counts");
         let (_, _, page) = app.get(&location.unwrap()).await;
         assert!(!page.contains(r#"name="email_codes_aal2" value="on" checked"#));
-        let events = app.state.store.audit_log(Some("acct-acme"), Some("account_settings_changed"), None, 5, 0).await.unwrap();
+        let events = app.state.store.audit_log(&gatehouse::store::AuditQuery { account_id: Some("acct-acme"), kind: Some("account_settings_changed"), user_id: None, from: gatehouse::store::Seek::First, limit: 5 }).await.unwrap().rows;
         assert!(events.iter().any(|e| e.detail.to_string().contains("email_codes_aal2")), "the audit names the change");
     }
 }

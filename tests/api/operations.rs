@@ -66,6 +66,28 @@ each_backend! {
         assert_eq!(again.rows, 0, "a second purge finds nothing: {again:?}");
     }
 
+    async fn the_purge_goes_in_batches_and_follows_each_use_of_a_session(backend) {
+        let app = TestApp::spawn(backend).await;
+        let store = &app.state.store;
+        let start = app.state.clock.now();
+        let idle = 600;
+        // More than a batch of sessions left idle, and one used until later.
+        for n in 0..700 {
+            let (id_hash, sid) = (format!("hash-{n}"), format!("sid-{n}"));
+            store.create_session(gatehouse::store::NewSession {
+                id_hash: &id_hash, sid: &sid, user_id: "user-alice", auth_time: start, acr: gatehouse::auth::acr::Acr::Aal1,
+                amr: &[], ip: None, user_agent: None, expires_at: start + 86_400, idle_secs: idle, reauthenticated_at: None,
+            }).await.unwrap();
+        }
+        store.touch_session("sid-0", start + idle - 10).await.unwrap();
+        app.state.clock.advance(idle + 5);
+        let purged = gatehouse::service::housekeeping::purge(&app.state).await.unwrap();
+        assert_eq!(purged.sessions, 699, "every idle session, batch after batch: {purged:?}");
+        assert!(store.session_owner("sid-0").await.unwrap().is_some(), "the one used since stays");
+        app.state.clock.advance(idle);
+        assert_eq!(gatehouse::service::housekeeping::purge(&app.state).await.unwrap().sessions, 1, "until it idles too");
+    }
+
     async fn metrics_count_requests_sign_ins_and_tokens(backend) {
         let app = TestApp::spawn(backend).await;
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();

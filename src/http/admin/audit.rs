@@ -5,13 +5,13 @@ use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use serde::Serialize;
 
-use super::frame::{page_number, param, query, Admin, Frame};
+use super::frame::{param, query, Admin, Frame};
 use crate::app::AppState;
 use crate::auth::admin_rights;
 use crate::http::error::PageError;
 use crate::http::render::{when, Page};
 use crate::oidc::params::Params;
-use crate::store::{AuditEntry, Tenant};
+use crate::store::{AuditEntry, AuditKey, AuditQuery, Paged, Seek, Tenant};
 
 pub const PATH: &str = "/admin/audit";
 const PAGE_SIZE: i64 = 50;
@@ -97,7 +97,6 @@ struct AuditPage {
     unknown_member: bool,
     provider: bool,
     rows: Vec<Row>,
-    page: i64,
     previous_href: Option<String>,
     next_href: Option<String>,
 }
@@ -106,7 +105,7 @@ impl Page for AuditPage {
     const TEMPLATE: &'static str = "admin/audit.html";
 }
 
-fn page_href(account_id: &str, kind: &str, member: &str, page: i64) -> String {
+fn page_href(account_id: &str, kind: &str, member: &str, from: &Seek<AuditKey>) -> String {
     let mut query = form_urlencoded::Serializer::new(String::new());
     query.append_pair("account", account_id);
     if !kind.is_empty() {
@@ -115,8 +114,14 @@ fn page_href(account_id: &str, kind: &str, member: &str, page: i64) -> String {
     if !member.is_empty() {
         query.append_pair("member", member);
     }
-    if page > 1 {
-        query.append_pair("page", &page.to_string());
+    match from {
+        Seek::First => {}
+        Seek::After(key) => {
+            query.append_pair("older", &key.to_string());
+        }
+        Seek::Before(key) => {
+            query.append_pair("newer", &key.to_string());
+        }
     }
     format!("{PATH}?{}", query.finish())
 }
@@ -134,10 +139,18 @@ pub async fn show(
         admin_rights::may_manage_clients(&admin.actor())
             .map_err(|denied| PageError::Forbidden(denied.message().into()))?;
     }
-    let (rows, more, unknown_member) = filter.events(&app, &account).await?;
-    let page = filter.page;
-    let previous_href = (page > 1).then(|| filter.href(&account.id, page - 1));
-    let next_href = more.then(|| filter.href(&account.id, page + 1));
+    let (page, unknown_member) = filter.events(&app, &account).await?;
+    let previous_href = page
+        .rows
+        .first()
+        .filter(|_| page.earlier)
+        .map(|e| filter.href(&account.id, &Seek::Before(AuditKey::of(e))));
+    let next_href = page
+        .rows
+        .last()
+        .filter(|_| page.later)
+        .map(|e| filter.href(&account.id, &Seek::After(AuditKey::of(e))));
+    let rows = page.rows.into_iter().map(Row::from).collect();
     let kinds = KINDS
         .iter()
         .map(|&(k, label)| KindChoice {
@@ -155,7 +168,6 @@ pub async fn show(
             unknown_member,
             provider: filter.provider,
             rows,
-            page,
             frame,
         })
         .await
@@ -167,7 +179,7 @@ struct Filter<'a> {
     provider: bool,
     kind: &'a str,
     member: &'a str,
-    page: i64,
+    from: Seek<AuditKey>,
 }
 
 impl<'a> Filter<'a> {
@@ -178,40 +190,43 @@ impl<'a> Filter<'a> {
                 .filter(|k| KINDS.iter().any(|(known, _)| known == k))
                 .unwrap_or_default(),
             member: param(params, "member").unwrap_or_default().trim(),
-            page: page_number(params, 100_000),
+            from: match (param(params, "older"), param(params, "newer")) {
+                (Some(older), _) => AuditKey::parse(older).map_or(Seek::First, Seek::After),
+                (None, Some(newer)) => AuditKey::parse(newer).map_or(Seek::First, Seek::Before),
+                (None, None) => Seek::First,
+            },
         }
     }
 
-    /// One page of events, whether there are more, and whether the member
-    /// asked for is unknown (a member is named by username, and only within
-    /// this account).
+    /// One page of events, and whether the member asked for is unknown (a
+    /// member is named by username, and only within this account).
     async fn events(
         &self,
         app: &AppState,
         account: &Tenant,
-    ) -> Result<(Vec<Row>, bool, bool), PageError> {
+    ) -> Result<(Paged<AuditEntry>, bool), PageError> {
         let member_id = match self.member {
             "" => None,
             member => match app.store.user_by_username(member).await? {
                 Some(user) if user.account_id == account.id => Some(user.id),
-                _ => return Ok((Vec::new(), false, true)),
+                _ => return Ok((Paged::empty(), true)),
             },
         };
-        let events = app.store.audit_log(
-            (!self.provider).then_some(account.id.as_str()),
-            Some(self.kind),
-            member_id.as_deref(),
-            PAGE_SIZE + 1,
-            (self.page - 1) * PAGE_SIZE,
-        );
-        let mut rows: Vec<Row> = events.await?.into_iter().map(Row::from).collect();
-        let more = rows.len() as i64 > PAGE_SIZE;
-        rows.truncate(PAGE_SIZE as usize);
-        Ok((rows, more, false))
+        let page = app
+            .store
+            .audit_log(&AuditQuery {
+                account_id: (!self.provider).then_some(account.id.as_str()),
+                kind: Some(self.kind),
+                user_id: member_id.as_deref(),
+                from: self.from.clone(),
+                limit: PAGE_SIZE,
+            })
+            .await?;
+        Ok((page, false))
     }
 
-    fn href(&self, account_id: &str, page: i64) -> String {
-        let href = page_href(account_id, self.kind, self.member, page);
+    fn href(&self, account_id: &str, from: &Seek<AuditKey>) -> String {
+        let href = page_href(account_id, self.kind, self.member, from);
         match self.provider {
             true => format!("{href}&provider=1"),
             false => href,
@@ -239,9 +254,17 @@ mod tests {
 
     #[test]
     fn page_links_keep_the_filter() {
+        let older = Seek::After(AuditKey {
+            at: 1_700_000_000,
+            id: "0005f-ab".to_string(),
+        });
         assert_eq!(
-            page_href("a", "signed_in", "mia", 2),
-            "/admin/audit?account=a&kind=signed_in&member=mia&page=2"
+            page_href("a", "signed_in", "mia", &older),
+            "/admin/audit?account=a&kind=signed_in&member=mia&older=1700000000.0005f-ab"
+        );
+        assert_eq!(
+            page_href("a", "", "", &Seek::First),
+            "/admin/audit?account=a"
         );
     }
 }

@@ -6,17 +6,19 @@ use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use serde::Serialize;
 
-use super::frame::{page_number, param, query, Admin, Frame};
+use super::frame::{param, query, Admin, Frame};
 use crate::app::AppState;
 use crate::http::error::PageError;
 use crate::http::redirect::see_other;
 use crate::http::render::{when, Page};
 use crate::service::console;
-use crate::store::{Contact, ContactQuery, User};
+use crate::store::{Contact, ContactQuery, Seek, User};
 
 pub const PATH: &str = "/admin/contacts";
 pub const ALL_PATH: &str = "/admin/contacts/all";
 const PAGE_SIZE: i64 = 25;
+/// A search counts its matches up to this many, then says "more than".
+const COUNT_CAP: i64 = 10_000;
 
 #[derive(Serialize)]
 struct MenuPage {
@@ -115,9 +117,9 @@ struct AllContactsPage {
     search: String,
     without_factor: bool,
     contacts: Vec<ContactRow>,
-    total: i64,
-    page: i64,
-    pages: i64,
+    /// How many match, in words ("10,000+" past the cap of a search).
+    total: String,
+    one: bool,
     previous_href: Option<String>,
     next_href: Option<String>,
     notice: Option<String>,
@@ -127,8 +129,8 @@ impl Page for AllContactsPage {
     const TEMPLATE: &'static str = "admin/contacts.html";
 }
 
-/// A link to another page of this listing.
-fn listing_href(account_id: &str, search: &str, without_factor: bool, page: i64) -> String {
+/// A link to another page of this listing, by where it starts.
+fn listing_href(account_id: &str, search: &str, without_factor: bool, from: Seek<&str>) -> String {
     let mut query = form_urlencoded::Serializer::new(String::new());
     query.append_pair("account", account_id);
     if !search.is_empty() {
@@ -137,10 +139,32 @@ fn listing_href(account_id: &str, search: &str, without_factor: bool, page: i64)
     if without_factor {
         query.append_pair("without", "1");
     }
-    if page > 1 {
-        query.append_pair("page", &page.to_string());
+    match from {
+        Seek::First => {}
+        Seek::After(username) => {
+            query.append_pair("after", username);
+        }
+        Seek::Before(username) => {
+            query.append_pair("before", username);
+        }
     }
     format!("{ALL_PATH}?{}", query.finish())
+}
+
+/// A count with its thousands grouped: 200000 as "200,000".
+fn grouped(count: i64) -> String {
+    let digits = count.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if count < 0 {
+        out.push('-');
+    }
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
 }
 
 pub async fn show_all(
@@ -152,18 +176,31 @@ pub async fn show_all(
     let account = admin.account(&app, param(&params, "account")).await?;
     let search = param(&params, "q").unwrap_or_default().trim().to_string();
     let without_factor = param(&params, "without") == Some("1");
-    let page = page_number(&params, 1_000_000);
-    let (contacts, total) = app
-        .store
-        .contacts(&ContactQuery {
-            account_id: &account.id,
-            search: &search,
-            without_factor,
-            limit: PAGE_SIZE,
-            offset: (page - 1) * PAGE_SIZE,
-        })
-        .await?;
-    let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
+    let from = match (param(&params, "after"), param(&params, "before")) {
+        (Some(after), _) => Seek::After(after),
+        (None, Some(before)) => Seek::Before(before),
+        (None, None) => Seek::First,
+    };
+    let listing = ContactQuery {
+        account_id: &account.id,
+        search: &search,
+        without_factor,
+        from,
+        limit: PAGE_SIZE,
+    };
+    let page = app.store.contacts(&listing).await?;
+    // Everyone (or everyone without a factor) is a number kept with the
+    // account; a search counts its matches, up to a cap.
+    let total = if search.is_empty() {
+        let counts = app.store.member_counts(&account.id).await?;
+        if without_factor {
+            counts.without_factor
+        } else {
+            counts.members
+        }
+    } else {
+        app.store.count_contacts(&listing, COUNT_CAP).await?
+    };
     let now = app.clock.now();
     // After a reset, name the member (only one of this account).
     let notice = match param(&params, "reset") {
@@ -181,25 +218,36 @@ pub async fn show_all(
             }),
         None => None,
     };
-    let href = |p| listing_href(&account.id, &search, without_factor, p);
-    let (previous_href, next_href) = (
-        (page > 1).then(|| href(page - 1)),
-        (page < pages).then(|| href(page + 1)),
-    );
+    let href = |from| listing_href(&account.id, &search, without_factor, from);
+    let previous_href = page
+        .rows
+        .first()
+        .filter(|_| page.earlier)
+        .map(|c| href(Seek::Before(&c.username)));
+    let next_href = page
+        .rows
+        .last()
+        .filter(|_| page.later)
+        .map(|c| href(Seek::After(&c.username)));
+    let total_words = if !search.is_empty() && total >= COUNT_CAP {
+        format!("{}+", grouped(COUNT_CAP))
+    } else {
+        grouped(total)
+    };
     admin
         .render(&app, &account, "contacts", |frame| AllContactsPage {
             previous_href,
             next_href,
-            contacts: contacts
+            contacts: page
+                .rows
                 .into_iter()
                 .map(|c| contact_row(c, &admin.user, now))
                 .collect(),
             frame,
             search,
             without_factor,
-            total,
-            page,
-            pages,
+            total: total_words,
+            one: total == 1,
             notice,
         })
         .await
@@ -230,7 +278,7 @@ pub async fn confirm_reset(
     admin
         .render(&app, &account, "contacts", |frame| ConfirmResetPage {
             frame,
-            back_href: listing_href(&account.id, "", false, 1),
+            back_href: listing_href(&account.id, "", false, Seek::First),
             member_id: member.id,
             username: member.username,
             email: member.email,
@@ -299,12 +347,26 @@ mod tests {
     #[test]
     fn listing_links_keep_the_search() {
         assert_eq!(
-            listing_href("acct-1", "mia & co", true, 3),
-            "/admin/contacts/all?account=acct-1&q=mia+%26+co&without=1&page=3"
+            listing_href("acct-1", "mia & co", true, Seek::After("mia+1")),
+            "/admin/contacts/all?account=acct-1&q=mia+%26+co&without=1&after=mia%2B1"
         );
         assert_eq!(
-            listing_href("acct-1", "", false, 1),
+            listing_href("acct-1", "", false, Seek::Before("bo")),
+            "/admin/contacts/all?account=acct-1&before=bo"
+        );
+        assert_eq!(
+            listing_href("acct-1", "", false, Seek::First),
             "/admin/contacts/all?account=acct-1"
         );
+    }
+
+    #[test]
+    fn counts_group_their_thousands() {
+        assert_eq!(grouped(0), "0");
+        assert_eq!(grouped(999), "999");
+        assert_eq!(grouped(1000), "1,000");
+        assert_eq!(grouped(200_000), "200,000");
+        assert_eq!(grouped(1_234_567), "1,234,567");
+        assert_eq!(grouped(-1200), "-1,200");
     }
 }

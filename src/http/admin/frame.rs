@@ -20,7 +20,7 @@ use crate::http::render::Page;
 use crate::oidc::params::Params;
 use crate::service::console::{self, ConsoleError};
 use crate::service::factors;
-use crate::store::{ContactQuery, Session, Tenant, User};
+use crate::store::{Session, Tenant, User};
 
 pub const PATH: &str = "/admin";
 
@@ -199,32 +199,9 @@ pub fn query(raw: Option<String>) -> Params {
     Params::parse(raw.unwrap_or_default().as_bytes())
 }
 
-/// The `page` parameter of a listing: a number from 1 to `last`, else 1.
-pub fn page_number(params: &Params, last: i64) -> i64 {
-    param(params, "page")
-        .and_then(|p| p.parse::<i64>().ok())
-        .filter(|p| (1..=last).contains(p))
-        .unwrap_or(1)
-}
-
 /// A single-valued parameter, or `None` when absent, repeated or overlong.
 pub fn param<'a>(params: &'a Params, name: &str) -> Option<&'a str> {
     params.get(name).ok().flatten().filter(|v| v.len() <= 200)
-}
-
-/// How many members of the account have no second factor.
-pub async fn count_without_factor(app: &AppState, account_id: &str) -> Result<i64, PageError> {
-    let (_, count) = app
-        .store
-        .contacts(&ContactQuery {
-            account_id,
-            search: "",
-            without_factor: true,
-            limit: 0,
-            offset: 0,
-        })
-        .await?;
-    Ok(count)
 }
 
 impl From<ConsoleError> for PageError {

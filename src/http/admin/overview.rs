@@ -9,7 +9,6 @@ use crate::app::AppState;
 use crate::http::error::PageError;
 use crate::http::redirect::see_other;
 use crate::http::render::Page;
-use crate::store::ContactQuery;
 
 #[derive(Serialize)]
 struct OverviewPage {
@@ -31,23 +30,13 @@ pub async fn show(
 ) -> Result<Response, PageError> {
     let params = query(raw);
     let account = admin.account(&app, param(&params, "account")).await?;
-    let (_, members) = app
-        .store
-        .contacts(&ContactQuery {
-            account_id: &account.id,
-            search: "",
-            without_factor: false,
-            limit: 0,
-            offset: 0,
-        })
-        .await?;
-    let without_factor = super::frame::count_without_factor(&app, &account.id).await?;
+    let counts = app.store.member_counts(&account.id).await?;
     admin
         .render(&app, &account, "overview", |frame| OverviewPage {
             frame,
             require_mfa: account.require_mfa,
-            members,
-            without_factor,
+            members: counts.members,
+            without_factor: counts.without_factor,
         })
         .await
 }

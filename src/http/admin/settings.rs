@@ -147,7 +147,7 @@ async fn render(
         failure_limit: c.mfa_failure_limit,
         lockout_minutes: c.mfa_lockout_secs / 60,
     };
-    let without_factor = super::frame::count_without_factor(app, &account.id).await?;
+    let without_factor = app.store.member_counts(&account.id).await?.without_factor;
     let mut response = admin
         .render(app, account, "settings", |frame| SettingsPage {
             frame,

@@ -14,7 +14,7 @@ use crate::auth::policy::{self, SettingsInput};
 use crate::http::error::ApiError;
 use crate::oidc::params::Params;
 use crate::service::console::{self, NewMember};
-use crate::store::{AuditEntry, ContactQuery, Tenant};
+use crate::store::{AuditEntry, AuditKey, AuditQuery, ContactQuery, Seek, Tenant};
 
 const PAGE_SIZE: i64 = 50;
 
@@ -136,14 +136,20 @@ pub async fn put_settings(
     Ok(reply(StatusCode::OK, account_json(&saved)))
 }
 
-fn page_of(query: &Params) -> Result<i64, ApiError> {
-    match query.get("page").ok().flatten() {
-        None => Ok(1),
-        Some(p) => p
-            .parse::<i64>()
-            .ok()
-            .filter(|p| (1..=1_000_000).contains(p))
-            .ok_or_else(|| ApiError::BadRequest("page is a whole number from 1".into())),
+/// A search counts its matches up to this many (`total_capped` says so).
+const COUNT_CAP: i64 = 10_000;
+
+/// The `after` of a listing: where the previous page's `next` said to go on.
+/// Pages are no longer numbered, so a `page` is refused with the way to page.
+fn after_of(query: &Params) -> Result<Option<&str>, ApiError> {
+    if query.get("page").ok().flatten().is_some() {
+        return Err(ApiError::BadRequest(
+            "page is not supported: pass the previous answer's next as after".into(),
+        ));
+    }
+    match query.get("after") {
+        Ok(after) => Ok(after.filter(|a| !a.is_empty())),
+        Err(_) => Err(ApiError::BadRequest("after is given once".into())),
     }
 }
 
@@ -155,24 +161,44 @@ pub async fn members(
 ) -> Result<Response, ApiError> {
     let account = console::account(&app, &actor, &account_id).await?;
     let query = Params::parse(raw.unwrap_or_default().as_bytes());
-    let page = page_of(&query)?;
-    let search = query.get("q").ok().flatten().unwrap_or_default();
+    let after = after_of(&query)?;
+    let search = query.get("q").ok().flatten().unwrap_or_default().trim();
     let without_factor = query.get("without_factor").ok().flatten() == Some("true");
-    let (contacts, total) = app
-        .store
-        .contacts(&ContactQuery {
-            account_id: &account.id,
-            search,
-            without_factor,
-            limit: PAGE_SIZE,
-            offset: (page - 1) * PAGE_SIZE,
-        })
-        .await?;
+    let listing = ContactQuery {
+        account_id: &account.id,
+        search,
+        without_factor,
+        from: after.map_or(Seek::First, Seek::After),
+        limit: PAGE_SIZE,
+    };
+    let page = app.store.contacts(&listing).await?;
+    let (total, total_capped) = if search.is_empty() {
+        let counts = app.store.member_counts(&account.id).await?;
+        let total = match without_factor {
+            true => counts.without_factor,
+            false => counts.members,
+        };
+        (total, false)
+    } else {
+        let total = app.store.count_contacts(&listing, COUNT_CAP).await?;
+        (total, total >= COUNT_CAP)
+    };
+    let next = page
+        .rows
+        .last()
+        .filter(|_| page.later)
+        .map(|c| c.username.clone());
     let now = app.clock.now();
-    let members: Vec<Value> = contacts.iter().map(|c| member_json(c, now)).collect();
+    let members: Vec<Value> = page.rows.iter().map(|c| member_json(c, now)).collect();
     Ok(reply(
         StatusCode::OK,
-        json!({ "members": members, "total": total, "page": page, "page_size": PAGE_SIZE }),
+        json!({
+            "members": members,
+            "total": total,
+            "total_capped": total_capped,
+            "next": next,
+            "page_size": PAGE_SIZE,
+        }),
     ))
 }
 
@@ -232,22 +258,33 @@ pub async fn audit(
 ) -> Result<Response, ApiError> {
     let account = console::account(&app, &actor, &account_id).await?;
     let query = Params::parse(raw.unwrap_or_default().as_bytes());
-    let page = page_of(&query)?;
+    let after = after_of(&query)?;
+    let from = match after {
+        None => Seek::First,
+        Some(after) => Seek::After(AuditKey::parse(after).ok_or_else(|| {
+            ApiError::BadRequest("after is the next of an earlier answer".into())
+        })?),
+    };
     let kind = query.get("kind").ok().flatten();
     let member_id = query.get("member_id").ok().flatten();
-    let events = app
+    let page = app
         .store
-        .audit_log(
-            Some(&account.id),
+        .audit_log(&AuditQuery {
+            account_id: Some(&account.id),
             kind,
-            member_id,
-            PAGE_SIZE,
-            (page - 1) * PAGE_SIZE,
-        )
+            user_id: member_id,
+            from,
+            limit: PAGE_SIZE,
+        })
         .await?;
-    let events: Vec<Value> = events.into_iter().map(event_json).collect();
+    let next = page
+        .rows
+        .last()
+        .filter(|_| page.later)
+        .map(|e| AuditKey::of(e).to_string());
+    let events: Vec<Value> = page.rows.into_iter().map(event_json).collect();
     Ok(reply(
         StatusCode::OK,
-        json!({ "events": events, "page": page, "page_size": PAGE_SIZE }),
+        json!({ "events": events, "next": next, "page_size": PAGE_SIZE }),
     ))
 }
