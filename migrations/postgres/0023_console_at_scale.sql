@@ -3,12 +3,17 @@
 
 -- Searching members by the start of their username or email address, case
 -- folded by the provider (the same way on every database); filled for
--- existing members when the store opens. Compared byte by byte ("C"), as
--- SQLite does, so that a prefix is a range of the index.
+-- existing members when the store opens. Keys and ids compare byte by byte
+-- ("C"), as SQLite's do, so that a prefix is a range of the index and both
+-- databases list in one order. Each listing reads one range of one of these,
+-- in order: an account's members by username (all, or those without a second
+-- factor) or by email address, and everyone's (operators).
 alter table users add column username_key text collate "C";
 alter table users add column email_key text collate "C";
-create index users_username_search on users(username_key);
-create index users_email_search on users(email_key);
+create index users_username_search on users(account_id, username_key, id collate "C");
+create index users_email_search on users(account_id, email_key, id collate "C");
+create index users_username_everywhere on users(username_key, id collate "C");
+create index users_email_everywhere on users(email_key, id collate "C");
 create index users_unkeyed on users(id) where username_key is null;
 
 -- How many second factors (confirmed authenticator apps, security keys and
@@ -19,7 +24,7 @@ alter table users add column second_factors bigint not null default 0;
 update users set second_factors =
     (select count(*) from totp_factors t where t.user_id = users.id and t.confirmed_at is not null)
     + (select count(*) from webauthn_credentials w where w.user_id = users.id);
-create index users_without_factor on users(account_id, username) where second_factors = 0;
+create index users_without_factor on users(account_id, username_key, id collate "C") where second_factors = 0;
 
 create function totp_factors_counted() returns trigger language plpgsql as $$
 begin

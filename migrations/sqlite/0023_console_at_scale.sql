@@ -3,11 +3,15 @@
 
 -- Searching members by the start of their username or email address, case
 -- folded by the provider (the same way on every database); filled for
--- existing members when the store opens.
+-- existing members when the store opens. Each listing reads one range
+-- of one of these, in order: an account's members by username (all, or those
+-- without a second factor) or by email address, and everyone's (operators).
 alter table users add column username_key text;
 alter table users add column email_key text;
-create index users_username_search on users(username_key);
-create index users_email_search on users(email_key);
+create index users_username_search on users(account_id, username_key, id);
+create index users_email_search on users(account_id, email_key, id);
+create index users_username_everywhere on users(username_key, id);
+create index users_email_everywhere on users(email_key, id);
 create index users_unkeyed on users(id) where username_key is null;
 
 -- How many second factors (confirmed authenticator apps, security keys and
@@ -17,7 +21,7 @@ alter table users add column second_factors integer not null default 0;
 update users set second_factors =
     (select count(*) from totp_factors t where t.user_id = users.id and t.confirmed_at is not null)
     + (select count(*) from webauthn_credentials w where w.user_id = users.id);
-create index users_without_factor on users(account_id, username) where second_factors = 0;
+create index users_without_factor on users(account_id, username_key, id) where second_factors = 0;
 
 create trigger totp_factors_counted_insert after insert on totp_factors
 when new.confirmed_at is not null begin

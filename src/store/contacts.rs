@@ -3,7 +3,7 @@
 use sqlx::Connection;
 
 use super::seek::{Paged, Seek};
-use super::{Error, Store};
+use super::{Backend, Error, Store};
 
 /// A member as the console lists them.
 #[derive(Debug, sqlx::FromRow)]
@@ -30,6 +30,9 @@ pub struct Contact {
     /// Until when the second step is locked after failures, if it ever was
     /// (the counter keyed `mfa:<user id>`, as `factors` keeps it).
     pub locked_until: Option<i64>,
+    /// The key that placed the member in the listing: their username or
+    /// email address, folded (see `search_key`).
+    pub listed_key: String,
 }
 
 const CONTACT_COLUMNS: &str =
@@ -57,6 +60,52 @@ pub struct FoundMember {
     pub email: String,
     pub account_id: String,
     pub account_name: String,
+    pub listed_key: String,
+}
+
+/// Where a member sits in a listing: the key that placed them there, then
+/// their id (written `id:key` where a link carries it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContactKey {
+    pub key: String,
+    pub id: String,
+}
+
+impl Contact {
+    /// Where the member sits in the listing, for merging its two orders.
+    fn listed(&self) -> (&str, &str) {
+        (&self.listed_key, &self.id)
+    }
+}
+
+impl FoundMember {
+    fn listed(&self) -> (&str, &str) {
+        (&self.listed_key, &self.id)
+    }
+}
+
+impl ContactKey {
+    pub fn of(contact: &Contact) -> ContactKey {
+        ContactKey {
+            key: contact.listed_key.clone(),
+            id: contact.id.clone(),
+        }
+    }
+
+    /// The place a link carried, if it reads as one.
+    pub fn parse(text: &str) -> Option<ContactKey> {
+        let (id, key) = text.split_once(':')?;
+        (!id.is_empty()).then(|| ContactKey {
+            key: key.to_string(),
+            id: id.to_string(),
+        })
+    }
+}
+
+impl std::fmt::Display for ContactKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.id, self.key)
+    }
 }
 
 /// Which members a listing holds.
@@ -66,8 +115,8 @@ pub struct ContactQuery<'a> {
     pub search: &'a str,
     /// Only members with no second factor.
     pub without_factor: bool,
-    /// Where the page starts, by username.
-    pub from: Seek<&'a str>,
+    /// Where the page starts.
+    pub from: Seek<ContactKey>,
     /// Members per page.
     pub limit: i64,
 }
@@ -95,74 +144,190 @@ fn prefix_range(search: &str) -> (String, String) {
     (low, high)
 }
 
-/// The `from ... where` of a listing, with its binds after the account id ($1).
-fn listing_filter(query: &ContactQuery<'_>) -> (String, Vec<String>) {
-    let mut sql = String::from("from users u where u.account_id = $1");
-    let mut binds = Vec::new();
-    if !search_key(query.search).is_empty() {
-        let (low, high) = prefix_range(query.search);
-        sql.push_str(
-            " and ((u.username_key >= $2 and u.username_key < $3) \
-             or (u.email_key >= $2 and u.email_key < $3))",
-        );
-        binds.push(low);
-        binds.push(high);
+/// The two orders a listing reads: members by username, and (for a search)
+/// the members whose email address matches where their username does not.
+/// Each is one range of its own index, read in order, so that a page costs
+/// the same however many members match and however deep it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stream {
+    Usernames,
+    Emails,
+}
+
+/// The `from users u where ...` of one stream of a listing (an account's
+/// members, or everyone's), its `order by`, and its binds in placeholder order.
+fn stream_filter(
+    stream: Stream,
+    backend: Backend,
+    account: Option<&str>,
+    search: &str,
+    without_factor: bool,
+    from: &Seek<ContactKey>,
+) -> (String, String, Vec<String>) {
+    let column = match stream {
+        Stream::Usernames => "u.username_key",
+        Stream::Emails => "u.email_key",
+    };
+    // Ids in byte order on both databases, as the indexes hold them.
+    let id_column = match backend {
+        Backend::Sqlite => "u.id",
+        Backend::Postgres => "u.id collate \"C\"",
+    };
+    let mut binds: Vec<String> = Vec::new();
+    let mut next = |bind: String| {
+        binds.push(bind);
+        format!("${}", binds.len())
+    };
+    let mut sql = String::from("from users u where ");
+    if let Some(account) = account {
+        sql.push_str(&format!("u.account_id = {}", next(account.to_string())));
+    } else {
+        sql.push_str("1 = 1");
     }
-    if query.without_factor {
+    if !search_key(search).is_empty() {
+        let (low, high) = prefix_range(search);
+        let (low, high) = (next(low), next(high));
+        sql.push_str(&format!(" and {column} >= {low} and {column} < {high}"));
+        if stream == Stream::Emails {
+            sql.push_str(&format!(
+                " and not (u.username_key >= {low} and u.username_key < {high})"
+            ));
+        }
+    }
+    if without_factor {
         sql.push_str(" and u.second_factors = 0");
     }
-    if let Some(username) = query.from.key() {
-        let op = if query.from.backwards() { '<' } else { '>' };
-        sql.push_str(&format!(" and u.username {op} ${}", binds.len() + 2));
-        binds.push(username.to_string());
+    let backwards = from.backwards();
+    if let Some(ContactKey { key, id }) = from.key() {
+        let (op, edge) = if backwards { ('<', "<=") } else { ('>', ">=") };
+        let (key, id) = (next(key.clone()), next(id.clone()));
+        sql.push_str(&format!(
+            " and {column} {edge} {key} and ({column} {op} {key} or {id_column} {op} {id})"
+        ));
     }
-    (sql, binds)
+    let direction = if backwards { "desc" } else { "asc" };
+    let order = format!("order by {column} {direction}, {id_column} {direction}");
+    (sql, order, binds)
+}
+
+/// The first `n` of two streams already in the listing's direction, merged.
+fn merge<T>(
+    a: Vec<T>,
+    b: Vec<T>,
+    n: usize,
+    key: fn(&T) -> (&str, &str),
+    backwards: bool,
+) -> Vec<T> {
+    let mut merged = Vec::with_capacity(n.min(a.len() + b.len()));
+    let (mut a, mut b) = (a.into_iter().peekable(), b.into_iter().peekable());
+    while merged.len() < n {
+        let take_a = match (a.peek(), b.peek()) {
+            (Some(x), Some(y)) => (key(x) <= key(y)) != backwards,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => break,
+        };
+        merged.extend(if take_a { a.next() } else { b.next() });
+    }
+    merged
+}
+
+fn streams(search: &str) -> &'static [Stream] {
+    if search_key(search).is_empty() {
+        &[Stream::Usernames]
+    } else {
+        &[Stream::Usernames, Stream::Emails]
+    }
 }
 
 impl Store {
     /// Members of any account whose username or email starts with `search`
-    /// (any case), by username.
+    /// (any case), by the key that matched.
     pub async fn find_members(&self, search: &str, limit: i64) -> Result<Vec<FoundMember>, Error> {
-        let (low, high) = prefix_range(search);
-        let rows = sqlx::query_as(
-            "select u.id, u.username, u.email, u.account_id, a.name as account_name \
-             from users u join accounts a on a.id = u.account_id \
-             where (u.username_key >= $1 and u.username_key < $2) \
-                or (u.email_key >= $1 and u.email_key < $2) \
-             order by u.username limit $3",
-        )
-        .bind(low)
-        .bind(high)
-        .bind(limit)
-        .fetch_all(&mut *self.read().await?)
-        .await?;
-        Ok(rows)
+        let mut found: Vec<Vec<FoundMember>> = Vec::new();
+        for &stream in streams(search) {
+            let (filter, order, binds) =
+                stream_filter(stream, self.backend, None, search, false, &Seek::First);
+            let column = if stream == Stream::Usernames {
+                "username_key"
+            } else {
+                "email_key"
+            };
+            let sql = format!(
+                "select u.id, u.username, u.email, u.account_id, a.name as account_name, \
+                 u.{column} as listed_key {filter_with_join} {order} limit {limit}",
+                filter_with_join = filter.replacen(
+                    "from users u where ",
+                    "from users u join accounts a on a.id = u.account_id where ",
+                    1
+                ),
+                limit = limit.max(0)
+            );
+            let mut select = sqlx::query_as(&sql);
+            for bind in binds {
+                select = select.bind(bind);
+            }
+            found.push(select.fetch_all(&mut *self.read().await?).await?);
+        }
+        let mut found = found.into_iter();
+        let usernames = found.next().unwrap_or_default();
+        let emails = found.next().unwrap_or_default();
+        let size = limit.max(0) as usize;
+        Ok(merge(usernames, emails, size, FoundMember::listed, false))
     }
 
     /// One member as the console lists them.
     pub async fn contact(&self, user_id: &str) -> Result<Option<Contact>, Error> {
-        let sql = format!("select {CONTACT_COLUMNS} from users u where u.id = $1");
+        let sql = format!(
+            "select {CONTACT_COLUMNS}, coalesce(u.username_key, '') as listed_key \
+             from users u where u.id = $1"
+        );
         Ok(sqlx::query_as(&sql)
             .bind(user_id)
             .fetch_optional(&mut *self.read().await?)
             .await?)
     }
 
-    /// One page of an account's members, by username, from where the query seeks.
+    /// One page of an account's members from where the query seeks: by
+    /// username, and for a search by the username or email that matched.
     pub async fn contacts(&self, query: &ContactQuery<'_>) -> Result<Paged<Contact>, Error> {
-        let (filter, binds) = listing_filter(query);
-        let backwards = query.from.backwards();
-        let order = if backwards { "desc" } else { "asc" };
         let size = query.limit.max(0);
-        let sql = format!(
-            "select {CONTACT_COLUMNS} {filter} order by u.username {order} limit {}",
-            size + 1
-        );
-        let mut select = sqlx::query_as(&sql).bind(query.account_id);
-        for bind in binds {
-            select = select.bind(bind);
+        let backwards = query.from.backwards();
+        let mut read: Vec<Vec<Contact>> = Vec::new();
+        for &stream in streams(query.search) {
+            let (filter, order, binds) = stream_filter(
+                stream,
+                self.backend,
+                Some(query.account_id),
+                query.search,
+                query.without_factor,
+                &query.from,
+            );
+            let column = if stream == Stream::Usernames {
+                "username_key"
+            } else {
+                "email_key"
+            };
+            let sql = format!(
+                "select {CONTACT_COLUMNS}, u.{column} as listed_key {filter} {order} limit {}",
+                size + 1
+            );
+            let mut select = sqlx::query_as(&sql);
+            for bind in binds {
+                select = select.bind(bind);
+            }
+            read.push(select.fetch_all(&mut *self.read().await?).await?);
         }
-        let mut rows: Vec<Contact> = select.fetch_all(&mut *self.read().await?).await?;
+        let mut read = read.into_iter();
+        let usernames = read.next().unwrap_or_default();
+        let emails = read.next().unwrap_or_default();
+        let mut rows = merge(
+            usernames,
+            emails,
+            size as usize + 1,
+            Contact::listed,
+            backwards,
+        );
         if backwards {
             rows.reverse();
         }
@@ -172,18 +337,31 @@ impl Store {
     /// How many members a search matches, counting no further than `cap`
     /// (the seek is ignored).
     pub async fn count_contacts(&self, query: &ContactQuery<'_>, cap: i64) -> Result<i64, Error> {
-        let everyone = ContactQuery {
-            from: Seek::First,
-            ..*query
-        };
-        let (filter, binds) = listing_filter(&everyone);
         let cap = cap.max(0);
-        let sql = format!("select count(*) from (select 1 as one {filter} limit {cap}) capped");
-        let mut count = sqlx::query_as(&sql).bind(query.account_id);
-        for bind in binds {
-            count = count.bind(bind);
+        let mut total = 0;
+        for &stream in streams(query.search) {
+            let (filter, _, binds) = stream_filter(
+                stream,
+                self.backend,
+                Some(query.account_id),
+                query.search,
+                query.without_factor,
+                &Seek::First,
+            );
+            let sql = format!(
+                "select count(*) from (select 1 as one {filter} limit {}) capped",
+                cap - total
+            );
+            let mut count = sqlx::query_as(&sql);
+            for bind in binds {
+                count = count.bind(bind);
+            }
+            let (matched,): (i64,) = count.fetch_one(&mut *self.read().await?).await?;
+            total += matched;
+            if total >= cap {
+                break;
+            }
         }
-        let (total,): (i64,) = count.fetch_one(&mut *self.read().await?).await?;
         Ok(total)
     }
 
@@ -233,15 +411,12 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use super::{listing_filter, prefix_range, search_key, ContactQuery, Seek};
+    use super::*;
 
-    fn query<'a>(search: &'a str, without_factor: bool, from: Seek<&'a str>) -> ContactQuery<'a> {
-        ContactQuery {
-            account_id: "acct",
-            search,
-            without_factor,
-            from,
-            limit: 50,
+    fn key(key: &str, id: &str) -> ContactKey {
+        ContactKey {
+            key: key.to_string(),
+            id: id.to_string(),
         }
     }
 
@@ -263,22 +438,86 @@ mod tests {
     }
 
     #[test]
-    fn a_listing_binds_only_what_it_filters_on() {
-        let (sql, binds) = listing_filter(&query("", false, Seek::First));
-        assert_eq!(sql, "from users u where u.account_id = $1");
-        assert!(binds.is_empty());
+    fn keys_read_back_or_not_at_all() {
+        let written = key("ada@example.com", "user-ada");
+        assert_eq!(written.to_string(), "user-ada:ada@example.com");
+        assert_eq!(ContactKey::parse(&written.to_string()), Some(written));
+        assert_eq!(ContactKey::parse("user-x:"), Some(key("", "user-x")));
+        for bad in ["", "alice", ":alice"] {
+            assert_eq!(ContactKey::parse(bad), None, "{bad}");
+        }
+    }
 
-        let (sql, binds) = listing_filter(&query(" ", true, Seek::After("mia")));
+    #[test]
+    fn each_stream_reads_one_range_of_its_index() {
+        let (sql, order, binds) = stream_filter(
+            Stream::Usernames,
+            Backend::Sqlite,
+            Some("acct"),
+            "",
+            false,
+            &Seek::First,
+        );
+        assert_eq!(sql, "from users u where u.account_id = $1");
+        assert_eq!(order, "order by u.username_key asc, u.id asc");
+        assert_eq!(binds, ["acct".to_string()]);
+
+        let after = Seek::After(key("mia", "user-mia"));
+        let (sql, _, binds) = stream_filter(
+            Stream::Usernames,
+            Backend::Sqlite,
+            Some("acct"),
+            " ",
+            true,
+            &after,
+        );
         assert_eq!(
             sql,
-            "from users u where u.account_id = $1 and u.second_factors = 0 and u.username > $2"
+            "from users u where u.account_id = $1 and u.second_factors = 0 \
+             and u.username_key >= $2 and (u.username_key > $2 or u.id > $3)"
         );
-        assert_eq!(binds, vec!["mia".to_string()]);
+        assert_eq!(binds[1..], ["mia".to_string(), "user-mia".to_string()]);
 
-        let (sql, binds) = listing_filter(&query("Al", false, Seek::Before("bob")));
-        assert!(sql.contains("u.username_key >= $2 and u.username_key < $3"));
-        assert!(sql.ends_with(" and u.username < $4"));
-        assert_eq!(binds.len(), 3);
-        assert_eq!((binds[0].as_str(), binds[2].as_str()), ("al", "bob"));
+        let before = Seek::Before(key("bob@x", "user-bob"));
+        let (sql, order, binds) = stream_filter(
+            Stream::Emails,
+            Backend::Postgres,
+            None,
+            "Al",
+            false,
+            &before,
+        );
+        assert_eq!(
+            sql,
+            "from users u where 1 = 1 and u.email_key >= $1 and u.email_key < $2 \
+             and not (u.username_key >= $1 and u.username_key < $2) \
+             and u.email_key <= $3 and (u.email_key < $3 or u.id collate \"C\" < $4)"
+        );
+        assert_eq!(order, "order by u.email_key desc, u.id collate \"C\" desc");
+        assert_eq!(binds[0], "al");
+    }
+
+    #[test]
+    fn two_streams_merge_in_the_listings_order() {
+        fn pair<'a>(p: &(&'a str, &'a str)) -> (&'a str, &'a str) {
+            (p.0, p.1)
+        }
+        let usernames = vec![("alice", "1"), ("ana", "3")];
+        let emails = vec![("al@x", "2"), ("az@x", "4")];
+        assert_eq!(
+            merge(usernames.clone(), emails.clone(), 3, pair, false),
+            vec![("al@x", "2"), ("alice", "1"), ("ana", "3")]
+        );
+        let (mut u, mut e) = (usernames, emails);
+        u.reverse();
+        e.reverse();
+        assert_eq!(
+            merge(u, e, 2, pair, true),
+            vec![("az@x", "4"), ("ana", "3")]
+        );
+        assert_eq!(
+            merge(Vec::<(&str, &str)>::new(), vec![], 5, pair, false),
+            vec![]
+        );
     }
 }

@@ -39,7 +39,7 @@ pub use auth_codes::{FirstRefresh, Redemption};
 pub use backup_codes::BackupCodeSummary;
 pub use clients::{Client, NewClient};
 pub use consents::Consent;
-pub use contacts::{Contact, ContactQuery, FoundMember, MemberCounts};
+pub use contacts::{Contact, ContactKey, ContactQuery, FoundMember, MemberCounts};
 pub use device_codes::{AllowedDevice, DevicePoll, DeviceSignIn, NewDeviceCode, PendingDevice};
 pub use error::Error;
 pub use grants::{Grant, NewGrant};

@@ -253,7 +253,7 @@ each_backend! {
         assert!(!first.contains("Previous page"));
         assert_eq!(usernames_listed(&first).len(), 25);
         let next = link_named(&first, "Next page");
-        assert!(next.ends_with("&after=m22"), "a page goes on after the last username shown: {next}");
+        assert!(next.ends_with("&after=user-m22%3Am22"), "a page goes on after the last member shown: {next}");
         let second = all_contacts(&app, &app.browser, &next["/admin/contacts/all".len()..]).await;
         let rest = usernames_listed(&second);
         assert_eq!(rest, vec!["m23", "m24", "m25", "m26", "m27", "m28", "m29"]);
@@ -314,6 +314,67 @@ each_backend! {
         assert_eq!(listed.rows.iter().map(|c| c.username.as_str()).collect::<Vec<_>>(), vec!["Cleo"], "and finds her by a folded prefix");
         let by_email = store.find_members("cleo@ex", 10).await.unwrap();
         assert_eq!(by_email.len(), 1);
+    }
+
+    async fn a_search_pages_through_usernames_and_emails_in_one_order(backend) {
+        let app = TestApp::spawn(backend).await;
+        let store = &app.state.store;
+        let hash = store.user_by_username(USERNAME).await.unwrap().unwrap().password_hash;
+        // Five whose usernames start with k and share one email starting with z;
+        // three whose usernames start with z and emails with k.
+        let members = [("K01", "z@example.com"), ("k02", "z@example.com"), ("k03", "Z@example.com"),
+            ("k04", "z@example.com"), ("k05", "z@example.com"), ("z1", "k9@example.com"),
+            ("Z2", "k9@example.com"), ("z3", "k1@example.com")];
+        for (username, email) in members {
+            store.create_user(gatehouse::store::NewUser {
+                id: &format!("user-{}", username.to_lowercase()), account_id: "acct-acme", username, email,
+                password_hash: &hash, is_admin: false, is_operator: false, now: app.state.clock.now(),
+            }).await.unwrap();
+        }
+        let page = |search: &'static str, from: gatehouse::store::Seek<gatehouse::store::ContactKey>| async move {
+            store.contacts(&gatehouse::store::ContactQuery { account_id: "acct-acme", search, without_factor: false, from, limit: 3 }).await.unwrap()
+        };
+        let names = |p: &gatehouse::store::Paged<gatehouse::store::Contact>| p.rows.iter().map(|c| c.username.clone()).collect::<Vec<_>>();
+        for (search, everyone) in [
+            ("k", vec!["K01", "k02", "k03", "k04", "k05", "z3", "z1", "Z2"]),
+            ("Z", vec!["z1", "Z2", "z3", "K01", "k02", "k03", "k04", "k05"]),
+        ] {
+            // Forward by the last member shown, then back by the first.
+            let mut pages = vec![page(search, gatehouse::store::Seek::First).await];
+            while pages.last().unwrap().later {
+                let last = gatehouse::store::ContactKey::of(pages.last().unwrap().rows.last().unwrap());
+                pages.push(page(search, gatehouse::store::Seek::After(last)).await);
+            }
+            let walked: Vec<String> = pages.iter().flat_map(names).collect();
+            assert_eq!(walked, everyone, "{search}: each member once, by the key that matched");
+            assert_eq!((pages[0].earlier, pages.len()), (false, 3));
+            let first_of_last = gatehouse::store::ContactKey::of(&pages[2].rows[0]);
+            let back = page(search, gatehouse::store::Seek::Before(first_of_last)).await;
+            assert_eq!(names(&back), names(&pages[1]), "{search}: back to the page before");
+            assert!(back.earlier && back.later);
+            let count = store.count_contacts(&gatehouse::store::ContactQuery { account_id: "acct-acme", search, without_factor: false, from: gatehouse::store::Seek::First, limit: 3 }, 100).await.unwrap();
+            assert_eq!(count, 8);
+            let capped = store.count_contacts(&gatehouse::store::ContactQuery { account_id: "acct-acme", search, without_factor: false, from: gatehouse::store::Seek::First, limit: 3 }, 6).await.unwrap();
+            assert_eq!(capped, 6, "counted no further than the cap");
+        }
+        let found: Vec<String> = store.find_members("K", 4).await.unwrap().into_iter().map(|m| m.username).collect();
+        assert_eq!(found, vec!["K01", "k02", "k03", "k04"], "across accounts, in the same order");
+    }
+
+    async fn members_stored_before_search_keys_are_keyed_when_the_store_opens(backend) {
+        let app = TestApp::spawn(backend).await;
+        sqlx::any::install_default_drivers();
+        let db = sqlx::AnyPool::connect(&app.database_url).await.unwrap();
+        sqlx::query("update users set username_key = null, email_key = null").execute(&db).await.unwrap();
+        db.close().await;
+        let store = &app.state.store;
+        let search = |search: &'static str| async move {
+            store.find_members(search, 10).await.unwrap().into_iter().map(|m| m.username).collect::<Vec<_>>()
+        };
+        assert!(search("ali").await.is_empty(), "no keys, no match");
+        store.migrate().await.unwrap();
+        assert_eq!(search("ALI").await, vec![USERNAME]);
+        assert_eq!(search("alice@").await, vec![USERNAME], "emails too");
     }
 
     async fn reset_2fa_confirms_then_resets_and_the_member_enrols_again(backend) {

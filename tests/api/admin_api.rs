@@ -154,8 +154,8 @@ each_backend! {
         }
         let (_, first) = get(&app, "/admin/api/accounts/acct-acme/members?q=N", &token).await;
         assert_eq!((first["total"].as_i64(), first["total_capped"].as_bool()), (Some(55), Some(false)));
-        assert_eq!((first["members"].as_array().unwrap().len(), first["next"].as_str()), (50, Some("n49")));
-        let (status, rest) = get(&app, "/admin/api/accounts/acct-acme/members?q=N&after=n49", &token).await;
+        assert_eq!((first["members"].as_array().unwrap().len(), first["next"].as_str()), (50, Some("user-n49:n49")));
+        let (status, rest) = get(&app, "/admin/api/accounts/acct-acme/members?q=N&after=user-n49:n49", &token).await;
         assert_eq!(status, StatusCode::OK);
         let rest: Vec<&str> = rest["members"].as_array().unwrap().iter().map(|m| m["username"].as_str().unwrap()).collect();
         assert_eq!(rest, vec!["n50", "n51", "n52", "n53", "n54"]);

@@ -12,7 +12,7 @@ use crate::http::error::PageError;
 use crate::http::redirect::see_other;
 use crate::http::render::{when, Page};
 use crate::service::console;
-use crate::store::{Contact, ContactQuery, Seek, User};
+use crate::store::{Contact, ContactKey, ContactQuery, Seek, User};
 
 pub const PATH: &str = "/admin/contacts";
 pub const ALL_PATH: &str = "/admin/contacts/all";
@@ -130,7 +130,12 @@ impl Page for AllContactsPage {
 }
 
 /// A link to another page of this listing, by where it starts.
-fn listing_href(account_id: &str, search: &str, without_factor: bool, from: Seek<&str>) -> String {
+fn listing_href(
+    account_id: &str,
+    search: &str,
+    without_factor: bool,
+    from: &Seek<ContactKey>,
+) -> String {
     let mut query = form_urlencoded::Serializer::new(String::new());
     query.append_pair("account", account_id);
     if !search.is_empty() {
@@ -141,11 +146,11 @@ fn listing_href(account_id: &str, search: &str, without_factor: bool, from: Seek
     }
     match from {
         Seek::First => {}
-        Seek::After(username) => {
-            query.append_pair("after", username);
+        Seek::After(key) => {
+            query.append_pair("after", &key.to_string());
         }
-        Seek::Before(username) => {
-            query.append_pair("before", username);
+        Seek::Before(key) => {
+            query.append_pair("before", &key.to_string());
         }
     }
     format!("{ALL_PATH}?{}", query.finish())
@@ -177,8 +182,8 @@ pub async fn show_all(
     let search = param(&params, "q").unwrap_or_default().trim().to_string();
     let without_factor = param(&params, "without") == Some("1");
     let from = match (param(&params, "after"), param(&params, "before")) {
-        (Some(after), _) => Seek::After(after),
-        (None, Some(before)) => Seek::Before(before),
+        (Some(after), _) => ContactKey::parse(after).map_or(Seek::First, Seek::After),
+        (None, Some(before)) => ContactKey::parse(before).map_or(Seek::First, Seek::Before),
         (None, None) => Seek::First,
     };
     let listing = ContactQuery {
@@ -218,17 +223,17 @@ pub async fn show_all(
             }),
         None => None,
     };
-    let href = |from| listing_href(&account.id, &search, without_factor, from);
+    let href = |from| listing_href(&account.id, &search, without_factor, &from);
     let previous_href = page
         .rows
         .first()
         .filter(|_| page.earlier)
-        .map(|c| href(Seek::Before(&c.username)));
+        .map(|c| href(Seek::Before(ContactKey::of(c))));
     let next_href = page
         .rows
         .last()
         .filter(|_| page.later)
-        .map(|c| href(Seek::After(&c.username)));
+        .map(|c| href(Seek::After(ContactKey::of(c))));
     let total_words = if !search.is_empty() && total >= COUNT_CAP {
         format!("{}+", grouped(COUNT_CAP))
     } else {
@@ -278,7 +283,7 @@ pub async fn confirm_reset(
     admin
         .render(&app, &account, "contacts", |frame| ConfirmResetPage {
             frame,
-            back_href: listing_href(&account.id, "", false, Seek::First),
+            back_href: listing_href(&account.id, "", false, &Seek::First),
             member_id: member.id,
             username: member.username,
             email: member.email,
@@ -324,6 +329,14 @@ mod tests {
             phone: None,
             phone_verified_at: None,
             locked_until: None,
+            listed_key: "u".into(),
+        }
+    }
+
+    fn key(username: &str) -> ContactKey {
+        ContactKey {
+            key: username.into(),
+            id: format!("u-{username}"),
         }
     }
 
@@ -347,15 +360,15 @@ mod tests {
     #[test]
     fn listing_links_keep_the_search() {
         assert_eq!(
-            listing_href("acct-1", "mia & co", true, Seek::After("mia+1")),
-            "/admin/contacts/all?account=acct-1&q=mia+%26+co&without=1&after=mia%2B1"
+            listing_href("acct-1", "mia & co", true, &Seek::After(key("mia+1"))),
+            "/admin/contacts/all?account=acct-1&q=mia+%26+co&without=1&after=u-mia%2B1%3Amia%2B1"
         );
         assert_eq!(
-            listing_href("acct-1", "", false, Seek::Before("bo")),
-            "/admin/contacts/all?account=acct-1&before=bo"
+            listing_href("acct-1", "", false, &Seek::Before(key("bo"))),
+            "/admin/contacts/all?account=acct-1&before=u-bo%3Abo"
         );
         assert_eq!(
-            listing_href("acct-1", "", false, Seek::First),
+            listing_href("acct-1", "", false, &Seek::First),
             "/admin/contacts/all?account=acct-1"
         );
     }

@@ -14,7 +14,7 @@ use crate::auth::policy::{self, SettingsInput};
 use crate::http::error::ApiError;
 use crate::oidc::params::Params;
 use crate::service::console::{self, NewMember};
-use crate::store::{AuditEntry, AuditKey, AuditQuery, ContactQuery, Seek, Tenant};
+use crate::store::{AuditEntry, AuditKey, AuditQuery, ContactKey, ContactQuery, Seek, Tenant};
 
 const PAGE_SIZE: i64 = 50;
 
@@ -168,7 +168,12 @@ pub async fn members(
         account_id: &account.id,
         search,
         without_factor,
-        from: after.map_or(Seek::First, Seek::After),
+        from: match after {
+            None => Seek::First,
+            Some(after) => Seek::After(ContactKey::parse(after).ok_or_else(|| {
+                ApiError::BadRequest("after is the next of an earlier answer".into())
+            })?),
+        },
         limit: PAGE_SIZE,
     };
     let page = app.store.contacts(&listing).await?;
@@ -187,7 +192,7 @@ pub async fn members(
         .rows
         .last()
         .filter(|_| page.later)
-        .map(|c| c.username.clone());
+        .map(|c| ContactKey::of(c).to_string());
     let now = app.clock.now();
     let members: Vec<Value> = page.rows.iter().map(|c| member_json(c, now)).collect();
     Ok(reply(
