@@ -7,13 +7,18 @@
 -- ("C"), as SQLite's do, so that a prefix is a range of the index and both
 -- databases list in one order. Each listing reads one range of one of these,
 -- in order: an account's members by username (all, or those without a second
--- factor) or by email address, and everyone's (operators).
+-- factor) or by email address, and everyone's (operators). Addresses that
+-- start with their member's username are found through the username (a
+-- search longer than it looks the username up), so only the others are in
+-- the email indexes.
 alter table users add column username_key text collate "C";
 alter table users add column email_key text collate "C";
 create index users_username_search on users(account_id, username_key, id collate "C");
-create index users_email_search on users(account_id, email_key, id collate "C");
+create index users_email_search on users(account_id, email_key, id collate "C")
+    where substr(email_key, 1, length(username_key)) <> username_key;
 create index users_username_everywhere on users(username_key, id collate "C");
-create index users_email_everywhere on users(email_key, id collate "C");
+create index users_email_everywhere on users(email_key, id collate "C")
+    where substr(email_key, 1, length(username_key)) <> username_key;
 create index users_unkeyed on users(id) where username_key is null;
 
 -- How many second factors (confirmed authenticator apps, security keys and

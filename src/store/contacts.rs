@@ -144,14 +144,41 @@ fn prefix_range(search: &str) -> (String, String) {
     (low, high)
 }
 
-/// The two orders a listing reads: members by username, and (for a search)
-/// the members whose email address matches where their username does not.
-/// Each is one range of its own index, read in order, so that a page costs
-/// the same however many members match and however deep it is.
+/// The orders a listing reads, each one range of its own index read in
+/// order, so that a page costs the same however many members match and
+/// however deep it is: members by username, and for a search also the
+/// members whose email address matches where their username does not. Most
+/// email addresses start with their member's username (`alice`,
+/// `alice@example.com`): for those, an email that matches where the username
+/// does not means the username is a shorter part of the search, a handful of
+/// exact lookups (`Extending`); the rest have their own index (`Emails`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Stream {
     Usernames,
     Emails,
+    Extending,
+}
+
+/// The partial index of the email addresses that do not start with their
+/// member's username, as the migration writes it.
+const OWN_EMAIL: &str = "substr(u.email_key, 1, length(u.username_key)) <> u.username_key";
+
+impl Stream {
+    /// The streams of a search: usernames alone when there is none.
+    fn of(search: &str) -> &'static [Stream] {
+        match search_key(search).chars().count() {
+            0 => &[Stream::Usernames],
+            1 => &[Stream::Usernames, Stream::Emails],
+            _ => &[Stream::Usernames, Stream::Emails, Stream::Extending],
+        }
+    }
+
+    fn column(self) -> &'static str {
+        match self {
+            Stream::Usernames => "username_key",
+            Stream::Emails | Stream::Extending => "email_key",
+        }
+    }
 }
 
 /// The `from users u where ...` of one stream of a listing (an account's
@@ -164,10 +191,7 @@ fn stream_filter(
     without_factor: bool,
     from: &Seek<ContactKey>,
 ) -> (String, String, Vec<String>) {
-    let column = match stream {
-        Stream::Usernames => "u.username_key",
-        Stream::Emails => "u.email_key",
-    };
+    let column = format!("u.{}", stream.column());
     // Ids in byte order on both databases, as the indexes hold them.
     let id_column = match backend {
         Backend::Sqlite => "u.id",
@@ -184,14 +208,28 @@ fn stream_filter(
     } else {
         sql.push_str("1 = 1");
     }
-    if !search_key(search).is_empty() {
+    let key = search_key(search);
+    if !key.is_empty() {
         let (low, high) = prefix_range(search);
         let (low, high) = (next(low), next(high));
         sql.push_str(&format!(" and {column} >= {low} and {column} < {high}"));
-        if stream == Stream::Emails {
-            sql.push_str(&format!(
-                " and not (u.username_key >= {low} and u.username_key < {high})"
-            ));
+        match stream {
+            Stream::Usernames => {}
+            Stream::Emails => sql.push_str(&format!(
+                " and {OWN_EMAIL} and not (u.username_key >= {low} and u.username_key < {high})"
+            )),
+            Stream::Extending => {
+                // The usernames that are a shorter start of the search.
+                let shorter: Vec<String> = key
+                    .char_indices()
+                    .skip(1)
+                    .map(|(end, _)| next(key[..end].to_string()))
+                    .collect();
+                sql.push_str(&format!(
+                    " and u.username_key in ({}) and not ({OWN_EMAIL})",
+                    shorter.join(", ")
+                ));
+            }
         }
     }
     if without_factor {
@@ -210,34 +248,25 @@ fn stream_filter(
     (sql, order, binds)
 }
 
-/// The first `n` of two streams already in the listing's direction, merged.
+/// The first `n` of the streams' rows in the listing's direction (each
+/// stream read no more than `n` rows, so this sorts a few dozen).
 fn merge<T>(
-    a: Vec<T>,
-    b: Vec<T>,
+    streams: Vec<Vec<T>>,
     n: usize,
     key: fn(&T) -> (&str, &str),
     backwards: bool,
 ) -> Vec<T> {
-    let mut merged = Vec::with_capacity(n.min(a.len() + b.len()));
-    let (mut a, mut b) = (a.into_iter().peekable(), b.into_iter().peekable());
-    while merged.len() < n {
-        let take_a = match (a.peek(), b.peek()) {
-            (Some(x), Some(y)) => (key(x) <= key(y)) != backwards,
-            (Some(_), None) => true,
-            (None, Some(_)) => false,
-            (None, None) => break,
-        };
-        merged.extend(if take_a { a.next() } else { b.next() });
-    }
-    merged
-}
-
-fn streams(search: &str) -> &'static [Stream] {
-    if search_key(search).is_empty() {
-        &[Stream::Usernames]
-    } else {
-        &[Stream::Usernames, Stream::Emails]
-    }
+    let mut rows: Vec<T> = streams.into_iter().flatten().collect();
+    rows.sort_by(|a, b| {
+        let order = key(a).cmp(&key(b));
+        if backwards {
+            order.reverse()
+        } else {
+            order
+        }
+    });
+    rows.truncate(n);
+    rows
 }
 
 impl Store {
@@ -245,17 +274,13 @@ impl Store {
     /// (any case), by the key that matched.
     pub async fn find_members(&self, search: &str, limit: i64) -> Result<Vec<FoundMember>, Error> {
         let mut found: Vec<Vec<FoundMember>> = Vec::new();
-        for &stream in streams(search) {
+        for &stream in Stream::of(search) {
             let (filter, order, binds) =
                 stream_filter(stream, self.backend, None, search, false, &Seek::First);
-            let column = if stream == Stream::Usernames {
-                "username_key"
-            } else {
-                "email_key"
-            };
             let sql = format!(
                 "select u.id, u.username, u.email, u.account_id, a.name as account_name, \
                  u.{column} as listed_key {filter_with_join} {order} limit {limit}",
+                column = stream.column(),
                 filter_with_join = filter.replacen(
                     "from users u where ",
                     "from users u join accounts a on a.id = u.account_id where ",
@@ -269,11 +294,8 @@ impl Store {
             }
             found.push(select.fetch_all(&mut *self.read().await?).await?);
         }
-        let mut found = found.into_iter();
-        let usernames = found.next().unwrap_or_default();
-        let emails = found.next().unwrap_or_default();
         let size = limit.max(0) as usize;
-        Ok(merge(usernames, emails, size, FoundMember::listed, false))
+        Ok(merge(found, size, FoundMember::listed, false))
     }
 
     /// One member as the console lists them.
@@ -294,7 +316,7 @@ impl Store {
         let size = query.limit.max(0);
         let backwards = query.from.backwards();
         let mut read: Vec<Vec<Contact>> = Vec::new();
-        for &stream in streams(query.search) {
+        for &stream in Stream::of(query.search) {
             let (filter, order, binds) = stream_filter(
                 stream,
                 self.backend,
@@ -303,13 +325,9 @@ impl Store {
                 query.without_factor,
                 &query.from,
             );
-            let column = if stream == Stream::Usernames {
-                "username_key"
-            } else {
-                "email_key"
-            };
             let sql = format!(
-                "select {CONTACT_COLUMNS}, u.{column} as listed_key {filter} {order} limit {}",
+                "select {CONTACT_COLUMNS}, u.{} as listed_key {filter} {order} limit {}",
+                stream.column(),
                 size + 1
             );
             let mut select = sqlx::query_as(&sql);
@@ -318,16 +336,7 @@ impl Store {
             }
             read.push(select.fetch_all(&mut *self.read().await?).await?);
         }
-        let mut read = read.into_iter();
-        let usernames = read.next().unwrap_or_default();
-        let emails = read.next().unwrap_or_default();
-        let mut rows = merge(
-            usernames,
-            emails,
-            size as usize + 1,
-            Contact::listed,
-            backwards,
-        );
+        let mut rows = merge(read, size as usize + 1, Contact::listed, backwards);
         if backwards {
             rows.reverse();
         }
@@ -339,7 +348,7 @@ impl Store {
     pub async fn count_contacts(&self, query: &ContactQuery<'_>, cap: i64) -> Result<i64, Error> {
         let cap = cap.max(0);
         let mut total = 0;
-        for &stream in streams(query.search) {
+        for &stream in Stream::of(query.search) {
             let (filter, _, binds) = stream_filter(
                 stream,
                 self.backend,
@@ -489,35 +498,62 @@ mod tests {
         );
         assert_eq!(
             sql,
-            "from users u where 1 = 1 and u.email_key >= $1 and u.email_key < $2 \
-             and not (u.username_key >= $1 and u.username_key < $2) \
-             and u.email_key <= $3 and (u.email_key < $3 or u.id collate \"C\" < $4)"
+            format!(
+                "from users u where 1 = 1 and u.email_key >= $1 and u.email_key < $2 \
+                 and {OWN_EMAIL} and not (u.username_key >= $1 and u.username_key < $2) \
+                 and u.email_key <= $3 and (u.email_key < $3 or u.id collate \"C\" < $4)"
+            )
         );
         assert_eq!(order, "order by u.email_key desc, u.id collate \"C\" desc");
         assert_eq!(binds[0], "al");
     }
 
     #[test]
-    fn two_streams_merge_in_the_listings_order() {
+    fn the_streams_merge_in_the_listings_order() {
         fn pair<'a>(p: &(&'a str, &'a str)) -> (&'a str, &'a str) {
             (p.0, p.1)
         }
         let usernames = vec![("alice", "1"), ("ana", "3")];
         let emails = vec![("al@x", "2"), ("az@x", "4")];
         assert_eq!(
-            merge(usernames.clone(), emails.clone(), 3, pair, false),
+            merge(vec![usernames.clone(), emails.clone()], 3, pair, false),
             vec![("al@x", "2"), ("alice", "1"), ("ana", "3")]
         );
-        let (mut u, mut e) = (usernames, emails);
-        u.reverse();
-        e.reverse();
         assert_eq!(
-            merge(u, e, 2, pair, true),
-            vec![("az@x", "4"), ("ana", "3")]
+            merge(vec![usernames, emails, vec![("ana", "2")]], 3, pair, true),
+            vec![("az@x", "4"), ("ana", "3"), ("ana", "2")]
         );
         assert_eq!(
-            merge(Vec::<(&str, &str)>::new(), vec![], 5, pair, false),
+            merge(Vec::<Vec<(&str, &str)>>::new(), 5, pair, false),
             vec![]
         );
+    }
+
+    #[test]
+    fn a_username_shorter_than_the_search_is_looked_up_exactly() {
+        assert_eq!(Stream::of(" "), &[Stream::Usernames]);
+        assert_eq!(Stream::of("a"), &[Stream::Usernames, Stream::Emails]);
+        let (sql, _, binds) = stream_filter(
+            Stream::Extending,
+            Backend::Sqlite,
+            Some("acct"),
+            "Al@",
+            false,
+            &Seek::First,
+        );
+        assert!(
+            sql.contains(" and u.username_key in ($4, $5) and not (substr("),
+            "{sql}"
+        );
+        assert_eq!(binds[3..], ["a".to_string(), "al".to_string()]);
+        let (_, _, binds) = stream_filter(
+            Stream::Extending,
+            Backend::Sqlite,
+            None,
+            "éa",
+            false,
+            &Seek::First,
+        );
+        assert_eq!(binds[2..], ["é".to_string()], "by characters, not bytes");
     }
 }
