@@ -109,11 +109,16 @@ fn log_filter(query: &AuditQuery<'_>) -> (String, Vec<Bind>) {
     }
     if let Some(AuditKey { at, id }) = query.from.key() {
         // Newest first: "after" is older.
-        let op = if query.from.backwards() { '>' } else { '<' };
+        // The bound first, so that the index range starts there.
+        let (op, edge) = if query.from.backwards() {
+            ('>', ">=")
+        } else {
+            ('<', "<=")
+        };
         let at_bind = next(&mut binds, Bind::Int(*at));
         let id_bind = next(&mut binds, Bind::Text(id.clone()));
         sql.push_str(&format!(
-            " and (e.at {op} {at_bind} or (e.at = {at_bind} and e.id {op} {id_bind}))"
+            " and e.at {edge} {at_bind} and (e.at {op} {at_bind} or e.id {op} {id_bind})"
         ));
     }
     (sql, binds)
@@ -244,7 +249,7 @@ mod tests {
         let (sql, binds) = log_filter(&query);
         assert_eq!(
             sql,
-            "where e.account_id = $1 and e.kind = $2 and (e.at < $3 or (e.at = $3 and e.id < $4))"
+            "where e.account_id = $1 and e.kind = $2 and e.at <= $3 and (e.at < $3 or e.id < $4)"
         );
         assert_eq!(binds[2], Bind::Int(10));
         query.user_id = Some("user-mia");
@@ -252,7 +257,7 @@ mod tests {
         query.from = Seek::Before(key(10, "x"));
         let (sql, binds) = log_filter(&query);
         assert!(sql.starts_with(
-            "where e.user_id = $1 and coalesce(e.account_id, '') = $2 and (e.at > $3"
+            "where e.user_id = $1 and coalesce(e.account_id, '') = $2 and e.at >= $3 and (e.at > $3"
         ));
         assert_eq!(binds.len(), 4);
         query.account_id = None;

@@ -106,8 +106,7 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 /// its own, so that the writer seldom does it in the middle of a request (a
 /// checkpoint on the writer stalls every write queued behind it). PASSIVE: it
 /// never waits for the writer or the readers. The writer still checkpoints
-/// when the log reaches 1,000 pages (SQLite's default), but finds most of it
-/// copied already. Ends when the store is closed or dropped.
+/// when the log reaches 10,000 pages, which it seldom does. Ends when the store is closed or dropped.
 async fn checkpoints(mut conn: AnyConnection, writer: std::sync::Weak<Held>) {
     let mut every = tokio::time::interval(CHECKPOINT_EVERY);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -137,6 +136,11 @@ async fn sqlite_pragmas(
     .await?;
     if read_only {
         conn.execute("pragma query_only = on").await?;
+    } else {
+        // The checkpointer above copies the log; the writer does it itself
+        // only past 10,000 pages (40 MB), so that a burst of writes (the
+        // purge, an import) does not stall in a checkpoint and its fsync.
+        conn.execute("pragma wal_autocheckpoint = 10000").await?;
     }
     Ok(conn)
 }

@@ -32,13 +32,16 @@ pub struct Purged {
 
 /// Rows one purge statement deletes at most, so that it holds the writer
 /// for a few milliseconds (the next writer goes between two batches).
-const BATCH: i64 = 256;
+const BATCH: i64 = 100;
 
 /// What each table forgets: its key, and which rows have ended by `$1`
 /// (on indexed columns, so that a batch finds its rows without a scan).
 const ENDED: &[(&str, &str, &str)] = &[
     ("refresh_tokens", "token_hash", "expires_at < $1"),
-    ("sessions", "id_hash", "expires_at < $1 or idle_until < $1"),
+    // Two ranges, not one `or`: SQLite gathers every row an `or` matches
+    // before it takes a batch of them.
+    ("sessions", "id_hash", "expires_at < $1"),
+    ("sessions", "id_hash", "idle_until < $1"),
     ("revoked_access_tokens", "jti", "expires_at < $1"),
     ("auth_requests", "id", "expires_at < $1"),
     ("pending_logins", "id_hash", "expires_at < $1"),
@@ -67,7 +70,7 @@ impl Store {
                 .await?;
             match table {
                 "refresh_tokens" => purged.refresh_tokens = deleted,
-                "sessions" => purged.sessions = deleted,
+                "sessions" => purged.sessions += deleted,
                 _ => {}
             }
             rows += deleted;
@@ -123,8 +126,15 @@ impl Store {
             let mut writer = self.write().await?;
             let started = Instant::now();
             let done = delete.execute(&mut *writer).await?.rows_affected();
-            *longest = (*longest).max(started.elapsed());
             drop(writer);
+            let took = started.elapsed();
+            *longest = (*longest).max(took);
+            tracing::debug!(
+                rows = done,
+                micros = took.as_micros() as u64,
+                sql,
+                "purge batch"
+            );
             deleted += done;
             if done < BATCH as u64 {
                 return Ok(deleted);
@@ -166,9 +176,16 @@ impl Store {
             }
             let mut writer = self.write().await?;
             let started = Instant::now();
-            deleted += delete.execute(&mut *writer).await?.rows_affected();
-            *longest = (*longest).max(started.elapsed());
+            let done = delete.execute(&mut *writer).await?.rows_affected();
             drop(writer);
+            let took = started.elapsed();
+            *longest = (*longest).max(took);
+            tracing::debug!(
+                rows = done,
+                micros = took.as_micros() as u64,
+                "purge batch of grants"
+            );
+            deleted += done;
             if (ids.len() as i64) < BATCH {
                 return Ok(deleted);
             }

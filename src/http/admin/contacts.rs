@@ -18,7 +18,7 @@ pub const PATH: &str = "/admin/contacts";
 pub const ALL_PATH: &str = "/admin/contacts/all";
 const PAGE_SIZE: i64 = 25;
 /// A search counts its matches up to this many, then says "more than".
-const COUNT_CAP: i64 = 10_000;
+const COUNT_CAP: i64 = 1_000;
 
 #[derive(Serialize)]
 struct MenuPage {
@@ -117,7 +117,7 @@ struct AllContactsPage {
     search: String,
     without_factor: bool,
     contacts: Vec<ContactRow>,
-    /// How many match, in words ("10,000+" past the cap of a search).
+    /// How many match, in words ("1,000+" past the cap of a search).
     total: String,
     one: bool,
     previous_href: Option<String>,

@@ -137,7 +137,7 @@ pub async fn put_settings(
 }
 
 /// A search counts its matches up to this many (`total_capped` says so).
-const COUNT_CAP: i64 = 10_000;
+const COUNT_CAP: i64 = 1_000;
 
 /// The `after` of a listing: where the previous page's `next` said to go on.
 /// Pages are no longer numbered, so a `page` is refused with the way to page.
