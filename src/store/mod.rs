@@ -20,6 +20,7 @@ mod failure_counters;
 mod grants;
 mod housekeeping;
 mod logout_deliveries;
+mod member_search;
 mod messages;
 mod password_links;
 mod pending_logins;

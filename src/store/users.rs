@@ -102,8 +102,8 @@ pub(super) async fn insert_user(
     .bind(flag(user.is_admin))
     .bind(flag(user.is_operator))
     .bind(user.now)
-    .bind(super::contacts::search_key(user.username))
-    .bind(super::contacts::search_key(user.email))
+    .bind(super::member_search::search_key(user.username))
+    .bind(super::member_search::search_key(user.email))
     .execute(&mut *db)
     .await
     .map_err(|e| Error::duplicate_as(e, "a user with that username"))?;
