@@ -14,6 +14,21 @@ pub enum Seek<K> {
 }
 
 impl<K> Seek<K> {
+    /// The seek a link carried as its `after` or `before` parameter (under
+    /// the listing's own names), read by `parse`; from the start when
+    /// neither reads.
+    pub fn from_params(
+        after: Option<&str>,
+        before: Option<&str>,
+        parse: impl Fn(&str) -> Option<K>,
+    ) -> Seek<K> {
+        match (after, before) {
+            (Some(after), _) => parse(after).map_or(Seek::First, Seek::After),
+            (None, Some(before)) => parse(before).map_or(Seek::First, Seek::Before),
+            (None, None) => Seek::First,
+        }
+    }
+
     /// Whether the page is read against the listing's order (and reversed).
     pub(super) fn backwards(&self) -> bool {
         matches!(self, Seek::Before(_))
@@ -23,6 +38,18 @@ impl<K> Seek<K> {
         match self {
             Seek::First => None,
             Seek::After(key) | Seek::Before(key) => Some(key),
+        }
+    }
+}
+
+impl<K: std::fmt::Display> Seek<K> {
+    /// The parameter a link carries for this seek: `after` or `before` of
+    /// `names`, with the key as text; none from the start.
+    pub fn param<'n>(&self, names: (&'n str, &'n str)) -> Option<(&'n str, String)> {
+        match self {
+            Seek::First => None,
+            Seek::After(key) => Some((names.0, key.to_string())),
+            Seek::Before(key) => Some((names.1, key.to_string())),
         }
     }
 }

@@ -114,14 +114,8 @@ fn page_href(account_id: &str, kind: &str, member: &str, from: &Seek<AuditKey>) 
     if !member.is_empty() {
         query.append_pair("member", member);
     }
-    match from {
-        Seek::First => {}
-        Seek::After(key) => {
-            query.append_pair("older", &key.to_string());
-        }
-        Seek::Before(key) => {
-            query.append_pair("newer", &key.to_string());
-        }
+    if let Some((name, key)) = from.param(("older", "newer")) {
+        query.append_pair(name, &key);
     }
     format!("{PATH}?{}", query.finish())
 }
@@ -190,11 +184,11 @@ impl<'a> Filter<'a> {
                 .filter(|k| KINDS.iter().any(|(known, _)| known == k))
                 .unwrap_or_default(),
             member: param(params, "member").unwrap_or_default().trim(),
-            from: match (param(params, "older"), param(params, "newer")) {
-                (Some(older), _) => AuditKey::parse(older).map_or(Seek::First, Seek::After),
-                (None, Some(newer)) => AuditKey::parse(newer).map_or(Seek::First, Seek::Before),
-                (None, None) => Seek::First,
-            },
+            from: Seek::from_params(
+                param(params, "older"),
+                param(params, "newer"),
+                AuditKey::parse,
+            ),
         }
     }
 

@@ -144,14 +144,8 @@ fn listing_href(
     if without_factor {
         query.append_pair("without", "1");
     }
-    match from {
-        Seek::First => {}
-        Seek::After(key) => {
-            query.append_pair("after", &key.to_string());
-        }
-        Seek::Before(key) => {
-            query.append_pair("before", &key.to_string());
-        }
+    if let Some((name, key)) = from.param(("after", "before")) {
+        query.append_pair(name, &key);
     }
     format!("{ALL_PATH}?{}", query.finish())
 }
@@ -181,11 +175,11 @@ pub async fn show_all(
     let account = admin.account(&app, param(&params, "account")).await?;
     let search = param(&params, "q").unwrap_or_default().trim().to_string();
     let without_factor = param(&params, "without") == Some("1");
-    let from = match (param(&params, "after"), param(&params, "before")) {
-        (Some(after), _) => ContactKey::parse(after).map_or(Seek::First, Seek::After),
-        (None, Some(before)) => ContactKey::parse(before).map_or(Seek::First, Seek::Before),
-        (None, None) => Seek::First,
-    };
+    let from = Seek::from_params(
+        param(&params, "after"),
+        param(&params, "before"),
+        ContactKey::parse,
+    );
     let listing = ContactQuery {
         account_id: &account.id,
         search: &search,
